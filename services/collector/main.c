@@ -1,4 +1,135 @@
-int main(void)
+/* analytics-collector: events over HTTP into Kafka, nothing lost. Wiring only. */
+#include "analytics/admin.h"
+#include "analytics/cli.h"
+#include "analytics/http.h"
+#include "analytics/kafka.h"
+#include "analytics/lifecycle.h"
+#include "analytics/log.h"
+#include "analytics/metrics.h"
+#include "collector.h"
+#include "ingest.h"
+
+#include <civetweb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define SHUTDOWN_BUDGET_MS 9000
+
+extern char **environ;
+
+static double collector_spool_records(void *arg)
 {
-    return 0;
+    return (double)spool_pending_records(arg);
+}
+
+static double collector_spool_bytes(void *arg)
+{
+    return (double)spool_pending_bytes(arg);
+}
+
+static bool collector_ready(void *arg, char *why, size_t whylen)
+{
+    return ingest_ready(arg, why, whylen);
+}
+
+static void collector_wait_for_stop(void)
+{
+    for (;;) {
+        int sig = lifecycle_wait(1000);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("shutdown.begin", LOG_INT("signal", sig));
+            return;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct collector_config cfg = {0};
+    struct collector col;
+    struct metrics *metrics = NULL;
+    struct spool *spool = NULL;
+    struct ingest *ing = NULL;
+    struct admin *admin = NULL;
+    struct mg_context *http = NULL;
+    char raw[256], dlq[256], err[512];
+    int rc = 1, bad;
+
+    bad = cli_handle(argc, argv, "analytics-collector",
+                     "Receives browser events over HTTP and produces them to Kafka.",
+                     collector_config_vars, collector_config_nvars);
+    if (bad != 0) {
+        return bad > 0 ? 0 : CLI_EX_USAGE;
+    }
+    if (lifecycle_block_signals() != 0 || (metrics = metrics_new()) == NULL) {
+        fprintf(stderr, "analytics-collector: cannot initialise\n");
+        return 1;
+    }
+    bad = config_load(collector_config_vars, collector_config_nvars, &cfg, environ, stderr);
+    bad += collector_init(&col, &cfg, metrics, stderr);
+    if (bad > 0) {
+        rc = CONFIG_EX_CONFIG;
+        goto out;
+    }
+    log_init("analytics-collector", (enum log_level)cfg.log_level);
+    config_log(collector_config_vars, collector_config_nvars, &cfg);
+
+    spool = spool_open(cfg.spool_dir, (uint64_t)cfg.spool_max_mb << 20, 64u << 20,
+                       cfg.spool_fsync, err, sizeof(err));
+    if (spool == NULL) {
+        log_error("spool.open_failed", LOG_STR("dir", cfg.spool_dir), LOG_STR("error", err));
+        goto out;
+    }
+    metrics_gauge_fn(metrics, "analytics_collector_spool_pending_events",
+                     "Events waiting in the disk spool", NULL, collector_spool_records, spool);
+    metrics_gauge_fn(metrics, "analytics_collector_spool_pending_bytes",
+                     "Bytes waiting in the disk spool", NULL, collector_spool_bytes, spool);
+    struct ingest_opts io = {cfg.brokers,
+                             kafka_topic_name(cfg.topic_prefix, "events.raw", raw, sizeof(raw)),
+                             kafka_topic_name(cfg.topic_prefix, "deadletter", dlq, sizeof(dlq)),
+                             (int)cfg.linger_ms,
+                             (int)cfg.produce_timeout_ms,
+                             spool,
+                             metrics};
+    ing = ingest_new(&io, err, sizeof(err));
+    if (ing == NULL) {
+        log_error("kafka.producer_failed", LOG_STR("error", err));
+        goto out;
+    }
+    col.ingest = ing;
+
+    struct admin_opts ao = {cfg.admin_listen, metrics, collector_ready, ing};
+    admin = admin_start(&ao, err, sizeof(err));
+    struct http_opts ho = {cfg.listen, (int)cfg.threads, 10000, 30000, "collector"};
+    http = admin != NULL ? http_start(&ho, err, sizeof(err)) : NULL;
+    if (http == NULL) {
+        log_error("http.listen_failed", LOG_STR("error", err));
+        goto out;
+    }
+    mg_set_request_handler(http, "/api/analytics/events$", collector_handle_events, &col);
+    log_info("collector.started", LOG_INT("port", http_bound_port(http)),
+             LOG_INT("admin_port", admin_port(admin)),
+             LOG_STR("ack", cfg.ack == COLLECTOR_ACK_DELIVERED ? "delivered" : "queued"));
+
+    collector_wait_for_stop();
+    long long t0 = lifecycle_mono_ms();
+    http_stop(http); /* waits for requests in flight, delivered-mode waits included */
+    http = NULL;
+    long long left = SHUTDOWN_BUDGET_MS - (lifecycle_mono_ms() - t0);
+    ingest_stop(ing, left > 1000 ? (int)left : 1000);
+    rc = 0;
+
+out:
+    http_stop(http);
+    admin_stop(admin);
+    ingest_free(ing);
+    spool_close(spool);
+    collector_fini(&col);
+    config_free(collector_config_vars, collector_config_nvars, &cfg);
+    metrics_free(metrics);
+    if (rc == 0) {
+        log_info("shutdown.complete");
+    }
+    return rc;
 }

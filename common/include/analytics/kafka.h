@@ -1,0 +1,132 @@
+#ifndef ANALYTICS_KAFKA_H
+#define ANALYTICS_KAFKA_H
+
+/*
+ * Kafka through librdkafka: an idempotent producer (acks=all) whose delivery
+ * reports are served by its own poller thread, and an at-least-once consumer
+ * whose offsets are stored only when the caller says its work is delivered.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- producer ---- */
+
+struct kafka_producer;
+
+/* One delivery report. err is 0 on success. The payload and key are borrowed
+ * for the duration of the callback. possibly_persisted is true when a failed
+ * message may still have reached the broker. latency_us: produce to report. */
+struct kafka_delivery {
+    int err;
+    const char *errstr;
+    const char *topic;
+    const void *key;
+    size_t key_len;
+    const void *payload;
+    size_t len;
+    void *opaque; /* as passed to kafka_producer_send */
+    bool possibly_persisted;
+    long long latency_us;
+};
+
+struct kafka_producer_opts {
+    const char *brokers;
+    int linger_ms;          /* batching delay */
+    int message_timeout_ms; /* give up and report failure after this */
+    int queue_max_messages; /* local queue bound */
+    /* Called on the poller thread for every message. May be NULL. */
+    void (*on_delivery)(const struct kafka_delivery *d, void *arg);
+    void *arg;
+    const char *const *extra; /* NULL-terminated name, value pairs of librdkafka settings */
+};
+
+/* Creates the producer and starts its poller thread. Returns a new producer
+ * (caller frees with kafka_producer_free), or NULL with the reason in err. */
+struct kafka_producer *kafka_producer_new(const struct kafka_producer_opts *o, char *err,
+                                          size_t errlen);
+
+#define KAFKA_QUEUE_FULL (-2)
+
+/* Queues one message (payload and key are copied). opaque comes back in the
+ * delivery report. Returns 0, KAFKA_QUEUE_FULL when the local queue is full,
+ * or -1 for any other error (reason in err when not NULL). */
+int kafka_producer_send(struct kafka_producer *p, const char *topic, const void *key,
+                        size_t key_len, const void *payload, size_t len, void *opaque, char *err,
+                        size_t errlen);
+
+/* True unless librdkafka reported that every broker is down and no delivery
+ * has succeeded since. */
+bool kafka_producer_brokers_up(const struct kafka_producer *p);
+
+/* Asks a broker for metadata, as a reachability probe. Returns 0 when one
+ * answered within timeout_ms, else -1. Marks the brokers up on success. */
+int kafka_producer_probe(struct kafka_producer *p, int timeout_ms);
+
+/* Messages queued or in flight. */
+int kafka_producer_outq_len(const struct kafka_producer *p);
+
+/* Waits up to timeout_ms for every queued message to be reported. Returns 0
+ * when all were, -1 when some remain. */
+int kafka_producer_flush(struct kafka_producer *p, int timeout_ms);
+
+/* Fails every message still queued or in flight (each gets a failed delivery
+ * report) and waits up to timeout_ms for those reports. */
+void kafka_producer_purge(struct kafka_producer *p, int timeout_ms);
+
+/* Stops the poller thread and destroys the producer without flushing (flush
+ * or purge first). Accepts NULL. */
+void kafka_producer_free(struct kafka_producer *p);
+
+/* Writes prefix + name into buf ("analytics." + "events.raw"). Returns buf. */
+const char *kafka_topic_name(const char *prefix, const char *name, char *buf, size_t buflen);
+
+/* ---- consumer ---- */
+
+struct kafka_consumer;
+
+/* A consumed message; fields are borrowed until kafka_message_release. */
+struct kafka_message {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+    const void *payload;
+    size_t len;
+    void *priv;
+};
+
+struct kafka_consumer_opts {
+    const char *brokers;
+    const char *group;
+    const char *const *topics; /* NULL-terminated */
+    const char *const *extra;  /* NULL-terminated name, value pairs */
+};
+
+/* Joins the group and subscribes. Offsets are committed automatically, but
+ * only those stored with kafka_consumer_store: at-least-once. Returns a new
+ * consumer (caller frees with kafka_consumer_close), or NULL with the reason
+ * in err. */
+struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_opts *o, char *err,
+                                          size_t errlen);
+
+/* Waits up to timeout_ms for a message. Returns 1 with *msg filled (release
+ * it with kafka_message_release), 0 on timeout or an informational event,
+ * -1 on a fatal consumer error (logged). */
+int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms, struct kafka_message *msg);
+
+/* Marks msg's offset as done: the committed position moves past it. Call only
+ * once its outputs are delivered. Returns 0 or -1. */
+int kafka_consumer_store(struct kafka_consumer *c, const struct kafka_message *msg);
+
+/* Commits stored offsets now (synchronously). Returns 0 or -1. */
+int kafka_consumer_commit(struct kafka_consumer *c);
+
+void kafka_message_release(struct kafka_message *msg);
+
+/* Commits stored offsets, leaves the group and frees c. Accepts NULL. */
+void kafka_consumer_close(struct kafka_consumer *c);
+
+#endif

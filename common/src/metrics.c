@@ -1,0 +1,284 @@
+#include "analytics/metrics.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum metric_kind { METRIC_COUNTER, METRIC_GAUGE, METRIC_GAUGE_FN, METRIC_HISTOGRAM };
+
+/* Values are doubles stored as bits in an atomic so updates need no lock. */
+struct metric {
+    enum metric_kind kind;
+    const char *name;
+    const char *help;
+    const char *labels;
+    _Atomic uint64_t bits;
+    double (*fn)(void *arg);
+    void *arg;
+    double *bounds;
+    size_t nbounds;
+    _Atomic uint64_t *buckets; /* nbounds + 1 (the last is +Inf) */
+    _Atomic uint64_t sum_bits;
+    struct metric *next;
+};
+
+struct metrics {
+    struct metric *head;
+    struct metric *tail;
+};
+
+const double metrics_latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                         0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
+                                         5,      10};
+const size_t metrics_latency_bounds_n = sizeof(metrics_latency_bounds) / sizeof(double);
+
+static uint64_t metric_d2b(double v)
+{
+    uint64_t b;
+
+    memcpy(&b, &v, sizeof(b));
+    return b;
+}
+
+static double metric_b2d(uint64_t b)
+{
+    double v;
+
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
+/* Adds v to a double held as bits, with a compare-and-swap loop. */
+static void metric_atomic_add(_Atomic uint64_t *bits, double v)
+{
+    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
+
+    while (!atomic_compare_exchange_weak_explicit(bits, &old, metric_d2b(metric_b2d(old) + v),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+struct metrics *metrics_new(void)
+{
+    return calloc(1, sizeof(struct metrics));
+}
+
+void metrics_free(struct metrics *m)
+{
+    struct metric *next;
+
+    if (m == NULL) {
+        return;
+    }
+    for (struct metric *it = m->head; it != NULL; it = next) {
+        next = it->next;
+        free(it->bounds);
+        free(it->buckets);
+        free(it);
+    }
+    free(m);
+}
+
+static struct metric *metrics_add(struct metrics *m, enum metric_kind kind, const char *name,
+                                  const char *help, const char *labels)
+{
+    struct metric *it = calloc(1, sizeof(*it));
+
+    if (it == NULL) {
+        return NULL;
+    }
+    it->kind = kind;
+    it->name = name;
+    it->help = help;
+    it->labels = labels;
+    atomic_init(&it->bits, metric_d2b(0));
+    atomic_init(&it->sum_bits, metric_d2b(0));
+    if (m->tail != NULL) {
+        m->tail->next = it;
+    } else {
+        m->head = it;
+    }
+    m->tail = it;
+    return it;
+}
+
+struct metric *metrics_counter(struct metrics *m, const char *name, const char *help,
+                               const char *labels)
+{
+    return metrics_add(m, METRIC_COUNTER, name, help, labels);
+}
+
+struct metric *metrics_gauge(struct metrics *m, const char *name, const char *help,
+                             const char *labels)
+{
+    return metrics_add(m, METRIC_GAUGE, name, help, labels);
+}
+
+struct metric *metrics_gauge_fn(struct metrics *m, const char *name, const char *help,
+                                const char *labels, double (*fn)(void *arg), void *arg)
+{
+    struct metric *it = metrics_add(m, METRIC_GAUGE_FN, name, help, labels);
+
+    if (it != NULL) {
+        it->fn = fn;
+        it->arg = arg;
+    }
+    return it;
+}
+
+struct metric *metrics_histogram(struct metrics *m, const char *name, const char *help,
+                                 const char *labels, const double *bounds, size_t n)
+{
+    struct metric *it = metrics_add(m, METRIC_HISTOGRAM, name, help, labels);
+
+    if (it == NULL) {
+        return NULL;
+    }
+    it->bounds = malloc(n * sizeof(double));
+    it->buckets = calloc(n + 1, sizeof(*it->buckets));
+    if (it->bounds == NULL || it->buckets == NULL) {
+        return NULL; /* freed with the registry */
+    }
+    memcpy(it->bounds, bounds, n * sizeof(double));
+    it->nbounds = n;
+    return it;
+}
+
+void metric_add(struct metric *c, double v)
+{
+    if (c != NULL) {
+        metric_atomic_add(&c->bits, v);
+    }
+}
+
+void metric_set(struct metric *g, double v)
+{
+    if (g != NULL) {
+        atomic_store_explicit(&g->bits, metric_d2b(v), memory_order_relaxed);
+    }
+}
+
+double metric_value(const struct metric *c)
+{
+    if (c->kind == METRIC_GAUGE_FN) {
+        return c->fn(c->arg);
+    }
+    return metric_b2d(atomic_load_explicit(&c->bits, memory_order_relaxed));
+}
+
+void metric_observe(struct metric *h, double v)
+{
+    size_t i = 0;
+
+    if (h == NULL || h->buckets == NULL) {
+        return;
+    }
+    while (i < h->nbounds && v > h->bounds[i]) {
+        i++;
+    }
+    atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+    metric_atomic_add(&h->sum_bits, v);
+}
+
+/* A growable output buffer; on allocation failure it sets failed and stops. */
+struct metrics_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    int failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void metrics_printf(struct metrics_buf *b,
+                                                                 const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed) {
+        return;
+    }
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t ncap = b->cap * 2 + (size_t)n;
+        char *np = realloc(b->p, ncap);
+        if (np == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+}
+
+static void metrics_render_value(struct metrics_buf *b, const char *name, const char *suffix,
+                                 const char *labels, const char *extra, double v)
+{
+    const char *sep = (labels != NULL && extra != NULL) ? "," : "";
+    int open = labels != NULL || extra != NULL;
+
+    metrics_printf(b, "%s%s%s%s%s%s%s %.17g\n", name, suffix, open ? "{" : "",
+                   labels != NULL ? labels : "", sep, extra != NULL ? extra : "", open ? "}" : "",
+                   isfinite(v) ? v : 0.0);
+}
+
+static void metrics_render_histogram(struct metrics_buf *b, const struct metric *h)
+{
+    uint64_t cum = 0;
+    char le[64];
+
+    for (size_t i = 0; i <= h->nbounds; i++) {
+        cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+        if (i < h->nbounds) {
+            snprintf(le, sizeof(le), "le=\"%g\"", h->bounds[i]);
+        } else {
+            snprintf(le, sizeof(le), "le=\"+Inf\"");
+        }
+        metrics_render_value(b, h->name, "_bucket", h->labels, le, (double)cum);
+    }
+    metrics_render_value(b, h->name, "_sum", h->labels, NULL,
+                         metric_b2d(atomic_load_explicit(&h->sum_bits, memory_order_relaxed)));
+    metrics_render_value(b, h->name, "_count", h->labels, NULL, (double)cum);
+}
+
+char *metrics_render(const struct metrics *m)
+{
+    static const char *const types[] = {"counter", "gauge", "gauge", "histogram"};
+    struct metrics_buf b = {malloc(4096), 0, 4096, 0};
+    const char *prev = NULL;
+
+    if (b.p == NULL) {
+        return NULL;
+    }
+    b.p[0] = '\0';
+    for (const struct metric *it = m->head; it != NULL; it = it->next) {
+        if (prev == NULL || strcmp(prev, it->name) != 0) {
+            metrics_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", it->name, it->help, it->name,
+                           types[it->kind]);
+            prev = it->name;
+        }
+        if (it->kind == METRIC_HISTOGRAM) {
+            metrics_render_histogram(&b, it);
+        } else {
+            metrics_render_value(&b, it->name, "", it->labels, NULL, metric_value(it));
+        }
+    }
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}

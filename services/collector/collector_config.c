@@ -1,0 +1,58 @@
+#include "collector_config.h"
+
+#include <limits.h>
+#include <stddef.h>
+
+#define F(field) offsetof(struct collector_config, field)
+
+const struct config_var collector_config_vars[] = {
+    {"ANALYTICS_KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", 0, 0, NULL,
+     "Kafka bootstrap servers, comma-separated", F(brokers), 0},
+    {"ANALYTICS_TOPIC_PREFIX", CONFIG_STRING, "analytics.", 0, 0, NULL,
+     "prefix of every topic name, so two stacks can share a cluster", F(topic_prefix), 0},
+    {"ANALYTICS_LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error",
+     "lowest level logged", F(log_level), 0},
+    {"ANALYTICS_COLLECTOR_LISTEN", CONFIG_HOSTPORT, "0.0.0.0:8080", 0, 0, NULL,
+     "public HTTP listener for events (port 0 picks a free port)", F(listen), 0},
+    {"ANALYTICS_COLLECTOR_ADMIN_LISTEN", CONFIG_HOSTPORT, "0.0.0.0:9101", 0, 0, NULL,
+     "health and metrics listener", F(admin_listen), 0},
+    {"ANALYTICS_COLLECTOR_SPOOL_DIR", CONFIG_STRING, "/var/lib/analytics/spool", 0, 0, NULL,
+     "directory of the disk spool for events the broker could not take yet", F(spool_dir), 0},
+    {"ANALYTICS_COLLECTOR_SPOOL_MAX_MB", CONFIG_INT, "1024", 1, 1048576, NULL,
+     "spool size bound in MiB; beyond it requests get 503 with Retry-After", F(spool_max_mb), 0},
+    {"ANALYTICS_COLLECTOR_SPOOL_FSYNC", CONFIG_BOOL, "false", 0, 0, NULL,
+     "fdatasync every spool append (survives power loss, not only a process crash)",
+     F(spool_fsync), 0},
+    {"ANALYTICS_COLLECTOR_ACK", CONFIG_ENUM, "delivered", 0, 0, "delivered|queued",
+     "answer 202 once the broker acknowledged the event or it is in the spool (delivered), "
+     "or once the producer holds it in memory (queued: faster, a crash loses the queue)",
+     F(ack), 0},
+    {"ANALYTICS_COLLECTOR_THREADS", CONFIG_INT, "128", 2, 4096, NULL,
+     "HTTP worker threads: one per concurrent keep-alive connection", F(threads), 0},
+    {"ANALYTICS_COLLECTOR_MAX_BODY_BYTES", CONFIG_INT, "1048576", 1024, 67108864, NULL,
+     "largest request body accepted; larger gets 413", F(max_body_bytes), 0},
+    {"ANALYTICS_COLLECTOR_MAX_BATCH", CONFIG_INT, "500", 1, 10000, NULL,
+     "most events in one request", F(max_batch), 0},
+    {"ANALYTICS_COLLECTOR_CORS_ORIGINS", CONFIG_STRING, "", 0, 0, NULL,
+     "allowed browser origins, comma-separated (https://shop.example); * allows any",
+     F(cors_origins), 0},
+    {"ANALYTICS_COLLECTOR_WRITE_KEYS", CONFIG_STRING, "", 0, 0, NULL,
+     "per-site write keys, site:key comma-separated; empty turns keys off", F(write_keys),
+     CONFIG_SECRET},
+    {"ANALYTICS_COLLECTOR_TRUSTED_PROXIES", CONFIG_STRING, "", 0, 0, NULL,
+     "proxies (IPs or CIDRs) whose X-Forwarded-For is believed", F(trusted_proxies), 0},
+    {"ANALYTICS_COLLECTOR_RATE_LIMIT", CONFIG_INT, "100", 0, 1000000, NULL,
+     "requests per second per client IP (0 turns the limit off)", F(rate_limit), 0},
+    {"ANALYTICS_COLLECTOR_RATE_BURST", CONFIG_INT, "200", 1, 10000000, NULL,
+     "requests a client IP may send at once before the rate applies", F(rate_burst), 0},
+    {"ANALYTICS_COLLECTOR_LINGER_MS", CONFIG_INT, "2", 0, 1000, NULL,
+     "producer batching delay in ms", F(linger_ms), 0},
+    {"ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS", CONFIG_INT, "5000", 1000, 300000, NULL,
+     "how long the broker may take before an event is spooled instead", F(produce_timeout_ms),
+     0},
+    {"ANALYTICS_COLLECTOR_CLOCK_SKEW_S", CONFIG_INT, "86400", 1, 31622400, NULL,
+     "client clock difference beyond which an event is flagged clock_skew_suspect",
+     F(skew_tolerance_s), 0},
+};
+
+const size_t collector_config_nvars = sizeof(collector_config_vars) / sizeof(collector_config_vars[0]);

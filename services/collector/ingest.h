@@ -1,0 +1,74 @@
+#ifndef COLLECTOR_INGEST_H
+#define COLLECTOR_INGEST_H
+
+/*
+ * Where accepted events go: to Kafka through the producer while the broker
+ * takes them, to the disk spool while it does not (or while the spool still
+ * holds older events, so order is kept), and back from the spool to Kafka by
+ * a replayer thread once the broker returns. Failed deliveries land in the
+ * spool too. In delivered mode a request waits (struct ingest_wait) until
+ * each of its events is acknowledged by the broker or safe in the spool.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "spool.h"
+
+struct metrics;
+struct ingest;
+
+#define INGEST_FULL (-2) /* spool full: answer 503 */
+
+struct ingest_opts {
+    const char *brokers;
+    const char *topic_raw;        /* full names, prefix included */
+    const char *topic_deadletter;
+    int linger_ms;
+    int produce_timeout_ms;
+    struct spool *spool;          /* borrowed; must outlive the ingest */
+    struct metrics *metrics;      /* borrowed */
+};
+
+/* Tracks one request's events in delivered mode. Lives on the request
+ * thread's stack; ingest_wait_done must return before it goes away. */
+struct ingest_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending;
+    int failed;
+};
+
+/* Starts the producer and the replayer thread. Returns a new ingest (free
+ * with ingest_free after ingest_stop), or NULL with the reason in err. */
+struct ingest *ingest_new(const struct ingest_opts *o, char *err, size_t errlen);
+
+void ingest_wait_init(struct ingest_wait *w);
+void ingest_wait_fini(struct ingest_wait *w);
+
+/* Blocks until every event submitted with w is resolved. Returns the number
+ * that could be neither delivered nor spooled (lost unless the client retries). */
+int ingest_wait_done(struct ingest_wait *w);
+
+/* Submits one record for topic (enum spool_topic). w is NULL in queued mode.
+ * Returns 0 when it is queued, delivered or spooled (or, with w, will be
+ * resolved through w), INGEST_FULL when the broker cannot take it and the
+ * spool is full, -1 on an I/O error. */
+int ingest_submit(struct ingest *ing, int topic, const void *key, size_t key_len,
+                  const void *value, size_t len, struct ingest_wait *w);
+
+/* True while the broker takes events directly (nothing waits in the spool). */
+bool ingest_direct(struct ingest *ing);
+
+/* Ready when the broker is reachable. Writes the reason otherwise. */
+bool ingest_ready(struct ingest *ing, char *why, size_t whylen);
+
+/* Stops the replayer, flushes the producer for up to timeout_ms, and spools
+ * whatever is still undelivered. Call after the HTTP server stopped. */
+void ingest_stop(struct ingest *ing, int timeout_ms);
+
+/* Frees the ingest and its producer. Accepts NULL. */
+void ingest_free(struct ingest *ing);
+
+#endif

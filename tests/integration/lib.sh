@@ -1,0 +1,145 @@
+# Shared helpers for integration tests: real binaries, real servers, bounded
+# waits, and a PASS/FAIL line per check. Source it, then call itest_init.
+# shellcheck shell=bash
+
+set -uo pipefail
+
+BIN="${ANALYTICS_BIN_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}"
+SRC="${ANALYTICS_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+ITEST_PASSED=0
+ITEST_FAILED=0
+ITEST_PIDS=()
+
+# itest_init NAME: makes $T (a private temp dir) and the cleanup trap.
+itest_init() {
+  local base="${ANALYTICS_TEST_TMP:-/tmp}"
+  mkdir -p "$base"
+  T="$(mktemp -d "$base/$1.XXXXXX")"
+  export T
+  trap itest_cleanup EXIT
+}
+
+itest_cleanup() {
+  local pid
+  for pid in "${ITEST_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ "$ITEST_FAILED" -eq 0 ] && [ -z "${ITEST_KEEP:-}" ]; then
+    rm -rf "$T"
+  else
+    echo "logs kept in $T"
+  fi
+}
+
+pass() { ITEST_PASSED=$((ITEST_PASSED + 1)); echo "PASS: $*"; }
+fail() { ITEST_FAILED=$((ITEST_FAILED + 1)); echo "FAIL: $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+  local what="$1"
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+  if [ "$2" == "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
+}
+
+# itest_finish: prints the totals and exits with the verdict.
+itest_finish() {
+  echo "$ITEST_PASSED passed, $ITEST_FAILED failed"
+  [ "$ITEST_FAILED" -eq 0 ]
+  exit $?
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while [ $SECONDS -lt $deadline ]; do
+    if "$@" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  "$@" 2>/dev/null
+}
+
+# log_has FILE EVENT: the JSON log file has a line with that event name.
+log_has() { grep -q "\"event\":\"$2\"" "$1"; }
+
+# log_field FILE EVENT FIELD: the field of the first line with that event.
+log_field() { grep -m1 "\"event\":\"$2\"" "$1" | jq -r ".$3"; }
+
+# start_devbroker [ARGS...]: starts the devbroker; sets BROKERS and DEVBROKER_PID.
+start_devbroker() {
+  "$BIN/analytics-devbroker" --bootstrap-file "$T/bootstrap" --partitions 3 "$@" \
+    >"$T/devbroker.out" 2>"$T/devbroker.log" &
+  DEVBROKER_PID=$!
+  ITEST_PIDS+=("$DEVBROKER_PID")
+  if ! wait_for 10 test -s "$T/bootstrap"; then
+    echo "devbroker did not start"; cat "$T/devbroker.log"; exit 1
+  fi
+  BROKERS="$(cat "$T/bootstrap")"
+  export BROKERS ANALYTICS_KAFKA_BROKERS="$BROKERS"
+}
+
+# start_collector NAME [VAR=VALUE...]: starts a collector with its own spool
+# and log ($T/NAME.log); sets COLLECTOR_PID, PORT, ADMIN_PORT, URL.
+start_collector() {
+  local name="$1"
+  shift
+  mkdir -p "$T/$name-spool"
+  env ANALYTICS_KAFKA_BROKERS="$BROKERS" \
+    ANALYTICS_COLLECTOR_LISTEN=127.0.0.1:0 \
+    ANALYTICS_COLLECTOR_ADMIN_LISTEN=127.0.0.1:0 \
+    ANALYTICS_COLLECTOR_SPOOL_DIR="$T/$name-spool" \
+    ANALYTICS_COLLECTOR_RATE_LIMIT=0 \
+    "$@" "$BIN/analytics-collector" 2>>"$T/$name.log" &
+  COLLECTOR_PID=$!
+  ITEST_PIDS+=("$COLLECTOR_PID")
+  if ! wait_for 10 log_has "$T/$name.log" collector.started; then
+    echo "collector did not start"; cat "$T/$name.log"; exit 1
+  fi
+  PORT="$(grep '"event":"collector.started"' "$T/$name.log" | tail -1 | jq -r .port)"
+  ADMIN_PORT="$(grep '"event":"collector.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+  URL="http://127.0.0.1:$PORT/api/analytics/events"
+}
+
+# post BODY [CURL ARGS...]: POSTs JSON to $URL; sets STATUS and BODY.
+post() {
+  local data="$1"
+  shift
+  BODY="$(curl -s -o - -w '\n%{http_code}' --max-time 15 -X POST \
+    -H 'Content-Type: application/json' "$@" --data-binary "$data" "$URL")"
+  STATUS="${BODY##*$'\n'}"
+  BODY="${BODY%$'\n'*}"
+}
+
+# stop_process PID SECONDS: SIGTERM, then waits; prints the exit code
+# (or "timeout" after killing it).
+stop_process() {
+  local pid="$1" limit="$2" i rc
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < limit * 10; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      rc=$?
+      echo "$rc"
+      return 0
+    fi
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  echo timeout
+}
+
+# dump TOPIC TYPE: prints every message of a topic as JSON lines.
+dump() {
+  "$BIN/analytics-dump" --brokers "$BROKERS" --topic "$1" --type "$2" --timeout-ms 10000
+}
+
+# topic_count TOPIC: messages in the topic per its watermarks.
+topic_count() {
+  "$BIN/analytics-dump" --brokers "$BROKERS" --topic "$1" --watermarks | jq -r .total
+}
