@@ -67,6 +67,21 @@ wait_for() {
 # log_has FILE EVENT: the JSON log file has a line with that event name.
 log_has() { grep -q "\"event\":\"$2\"" "$1"; }
 
+# metric NAME: the value of an unlabelled metric on the collector's admin port.
+metric() {
+  curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# metric_is NAME VALUE: for wait_for (arguments are expanded once, so poll
+# through a function).
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+
+# http_status_is URL CODE
+http_status_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1")" = "$2" ]; }
+
+# log_count_above FILE EVENT N: more than N lines with that event.
+log_count_above() { [ "$(grep -c "\"event\":\"$2\"" "$1")" -gt "$3" ]; }
+
 # log_field FILE EVENT FIELD: the field of the first line with that event.
 log_field() { grep -m1 "\"event\":\"$2\"" "$1" | jq -r ".$3"; }
 
@@ -86,9 +101,10 @@ start_devbroker() {
 # start_collector NAME [VAR=VALUE...]: starts a collector with its own spool
 # and log ($T/NAME.log); sets COLLECTOR_PID, PORT, ADMIN_PORT, URL.
 start_collector() {
-  local name="$1"
+  local name="$1" started
   shift
   mkdir -p "$T/$name-spool"
+  started="$(grep -c '"event":"collector.started"' "$T/$name.log" 2>/dev/null)"
   env ANALYTICS_KAFKA_BROKERS="$BROKERS" \
     ANALYTICS_COLLECTOR_LISTEN=127.0.0.1:0 \
     ANALYTICS_COLLECTOR_ADMIN_LISTEN=127.0.0.1:0 \
@@ -97,7 +113,7 @@ start_collector() {
     "$@" "$BIN/analytics-collector" 2>>"$T/$name.log" &
   COLLECTOR_PID=$!
   ITEST_PIDS+=("$COLLECTOR_PID")
-  if ! wait_for 10 log_has "$T/$name.log" collector.started; then
+  if ! wait_for 10 log_count_above "$T/$name.log" collector.started "${started:-0}"; then
     echo "collector did not start"; cat "$T/$name.log"; exit 1
   fi
   PORT="$(grep '"event":"collector.started"' "$T/$name.log" | tail -1 | jq -r .port)"
@@ -105,33 +121,42 @@ start_collector() {
   URL="http://127.0.0.1:$PORT/api/analytics/events"
 }
 
-# post BODY [CURL ARGS...]: POSTs JSON to $URL; sets STATUS and BODY.
+# post BODY [CURL ARGS...]: POSTs to $URL (Content-Type application/json
+# unless the arguments set one); sets STATUS and BODY.
 post() {
-  local data="$1"
+  local data="$1" ctype=(-H 'Content-Type: application/json') a
   shift
-  BODY="$(curl -s -o - -w '\n%{http_code}' --max-time 15 -X POST \
-    -H 'Content-Type: application/json' "$@" --data-binary "$data" "$URL")"
+  for a in "$@"; do
+    if [[ "${a,,}" == content-type:* ]]; then ctype=(); fi
+  done
+  BODY="$(curl -s -o - -w '\n%{http_code}' --max-time 15 -X POST "${ctype[@]}" "$@" \
+    --data-binary "$data" "$URL")"
   STATUS="${BODY##*$'\n'}"
   BODY="${BODY%$'\n'*}"
 }
 
-# stop_process PID SECONDS: SIGTERM, then waits; prints the exit code
-# (or "timeout" after killing it).
+# stop_process PID SECONDS: SIGTERM, then waits; sets STOP_RC to the exit
+# code, or "timeout" after killing it. (Not in $(...): wait needs the parent.)
 stop_process() {
-  local pid="$1" limit="$2" i rc
+  local pid="$1" limit="$2" i
   kill -TERM "$pid" 2>/dev/null
   for ((i = 0; i < limit * 10; i++)); do
     if ! kill -0 "$pid" 2>/dev/null; then
       wait "$pid"
-      rc=$?
-      echo "$rc"
+      STOP_RC=$?
       return 0
     fi
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
-  echo timeout
+  STOP_RC=timeout
+}
+
+# expect_clean_stop DESCRIPTION PID [SECONDS]: SIGTERM and expect exit 0 in time.
+expect_clean_stop() {
+  stop_process "$2" "${3:-10}"
+  expect_eq "$1" 0 "$STOP_RC"
 }
 
 # dump TOPIC TYPE: prints every message of a topic as JSON lines.
@@ -141,5 +166,5 @@ dump() {
 
 # topic_count TOPIC: messages in the topic per its watermarks.
 topic_count() {
-  "$BIN/analytics-dump" --brokers "$BROKERS" --topic "$1" --watermarks | jq -r .total
+  "$BIN/analytics-dump" --brokers "$BROKERS" --topic "$1" --watermarks | jq -r .count
 }

@@ -44,8 +44,8 @@ lost() {
 for mode in delivered queued; do
   RUN="term-$mode"
   start_collector "$RUN" ANALYTICS_COLLECTOR_ACK="$mode"
-  run_load 3 'TERM_RC=$(stop_process "$COLLECTOR_PID" 10)'
-  expect_eq "$mode: SIGTERM mid-load exits 0 within 10 s" 0 "$TERM_RC"
+  run_load 3 'stop_process "$COLLECTOR_PID" 10'
+  expect_eq "$mode: SIGTERM mid-load exits 0 within 10 s" 0 "$STOP_RC"
   check "$mode: the load got some 202s" test "$(wc -l <"$T/acked-$RUN")" -gt 100
   expect_eq "$mode: no event answered 202 lost on SIGTERM ($(wc -l <"$T/acked-$RUN") acked)" 0 "$(lost "$RUN")"
 done
@@ -56,7 +56,7 @@ run_load 3 'kill -KILL "$COLLECTOR_PID"'
 start_collector "$RUN"   # replays whatever the spool holds
 sleep 2
 expect_eq "delivered: kill -9 mid-load loses nothing answered 202 ($(wc -l <"$T/acked-$RUN") acked)" 0 "$(lost "$RUN")"
-expect_eq "restarted collector exits 0" 0 "$(stop_process "$COLLECTOR_PID" 10)"
+expect_clean_stop "restarted collector exits 0" "$COLLECTOR_PID" 10
 
 RUN="kill9-down"
 start_collector "$RUN" ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS=2000
@@ -67,7 +67,7 @@ check "the outage load got some 202s" test "$(wc -l <"$T/acked-$RUN")" -gt 100
 kill -USR2 "$DEVBROKER_PID"
 start_collector "$RUN" ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS=2000
 check "spool replayed after kill -9" \
-  wait_for 30 test "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_collector_spool_pending_events /{print $2}')" = 0
+  wait_for 30 metric_is analytics_collector_spool_pending_events 0
 expect_eq "delivered, broker down: kill -9 loses nothing answered 202 ($(wc -l <"$T/acked-$RUN") acked)" 0 "$(lost "$RUN")"
-expect_eq "collector exits 0" 0 "$(stop_process "$COLLECTOR_PID" 10)"
+expect_clean_stop "collector exits 0" "$COLLECTOR_PID" 10
 itest_finish

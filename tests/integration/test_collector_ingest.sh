@@ -11,7 +11,7 @@ C1_URL=$URL
 check "healthz answers 200" \
   test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/healthz")" = 200
 check "readyz answers 200 with the broker up" \
-  wait_for 10 test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/readyz")" = 200
+  wait_for 10 http_status_is "http://127.0.0.1:$ADMIN_PORT/readyz" 200
 
 now_ms=$(($(date +%s%N) / 1000000))
 post '{"event_id":"0b7c9f1e-0000-4000-8000-000000000001","event_type":"page_view",
@@ -93,8 +93,8 @@ post '{"event_type":"page_view","fingerprint":"fp-proxy"}' -H 'X-Forwarded-For: 
 expect_eq "event through trusted proxy gets 202" 202 "$STATUS"
 expect_eq "client IP from X-Forwarded-For via a trusted proxy" 198.51.100.7 \
   "$(dump analytics.events.raw raw | jq -r 'select(.key=="fp-proxy") | .value.client_ip')"
-expect_eq "second collector stops cleanly" 0 "$(stop_process "$COLLECTOR_PID" 10)"
+expect_clean_stop "second collector stops cleanly" "$COLLECTOR_PID" 10
 
-expect_eq "collector exits 0 on SIGTERM" 0 "$(stop_process "$C1_PID" 10)"
+expect_clean_stop "collector exits 0 on SIGTERM" "$C1_PID" 10
 check "shutdown.complete logged" log_has "$T/c1.log" shutdown.complete
 itest_finish

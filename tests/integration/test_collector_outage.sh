@@ -23,17 +23,17 @@ for i in $(seq 1 20); do
   codes="$codes$STATUS "
 done
 expect_eq "20 batches during the outage all get 202" "$(printf '202 %.0s' $(seq 1 20))" "$codes"
-spooled="$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_collector_spool_pending_events /{print $2}')"
+spooled="$(metric analytics_collector_spool_pending_events)"
 expect_eq "the 40 events wait in the spool" 40 "$spooled"
 
 # Restart the collector while the broker is still down: the spool must survive.
-expect_eq "collector exits 0 while the broker is down" 0 "$(stop_process "$COLLECTOR_PID" 12)"
+expect_clean_stop "collector exits 0 while the broker is down" "$COLLECTOR_PID" 12
 start_collector c1 ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS=2000
 check "restarted collector finds the spooled events" wait_for 5 log_has "$T/c1.log" spool.pending_at_start
 
 kill -USR2 "$DEVBROKER_PID"
 check "spool drains once the broker is back" \
-  wait_for 30 test "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_collector_spool_pending_events /{print $2}')" = 0
+  wait_for 30 metric_is analytics_collector_spool_pending_events 0
 check "collector returns to direct produce" wait_for 10 log_has "$T/c1.log" ingest.direct
 post '{"event_type":"after","fingerprint":"fp-9"}'
 expect_eq "event after the outage gets 202" 202 "$STATUS"
@@ -45,7 +45,7 @@ expect_eq "each outage event exactly once" 40 \
 expected_order="$(for i in $(seq 1 20); do echo "out-$i-a"; echo "out-$i-b"; done)"
 expect_eq "one visitor's outage events kept their order" "$expected_order" \
   "$(jq -r 'select(.key=="fp-same") | .value.event_id' "$T/raw.jsonl")"
-expect_eq "collector exits 0" 0 "$(stop_process "$COLLECTOR_PID" 12)"
+expect_clean_stop "collector exits 0" "$COLLECTOR_PID" 12
 
 # A full spool answers 503 with Retry-After and loses nothing it answered 202.
 start_collector small ANALYTICS_COLLECTOR_SPOOL_MAX_MB=1 ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS=2000
@@ -69,8 +69,8 @@ expect_eq "a full spool answers 503" yes "$full"
 check "503 carries Retry-After" grep -qi '^retry-after:' "$T/full.headers"
 kill -USR2 "$DEVBROKER_PID"
 check "spool drains after the outage" \
-  wait_for 30 test "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_collector_spool_pending_events /{print $2}')" = 0
+  wait_for 30 metric_is analytics_collector_spool_pending_events 0
 arrived="$(dump analytics.events.raw raw | jq -r 'select(.value.event_type=="fill")' | jq -s length)"
 check "every event answered 202 arrived ($arrived >= $accepted)" test "$arrived" -ge "$accepted"
-expect_eq "collector exits 0" 0 "$(stop_process "$COLLECTOR_PID" 12)"
+expect_clean_stop "collector exits 0" "$COLLECTOR_PID" 12
 itest_finish
