@@ -91,11 +91,12 @@ expect_clean_stop "keys collector exits 0" "$COLLECTOR_PID" 10
 # Rate limit.
 start_collector rate ANALYTICS_COLLECTOR_RATE_LIMIT=1 ANALYTICS_COLLECTOR_RATE_BURST=3
 codes=""
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6; do
   post '{"event_type":"x","fingerprint":"fp-rate"}'
   codes="$codes $STATUS"
 done
-expect_eq "burst of 3 then 429" " 202 202 202 429 429" "$codes"
+# The bucket refills one token a second, so a slow machine may let one more through.
+check "burst of 3 passes, then 429 ($codes)" grep -Eq '^ 202 202 202( 202)? 429' <<<"$codes"
 check "429 carries Retry-After" bash -c "curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' --data '{}' '$URL' | grep -qi '^retry-after: [0-9]'"
 expect_clean_stop "rate collector exits 0" "$COLLECTOR_PID" 10
 
