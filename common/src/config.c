@@ -83,6 +83,22 @@ static int config_enum_index(const char *choices, const char *s)
     return -1;
 }
 
+/* Writes the idx-th choice of "a|b|c" to out ("?" when out of range). */
+static void config_enum_name(const char *choices, int idx, char *out, size_t outlen)
+{
+    const char *p = choices;
+
+    for (int i = 0; i < idx && p != NULL; i++) {
+        p = strchr(p, '|');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    if (p == NULL) {
+        snprintf(out, outlen, "?");
+        return;
+    }
+    snprintf(out, outlen, "%.*s", (int)strcspn(p, "|"), p);
+}
+
 /* Parses one value into its field. Returns 0 or -1 with a reason in why. */
 static int config_set(const struct config_var *v, void *cfg, const char *val, char *why,
                       size_t whylen)
@@ -143,8 +159,7 @@ static int config_set(const struct config_var *v, void *cfg, const char *val, ch
     return -1;
 }
 
-int config_load(const struct config_var *vars, size_t n, void *cfg, char *const *envp,
-                FILE *err)
+int config_load(const struct config_var *vars, size_t n, void *cfg, char *const *envp, FILE *err)
 {
     int bad = 0;
 
@@ -169,7 +184,10 @@ int config_load(const struct config_var *vars, size_t n, void *cfg, char *const 
         if (config_set(v, cfg, val, why, sizeof(why)) != 0) {
             if (err != NULL) {
                 if (from_env && !(v->flags & CONFIG_SECRET)) {
-                    fprintf(err, "config: %s: %s (got \"%s\")\n", v->name, why, val);
+                    char shown[256];
+                    /* escaped, so a value cannot forge another report line */
+                    log_json_escape(shown, 0, sizeof(shown), val);
+                    fprintf(err, "config: %s: %s (got \"%s\")\n", v->name, why, shown);
                 } else {
                     fprintf(err, "config: %s: %s\n", v->name, why);
                 }
@@ -248,7 +266,7 @@ void config_log(const struct config_var *vars, size_t n, const void *cfg)
             shown = *(const bool *)field ? "true" : "false";
             break;
         case CONFIG_ENUM:
-            snprintf(num, sizeof(num), "%d", *(const int *)field);
+            config_enum_name(v->choices, *(const int *)field, num, sizeof(num));
             break;
         }
         if ((v->flags & CONFIG_SECRET) && shown != NULL) {

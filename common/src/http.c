@@ -25,25 +25,11 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 struct mg_context *http_start(const struct http_opts *o, char *err, size_t errlen)
 {
     char host[256], ports[300], threads[16], timeout[16], keepalive[16];
-    const char *options[] = {"listening_ports",
-                             ports,
-                             "num_threads",
-                             threads,
-                             "request_timeout_ms",
-                             timeout,
-                             "keep_alive_timeout_ms",
-                             keepalive,
-                             "enable_keep_alive",
-                             "yes",
-                             "tcp_nodelay",
-                             "1",
-                             "listen_backlog",
-                             "1024",
+    const char *options[] = {"listening_ports", ports, "num_threads", threads, "request_timeout_ms",
+                             timeout, "keep_alive_timeout_ms", keepalive, "enable_keep_alive",
+                             "yes", "tcp_nodelay", "1", "listen_backlog", "1024",
                              /* CORS is the handlers' decision, not civetweb's */
-                             "access_control_allow_origin",
-                             "",
-                             "access_control_allow_methods",
-                             "",
+                             "access_control_allow_origin", "", "access_control_allow_methods", "",
                              NULL};
     struct mg_callbacks cb;
     struct mg_context *ctx;
@@ -99,10 +85,10 @@ int http_send(struct mg_connection *c, int status, const char *content_type, con
     int n;
 
     /* One write for head and body: half the syscalls of civetweb's header API. */
-    n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n",
-                 status, http_reason(status), content_type != NULL ? "Content-Type: " : "",
-                 content_type != NULL ? content_type : "", content_type != NULL ? "\r\n" : "",
-                 len, extra_headers != NULL ? extra_headers : "");
+    n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
+                 http_reason(status), content_type != NULL ? "Content-Type: " : "",
+                 content_type != NULL ? content_type : "", content_type != NULL ? "\r\n" : "", len,
+                 extra_headers != NULL ? extra_headers : "");
     if (n < 0 || (size_t)n >= sizeof(buf)) {
         return status; /* headers cannot be that long: ours are fixed */
     }
@@ -118,8 +104,7 @@ int http_send(struct mg_connection *c, int status, const char *content_type, con
     return status;
 }
 
-int http_send_json(struct mg_connection *c, int status, const char *json,
-                   const char *extra_headers)
+int http_send_json(struct mg_connection *c, int status, const char *json, const char *extra_headers)
 {
     return http_send(c, status, "application/json", json, strlen(json), extra_headers);
 }

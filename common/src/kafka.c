@@ -28,16 +28,17 @@ const char *kafka_topic_name(const char *prefix, const char *name, char *buf, si
     return buf;
 }
 
-/* Routes librdkafka's own log lines into ours (syslog levels). */
+/* Routes librdkafka's own log lines into ours (syslog levels). Connection
+ * failures ("FAIL") are already reported once through the error callback. */
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level <= 3) {
-        log_error("kafka.log", LOG_STR("facility", fac), LOG_STR("message", buf));
-    } else if (level <= 5) {
-        log_warn("kafka.log", LOG_STR("facility", fac), LOG_STR("message", buf));
-    } else {
+    if (strcmp(fac, "FAIL") == 0 || level > 4) {
         log_debug("kafka.log", LOG_STR("facility", fac), LOG_STR("message", buf));
+    } else if (level <= 2) {
+        log_error("kafka.log", LOG_STR("facility", fac), LOG_STR("message", buf));
+    } else {
+        log_warn("kafka.log", LOG_STR("facility", fac), LOG_STR("message", buf));
     }
 }
 
@@ -374,8 +375,8 @@ int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms, struct kafka_m
 
 int kafka_consumer_store(struct kafka_consumer *c, const struct kafka_message *msg)
 {
-    rd_kafka_resp_err_t e = rd_kafka_offset_store(((rd_kafka_message_t *)msg->priv)->rkt,
-                                                  msg->partition, msg->offset);
+    rd_kafka_resp_err_t e =
+        rd_kafka_offset_store(((rd_kafka_message_t *)msg->priv)->rkt, msg->partition, msg->offset);
 
     (void)c;
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {

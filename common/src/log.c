@@ -1,5 +1,6 @@
 #include "analytics/log.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,88 +71,129 @@ size_t log_json_escape(char *dst, size_t len, size_t cap, const char *s)
     return len;
 }
 
-/* Appends formatted text; returns the new length, unchanged when it won't fit. */
-static size_t log_append(char *buf, size_t len, size_t cap, const char *fmt, ...)
+/* Appends n bytes when they fit below cap (keeping room for the NUL).
+ * Returns true when appended. */
+static bool log_put(char *buf, size_t *len, size_t cap, const char *s, size_t n)
 {
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf + len, cap - len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= cap - len) {
-        buf[len] = '\0';
-        return len;
+    if (*len + n >= cap) {
+        return false;
     }
-    return len + (size_t)n;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[*len] = '\0';
+    return true;
 }
 
-static size_t log_append_field(char *buf, size_t len, size_t cap, int type, const char *key,
-                               va_list *ap)
+static bool log_puts(char *buf, size_t *len, size_t cap, const char *s)
 {
-    size_t start = len;
+    return log_put(buf, len, cap, s, strlen(s));
+}
 
-    len = log_append(buf, len, cap, ",\"");
-    len = log_json_escape(buf, len, cap, key);
-    len = log_append(buf, len, cap, "\":");
+/* Formats one value (not a string) into out; non-finite doubles become null. */
+static void log_format_scalar(int type, va_list *ap, char *out, size_t outlen)
+{
     switch (type) {
-    case LOG_T_STR: {
-        const char *v = va_arg(*ap, const char *);
-        if (v == NULL) {
-            len = log_append(buf, len, cap, "null");
-        } else {
-            len = log_append(buf, len, cap, "\"");
-            len = log_json_escape(buf, len, cap - 2, v);
-            len = log_append(buf, len, cap, "\"");
-        }
-        break;
-    }
     case LOG_T_INT:
-        len = log_append(buf, len, cap, "%lld", va_arg(*ap, long long));
-        break;
-    case LOG_T_DBL:
-        len = log_append(buf, len, cap, "%.6g", va_arg(*ap, double));
-        break;
+        snprintf(out, outlen, "%lld", va_arg(*ap, long long));
+        return;
+    case LOG_T_DBL: {
+        double d = va_arg(*ap, double);
+        if (isfinite(d)) {
+            snprintf(out, outlen, "%.6g", d);
+        } else {
+            snprintf(out, outlen, "null");
+        }
+        return;
+    }
     case LOG_T_BOOL:
-        len = log_append(buf, len, cap, "%s", va_arg(*ap, int) ? "true" : "false");
-        break;
+        snprintf(out, outlen, "%s", va_arg(*ap, int) ? "true" : "false");
+        return;
     default:
-        break;
+        snprintf(out, outlen, "null");
+        return;
     }
-    if (len >= cap - 2) {
-        buf[start] = '\0';
-        return start;
+}
+
+/* Appends one field, consuming its value from ap whatever happens. A field
+ * that does not fit is left out whole, except a string value, which is cut
+ * short. Returns false when nothing more fits. */
+static bool log_append_field(char *buf, size_t *len, size_t cap, int type, const char *key,
+                             va_list *ap)
+{
+    size_t start = *len;
+    char scalar[64];
+    const char *str = NULL;
+
+    if (type == LOG_T_STR) {
+        str = va_arg(*ap, const char *);
+    } else {
+        log_format_scalar(type, ap, scalar, sizeof(scalar));
     }
-    return len;
+    if (!log_puts(buf, len, cap, ",\"")) {
+        goto out_undo;
+    }
+    *len = log_json_escape(buf, *len, cap, key);
+    if (!log_puts(buf, len, cap, "\":")) {
+        goto out_undo;
+    }
+    if (type != LOG_T_STR || str == NULL) {
+        if (log_puts(buf, len, cap, type == LOG_T_STR ? "null" : scalar)) {
+            return true;
+        }
+        goto out_undo;
+    }
+    if (!log_puts(buf, len, cap, "\"")) {
+        goto out_undo;
+    }
+    *len = log_json_escape(buf, *len, cap - 1, str); /* room for the closing quote */
+    if (log_puts(buf, len, cap, "\"")) {
+        return true;
+    }
+
+out_undo:
+    *len = start;
+    buf[start] = '\0';
+    return false;
 }
 
 void log_event(enum log_level lvl, const char *event, ...)
 {
     char buf[LOG_LINE_MAX];
+    const size_t cap = sizeof(buf) - 2; /* room for "}\n" */
     struct timespec ts;
     struct tm tm;
-    size_t len = 0;
+    size_t len;
     va_list ap;
     int type;
+    bool room = true;
 
     if (!log_enabled(lvl)) {
         return;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    len = log_append(buf, len, sizeof(buf),
-                     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"lvl\":\"%s\",\"svc\":\"",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_level_names[lvl]);
-    len = log_json_escape(buf, len, sizeof(buf), log_svc);
-    len = log_append(buf, len, sizeof(buf), "\",\"event\":\"");
-    len = log_json_escape(buf, len, sizeof(buf), event);
-    len = log_append(buf, len, sizeof(buf), "\"");
+    len = (size_t)snprintf(
+        buf, sizeof(buf),
+        "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"lvl\":\"%s\",\"svc\":\"",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        ts.tv_nsec / 1000000, log_level_names[lvl]);
+    /* svc and event are names, not data: each gets at most 256 bytes. */
+    len = log_json_escape(buf, len, len + 256, log_svc);
+    log_puts(buf, &len, cap, "\",\"event\":\"");
+    len = log_json_escape(buf, len, len + 256, event);
+    log_puts(buf, &len, cap, "\"");
 
     va_start(ap, event);
     while ((type = va_arg(ap, int)) != LOG_T_END) {
         const char *key = va_arg(ap, const char *);
-        len = log_append_field(buf, len, sizeof(buf) - 2, type, key, &ap);
+        if (room) {
+            room = log_append_field(buf, &len, cap, type, key, &ap);
+        } else if (type == LOG_T_STR) {
+            (void)va_arg(ap, const char *);
+        } else {
+            char skip[64];
+            log_format_scalar(type, &ap, skip, sizeof(skip));
+        }
     }
     va_end(ap);
     buf[len++] = '}';

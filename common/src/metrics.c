@@ -31,9 +31,8 @@ struct metrics {
     struct metric *tail;
 };
 
-const double metrics_latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                         0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
-                                         5,      10};
+const double metrics_latency_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                         0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 const size_t metrics_latency_bounds_n = sizeof(metrics_latency_bounds) / sizeof(double);
 
 static uint64_t metric_d2b(double v)
@@ -106,6 +105,25 @@ static struct metric *metrics_add(struct metrics *m, enum metric_kind kind, cons
     return it;
 }
 
+/* Unlinks and frees it, the last metric added. */
+static void metrics_drop_tail(struct metrics *m, struct metric *it)
+{
+    struct metric *prev = NULL;
+
+    for (struct metric *p = m->head; p != it; p = p->next) {
+        prev = p;
+    }
+    if (prev != NULL) {
+        prev->next = NULL;
+    } else {
+        m->head = NULL;
+    }
+    m->tail = prev;
+    free(it->bounds);
+    free(it->buckets);
+    free(it);
+}
+
 struct metric *metrics_counter(struct metrics *m, const char *name, const char *help,
                                const char *labels)
 {
@@ -138,10 +156,11 @@ struct metric *metrics_histogram(struct metrics *m, const char *name, const char
     if (it == NULL) {
         return NULL;
     }
-    it->bounds = malloc(n * sizeof(double));
-    it->buckets = calloc(n + 1, sizeof(*it->buckets));
+    it->bounds = n <= SIZE_MAX / sizeof(double) - 1 ? malloc(n * sizeof(double)) : NULL;
+    it->buckets = it->bounds != NULL ? calloc(n + 1, sizeof(*it->buckets)) : NULL;
     if (it->bounds == NULL || it->buckets == NULL) {
-        return NULL; /* freed with the registry */
+        metrics_drop_tail(m, it);
+        return NULL;
     }
     memcpy(it->bounds, bounds, n * sizeof(double));
     it->nbounds = n;
@@ -235,6 +254,22 @@ static void metrics_render_value(struct metrics_buf *b, const char *name, const 
                    isfinite(v) ? v : 0.0);
 }
 
+/* Writes v as an integer when it is one, else in the shortest %g form that reads back as the same
+ * double. */
+static void metrics_format_double(double v, char *out, size_t outlen)
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(out, outlen, "%.0f", v);
+        return;
+    }
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(out, outlen, "%.*g", prec, v);
+        if (strtod(out, NULL) == v) {
+            return;
+        }
+    }
+}
+
 static void metrics_render_histogram(struct metrics_buf *b, const struct metric *h)
 {
     uint64_t cum = 0;
@@ -243,7 +278,9 @@ static void metrics_render_histogram(struct metrics_buf *b, const struct metric 
     for (size_t i = 0; i <= h->nbounds; i++) {
         cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
         if (i < h->nbounds) {
-            snprintf(le, sizeof(le), "le=\"%g\"", h->bounds[i]);
+            char num[40];
+            metrics_format_double(h->bounds[i], num, sizeof(num));
+            snprintf(le, sizeof(le), "le=\"%s\"", num);
         } else {
             snprintf(le, sizeof(le), "le=\"+Inf\"");
         }

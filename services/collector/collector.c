@@ -91,8 +91,8 @@ static void collector_cors_headers(enum cors_decision d, const char *origin, cha
 }
 
 /* Sends a {"error":...} body with extra headers. */
-static int collector_error(struct mg_connection *c, int status, const char *msg,
-                           const char *cors, const char *extra)
+static int collector_error(struct mg_connection *c, int status, const char *msg, const char *cors,
+                           const char *extra)
 {
     struct collector_buf b = {0};
     char headers[1024];
@@ -133,8 +133,8 @@ static bool collector_content_type_ok(const char *ct)
 
 /* Reads the body into a new buffer (caller frees). Returns 0, 413 when it
  * exceeds max, or 400 when the client stopped sending early. */
-static int collector_read_body(struct mg_connection *c, long long declared, size_t max,
-                               char **out, size_t *outlen)
+static int collector_read_body(struct mg_connection *c, long long declared, size_t max, char **out,
+                               size_t *outlen)
 {
     size_t cap = declared >= 0 ? (size_t)declared + 1 : 16384;
     size_t len = 0;
@@ -224,8 +224,8 @@ static int collector_deadletter(struct collector *col, const char *code, const c
     if (n == 0) {
         return -1;
     }
-    rc = ingest_submit(col->ingest, SPOOL_TOPIC_DEADLETTER, dl.fingerprint,
-                       strlen(dl.fingerprint), *buf, n, NULL);
+    rc = ingest_submit(col->ingest, SPOOL_TOPIC_DEADLETTER, dl.fingerprint, strlen(dl.fingerprint),
+                       *buf, n, NULL);
     if (rc == 0) {
         metric_add(col->m_deadletters, 1);
     }
@@ -272,8 +272,8 @@ static int collector_submit(struct collector *col, const struct event_batch *bat
             rc = -1;
             break;
         }
-        rc = ingest_submit(col->ingest, SPOOL_TOPIC_RAW, ev->fingerprint,
-                           strlen(ev->fingerprint), buf, n, w);
+        rc = ingest_submit(col->ingest, SPOOL_TOPIC_RAW, ev->fingerprint, strlen(ev->fingerprint),
+                           buf, n, w);
         if (rc == 0) {
             (*accepted)++;
         }
@@ -309,8 +309,7 @@ static int collector_process(struct collector *col, struct mg_connection *c, con
     if (event_batch_parse(body, len, &col->limits, req, &batch, err, sizeof(err)) != 0) {
         uint8_t *buf = NULL;
         size_t cap = 0;
-        collector_deadletter(col, "malformed_request", err, body, len, NULL, NULL, 0, &buf,
-                             &cap);
+        collector_deadletter(col, "malformed_request", err, body, len, NULL, NULL, 0, &buf, &cap);
         free(buf);
         metric_add(col->m_rejected, 1);
         event_batch_fini(&batch);
@@ -321,10 +320,9 @@ static int collector_process(struct collector *col, struct mg_connection *c, con
     metric_add(col->m_rejected, (double)batch.n_rejected);
     if (rc != 0) {
         event_batch_fini(&batch);
-        return collector_error(c, 503,
-                               rc == INGEST_FULL ? "broker unreachable and spool full"
-                                                 : "spool write failed",
-                               cors, "Retry-After: 5\r\n");
+        return collector_error(
+            c, 503, rc == INGEST_FULL ? "broker unreachable and spool full" : "spool write failed",
+            cors, "Retry-After: 5\r\n");
     }
     status = batch.n_events == 0 ? 400 : 202;
     collector_batch_body(&b, &batch, accepted);
@@ -389,8 +387,8 @@ static int collector_guard(struct collector *col, struct mg_connection *c, const
         return collector_error(c, 429, "rate limit exceeded", cors, extra);
     }
     if (!collector_content_type_ok(mg_get_header(c, "Content-Type"))) {
-        return collector_error(c, 415, "content type must be application/json or text/plain",
-                               cors, NULL);
+        return collector_error(c, 415, "content type must be application/json or text/plain", cors,
+                               NULL);
     }
     if (ri->content_length > col->cfg->max_body_bytes) {
         char msg[96];
@@ -430,8 +428,8 @@ static int collector_handle(struct collector *col, struct mg_connection *c)
     if (status != 0) {
         return status;
     }
-    status = collector_read_body(c, ri->content_length, (size_t)col->cfg->max_body_bytes, &body,
-                                 &len);
+    status =
+        collector_read_body(c, ri->content_length, (size_t)col->cfg->max_body_bytes, &body, &len);
     if (status != 0) {
         char msg[96];
         if (status == 413) {
@@ -466,10 +464,9 @@ int collector_handle_events(struct mg_connection *c, void *arg)
 static void collector_metrics(struct collector *col, struct metrics *m)
 {
     for (int i = 0; i < COLLECTOR_STATUS_SLOTS; i++) {
-        col->m_status[i] =
-            metrics_counter(m, "analytics_http_requests_total",
-                            "HTTP requests to the events endpoint by status",
-                            collector_status_labels[i]);
+        col->m_status[i] = metrics_counter(m, "analytics_http_requests_total",
+                                           "HTTP requests to the events endpoint by status",
+                                           collector_status_labels[i]);
     }
     col->m_in = metrics_counter(m, "analytics_events_in_total", "Events accepted", NULL);
     col->m_rejected =

@@ -21,8 +21,8 @@ const struct config_var collector_config_vars[] = {
     {"ANALYTICS_COLLECTOR_SPOOL_MAX_MB", CONFIG_INT, "1024", 1, 1048576, NULL,
      "spool size bound in MiB; beyond it requests get 503 with Retry-After", F(spool_max_mb), 0},
     {"ANALYTICS_COLLECTOR_SPOOL_FSYNC", CONFIG_BOOL, "false", 0, 0, NULL,
-     "fdatasync every spool append (survives power loss, not only a process crash)",
-     F(spool_fsync), 0},
+     "fdatasync every spool append (survives power loss, not only a process crash)", F(spool_fsync),
+     0},
     {"ANALYTICS_COLLECTOR_ACK", CONFIG_ENUM, "delivered", 0, 0, "delivered|queued",
      "answer 202 once the broker acknowledged the event or it is in the spool (delivered), "
      "or once the producer holds it in memory (queued: faster, a crash loses the queue)",
@@ -48,11 +48,11 @@ const struct config_var collector_config_vars[] = {
     {"ANALYTICS_COLLECTOR_LINGER_MS", CONFIG_INT, "2", 0, 1000, NULL,
      "producer batching delay in ms", F(linger_ms), 0},
     {"ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS", CONFIG_INT, "5000", 1000, 300000, NULL,
-     "how long the broker may take before an event is spooled instead", F(produce_timeout_ms),
-     0},
+     "how long the broker may take before an event is spooled instead", F(produce_timeout_ms), 0},
     {"ANALYTICS_COLLECTOR_CLOCK_SKEW_S", CONFIG_INT, "86400", 1, 31622400, NULL,
      "client clock difference beyond which an event is flagged clock_skew_suspect",
      F(skew_tolerance_s), 0},
 };
 
-const size_t collector_config_nvars = sizeof(collector_config_vars) / sizeof(collector_config_vars[0]);
+const size_t collector_config_nvars =
+    sizeof(collector_config_vars) / sizeof(collector_config_vars[0]);

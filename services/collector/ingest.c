@@ -133,8 +133,7 @@ static void ingest_on_delivery(const struct kafka_delivery *d, void *arg)
     rc = ingest_spool(ing, topic, d->key, d->key_len, d->payload, d->len);
     if (rc != 0) {
         metric_add(ing->m_lost, 1);
-        log_error("ingest.event_lost", LOG_STR("topic", d->topic),
-                  LOG_STR("error", d->errstr),
+        log_error("ingest.event_lost", LOG_STR("topic", d->topic), LOG_STR("error", d->errstr),
                   LOG_STR("spool", rc == INGEST_FULL ? "full" : "write failed"));
     }
     if (w != NULL) {
@@ -142,8 +141,8 @@ static void ingest_on_delivery(const struct kafka_delivery *d, void *arg)
     }
 }
 
-int ingest_submit(struct ingest *ing, int topic, const void *key, size_t key_len,
-                  const void *value, size_t len, struct ingest_wait *w)
+int ingest_submit(struct ingest *ing, int topic, const void *key, size_t key_len, const void *value,
+                  size_t len, struct ingest_wait *w)
 {
     char err[128];
     int rc;
@@ -227,8 +226,8 @@ static int ingest_replay_batch(struct ingest *ing, const struct spool_record *re
 
     w->failed = 0;
     for (int i = 0; i < n; i++) {
-        int topic = recs[i].topic == SPOOL_TOPIC_DEADLETTER ? SPOOL_TOPIC_DEADLETTER
-                                                            : SPOOL_TOPIC_RAW;
+        int topic =
+            recs[i].topic == SPOOL_TOPIC_DEADLETTER ? SPOOL_TOPIC_DEADLETTER : SPOOL_TOPIC_RAW;
         ingest_wait_add(w);
         if (kafka_producer_send(ing->producer, ing->topics[topic], recs[i].key, recs[i].key_len,
                                 recs[i].value, recs[i].value_len, w, NULL, 0) != 0) {
@@ -283,18 +282,18 @@ static void *ingest_replay_loop(void *arg)
 
 static void ingest_metrics(struct ingest *ing, struct metrics *m)
 {
-    ing->m_out = metrics_counter(m, "analytics_events_out_total",
-                                 "Records the broker acknowledged", "topic=\"all\"");
+    ing->m_out = metrics_counter(m, "analytics_events_out_total", "Records the broker acknowledged",
+                                 "topic=\"all\"");
     ing->m_spooled = metrics_counter(m, "analytics_collector_events_spooled_total",
                                      "Records written to the disk spool", NULL);
     ing->m_replayed = metrics_counter(m, "analytics_collector_events_replayed_total",
                                       "Spooled records delivered to the broker", NULL);
-    ing->m_lost = metrics_counter(m, "analytics_collector_events_lost_total",
-                                  "Records neither delivered nor spooled (spool full or failing)",
-                                  NULL);
-    ing->m_produce_latency = metrics_histogram(
-        m, "analytics_produce_latency_seconds", "Time from produce to broker acknowledgement",
-        NULL, metrics_latency_bounds, metrics_latency_bounds_n);
+    ing->m_lost =
+        metrics_counter(m, "analytics_collector_events_lost_total",
+                        "Records neither delivered nor spooled (spool full or failing)", NULL);
+    ing->m_produce_latency = metrics_histogram(m, "analytics_produce_latency_seconds",
+                                               "Time from produce to broker acknowledgement", NULL,
+                                               metrics_latency_bounds, metrics_latency_bounds_n);
 }
 
 struct ingest *ingest_new(const struct ingest_opts *o, char *err, size_t errlen)

@@ -23,12 +23,12 @@ struct ingest;
 
 struct ingest_opts {
     const char *brokers;
-    const char *topic_raw;        /* full names, prefix included */
+    const char *topic_raw; /* full names, prefix included */
     const char *topic_deadletter;
     int linger_ms;
     int produce_timeout_ms;
-    struct spool *spool;          /* borrowed; must outlive the ingest */
-    struct metrics *metrics;      /* borrowed */
+    struct spool *spool;     /* borrowed; must outlive the ingest */
+    struct metrics *metrics; /* borrowed */
 };
 
 /* Tracks one request's events in delivered mode. Lives on the request
@@ -55,8 +55,8 @@ int ingest_wait_done(struct ingest_wait *w);
  * Returns 0 when it is queued, delivered or spooled (or, with w, will be
  * resolved through w), INGEST_FULL when the broker cannot take it and the
  * spool is full, -1 on an I/O error. */
-int ingest_submit(struct ingest *ing, int topic, const void *key, size_t key_len,
-                  const void *value, size_t len, struct ingest_wait *w);
+int ingest_submit(struct ingest *ing, int topic, const void *key, size_t key_len, const void *value,
+                  size_t len, struct ingest_wait *w);
 
 /* True while the broker takes events directly (nothing waits in the spool). */
 bool ingest_direct(struct ingest *ing);

@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     log_init("analytics-collector", (enum log_level)cfg.log_level);
     config_log(collector_config_vars, collector_config_nvars, &cfg);
 
-    spool = spool_open(cfg.spool_dir, (uint64_t)cfg.spool_max_mb << 20, 64u << 20,
-                       cfg.spool_fsync, err, sizeof(err));
+    spool = spool_open(cfg.spool_dir, (uint64_t)cfg.spool_max_mb << 20, 64u << 20, cfg.spool_fsync,
+                       err, sizeof(err));
     if (spool == NULL) {
         log_error("spool.open_failed", LOG_STR("dir", cfg.spool_dir), LOG_STR("error", err));
         goto out;

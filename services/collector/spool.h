@@ -23,8 +23,8 @@ enum spool_topic { SPOOL_TOPIC_RAW = 0, SPOOL_TOPIC_DEADLETTER = 1 };
 struct spool;
 
 struct spool_record {
-    int topic;         /* enum spool_topic */
-    const void *key;   /* may be NULL when key_len is 0 */
+    int topic;       /* enum spool_topic */
+    const void *key; /* may be NULL when key_len is 0 */
     size_t key_len;
     const void *value;
     size_t value_len;

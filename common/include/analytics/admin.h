@@ -14,7 +14,7 @@ struct metrics;
 struct admin;
 
 struct admin_opts {
-    const char *listen; /* host:port */
+    const char *listen;      /* host:port */
     struct metrics *metrics; /* borrowed; must outlive the admin listener */
     /* Returns true when ready; otherwise writes what is missing to why. */
     bool (*ready)(void *arg, char *why, size_t whylen);

@@ -31,7 +31,7 @@ enum config_flags {
 struct config_var {
     const char *name; /* full variable name, e.g. "ANALYTICS_LOG_LEVEL" */
     enum config_type type;
-    const char *def; /* default as text; NULL for none (string fields then stay NULL) */
+    const char *def;     /* default as text; NULL for none (string fields then stay NULL) */
     long long min, max;  /* CONFIG_INT bounds, inclusive */
     const char *choices; /* CONFIG_ENUM: "delivered|queued" */
     const char *help;
@@ -43,8 +43,7 @@ struct config_var {
  * Writes one line per bad variable to err ("config: NAME: reason") when err
  * is not NULL. Returns the number of bad variables (0 on success). String
  * fields are heap copies: release them with config_free, whatever the result. */
-int config_load(const struct config_var *vars, size_t n, void *cfg, char *const *envp,
-                FILE *err);
+int config_load(const struct config_var *vars, size_t n, void *cfg, char *const *envp, FILE *err);
 
 /* Frees the string fields of cfg and sets them to NULL. */
 void config_free(const struct config_var *vars, size_t n, void *cfg);

@@ -54,11 +54,12 @@ struct event_request {
 };
 
 struct event_rejection {
-    size_t index;      /* position in the batch (0 for a single event) */
-    char error[192];   /* e.g. "field 'fingerprint' must be a string" */
-    const char *code;  /* stable code: invalid_field, missing_field, too_long, ... */
-    char *original;    /* the event as compact JSON (heap, owned by the batch) */
-    const char *fingerprint; /* borrowed from the batch when the event had a string one, else NULL */
+    size_t index;     /* position in the batch (0 for a single event) */
+    char error[192];  /* e.g. "field 'fingerprint' must be a string" */
+    const char *code; /* stable code: invalid_field, missing_field, too_long, ... */
+    char *original;   /* the event as compact JSON (heap, owned by the batch) */
+    const char
+        *fingerprint; /* borrowed from the batch when the event had a string one, else NULL */
 };
 
 struct event_batch {
@@ -66,9 +67,9 @@ struct event_batch {
     size_t n_events;
     struct event_rejection *rejected; /* n_rejected, in input order */
     size_t n_rejected;
-    size_t total;    /* events in the input */
+    size_t total; /* events in the input */
     bool historical;
-    void *priv;      /* the parse tree and buffers the events point into */
+    void *priv; /* the parse tree and buffers the events point into */
 };
 
 /* Parses and validates body (len bytes, need not be NUL-terminated) into
