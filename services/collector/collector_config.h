@@ -28,6 +28,7 @@ struct collector_config {
     long long rate_burst;
     long long linger_ms;
     long long produce_timeout_ms;
+    long long queue_max_events;
     long long skew_tolerance_s;
 };
 

@@ -321,7 +321,7 @@ struct ingest *ingest_new(const struct ingest_opts *o, char *err, size_t errlen)
     po.brokers = o->brokers;
     po.linger_ms = o->linger_ms;
     po.message_timeout_ms = o->produce_timeout_ms;
-    po.queue_max_messages = 1000000;
+    po.queue_max_messages = o->queue_max_events;
     po.on_delivery = ingest_on_delivery;
     po.arg = ing;
     ing->producer = kafka_producer_new(&po, err, errlen);

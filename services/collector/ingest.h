@@ -27,6 +27,7 @@ struct ingest_opts {
     const char *topic_deadletter;
     int linger_ms;
     int produce_timeout_ms;
+    int queue_max_events;    /* producer memory bound; overflow spools */
     struct spool *spool;     /* borrowed; must outlive the ingest */
     struct metrics *metrics; /* borrowed */
 };

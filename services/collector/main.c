@@ -85,13 +85,16 @@ int main(int argc, char **argv)
                      "Events waiting in the disk spool", NULL, collector_spool_records, spool);
     metrics_gauge_fn(metrics, "analytics_collector_spool_pending_bytes",
                      "Bytes waiting in the disk spool", NULL, collector_spool_bytes, spool);
-    struct ingest_opts io = {cfg.brokers,
-                             kafka_topic_name(cfg.topic_prefix, "events.raw", raw, sizeof(raw)),
-                             kafka_topic_name(cfg.topic_prefix, "deadletter", dlq, sizeof(dlq)),
-                             (int)cfg.linger_ms,
-                             (int)cfg.produce_timeout_ms,
-                             spool,
-                             metrics};
+    struct ingest_opts io = {
+        .brokers = cfg.brokers,
+        .topic_raw = kafka_topic_name(cfg.topic_prefix, "events.raw", raw, sizeof(raw)),
+        .topic_deadletter = kafka_topic_name(cfg.topic_prefix, "deadletter", dlq, sizeof(dlq)),
+        .linger_ms = (int)cfg.linger_ms,
+        .produce_timeout_ms = (int)cfg.produce_timeout_ms,
+        .queue_max_events = (int)cfg.queue_max_events,
+        .spool = spool,
+        .metrics = metrics,
+    };
     ing = ingest_new(&io, err, sizeof(err));
     if (ing == NULL) {
         log_error("kafka.producer_failed", LOG_STR("error", err));
