@@ -18,7 +18,7 @@ static int admin_only_get(struct mg_connection *c)
 {
     const struct mg_request_info *ri = mg_get_request_info(c);
 
-    if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
+    if (strcmp(ri->request_method, "GET") != 0) {
         http_send_json(c, 405, "{\"error\":\"method not allowed\"}\n", "Allow: GET\r\n");
         return 0;
     }

@@ -82,15 +82,24 @@ int http_send(struct mg_connection *c, int status, const char *content_type, con
               size_t len, const char *extra_headers)
 {
     char buf[8192];
+    char clen[48] = "";
     int n;
 
+    if (extra_headers != NULL && strstr(extra_headers, "Connection: close") != NULL) {
+        /* otherwise civetweb keeps the connection and reads an unread body */
+        mg_disable_connection_keep_alive(c);
+    }
+    if (status != 204) {
+        snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", len);
+    }
     /* One write for head and body: half the syscalls of civetweb's header API. */
-    n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
-                 http_reason(status), content_type != NULL ? "Content-Type: " : "",
-                 content_type != NULL ? content_type : "", content_type != NULL ? "\r\n" : "", len,
+    n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n%s%s%s%s%s\r\n", status, http_reason(status),
+                 content_type != NULL ? "Content-Type: " : "",
+                 content_type != NULL ? content_type : "", content_type != NULL ? "\r\n" : "", clen,
                  extra_headers != NULL ? extra_headers : "");
     if (n < 0 || (size_t)n >= sizeof(buf)) {
-        return status; /* headers cannot be that long: ours are fixed */
+        mg_write(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", 57);
+        return 500;
     }
     if ((size_t)n + len <= sizeof(buf)) {
         if (len > 0) {

@@ -14,6 +14,7 @@ struct kafka_producer {
     pthread_t poller;
     atomic_bool running;
     atomic_bool brokers_up;
+    atomic_bool fatal;
     void (*on_delivery)(const struct kafka_delivery *d, void *arg);
     void *arg;
 };
@@ -84,6 +85,7 @@ static void kafka_producer_error_cb(rd_kafka_t *rk, int err, const char *reason,
         return;
     }
     if (rd_kafka_fatal_error(rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        atomic_store(&p->fatal, true);
         log_error("kafka.fatal", LOG_STR("error", rd_kafka_err2str(err)),
                   LOG_STR("reason", reason));
         return;
@@ -166,6 +168,7 @@ struct kafka_producer *kafka_producer_new(const struct kafka_producer_opts *o, c
     p->on_delivery = o->on_delivery;
     p->arg = o->arg;
     atomic_init(&p->brokers_up, true);
+    atomic_init(&p->fatal, false);
     atomic_init(&p->running, true);
     conf = kafka_producer_conf(o, p, err, errlen);
     if (conf == NULL) {
@@ -206,6 +209,11 @@ int kafka_producer_send(struct kafka_producer *p, const char *topic, const void 
         snprintf(err, errlen, "%s", rd_kafka_err2str(e));
     }
     return e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? KAFKA_QUEUE_FULL : -1;
+}
+
+bool kafka_producer_fatal(const struct kafka_producer *p)
+{
+    return atomic_load(&p->fatal);
 }
 
 bool kafka_producer_brokers_up(const struct kafka_producer *p)

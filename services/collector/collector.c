@@ -9,11 +9,13 @@
 #include "ingest.h"
 
 #include <civetweb.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#define COLLECTOR_ORIGIN_MAX 255       /* bytes of an Origin header we echo */
 #define COLLECTOR_DEADLETTER_MAX 65536 /* bytes of original input kept in a dead letter */
 
 static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {202, 204, 400, 401, 403, 405,
@@ -136,7 +138,7 @@ static bool collector_content_type_ok(const char *ct)
 static int collector_read_body(struct mg_connection *c, long long declared, size_t max, char **out,
                                size_t *outlen)
 {
-    size_t cap = declared >= 0 ? (size_t)declared + 1 : 16384;
+    size_t cap = declared >= 0 ? (size_t)declared + 1 : (max < 16384 ? max + 1 : 16384);
     size_t len = 0;
     char *buf;
 
@@ -163,7 +165,11 @@ static int collector_read_body(struct mg_connection *c, long long declared, size
             cap *= 2;
         }
         n = mg_read(c, buf + len, cap - len);
-        if (n <= 0) {
+        if (n < 0) {
+            free(buf);
+            return 400; /* the client broke off mid-body */
+        }
+        if (n == 0) {
             break;
         }
         len += (size_t)n;
@@ -233,27 +239,38 @@ static int collector_deadletter(struct collector *col, const char *code, const c
 }
 
 /* Writes {"accepted":N,"rejected":[...]} for a parsed batch. */
+/* Writes {"accepted":N,"rejected":[...]} for a parsed batch. Events from
+ * first_unsent on were valid but not taken (spool full): they are listed as
+ * retryable, so a client resends only those. */
 static void collector_batch_body(struct collector_buf *b, const struct event_batch *batch,
-                                 size_t accepted)
+                                 size_t accepted, size_t first_unsent)
 {
-    char num[64];
+    char num[96];
+    const char *sep = "";
 
     snprintf(num, sizeof(num), "{\"accepted\":%zu,\"rejected\":[", accepted);
     collector_buf_puts(b, num);
-    for (size_t i = 0; i < batch->n_rejected; i++) {
-        snprintf(num, sizeof(num), "%s{\"index\":%zu,\"error\":\"", i > 0 ? "," : "",
-                 batch->rejected[i].index);
+    for (size_t i = 0; i < batch->n_rejected; i++, sep = ",") {
+        snprintf(num, sizeof(num), "%s{\"index\":%zu,\"error\":\"", sep, batch->rejected[i].index);
         collector_buf_puts(b, num);
         collector_buf_escape(b, batch->rejected[i].error);
         collector_buf_puts(b, "\"}");
+    }
+    for (size_t i = first_unsent; i < batch->n_events; i++, sep = ",") {
+        snprintf(num, sizeof(num), "%s{\"index\":%u,\"error\":\"", sep,
+                 (unsigned)batch->events[i].batch_index);
+        collector_buf_puts(b, num);
+        collector_buf_puts(b, "broker unreachable and spool full; retry\",\"retryable\":true}");
     }
     collector_buf_puts(b, "]}\n");
 }
 
 /* Hands the batch's events and dead letters to the ingest. Returns 0, or
- * INGEST_FULL / -1 when some could not be taken. *accepted counts those taken. */
+ * INGEST_FULL / -1 when some could not be taken. *accepted counts those taken;
+ * *first_unsent is the first event not submitted (n_events when all were),
+ * or SIZE_MAX when a delivered-mode failure cannot be pinned to an event. */
 static int collector_submit(struct collector *col, const struct event_batch *batch,
-                            size_t *accepted)
+                            size_t *accepted, size_t *first_unsent)
 {
     struct ingest_wait wait;
     struct ingest_wait *w = col->delivered ? &wait : NULL;
@@ -262,6 +279,7 @@ static int collector_submit(struct collector *col, const struct event_batch *bat
     int rc = 0;
 
     *accepted = 0;
+    *first_unsent = batch->n_events;
     if (w != NULL) {
         ingest_wait_init(w);
     }
@@ -276,6 +294,8 @@ static int collector_submit(struct collector *col, const struct event_batch *bat
                            buf, n, w);
         if (rc == 0) {
             (*accepted)++;
+        } else {
+            *first_unsent = i;
         }
     }
     for (size_t i = 0; i < batch->n_rejected; i++) {
@@ -288,6 +308,7 @@ static int collector_submit(struct collector *col, const struct event_batch *bat
         ingest_wait_fini(w);
         if (failed > 0) {
             *accepted -= (size_t)failed < *accepted ? (size_t)failed : *accepted;
+            *first_unsent = SIZE_MAX;
             rc = INGEST_FULL;
         }
     }
@@ -302,7 +323,7 @@ static int collector_process(struct collector *col, struct mg_connection *c, con
     struct event_batch batch = {0};
     struct collector_buf b = {0};
     char err[256];
-    size_t accepted = 0;
+    size_t accepted = 0, first_unsent;
     int status;
     int rc;
 
@@ -315,17 +336,19 @@ static int collector_process(struct collector *col, struct mg_connection *c, con
         event_batch_fini(&batch);
         return collector_error(c, 400, err, cors, NULL);
     }
-    rc = collector_submit(col, &batch, &accepted);
+    rc = collector_submit(col, &batch, &accepted, &first_unsent);
     metric_add(col->m_in, (double)accepted);
     metric_add(col->m_rejected, (double)batch.n_rejected);
-    if (rc != 0) {
+    /* 503 only when nothing was taken or we cannot say what was: a client
+     * retrying a partly taken batch would otherwise send events twice. */
+    if (rc != 0 && (accepted == 0 || first_unsent == SIZE_MAX)) {
         event_batch_fini(&batch);
         return collector_error(
             c, 503, rc == INGEST_FULL ? "broker unreachable and spool full" : "spool write failed",
             cors, "Retry-After: 5\r\n");
     }
     status = batch.n_events == 0 ? 400 : 202;
-    collector_batch_body(&b, &batch, accepted);
+    collector_batch_body(&b, &batch, accepted, first_unsent);
     event_batch_fini(&batch);
     if (b.failed) {
         free(b.p);
@@ -402,7 +425,10 @@ static int collector_handle(struct collector *col, struct mg_connection *c)
 {
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *origin = mg_get_header(c, "Origin");
-    enum cors_decision d = cors_check(col->cors, origin);
+    /* an Origin longer than any real one is refused before it reaches a header */
+    enum cors_decision d = origin != NULL && strlen(origin) > COLLECTOR_ORIGIN_MAX
+                               ? CORS_DENIED
+                               : cors_check(col->cors, origin);
     struct event_request req = {0};
     char cors[600], ip[64];
     char *body = NULL;

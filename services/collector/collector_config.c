@@ -47,8 +47,10 @@ const struct config_var collector_config_vars[] = {
      "requests a client IP may send at once before the rate applies", F(rate_burst), 0},
     {"ANALYTICS_COLLECTOR_LINGER_MS", CONFIG_INT, "2", 0, 1000, NULL,
      "producer batching delay in ms", F(linger_ms), 0},
-    {"ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS", CONFIG_INT, "5000", 1000, 300000, NULL,
-     "how long the broker may take before an event is spooled instead", F(produce_timeout_ms), 0},
+    {"ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS", CONFIG_INT, "4000", 1000, 4000, NULL,
+     "how long the broker may take before an event is spooled instead (at most 4 s, so "
+     "a shutdown fits in 10 s)",
+     F(produce_timeout_ms), 0},
     {"ANALYTICS_COLLECTOR_QUEUE_MAX_EVENTS", CONFIG_INT, "200000", 1000, 10000000, NULL,
      "events the producer may hold in memory; beyond that (a slow broker) they go to the spool",
      F(queue_max_events), 0},

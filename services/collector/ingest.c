@@ -1,6 +1,7 @@
 #include "ingest.h"
 
 #include "analytics/kafka.h"
+#include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
 
@@ -26,6 +27,10 @@ struct ingest {
     atomic_bool spooling;
 
     pthread_t replayer;
+    bool replayer_running;
+    /* One slot per record of the replay batch in flight: its delivery
+     * report's opaque points at the slot, which says delivered or not. */
+    unsigned char replay_ok[INGEST_REPLAY_BATCH];
     pthread_mutex_t stop_mu;
     pthread_cond_t stop_cv;
     bool stopping;
@@ -35,6 +40,7 @@ struct ingest {
     struct metric *m_spooled;
     struct metric *m_replayed;
     struct metric *m_lost;
+    struct metric *m_maybe_dup;
     struct metric *m_produce_latency;
 };
 
@@ -106,6 +112,14 @@ static int ingest_spool(struct ingest *ing, int topic, const void *key, size_t k
     return rc == SPOOL_FULL ? INGEST_FULL : -1;
 }
 
+/* True when opaque is a replay slot rather than a request's wait. */
+static bool ingest_is_replay(const struct ingest *ing, const void *opaque)
+{
+    const unsigned char *p = opaque;
+
+    return p >= ing->replay_ok && p < ing->replay_ok + INGEST_REPLAY_BATCH;
+}
+
 /* Delivery reports, on the producer's poller thread. A failed event goes to
  * the spool (unless it came from the spool: then it is still there). */
 static void ingest_on_delivery(const struct kafka_delivery *d, void *arg)
@@ -115,6 +129,14 @@ static void ingest_on_delivery(const struct kafka_delivery *d, void *arg)
     int topic;
     int rc;
 
+    if (ingest_is_replay(ing, d->opaque)) {
+        *(unsigned char *)d->opaque = d->err == 0;
+        if (d->err == 0) {
+            metric_add(ing->m_out, 1);
+        }
+        ingest_wait_resolve(&ing->replay_wait, d->err == 0);
+        return;
+    }
     if (d->err == 0) {
         metric_add(ing->m_out, 1);
         metric_observe(ing->m_produce_latency, (double)d->latency_us / 1e6);
@@ -123,14 +145,17 @@ static void ingest_on_delivery(const struct kafka_delivery *d, void *arg)
         }
         return;
     }
-    if (w == &ing->replay_wait) {
-        ingest_wait_resolve(w, false);
-        return;
+    if (d->possibly_persisted) {
+        metric_add(ing->m_maybe_dup, 1);
     }
-    ingest_start_spooling(ing, d->errstr);
     topic = strcmp(d->topic, ing->topics[SPOOL_TOPIC_DEADLETTER]) == 0 ? SPOOL_TOPIC_DEADLETTER
                                                                        : SPOOL_TOPIC_RAW;
+    /* Under the read lock, like a submitter: the replayer cannot return to
+     * direct produce between the flag and the append. */
+    pthread_rwlock_rdlock(&ing->route_lock);
+    ingest_start_spooling(ing, d->errstr);
     rc = ingest_spool(ing, topic, d->key, d->key_len, d->payload, d->len);
+    pthread_rwlock_unlock(&ing->route_lock);
     if (rc != 0) {
         metric_add(ing->m_lost, 1);
         log_error("ingest.event_lost", LOG_STR("topic", d->topic), LOG_STR("error", d->errstr),
@@ -175,8 +200,17 @@ bool ingest_direct(struct ingest *ing)
     return !atomic_load(&ing->spooling);
 }
 
+bool ingest_failed(struct ingest *ing)
+{
+    return kafka_producer_fatal(ing->producer);
+}
+
 bool ingest_ready(struct ingest *ing, char *why, size_t whylen)
 {
+    if (kafka_producer_fatal(ing->producer)) {
+        snprintf(why, whylen, "producer failed fatally; restart needed");
+        return false;
+    }
     if (!kafka_producer_brokers_up(ing->producer)) {
         snprintf(why, whylen, "broker unreachable; events are spooled to disk");
         return false;
@@ -218,24 +252,32 @@ static void ingest_try_direct(struct ingest *ing)
     pthread_rwlock_unlock(&ing->route_lock);
 }
 
-/* Sends one batch of spooled records and waits for all reports. Returns the
- * number that failed. */
+/* Sends one batch of spooled records and waits for all reports. Returns how
+ * many records from the start were all delivered: only those may be
+ * committed, and a retry then resends no record that made it. */
 static int ingest_replay_batch(struct ingest *ing, const struct spool_record *recs, int n)
 {
     struct ingest_wait *w = &ing->replay_wait;
+    int done = 0;
 
     w->failed = 0;
+    memset(ing->replay_ok, 0, sizeof(ing->replay_ok));
     for (int i = 0; i < n; i++) {
         int topic =
             recs[i].topic == SPOOL_TOPIC_DEADLETTER ? SPOOL_TOPIC_DEADLETTER : SPOOL_TOPIC_RAW;
         ingest_wait_add(w);
         if (kafka_producer_send(ing->producer, ing->topics[topic], recs[i].key, recs[i].key_len,
-                                recs[i].value, recs[i].value_len, w, NULL, 0) != 0) {
+                                recs[i].value, recs[i].value_len, &ing->replay_ok[i], NULL,
+                                0) != 0) {
             ingest_wait_resolve(w, false);
             break;
         }
     }
-    return ingest_wait_done(w);
+    ingest_wait_done(w);
+    while (done < n && ing->replay_ok[done]) {
+        done++;
+    }
+    return done;
 }
 
 static void *ingest_replay_loop(void *arg)
@@ -248,9 +290,9 @@ static void *ingest_replay_loop(void *arg)
         return NULL;
     }
     while (!ingest_pause(ing, atomic_load(&ing->spooling) ? 0 : 20)) {
-        int n;
+        int n, done;
 
-        if (!atomic_load(&ing->spooling)) {
+        if (!atomic_load(&ing->spooling) && spool_pending_records(ing->spool) == 0) {
             continue;
         }
         if (!kafka_producer_brokers_up(ing->producer) &&
@@ -267,14 +309,16 @@ static void *ingest_replay_loop(void *arg)
             ingest_try_direct(ing);
             continue;
         }
-        if (ingest_replay_batch(ing, recs, n) != 0) {
-            log_warn("spool.replay_failed", LOG_INT("records", n));
-            ingest_pause(ing, 1000);
-            continue;
+        done = ingest_replay_batch(ing, recs, n);
+        if (done > 0) {
+            spool_commit(ing->spool, (size_t)done);
+            metric_add(ing->m_replayed, done);
+            log_debug("spool.replayed", LOG_INT("records", done));
         }
-        spool_commit(ing->spool, (size_t)n);
-        metric_add(ing->m_replayed, n);
-        log_debug("spool.replayed", LOG_INT("records", n));
+        if (done < n) {
+            log_warn("spool.replay_failed", LOG_INT("records", n - done));
+            ingest_pause(ing, 1000);
+        }
     }
     free(recs);
     return NULL;
@@ -291,6 +335,9 @@ static void ingest_metrics(struct ingest *ing, struct metrics *m)
     ing->m_lost =
         metrics_counter(m, "analytics_collector_events_lost_total",
                         "Records neither delivered nor spooled (spool full or failing)", NULL);
+    ing->m_maybe_dup = metrics_counter(
+        m, "analytics_collector_events_possibly_duplicated_total",
+        "Failed deliveries the broker may have written anyway; spooled and sent again", NULL);
     ing->m_produce_latency = metrics_histogram(m, "analytics_produce_latency_seconds",
                                                "Time from produce to broker acknowledgement", NULL,
                                                metrics_latency_bounds, metrics_latency_bounds_n);
@@ -308,7 +355,13 @@ struct ingest *ingest_new(const struct ingest_opts *o, char *err, size_t errlen)
     ing->spool = o->spool;
     ing->topics[SPOOL_TOPIC_RAW] = strdup(o->topic_raw);
     ing->topics[SPOOL_TOPIC_DEADLETTER] = strdup(o->topic_deadletter);
-    pthread_rwlock_init(&ing->route_lock, NULL);
+    pthread_rwlockattr_t rwattr;
+    pthread_rwlockattr_init(&rwattr);
+    /* Writer-preferring: a steady stream of submitters must not starve the
+     * replayer's return to direct produce. */
+    pthread_rwlockattr_setkind_np(&rwattr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&ing->route_lock, &rwattr);
+    pthread_rwlockattr_destroy(&rwattr);
     pthread_mutex_init(&ing->stop_mu, NULL);
     pthread_cond_init(&ing->stop_cv, NULL);
     ingest_wait_init(&ing->replay_wait);
@@ -333,6 +386,7 @@ struct ingest *ingest_new(const struct ingest_opts *o, char *err, size_t errlen)
         kafka_producer_free(ing->producer);
         goto out_free;
     }
+    ing->replayer_running = true;
     if (atomic_load(&ing->spooling)) {
         log_info("spool.pending_at_start",
                  LOG_INT("records", (long long)spool_pending_records(o->spool)));
@@ -345,19 +399,46 @@ out_free:
     return NULL;
 }
 
-void ingest_stop(struct ingest *ing, int timeout_ms)
+void ingest_begin_stop(struct ingest *ing)
 {
     pthread_mutex_lock(&ing->stop_mu);
     ing->stopping = true;
     pthread_cond_broadcast(&ing->stop_cv);
     pthread_mutex_unlock(&ing->stop_mu);
-    pthread_join(ing->replayer, NULL);
-    ing->replayer = 0;
+}
 
-    if (kafka_producer_flush(ing->producer, timeout_ms) != 0) {
-        log_warn("ingest.flush_incomplete",
-                 LOG_INT("undelivered", kafka_producer_outq_len(ing->producer)));
-        kafka_producer_purge(ing->producer, 1000); /* failed reports spool them */
+static void ingest_join_replayer(struct ingest *ing)
+{
+    if (ing->replayer_running) {
+        ingest_begin_stop(ing);
+        pthread_join(ing->replayer, NULL);
+        ing->replayer_running = false;
+    }
+}
+
+void ingest_stop(struct ingest *ing, long long deadline_ms)
+{
+    long long left;
+    int remaining;
+
+    ingest_join_replayer(ing);
+    left = deadline_ms - lifecycle_mono_ms() - 1000; /* keep a second for the purge */
+    if (kafka_producer_flush(ing->producer, left > 0 ? (int)left : 0) == 0) {
+        return;
+    }
+    log_warn("ingest.flush_incomplete",
+             LOG_INT("undelivered", kafka_producer_outq_len(ing->producer)));
+    /* Purged messages fail at once and their reports spool them: local
+     * writes only, so wait for every report before the producer goes. */
+    kafka_producer_purge(ing->producer, 1000);
+    for (int i = 0; i < 10 && kafka_producer_outq_len(ing->producer) > 0; i++) {
+        kafka_producer_flush(ing->producer, 100);
+    }
+    remaining = kafka_producer_outq_len(ing->producer);
+    if (remaining > 0) {
+        metric_add(ing->m_lost, remaining);
+        log_error("ingest.event_lost", LOG_INT("events", remaining),
+                  LOG_STR("error", "undelivered at shutdown and not spooled in time"));
     }
 }
 
@@ -366,6 +447,7 @@ void ingest_free(struct ingest *ing)
     if (ing == NULL) {
         return;
     }
+    ingest_join_replayer(ing); /* when ingest_stop was never reached */
     kafka_producer_free(ing->producer);
     ingest_wait_fini(&ing->replay_wait);
     pthread_cond_destroy(&ing->stop_cv);

@@ -65,9 +65,18 @@ bool ingest_direct(struct ingest *ing);
 /* Ready when the broker is reachable. Writes the reason otherwise. */
 bool ingest_ready(struct ingest *ing, char *why, size_t whylen);
 
-/* Stops the replayer, flushes the producer for up to timeout_ms, and spools
- * whatever is still undelivered. Call after the HTTP server stopped. */
-void ingest_stop(struct ingest *ing, int timeout_ms);
+/* Tells the replayer to finish its batch and stop; returns at once. Call
+ * first at shutdown so the replay ends while HTTP requests drain. */
+void ingest_begin_stop(struct ingest *ing);
+
+/* Joins the replayer, flushes the producer until deadline_ms (monotonic, see
+ * lifecycle_mono_ms) less a second, then spools whatever is undelivered.
+ * Call after the HTTP server stopped. */
+void ingest_stop(struct ingest *ing, long long deadline_ms);
+
+/* True after a fatal producer error: nothing more can be produced until a
+ * restart (the spool keeps what was accepted). */
+bool ingest_failed(struct ingest *ing);
 
 /* Frees the ingest and its producer. Accepts NULL. */
 void ingest_free(struct ingest *ing);

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define SHUTDOWN_BUDGET_MS 9000
+#define SHUTDOWN_BUDGET_MS 8000 /* flush until then; purge and spool in the last 2 s */
 
 extern char **environ;
 
@@ -33,13 +33,19 @@ static bool collector_ready(void *arg, char *why, size_t whylen)
     return ingest_ready(arg, why, whylen);
 }
 
-static void collector_wait_for_stop(void)
+/* Waits for SIGTERM/SIGINT. Returns 0, or 1 when the producer failed
+ * fatally (the daemon then stops in order and exits 1 to be restarted). */
+static int collector_wait_for_stop(struct ingest *ing)
 {
     for (;;) {
         int sig = lifecycle_wait(1000);
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("shutdown.begin", LOG_INT("signal", sig));
-            return;
+            return 0;
+        }
+        if (ingest_failed(ing)) {
+            log_error("shutdown.begin", LOG_STR("reason", "fatal producer error"));
+            return 1;
         }
     }
 }
@@ -115,13 +121,13 @@ int main(int argc, char **argv)
              LOG_INT("admin_port", admin_port(admin)),
              LOG_STR("ack", cfg.ack == COLLECTOR_ACK_DELIVERED ? "delivered" : "queued"));
 
-    collector_wait_for_stop();
-    long long t0 = lifecycle_mono_ms();
-    http_stop(http); /* waits for requests in flight, delivered-mode waits included */
+    int failed = collector_wait_for_stop(ing);
+    long long deadline = lifecycle_mono_ms() + SHUTDOWN_BUDGET_MS;
+    ingest_begin_stop(ing); /* the replay batch ends while requests drain */
+    http_stop(http);        /* waits for requests in flight, delivered-mode waits included */
     http = NULL;
-    long long left = SHUTDOWN_BUDGET_MS - (lifecycle_mono_ms() - t0);
-    ingest_stop(ing, left > 1000 ? (int)left : 1000);
-    rc = 0;
+    ingest_stop(ing, deadline);
+    rc = failed;
 
 out:
     http_stop(http);

@@ -51,6 +51,12 @@ reject 413 "body over the limit (Content-Length)" "@$T/huge.json"
 reject 413 "body over the limit (chunked)" "@$T/huge.json" -H 'Transfer-Encoding: chunked'
 reject 415 "text/html content type" '{"event_type":"x","fingerprint":"f"}' -H 'Content-Type: text/html'
 reject 415 "form content type" '{"event_type":"x","fingerprint":"f"}' -H 'Content-Type: application/x-www-form-urlencoded'
+check "a 413 closes the connection instead of reading the rest of the body" bash -c \
+  "curl -sv -X POST -H 'Content-Type: application/json' --data-binary @'$T/huge.json' '$URL' -o /dev/null 2>&1 | grep -q 'Closing connection'"
+long_origin="https://$(head -c 300 /dev/zero | tr '\0' a).example"
+reject 403 "an absurdly long Origin" '{"event_type":"x","fingerprint":"f"}' -H "Origin: $long_origin"
+expect_eq "HEAD on the admin port gets 405 (GET only)" 405 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -I "http://127.0.0.1:$ADMIN_PORT/healthz")"
 expect_eq "GET gets 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
 expect_eq "PUT gets 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data x "$URL")"
 check "405 names the allowed methods" bash -c "curl -s -D - -o /dev/null '$URL' | grep -qi '^allow: POST'"
@@ -74,6 +80,12 @@ check "dead letters carry the original input" \
   bash -c "jq -r '.value.original' '$T/dlq.jsonl' | grep -q ."
 check "daemon still healthy after all that" \
   test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/healthz")" = 200
+# A second collector on a port in use fails cleanly with a clear error.
+ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_COLLECTOR_LISTEN="127.0.0.1:$PORT" \
+  ANALYTICS_COLLECTOR_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_COLLECTOR_SPOOL_DIR="$T/inuse-spool" \
+  "$BIN/analytics-collector" 2>"$T/inuse.log"
+expect_eq "a listen port in use exits 1" 1 "$?"
+check "and says why" log_has "$T/inuse.log" http.listen_failed
 expect_clean_stop "collector exits 0" "$COLLECTOR_PID" 10
 
 # Write keys.

@@ -60,6 +60,10 @@ int kafka_producer_send(struct kafka_producer *p, const char *topic, const void 
  * has succeeded since. */
 bool kafka_producer_brokers_up(const struct kafka_producer *p);
 
+/* True after a fatal error (e.g. the idempotent producer lost its state):
+ * the producer cannot be used any more; restart the process. */
+bool kafka_producer_fatal(const struct kafka_producer *p);
+
 /* Asks a broker for metadata, as a reachability probe. Returns 0 when one
  * answered within timeout_ms, else -1. Marks the brokers up on success. */
 int kafka_producer_probe(struct kafka_producer *p, int timeout_ms);
