@@ -23,6 +23,7 @@ itest_cleanup() {
   local pid
   for pid in "${ITEST_PIDS[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   done
   if [ "$ITEST_FAILED" -eq 0 ] && [ -z "${ITEST_KEEP:-}" ]; then
     rm -rf "$T"

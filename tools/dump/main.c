@@ -8,6 +8,7 @@
  */
 #include "analytics/cli.h"
 #include "analytics/config.h"
+#include "analytics/kafka.h"
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/pbjson.h"
@@ -54,6 +55,8 @@ struct dump_opts {
     long timeout_ms;
     bool timeout_set;
     enum dump_mode mode;
+    const char *group; /* --group: read through the pipeline's consumer group wrapper */
+    long max;          /* --max: stop after this many messages (0: no limit) */
 };
 
 /* Per-partition state: the watermarks at start and whether it is read out. */
@@ -102,6 +105,11 @@ static void usage(FILE *out)
         "  --timeout-ms N     how long to wait for the broker, and when reading to the\n"
         "                     end, the longest pause without progress (default 10000).\n"
         "                     With --follow, if given: the total run time (then exit 0)\n"
+        "  --group G          read as member of consumer group G (the daemons' at-least-\n"
+        "                     once consumer): commits the offset of each message printed,\n"
+        "                     so the next run with G resumes after it; stops after --max\n"
+        "                     messages or --timeout-ms without one\n"
+        "  --max N            with --group: stop after N messages\n"
         "  --count            print only {\"topic\",\"partitions\",\"count\",\"consumed\",\n"
         "                     \"undecodable\"}: count is the sum over partitions of high -\n"
         "                     low watermark at start, consumed what was actually read\n"
@@ -196,6 +204,8 @@ static int parse_args(int argc, char **argv, struct dump_opts *o)
         O_TIMEOUT,
         O_COUNT,
         O_WMARKS,
+        O_GROUP,
+        O_MAX,
         O_VERSION
     };
     static const struct option longopts[] = {
@@ -210,6 +220,8 @@ static int parse_args(int argc, char **argv, struct dump_opts *o)
         {"timeout-ms", required_argument, NULL, O_TIMEOUT},
         {"count", no_argument, NULL, O_COUNT},
         {"watermarks", no_argument, NULL, O_WMARKS},
+        {"group", required_argument, NULL, O_GROUP},
+        {"max", required_argument, NULL, O_MAX},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -254,6 +266,16 @@ static int parse_args(int argc, char **argv, struct dump_opts *o)
                 return bad_arg("--timeout-ms must be 1..86400000, got '%s'", optarg);
             }
             o->timeout_set = true;
+            break;
+        case O_GROUP:
+            o->group = optarg;
+            break;
+        case O_MAX:
+            errno = 0;
+            o->max = strtol(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || o->max < 1) {
+                return bad_arg("--max must be a positive integer, got '%s'", optarg);
+            }
             break;
         case O_COUNT:
         case O_WMARKS:
@@ -713,6 +735,49 @@ static int dump_print_count(const struct dump_state *st)
 }
 
 /* Runs the chosen mode. Returns the exit code. */
+/* --group: reads through the at-least-once group consumer of common/ (what
+ * the daemons use). Each message's offset is stored only after its line is
+ * written, so a later run with the same group starts right after the last
+ * message printed. Stops after --max messages or --timeout-ms without one. */
+static int dump_group_run(const struct dump_opts *o)
+{
+    const char *topics[] = {o->topic, NULL};
+    const char *extra[] = {"session.timeout.ms", "6000", NULL};
+    struct kafka_consumer_opts co = {o->brokers, o->group, topics, extra};
+    struct dump_state st = {.o = o};
+    struct kafka_consumer *c;
+    long long idle_since = lifecycle_mono_ms();
+    char err[512];
+    int rc = 0;
+
+    c = kafka_consumer_new(&co, err, sizeof(err));
+    if (c == NULL) {
+        log_error("dump.consumer_failed", LOG_STR("error", err));
+        return 1;
+    }
+    while (rc == 0 && (o->max == 0 || st.consumed < o->max) &&
+           lifecycle_mono_ms() - idle_since < o->timeout_ms) {
+        struct kafka_message m;
+        int got = kafka_consumer_poll(c, 100, &m);
+
+        if (lifecycle_wait(0) != 0) {
+            break;
+        }
+        if (got < 0) {
+            rc = -1;
+        } else if (got == 1) {
+            idle_since = lifecycle_mono_ms();
+            rc = dump_message(&st, m.priv) == 0 && dump_flush() == 0 ? 0 : -1;
+            if (rc == 0) {
+                kafka_consumer_store(c, &m); /* only once its line is out */
+            }
+            kafka_message_release(&m);
+        }
+    }
+    kafka_consumer_close(c); /* commits what was stored */
+    return rc == 0 ? 0 : 1;
+}
+
 static int dump_run(const struct dump_opts *o)
 {
     struct dump_state st = {.o = o};
@@ -771,7 +836,7 @@ int main(int argc, char **argv)
         config_free(dump_vars, NVARS, &env);
         return 1;
     }
-    rc = dump_run(&o);
+    rc = o.group != NULL ? dump_group_run(&o) : dump_run(&o);
     config_free(dump_vars, NVARS, &env);
     return rc;
 }
