@@ -1,4 +1,5 @@
 #include "analytics/event.h"
+#include "analytics/errbuf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -308,22 +309,6 @@ int event_parse_iso8601(const char *s, long long *out_ms)
 }
 
 /* ---- small helpers ---- */
-
-/* Formats an error message into err (which may be NULL or empty). */
-static void event_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void event_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Records why an event is rejected; returns -1 so callers can return it. */
 static int event_fail(struct event_fail *f, const char *code, const char *fmt, ...)
@@ -1160,26 +1145,26 @@ static int event_parse_body(const char *body, size_t len, const struct event_lim
     size_t bad = 0, n = 0, pos;
 
     if (len > 0 && body == NULL) {
-        event_err(err, errlen, "no body");
+        errbuf_printf(err, errlen, "no body");
         return -1;
     }
     if (len == 0) {
-        event_err(err, errlen, "empty body");
+        errbuf_printf(err, errlen, "empty body");
         return -1;
     }
     if (event_utf8_check(body, len, &bad) != 0) {
-        event_err(err, errlen, "invalid UTF-8 at byte %zu", bad);
+        errbuf_printf(err, errlen, "invalid UTF-8 at byte %zu", bad);
         return -1;
     }
     nul = memchr(body, '\0', len);
     if (nul != NULL) {
-        event_err(err, errlen, "malformed JSON: NUL byte at byte %zu", (size_t)(nul - body));
+        errbuf_printf(err, errlen, "malformed JSON: NUL byte at byte %zu", (size_t)(nul - body));
         return -1;
     }
     root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (root == NULL) {
         pos = end != NULL && end >= body ? (size_t)(end - body) : 0;
-        event_err(err, errlen, "malformed JSON at byte %zu", pos);
+        errbuf_printf(err, errlen, "malformed JSON at byte %zu", pos);
         return -1;
     }
     pos = (size_t)(end - body);
@@ -1188,34 +1173,35 @@ static int event_parse_body(const char *body, size_t len, const struct event_lim
         pos++;
     }
     if (pos < len) {
-        event_err(err, errlen, "malformed JSON: unexpected data after the value at byte %zu", pos);
+        errbuf_printf(err, errlen, "malformed JSON: unexpected data after the value at byte %zu",
+                      pos);
         goto fail;
     }
     if (!cJSON_IsObject(root)) {
-        event_err(err, errlen, "the body must be a JSON object");
+        errbuf_printf(err, errlen, "the body must be a JSON object");
         goto fail;
     }
     hist = cJSON_GetObjectItemCaseSensitive(root, "historical");
     if (hist != NULL && !cJSON_IsBool(hist)) {
-        event_err(err, errlen, "field 'historical' must be a boolean");
+        errbuf_printf(err, errlen, "field 'historical' must be a boolean");
         goto fail;
     }
     *historical = cJSON_IsTrue(hist);
     events = cJSON_GetObjectItemCaseSensitive(root, "events");
     if (events != NULL) {
         if (!cJSON_IsArray(events)) {
-            event_err(err, errlen, "field 'events' must be an array");
+            errbuf_printf(err, errlen, "field 'events' must be an array");
             goto fail;
         }
         for (const cJSON *c = events->child; c != NULL && n <= lim->max_batch; c = c->next) {
             n++;
         }
         if (n == 0) {
-            event_err(err, errlen, "field 'events' is empty");
+            errbuf_printf(err, errlen, "field 'events' is empty");
             goto fail;
         }
         if (n > lim->max_batch) {
-            event_err(err, errlen, "more than %zu events in the batch", lim->max_batch);
+            errbuf_printf(err, errlen, "more than %zu events in the batch", lim->max_batch);
             goto fail;
         }
     } else {
@@ -1304,7 +1290,7 @@ int event_batch_parse(const char *body, size_t len, const struct event_limits *l
 
 oom:
     event_batch_fini(batch);
-    event_err(err, errlen, "out of memory");
+    errbuf_printf(err, errlen, "out of memory");
     return -1;
 }
 

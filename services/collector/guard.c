@@ -4,6 +4,7 @@
  * Contracts in guard.h; this file is pure logic (no I/O, no clock, no log).
  */
 #include "guard.h"
+#include "analytics/errbuf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -21,20 +22,6 @@
 #include <sys/socket.h>
 
 /* ---- shared helpers ---- */
-
-/* Writes a formatted reason to err when the caller gave a buffer. */
-__attribute__((format(printf, 3, 4))) static void guard_err(char *err, size_t errlen,
-                                                            const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* True when s is NULL or holds only white space. */
 static bool guard_blank(const char *s)
@@ -206,7 +193,7 @@ struct cors *cors_new(const char *allowlist, char *err, size_t errlen)
     size_t cap;
 
     if (c == NULL) {
-        guard_err(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         return NULL;
     }
     if (guard_blank(allowlist)) {
@@ -216,7 +203,7 @@ struct cors *cors_new(const char *allowlist, char *err, size_t errlen)
     c->origins = calloc(cap, sizeof(*c->origins));
     c->lens = calloc(cap, sizeof(*c->lens));
     if (c->origins == NULL || c->lens == NULL) {
-        guard_err(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
     while (guard_list_next(&pos, &item, &len)) {
@@ -228,13 +215,13 @@ struct cors *cors_new(const char *allowlist, char *err, size_t errlen)
             len--;
         }
         if (!cors_origin_valid(item, len)) {
-            guard_err(err, errlen, "CORS origin \"%.*s\" is not scheme://host[:port]",
-                      (int)(len > 200 ? 200 : len), item);
+            errbuf_printf(err, errlen, "CORS origin \"%.*s\" is not scheme://host[:port]",
+                          (int)(len > 200 ? 200 : len), item);
             goto out_free;
         }
         c->origins[c->n] = guard_strndup(item, len);
         if (c->origins[c->n] == NULL) {
-            guard_err(err, errlen, "out of memory");
+            errbuf_printf(err, errlen, "out of memory");
             goto out_free;
         }
         for (size_t i = 0; i < len; i++) {
@@ -322,16 +309,17 @@ static int write_keys_add(struct write_keys *wk, const char *item, size_t len, c
         guard_trim(&key, &key_len);
     }
     if (site_len == 0) {
-        guard_err(err, errlen, "write key entry %zu: empty site", wk->n + 1);
+        errbuf_printf(err, errlen, "write key entry %zu: empty site", wk->n + 1);
         return -1;
     }
     if (key_len == 0) {
-        guard_err(err, errlen, "write key entry %zu: empty key", wk->n + 1);
+        errbuf_printf(err, errlen, "write key entry %zu: empty key", wk->n + 1);
         return -1;
     }
     for (size_t i = 0; i < wk->n; i++) {
         if (wk->keys[i].keylen == key_len && memcmp(wk->keys[i].key, key, key_len) == 0) {
-            guard_err(err, errlen, "write key entry %zu: duplicate of entry %zu", wk->n + 1, i + 1);
+            errbuf_printf(err, errlen, "write key entry %zu: duplicate of entry %zu", wk->n + 1,
+                          i + 1);
             return -1;
         }
     }
@@ -342,7 +330,7 @@ static int write_keys_add(struct write_keys *wk, const char *item, size_t len, c
         free(k->key);
         k->site = NULL;
         k->key = NULL;
-        guard_err(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         return -1;
     }
     k->keylen = key_len;
@@ -358,7 +346,7 @@ struct write_keys *write_keys_new(const char *spec, char *err, size_t errlen)
     size_t len;
 
     if (wk == NULL) {
-        guard_err(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         return NULL;
     }
     if (guard_blank(spec)) {
@@ -366,7 +354,7 @@ struct write_keys *write_keys_new(const char *spec, char *err, size_t errlen)
     }
     wk->keys = calloc(guard_list_count(spec), sizeof(*wk->keys));
     if (wk->keys == NULL) {
-        guard_err(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
     while (guard_list_next(&pos, &item, &len)) {
@@ -910,7 +898,7 @@ struct proxy_list *proxy_list_new(const char *spec, char *err, size_t errlen)
     size_t len;
 
     if (pl == NULL) {
-        guard_err(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         return NULL;
     }
     if (guard_blank(spec)) {
@@ -918,13 +906,13 @@ struct proxy_list *proxy_list_new(const char *spec, char *err, size_t errlen)
     }
     pl->cidrs = calloc(guard_list_count(spec), sizeof(*pl->cidrs));
     if (pl->cidrs == NULL) {
-        guard_err(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
     while (guard_list_next(&pos, &item, &len)) {
         if (!ip_cidr_parse(item, len, &pl->cidrs[pl->n])) {
-            guard_err(err, errlen, "trusted proxy \"%.*s\" is not an IP address or CIDR block",
-                      (int)(len > 200 ? 200 : len), item);
+            errbuf_printf(err, errlen, "trusted proxy \"%.*s\" is not an IP address or CIDR block",
+                          (int)(len > 200 ? 200 : len), item);
             goto out_free;
         }
         pl->n++;

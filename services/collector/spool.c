@@ -36,6 +36,7 @@
  * of the frames completely written) from the segment table under the lock.
  */
 #include "spool.h"
+#include "analytics/errbuf.h"
 
 #include "analytics/log.h"
 
@@ -134,19 +135,6 @@ static void spool_put_u64(unsigned char *p, uint64_t v)
 static uint64_t spool_get_u64(const unsigned char *p)
 {
     return (uint64_t)spool_get_u32(p) | (uint64_t)spool_get_u32(p + 4) << 32;
-}
-
-__attribute__((format(printf, 3, 4))) static void spool_errf(char *err, size_t errlen,
-                                                             const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 static void spool_seg_name(char *buf, size_t len, uint64_t seq)
@@ -383,14 +371,14 @@ static int spool_cursor_read(struct spool *s, uint64_t *seq, uint64_t *off, char
         if (errno == ENOENT) {
             return 0;
         }
-        spool_errf(err, errlen, "cannot open %s/%s: %s", s->dir, SPOOL_CURSOR_NAME,
-                   strerror(errno));
+        errbuf_printf(err, errlen, "cannot open %s/%s: %s", s->dir, SPOOL_CURSOR_NAME,
+                      strerror(errno));
         return -1;
     }
     n = spool_pread_full(fd, b, sizeof(b), 0);
     if (n == -1) {
-        spool_errf(err, errlen, "cannot read %s/%s: %s", s->dir, SPOOL_CURSOR_NAME,
-                   strerror(errno));
+        errbuf_printf(err, errlen, "cannot read %s/%s: %s", s->dir, SPOOL_CURSOR_NAME,
+                      strerror(errno));
         close(fd);
         return -1;
     }
@@ -466,7 +454,7 @@ static int spool_mkdirs(const char *dir, char *err, size_t errlen)
     size_t len = strlen(dir);
 
     if (len >= sizeof(path)) {
-        spool_errf(err, errlen, "spool directory path too long");
+        errbuf_printf(err, errlen, "spool directory path too long");
         return -1;
     }
     memcpy(path, dir, len + 1);
@@ -477,7 +465,7 @@ static int spool_mkdirs(const char *dir, char *err, size_t errlen)
         }
         path[i] = '\0';
         if (mkdir(path, 0750) == -1 && errno != EEXIST) {
-            spool_errf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            errbuf_printf(err, errlen, "cannot create %s: %s", path, strerror(errno));
             return -1;
         }
         path[i] = c;
@@ -493,24 +481,24 @@ static int spool_open_dir(struct spool *s, char *err, size_t errlen)
 
     if (stat(s->dir, &st) == -1) {
         if (errno != ENOENT) {
-            spool_errf(err, errlen, "cannot stat %s: %s", s->dir, strerror(errno));
+            errbuf_printf(err, errlen, "cannot stat %s: %s", s->dir, strerror(errno));
             return -1;
         }
         if (spool_mkdirs(s->dir, err, errlen) == -1) {
             return -1;
         }
     } else if (!S_ISDIR(st.st_mode)) {
-        spool_errf(err, errlen, "%s is not a directory", s->dir);
+        errbuf_printf(err, errlen, "%s is not a directory", s->dir);
         return -1;
     }
     s->dir_fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->dir_fd == -1) {
-        spool_errf(err, errlen, "cannot open %s: %s", s->dir, strerror(errno));
+        errbuf_printf(err, errlen, "cannot open %s: %s", s->dir, strerror(errno));
         return -1;
     }
     if (flock(s->dir_fd, LOCK_EX | LOCK_NB) == -1) {
-        spool_errf(err, errlen, "cannot lock %s: %s", s->dir,
-                   errno == EWOULDBLOCK ? "in use by another spool" : strerror(errno));
+        errbuf_printf(err, errlen, "cannot lock %s: %s", s->dir,
+                      errno == EWOULDBLOCK ? "in use by another spool" : strerror(errno));
         return -1;
     }
     return 0;
@@ -528,7 +516,7 @@ static int spool_list(struct spool *s, uint64_t **seqs, size_t *n, char *err, si
     *n = 0;
     d = opendir(s->dir);
     if (d == NULL) {
-        spool_errf(err, errlen, "cannot list %s: %s", s->dir, strerror(errno));
+        errbuf_printf(err, errlen, "cannot list %s: %s", s->dir, strerror(errno));
         return -1;
     }
     errno = 0;
@@ -541,7 +529,7 @@ static int spool_list(struct spool *s, uint64_t **seqs, size_t *n, char *err, si
             size_t ncap = cap == 0 ? 16 : cap * 2;
             uint64_t *p = realloc(v, ncap * sizeof(*p));
             if (p == NULL) {
-                spool_errf(err, errlen, "out of memory listing %s", s->dir);
+                errbuf_printf(err, errlen, "out of memory listing %s", s->dir);
                 goto fail;
             }
             v = p;
@@ -551,7 +539,7 @@ static int spool_list(struct spool *s, uint64_t **seqs, size_t *n, char *err, si
         errno = 0;
     }
     if (errno != 0) {
-        spool_errf(err, errlen, "cannot list %s: %s", s->dir, strerror(errno));
+        errbuf_printf(err, errlen, "cannot list %s: %s", s->dir, strerror(errno));
         goto fail;
     }
     closedir(d);
@@ -641,11 +629,11 @@ static int spool_recover_seg(struct spool *s, uint64_t seq, uint64_t start, bool
     spool_seg_path(s, seq, path, sizeof(path));
     fd = openat(s->dir_fd, name, (last ? O_RDWR | O_APPEND : O_RDONLY) | O_CLOEXEC);
     if (fd == -1) {
-        spool_errf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        errbuf_printf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) == -1) {
-        spool_errf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+        errbuf_printf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
         goto fail;
     }
     if (start > (uint64_t)st.st_size) {
@@ -654,7 +642,7 @@ static int spool_recover_seg(struct spool *s, uint64_t seq, uint64_t start, bool
         start = (uint64_t)st.st_size;
     }
     if (spool_scan(s, fd, start, (uint64_t)st.st_size, &end, &records, &why) == -1) {
-        spool_errf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        errbuf_printf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         goto fail;
     }
     if (why != NULL && last) {
@@ -663,7 +651,7 @@ static int spool_recover_seg(struct spool *s, uint64_t seq, uint64_t start, bool
                   LOG_INT("offset", end), LOG_INT("dropped_bytes", (uint64_t)st.st_size - end),
                   LOG_T_END);
         if (ftruncate(fd, (off_t)end) == -1 || (s->fsync_each && fdatasync(fd) == -1)) {
-            spool_errf(err, errlen, "cannot truncate %s: %s", path, strerror(errno));
+            errbuf_printf(err, errlen, "cannot truncate %s: %s", path, strerror(errno));
             goto fail;
         }
     } else if (why != NULL) {
@@ -671,7 +659,7 @@ static int spool_recover_seg(struct spool *s, uint64_t seq, uint64_t start, bool
                   LOG_INT("offset", end), LOG_INT("skipped_bytes", (uint64_t)st.st_size - end));
     }
     if (spool_seg_push(s, seq, end, records) == -1) {
-        spool_errf(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         goto fail;
     }
     if (s->nsegs == 1) {
@@ -729,7 +717,8 @@ static int spool_recover(struct spool *s, char *err, size_t errlen)
     if (s->nsegs == 0) {
         uint64_t seq = have == 1 ? cur_seq + 1 : 1;
         if (seq == UINT64_MAX || spool_seg_create(s, seq) == -1) {
-            spool_errf(err, errlen, "cannot create a segment in %s: %s", s->dir, strerror(errno));
+            errbuf_printf(err, errlen, "cannot create a segment in %s: %s", s->dir,
+                          strerror(errno));
             goto out;
         }
         s->rd_seq = seq;
@@ -747,12 +736,12 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, uint64_t segment_b
     struct spool *s;
 
     if (dir == NULL || dir[0] == '\0' || max_bytes == 0 || segment_bytes == 0) {
-        spool_errf(err, errlen, "spool needs a directory and non-zero sizes");
+        errbuf_printf(err, errlen, "spool needs a directory and non-zero sizes");
         return NULL;
     }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        spool_errf(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         return NULL;
     }
     s->dir_fd = -1;
@@ -764,12 +753,12 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, uint64_t segment_b
     s->dir = strdup(dir);
     s->buf = malloc(SPOOL_CHUNK);
     if (s->dir == NULL || s->buf == NULL) {
-        spool_errf(err, errlen, "out of memory");
+        errbuf_printf(err, errlen, "out of memory");
         goto fail_free;
     }
     s->buf_cap = SPOOL_CHUNK;
     if (pthread_mutex_init(&s->lock, NULL) != 0) {
-        spool_errf(err, errlen, "cannot create a mutex");
+        errbuf_printf(err, errlen, "cannot create a mutex");
         goto fail_free;
     }
     if (spool_open_dir(s, err, errlen) == -1 || spool_recover(s, err, errlen) == -1) {
