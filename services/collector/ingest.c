@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#define INGEST_REPLAY_BATCH 2000
+#define INGEST_REPLAY_BATCH 10000
 
 struct ingest {
     struct kafka_producer *producer;

@@ -58,7 +58,7 @@
 #define SPOOL_MAGIC 0x314c5053u /* "SPL1" */
 #define SPOOL_HDR 17u
 #define SPOOL_FRAME_MAX (16u << 20) /* largest frame, header included */
-#define SPOOL_CHUNK (1u << 20)      /* read size for peeks and the open scan */
+#define SPOOL_CHUNK (4u << 20)      /* read size for peeks and the open scan */
 #define SPOOL_STACK_FRAME 4096u     /* frames up to this size are built on the stack */
 
 #define SPOOL_CURSOR_MAGIC 0x52435053u /* "SPCR" */
