@@ -507,7 +507,7 @@ static void test_corruption_found_by_peek(void **state)
 static void test_large_record(void **state)
 {
     struct fixture *f = *state;
-    size_t big_len = (size_t)3 << 20; /* larger than one read chunk */
+    size_t big_len = (size_t)6 << 20; /* larger than one read chunk (4 MiB) */
     struct spool_record recs[4];
     unsigned char *big = malloc(big_len);
     struct spool *s = open_spool(f, BIG, BIG);
