@@ -195,11 +195,6 @@ out_unlock:
     return rc;
 }
 
-bool ingest_direct(struct ingest *ing)
-{
-    return !atomic_load(&ing->spooling);
-}
-
 bool ingest_failed(struct ingest *ing)
 {
     return kafka_producer_fatal(ing->producer);

@@ -59,9 +59,6 @@ int ingest_wait_done(struct ingest_wait *w);
 int ingest_submit(struct ingest *ing, int topic, const void *key, size_t key_len, const void *value,
                   size_t len, struct ingest_wait *w);
 
-/* True while the broker takes events directly (nothing waits in the spool). */
-bool ingest_direct(struct ingest *ing);
-
 /* Ready when the broker is reachable. Writes the reason otherwise. */
 bool ingest_ready(struct ingest *ing, char *why, size_t whylen);
 
