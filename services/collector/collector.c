@@ -391,7 +391,7 @@ static const char *collector_write_key(struct mg_connection *c, char *buf, size_
     return NULL;
 }
 
-/* Checks method, origin, key, rate and content type. Returns 0 to go on, or
+/* Checks write key, rate limit, content type and declared size. Returns 0 to go on, or
  * the status already sent. */
 static int collector_guard(struct collector *col, struct mg_connection *c, const char *ip,
                            const char **site_id, const char *cors)
