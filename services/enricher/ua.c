@@ -1,0 +1,787 @@
+/* User-agent parsing with uap-core's regexes.yaml (see ua.h for the rules). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include "ua.h"
+
+#include "analytics/errbuf.h"
+#include "analytics/log.h"
+
+#include <errno.h>
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#define UA_REPL_MAX 5    /* replacement fields per rule */
+#define UA_OVEC_PAIRS 32 /* capture pairs per match (uap uses at most 9 groups) */
+#define UA_SCRATCH 1024  /* bytes for one expanded replacement before truncation */
+
+enum ua_set { UA_SET_AGENT = 0, UA_SET_OS, UA_SET_DEVICE, UA_SET_COUNT };
+
+/* The YAML key of each rule set, and the keys of its replacement fields in
+ * result order (browser: family, major, minor, patch; OS: family, major,
+ * minor, patch, patch_minor; device: family, brand, model). */
+static const char *const set_keys[UA_SET_COUNT] = {"user_agent_parsers", "os_parsers",
+                                                   "device_parsers"};
+static const char *const repl_keys[UA_SET_COUNT][UA_REPL_MAX] = {
+    {"family_replacement", "v1_replacement", "v2_replacement", "v3_replacement", "v4_replacement"},
+    {"os_replacement", "os_v1_replacement", "os_v2_replacement", "os_v3_replacement",
+     "os_v4_replacement"},
+    {"device_replacement", "brand_replacement", "model_replacement", NULL, NULL},
+};
+
+struct ua_rule {
+    pcre2_code *re;
+    char *repl[UA_REPL_MAX]; /* NULL when the rule has no such replacement */
+};
+
+struct ua_ruleset {
+    struct ua_rule *rules;
+    size_t n;
+};
+
+struct ua_cache_entry {
+    char *key;
+    size_t keylen;
+    uint64_t hash;
+    struct ua_result res;
+    struct ua_cache_entry *hnext; /* bucket chain */
+    struct ua_cache_entry *prev;  /* towards the most recently used */
+    struct ua_cache_entry *next;  /* towards the least recently used */
+};
+
+struct ua_cache {
+    pthread_mutex_t mu;
+    struct ua_cache_entry **buckets;
+    size_t nbuckets; /* a power of two */
+    size_t count;
+    size_t cap; /* 0: caching disabled */
+    struct ua_cache_entry *head, *tail;
+    uint64_t hits, misses;
+};
+
+struct ua_parser {
+    struct ua_ruleset sets[UA_SET_COUNT];
+    struct ua_cache *cache;
+};
+
+/* ---- strings ---- */
+
+/* Duplicates s, or returns NULL when out of memory. */
+static char *ua_strdup(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+static bool ua_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Copies len bytes of src into dst (capacity cap >= 1), trimmed of
+ * whitespace, truncated at a UTF-8 character boundary when too long. */
+static void ua_field_set(char *dst, size_t cap, const char *src, size_t len)
+{
+    while (len > 0 && ua_is_space(src[0])) {
+        src++;
+        len--;
+    }
+    while (len > 0 && ua_is_space(src[len - 1])) {
+        len--;
+    }
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80) {
+            len--; /* src[len] would start the cut: do not split a character */
+        }
+    }
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+/* ---- matching ---- */
+
+struct ua_match {
+    const char *subject;
+    const PCRE2_SIZE *ov;
+    int ngroups; /* pcre2_match's result: groups 0..ngroups-1 may be set */
+};
+
+/* Points *s and *len at group n of m, or returns false when it is unset. */
+static bool ua_group(const struct ua_match *m, int n, const char **s, size_t *len)
+{
+    if (n >= m->ngroups || m->ov[2 * n] == PCRE2_UNSET) {
+        return false;
+    }
+    *s = m->subject + m->ov[2 * n];
+    *len = m->ov[2 * n + 1] - m->ov[2 * n];
+    return true;
+}
+
+/* Writes repl with $1..$9 replaced by m's groups (unset: empty) into dst. */
+static void ua_expand(const char *repl, const struct ua_match *m, char *dst, size_t cap)
+{
+    char buf[UA_SCRATCH];
+    size_t o = 0;
+
+    for (const char *c = repl; *c != '\0' && o < sizeof(buf); c++) {
+        const char *g;
+        size_t glen;
+        if (c[0] == '$' && c[1] >= '1' && c[1] <= '9') {
+            if (ua_group(m, c[1] - '0', &g, &glen)) {
+                if (glen > sizeof(buf) - o) {
+                    glen = sizeof(buf) - o;
+                }
+                memcpy(buf + o, g, glen);
+                o += glen;
+            }
+            c++;
+        } else {
+            buf[o++] = *c;
+        }
+    }
+    ua_field_set(dst, cap, buf, o);
+}
+
+/* Fills dst from field i of rule r: its replacement when it has one,
+ * otherwise capture group `group` (0: none). */
+static void ua_fill(const struct ua_rule *r, int i, int group, const struct ua_match *m, char *dst,
+                    size_t cap)
+{
+    const char *g;
+    size_t glen;
+
+    if (r->repl[i] != NULL) {
+        ua_expand(r->repl[i], m, dst, cap);
+    } else if (group > 0 && ua_group(m, group, &g, &glen)) {
+        ua_field_set(dst, cap, g, glen);
+    } else {
+        dst[0] = '\0';
+    }
+}
+
+/* Returns the first rule of set that matches ua (filling m), or NULL. */
+static const struct ua_rule *ua_find(const struct ua_ruleset *set, const char *ua, size_t len,
+                                     pcre2_match_data *md, struct ua_match *m)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        int rc = pcre2_match(set->rules[i].re, (PCRE2_SPTR)ua, len, 0, 0, md, NULL);
+        if (rc == 0) {
+            rc = UA_OVEC_PAIRS; /* more groups than pairs: the first ones are set */
+        }
+        if (rc > 0) {
+            m->subject = ua;
+            m->ov = pcre2_get_ovector_pointer(md);
+            m->ngroups = rc;
+            return &set->rules[i];
+        }
+        /* No match, or a match error (limits): try the next rule, as a
+         * non-matching regex would. */
+    }
+    return NULL;
+}
+
+static bool ua_contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay != '\0'; hay++) {
+        if (strncasecmp(hay, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ua_in_list(const char *s, const char *const *list)
+{
+    for (; *list != NULL; list++) {
+        if (strcmp(s, *list) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The device type of a parsed agent (rules in ua.h). */
+static enum ua_device_type ua_device_type_of(const struct ua_result *r, const char *ua)
+{
+    static const char *const tablet_names[] = {"iPad",     "Tablet",  "Kindle",     "TouchPad",
+                                               "Playbook", "Surface", "Galaxy Tab", NULL};
+    static const char *const mobile_devices[] = {"iPhone", "iPod", "Generic Smartphone",
+                                                 "Generic Feature Phone", NULL};
+    static const char *const mobile_os[] = {"iOS",
+                                            "Android",
+                                            "Windows Phone",
+                                            "BlackBerry OS",
+                                            "Symbian OS",
+                                            "KaiOS",
+                                            "Firefox OS",
+                                            "Sailfish",
+                                            "webOS",
+                                            "Tizen",
+                                            "Bada",
+                                            "Ubuntu Touch",
+                                            "Windows Mobile",
+                                            NULL};
+
+    if (strcmp(r->device_family, "Spider") == 0) {
+        return UA_DEVICE_BOT;
+    }
+    for (const char *const *t = tablet_names; *t != NULL; t++) {
+        if (ua_contains_ci(r->device_family, *t) || ua_contains_ci(r->device_model, *t)) {
+            return UA_DEVICE_TABLET;
+        }
+    }
+    if (strcmp(r->os_family, "Android") == 0 && strstr(ua, "Mobile") == NULL) {
+        return UA_DEVICE_TABLET;
+    }
+    if (ua_in_list(r->device_family, mobile_devices) || ua_in_list(r->os_family, mobile_os) ||
+        strstr(ua, "Mobi") != NULL) {
+        return UA_DEVICE_MOBILE;
+    }
+    return UA_DEVICE_DESKTOP;
+}
+
+static void ua_result_other(struct ua_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->browser_family, "Other", sizeof("Other"));
+    memcpy(out->os_family, "Other", sizeof("Other"));
+    memcpy(out->device_family, "Other", sizeof("Other"));
+}
+
+/* Parses the first len bytes of ua (NUL-terminated at len or later). */
+static int ua_parse_len(const struct ua_parser *p, const char *ua, size_t len,
+                        struct ua_result *out)
+{
+    struct ua_match m;
+    const struct ua_rule *r;
+    pcre2_match_data *md;
+
+    ua_result_other(out);
+    md = pcre2_match_data_create(UA_OVEC_PAIRS, NULL);
+    if (md == NULL) {
+        return -1;
+    }
+    if ((r = ua_find(&p->sets[UA_SET_AGENT], ua, len, md, &m)) != NULL) {
+        ua_fill(r, 0, 1, &m, out->browser_family, sizeof(out->browser_family));
+        ua_fill(r, 1, 2, &m, out->browser_major, sizeof(out->browser_major));
+        ua_fill(r, 2, 3, &m, out->browser_minor, sizeof(out->browser_minor));
+        ua_fill(r, 3, 4, &m, out->browser_patch, sizeof(out->browser_patch));
+    }
+    if ((r = ua_find(&p->sets[UA_SET_OS], ua, len, md, &m)) != NULL) {
+        ua_fill(r, 0, 1, &m, out->os_family, sizeof(out->os_family));
+        ua_fill(r, 1, 2, &m, out->os_major, sizeof(out->os_major));
+        ua_fill(r, 2, 3, &m, out->os_minor, sizeof(out->os_minor));
+        ua_fill(r, 3, 4, &m, out->os_patch, sizeof(out->os_patch));
+        ua_fill(r, 4, 5, &m, out->os_patch_minor, sizeof(out->os_patch_minor));
+    }
+    if ((r = ua_find(&p->sets[UA_SET_DEVICE], ua, len, md, &m)) != NULL) {
+        ua_fill(r, 0, 1, &m, out->device_family, sizeof(out->device_family));
+        ua_fill(r, 1, 0, &m, out->device_brand, sizeof(out->device_brand));
+        ua_fill(r, 2, 1, &m, out->device_model, sizeof(out->device_model));
+    }
+    pcre2_match_data_free(md);
+
+    if (out->browser_family[0] == '\0') {
+        memcpy(out->browser_family, "Other", sizeof("Other"));
+    }
+    if (out->os_family[0] == '\0') {
+        memcpy(out->os_family, "Other", sizeof("Other"));
+    }
+    if (out->device_family[0] == '\0') {
+        memcpy(out->device_family, "Other", sizeof("Other"));
+    }
+    out->device_type = ua_device_type_of(out, ua);
+    return 0;
+}
+
+/* ---- LRU cache ---- */
+
+static uint64_t ua_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Returns a new cache of cap entries (caller frees with ua_cache_free), or
+ * NULL when out of memory. */
+static struct ua_cache *ua_cache_new(size_t cap)
+{
+    struct ua_cache *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->cap = cap;
+    c->nbuckets = 16;
+    while (c->nbuckets < cap * 2 && c->nbuckets < ((size_t)1 << 30)) {
+        c->nbuckets *= 2;
+    }
+    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+    if (c->buckets == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c->buckets);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void ua_cache_free(struct ua_cache *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (struct ua_cache_entry *e = c->head, *next; e != NULL; e = next) {
+        next = e->next;
+        free(e->key);
+        free(e);
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c->buckets);
+    free(c);
+}
+
+/* Returns the entry for key, or NULL. Caller holds c->mu. */
+static struct ua_cache_entry *ua_cache_find(const struct ua_cache *c, const char *key, size_t len,
+                                            uint64_t h)
+{
+    struct ua_cache_entry *e = c->buckets[h & (c->nbuckets - 1)];
+    for (; e != NULL; e = e->hnext) {
+        if (e->hash == h && e->keylen == len && memcmp(e->key, key, len) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void ua_lru_unlink(struct ua_cache *c, struct ua_cache_entry *e)
+{
+    if (e->prev != NULL) {
+        e->prev->next = e->next;
+    } else {
+        c->head = e->next;
+    }
+    if (e->next != NULL) {
+        e->next->prev = e->prev;
+    } else {
+        c->tail = e->prev;
+    }
+    e->prev = e->next = NULL;
+}
+
+static void ua_lru_push_front(struct ua_cache *c, struct ua_cache_entry *e)
+{
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head != NULL) {
+        c->head->prev = e;
+    }
+    c->head = e;
+    if (c->tail == NULL) {
+        c->tail = e;
+    }
+}
+
+/* Removes and frees the least recently used entry. Caller holds c->mu. */
+static void ua_cache_evict(struct ua_cache *c)
+{
+    struct ua_cache_entry *e = c->tail;
+    struct ua_cache_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+
+    while (*pp != e) {
+        pp = &(*pp)->hnext;
+    }
+    *pp = e->hnext;
+    ua_lru_unlink(c, e);
+    c->count--;
+    free(e->key);
+    free(e);
+}
+
+/* Copies the cached result for key into out and marks it most recently used.
+ * Returns true on a hit. Counts the hit or miss. */
+static bool ua_cache_get(struct ua_cache *c, const char *key, size_t len, uint64_t h,
+                         struct ua_result *out)
+{
+    struct ua_cache_entry *e;
+
+    pthread_mutex_lock(&c->mu);
+    e = c->cap > 0 ? ua_cache_find(c, key, len, h) : NULL;
+    if (e != NULL) {
+        ua_lru_unlink(c, e);
+        ua_lru_push_front(c, e);
+        *out = e->res;
+        c->hits++;
+    } else {
+        c->misses++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return e != NULL;
+}
+
+/* Stores a copy of res under key, evicting the least recently used entry
+ * beyond capacity. Out of memory only skips caching. */
+static void ua_cache_put(struct ua_cache *c, const char *key, size_t len, uint64_t h,
+                         const struct ua_result *res)
+{
+    struct ua_cache_entry *e;
+
+    if (c->cap == 0) {
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (ua_cache_find(c, key, len, h) != NULL) {
+        goto out; /* another thread parsed it meanwhile */
+    }
+    e = calloc(1, sizeof(*e));
+    if (e == NULL || (e->key = ua_strdup(key, len)) == NULL) {
+        free(e);
+        goto out;
+    }
+    e->keylen = len;
+    e->hash = h;
+    e->res = *res;
+    e->hnext = c->buckets[h & (c->nbuckets - 1)];
+    c->buckets[h & (c->nbuckets - 1)] = e;
+    ua_lru_push_front(c, e);
+    c->count++;
+    if (c->count > c->cap) {
+        ua_cache_evict(c);
+    }
+out:
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- loading regexes.yaml ---- */
+
+/* Returns the scalar text of node n, or NULL when it is not a scalar. */
+static const char *ua_scalar(const yaml_node_t *n)
+{
+    if (n == NULL || n->type != YAML_SCALAR_NODE) {
+        return NULL;
+    }
+    return (const char *)n->data.scalar.value;
+}
+
+/* Compiles regex into r->re. Returns 0, or -1 with the reason in err. */
+static int ua_rule_compile(struct ua_rule *r, const char *regex, bool caseless, size_t line,
+                           char *err, size_t errlen)
+{
+    int code;
+    PCRE2_SIZE off;
+    PCRE2_UCHAR msg[256];
+
+    r->re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, caseless ? PCRE2_CASELESS : 0,
+                          &code, &off, NULL);
+    if (r->re == NULL) {
+        if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0) {
+            memcpy(msg, "unknown error", sizeof("unknown error"));
+        }
+        errbuf_printf(err, errlen, "line %zu: regex '%s' does not compile at offset %zu: %s", line,
+                      regex, (size_t)off, (const char *)msg);
+        return -1;
+    }
+    /* JIT is an optimisation: without it (not built in, no executable
+     * memory) pcre2_match interprets the pattern. */
+    (void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
+    return 0;
+}
+
+/* Builds rule r of set s from mapping node n. Returns 0, or -1 with the reason
+ * in err (r then holds only what must be freed). */
+static int ua_rule_load(yaml_document_t *doc, yaml_node_t *n, enum ua_set s, struct ua_rule *r,
+                        char *err, size_t errlen)
+{
+    const char *regex = NULL;
+    bool caseless = false;
+    size_t line = n->start_mark.line + 1;
+
+    if (n->type != YAML_MAPPING_NODE) {
+        errbuf_printf(err, errlen, "line %zu: %s entry is not a mapping", line, set_keys[s]);
+        return -1;
+    }
+    for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+        const char *k = ua_scalar(yaml_document_get_node(doc, pr->key));
+        const char *v = ua_scalar(yaml_document_get_node(doc, pr->value));
+        if (k == NULL || v == NULL) {
+            errbuf_printf(err, errlen, "line %zu: %s entry has a non-scalar field", line,
+                          set_keys[s]);
+            return -1;
+        }
+        if (strcmp(k, "regex") == 0) {
+            regex = v;
+        } else if (strcmp(k, "regex_flag") == 0) {
+            caseless = strchr(v, 'i') != NULL;
+        } else {
+            for (int i = 0; i < UA_REPL_MAX; i++) {
+                if (repl_keys[s][i] != NULL && strcmp(k, repl_keys[s][i]) == 0) {
+                    free(r->repl[i]);
+                    if ((r->repl[i] = ua_strdup(v, strlen(v))) == NULL) {
+                        errbuf_printf(err, errlen, "out of memory");
+                        return -1;
+                    }
+                }
+            }
+            /* Other keys are ignored, as other uap implementations do. */
+        }
+    }
+    if (regex == NULL) {
+        errbuf_printf(err, errlen, "line %zu: %s entry has no regex", line, set_keys[s]);
+        return -1;
+    }
+    return ua_rule_compile(r, regex, caseless, line, err, errlen);
+}
+
+/* Loads sequence node n into set s of p. Returns 0, or -1 with the reason. */
+static int ua_set_load(struct ua_parser *p, yaml_document_t *doc, yaml_node_t *n, enum ua_set s,
+                       char *err, size_t errlen)
+{
+    struct ua_ruleset *set = &p->sets[s];
+    size_t count;
+
+    if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
+        errbuf_printf(err, errlen, "%s is not a list", set_keys[s]);
+        return -1;
+    }
+    if (set->rules != NULL) {
+        errbuf_printf(err, errlen, "%s appears twice", set_keys[s]);
+        return -1;
+    }
+    count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    set->rules = calloc(count > 0 ? count : 1, sizeof(*set->rules));
+    if (set->rules == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+        set->n = i + 1; /* rule i is freed by ua_parser_free even when half built */
+        if (item == NULL || ua_rule_load(doc, item, s, &set->rules[i], err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads path into doc. Returns 0, or -1 with the reason (doc not set). */
+static int ua_yaml_load(const char *path, yaml_document_t *doc, char *err, size_t errlen)
+{
+    yaml_parser_t parser;
+    FILE *f = fopen(path, "rb");
+    int rc = -1;
+
+    if (f == NULL) {
+        errbuf_printf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        errbuf_printf(err, errlen, "out of memory");
+        goto out_close;
+    }
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, doc)) {
+        errbuf_printf(err, errlen, "%s: line %zu column %zu: %s", path,
+                      (size_t)parser.problem_mark.line + 1, (size_t)parser.problem_mark.column + 1,
+                      parser.problem != NULL ? parser.problem : "malformed YAML");
+        goto out_parser;
+    }
+    if (yaml_document_get_root_node(doc) == NULL) {
+        errbuf_printf(err, errlen, "%s: empty document", path);
+        yaml_document_delete(doc);
+        goto out_parser;
+    }
+    rc = 0;
+out_parser:
+    yaml_parser_delete(&parser);
+out_close:
+    fclose(f);
+    return rc;
+}
+
+/* Fills p's rule sets from the loaded document. Returns 0, or -1. */
+static int ua_doc_load(struct ua_parser *p, yaml_document_t *doc, const char *path, char *err,
+                       size_t errlen)
+{
+    yaml_node_t *root = yaml_document_get_root_node(doc);
+
+    if (root->type != YAML_MAPPING_NODE) {
+        errbuf_printf(err, errlen, "%s: top level is not a mapping", path);
+        return -1;
+    }
+    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+         pr++) {
+        const char *k = ua_scalar(yaml_document_get_node(doc, pr->key));
+        for (int s = 0; k != NULL && s < UA_SET_COUNT; s++) {
+            if (strcmp(k, set_keys[s]) == 0 &&
+                ua_set_load(p, doc, yaml_document_get_node(doc, pr->value), (enum ua_set)s, err,
+                            errlen) != 0) {
+                return -1;
+            }
+        }
+    }
+    for (int s = 0; s < UA_SET_COUNT; s++) {
+        if (p->sets[s].rules == NULL) {
+            errbuf_printf(err, errlen, "%s: no %s", path, set_keys[s]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- public API ---- */
+
+struct ua_parser *ua_parser_new(const char *regexes_path, size_t cache_entries, char *err,
+                                size_t errlen)
+{
+    struct ua_parser *p;
+    yaml_document_t doc;
+    int rc;
+
+    if (regexes_path == NULL) {
+        errbuf_printf(err, errlen, "no regexes path");
+        return NULL;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->cache = ua_cache_new(cache_entries)) == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        free(p);
+        return NULL;
+    }
+    if (ua_yaml_load(regexes_path, &doc, err, errlen) != 0) {
+        ua_parser_free(p);
+        return NULL;
+    }
+    rc = ua_doc_load(p, &doc, regexes_path, err, errlen);
+    yaml_document_delete(&doc);
+    if (rc != 0) {
+        ua_parser_free(p);
+        return NULL;
+    }
+    log_debug("ua.loaded", LOG_STR("path", regexes_path),
+              LOG_INT("rules", (long long)ua_parser_rule_count(p)));
+    return p;
+}
+
+int ua_parse_uncached(const struct ua_parser *p, const char *ua, struct ua_result *out)
+{
+    if (out == NULL) {
+        return -1;
+    }
+    if (p == NULL) {
+        ua_result_other(out);
+        return -1;
+    }
+    if (ua == NULL) {
+        ua = "";
+    }
+    return ua_parse_len(p, ua, strnlen(ua, UA_INPUT_MAX), out);
+}
+
+int ua_parse(struct ua_parser *p, const char *ua, struct ua_result *out)
+{
+    size_t len;
+    uint64_t h;
+    char *copy = NULL;
+    int rc;
+
+    if (p == NULL || out == NULL) {
+        return ua_parse_uncached(p, ua, out);
+    }
+    if (ua == NULL) {
+        ua = "";
+    }
+    len = strnlen(ua, UA_INPUT_MAX);
+    h = ua_hash(ua, len);
+    if (ua_cache_get(p->cache, ua, len, h, out)) {
+        return 0;
+    }
+    if (ua[len] != '\0') {
+        /* Over UA_INPUT_MAX: parse a terminated copy of the prefix. */
+        if ((copy = ua_strdup(ua, len)) == NULL) {
+            ua_result_other(out);
+            return -1;
+        }
+        ua = copy;
+    }
+    rc = ua_parse_len(p, ua, len, out);
+    if (rc == 0) {
+        ua_cache_put(p->cache, ua, len, h, out);
+    }
+    free(copy);
+    return rc;
+}
+
+void ua_parser_stats(const struct ua_parser *p, uint64_t *hits, uint64_t *misses)
+{
+    uint64_t h = 0, m = 0;
+
+    if (p != NULL) {
+        pthread_mutex_lock(&p->cache->mu);
+        h = p->cache->hits;
+        m = p->cache->misses;
+        pthread_mutex_unlock(&p->cache->mu);
+    }
+    if (hits != NULL) {
+        *hits = h;
+    }
+    if (misses != NULL) {
+        *misses = m;
+    }
+}
+
+size_t ua_parser_rule_count(const struct ua_parser *p)
+{
+    size_t n = 0;
+    for (int s = 0; p != NULL && s < UA_SET_COUNT; s++) {
+        n += p->sets[s].n;
+    }
+    return n;
+}
+
+const char *ua_device_type_name(enum ua_device_type t)
+{
+    switch (t) {
+    case UA_DEVICE_MOBILE:
+        return "mobile";
+    case UA_DEVICE_TABLET:
+        return "tablet";
+    case UA_DEVICE_BOT:
+        return "bot";
+    case UA_DEVICE_DESKTOP:
+    default:
+        return "desktop";
+    }
+}
+
+void ua_parser_free(struct ua_parser *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (int s = 0; s < UA_SET_COUNT; s++) {
+        for (size_t i = 0; i < p->sets[s].n; i++) {
+            pcre2_code_free(p->sets[s].rules[i].re);
+            for (int j = 0; j < UA_REPL_MAX; j++) {
+                free(p->sets[s].rules[i].repl[j]);
+            }
+        }
+        free(p->sets[s].rules);
+        p->sets[s].rules = NULL;
+    }
+    ua_cache_free(p->cache);
+    p->cache = NULL;
+    free(p);
+}
