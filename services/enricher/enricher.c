@@ -1,1 +1,0 @@
-#include "enricher.h"

@@ -1,0 +1,34 @@
+#ifndef ENRICHER_RESOURCES_H
+#define ENRICHER_RESOURCES_H
+
+/* The databases the enricher loads once at start, from the files its
+ * configuration names. */
+
+#include <stddef.h>
+
+#include "enrich.h"
+#include "enricher_config.h"
+
+struct enricher_resources {
+    struct ua_parser *ua;
+    struct bot_detector *bots;
+    struct geo_db *geo;
+    struct page_rules *pages;
+};
+
+/* Loads every file cfg names. Returns 0, or -1 after writing one
+ * "config: NAME: reason" line per file that failed to err. Release with
+ * enricher_resources_fini whatever the result. */
+int enricher_resources_load(struct enricher_resources *r, const struct enricher_config *cfg,
+                            FILE *err);
+
+void enricher_resources_fini(struct enricher_resources *r);
+
+/* Reads raw events as JSON, one per line (the RawEvent fields, user_agent and
+ * client_ip included), and writes each enriched event as one JSON line, with
+ * no broker or Redis (sessions and dedup off). A line that cannot be read or
+ * enriched gives {"line":N,"error":"..."} in its place. Returns the number
+ * of such lines, or -1 when writing fails. */
+long enricher_stdin_run(const struct enrich_ctx *ctx, FILE *in, FILE *out);
+
+#endif
