@@ -1,0 +1,617 @@
+/*
+ * Synchronous Redis client over hiredis: URL parsing, connect with AUTH and
+ * SELECT, reconnect with exponential backoff, and the few commands the
+ * enricher needs.
+ *
+ * hiredis rules kept here: every reply goes through freeReplyObject; once
+ * ctx->err is set the context is unusable, so it is freed and a new one made
+ * on the next call; a context belongs to one client, used by one thread.
+ */
+#include "analytics/redis.h"
+
+#include "analytics/errbuf.h"
+#include "analytics/lifecycle.h"
+#include "analytics/log.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#define RC_BACKOFF_MIN_MS 100
+#define RC_BACKOFF_MAX_MS 5000
+#define RC_TIMEOUT_MAX_MS 600000
+#define RC_HOST_MAX 256
+#define RC_CRED_MAX 256
+#define RC_ERR_MAX 256
+
+enum rc_state { RC_STATE_UNKNOWN = 0, RC_STATE_UP, RC_STATE_DOWN };
+
+struct redis_client {
+    redisContext *ctx; /* NULL while disconnected */
+    char host[RC_HOST_MAX];
+    int port;
+    int db;
+    char user[RC_CRED_MAX]; /* "" unless the URL names one */
+    char pass[RC_CRED_MAX];
+    bool has_pass;
+    struct timeval tv;
+    enum rc_state state;
+    long long backoff_ms;  /* 0 while connected */
+    long long next_try_ms; /* lifecycle_mono_ms() before which no reconnect */
+    char last_err[RC_ERR_MAX];
+};
+
+/* Value of one hex digit, or -1. */
+static int hex_val(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decodes the n bytes at s into dst (cap bytes, NUL-terminated).
+ * Returns 0, or -1 on a bad escape, a decoded NUL or overflow. */
+static int url_decode(const char *s, size_t n, char *dst, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '%') {
+            int hi = i + 2 < n ? hex_val(s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_val(s[i + 2]) : -1;
+            if (lo < 0 || (hi == 0 && lo == 0)) {
+                return -1;
+            }
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (o + 1 >= cap) {
+            return -1;
+        }
+        dst[o++] = ch;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+/* Parses the n bytes at s as a decimal in [lo, hi]. Returns 0 or -1. */
+static int parse_num(const char *s, size_t n, long lo, long hi, long *out)
+{
+    char tmp[16];
+    char *end = NULL;
+
+    if (n == 0 || n >= sizeof(tmp)) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+    }
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    long v = strtol(tmp, &end, 10);
+    if (*end != '\0' || v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses "[[user]:password@]" from the n bytes of userinfo into c. */
+static int parse_userinfo(struct redis_client *c, const char *s, size_t n, char *err, size_t errlen)
+{
+    const char *colon = memchr(s, ':', n);
+
+    if (colon == NULL) {
+        errbuf_printf(err, errlen,
+                      "Redis URL: credentials need a ':' (redis://:password@host or "
+                      "redis://user:password@host)");
+        return -1;
+    }
+    if (url_decode(s, (size_t)(colon - s), c->user, sizeof(c->user)) == -1) {
+        errbuf_printf(err, errlen, "Redis URL: bad user name (escape or length)");
+        return -1;
+    }
+    size_t plen = n - (size_t)(colon - s) - 1;
+    if (url_decode(colon + 1, plen, c->pass, sizeof(c->pass)) == -1) {
+        errbuf_printf(err, errlen, "Redis URL: bad password (escape or length)");
+        return -1;
+    }
+    c->has_pass = true;
+    return 0;
+}
+
+/* Parses "host[:port]" or "[v6]:port" from the n bytes at s into c. */
+static int parse_hostport(struct redis_client *c, const char *s, size_t n, char *err, size_t errlen)
+{
+    const char *host = s;
+    size_t hlen;
+    const char *rest;
+
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (close == NULL) {
+            errbuf_printf(err, errlen, "Redis URL: unterminated '[' in host");
+            return -1;
+        }
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        rest = close + 1;
+    } else {
+        const char *colon = memchr(s, ':', n);
+        hlen = colon != NULL ? (size_t)(colon - s) : n;
+        rest = s + hlen;
+    }
+    if (hlen == 0 || hlen >= sizeof(c->host)) {
+        errbuf_printf(err, errlen, "Redis URL: %s host", hlen == 0 ? "empty" : "too long");
+        return -1;
+    }
+    memcpy(c->host, host, hlen);
+    c->host[hlen] = '\0';
+
+    size_t rlen = n - (size_t)(rest - s);
+    long port = 6379;
+    if (rlen > 0 && (rest[0] != ':' || parse_num(rest + 1, rlen - 1, 1, 65535, &port) == -1)) {
+        errbuf_printf(err, errlen, "Redis URL: bad port '%.*s' (1-65535)",
+                      (int)(rlen > 1 ? rlen - 1 : 0), rest + 1);
+        return -1;
+    }
+    c->port = (int)port;
+    return 0;
+}
+
+/* Parses url into c's host, port, db and credentials. Never puts the
+ * password into err. Returns 0, or -1 with the reason in err. */
+static int parse_url(struct redis_client *c, const char *url, char *err, size_t errlen)
+{
+    static const char scheme[] = "redis://";
+
+    if (url == NULL || strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
+        errbuf_printf(err, errlen,
+                      "Redis URL: must start with redis:// "
+                      "(rediss:// and unix sockets are not supported)");
+        return -1;
+    }
+    const char *auth = url + sizeof(scheme) - 1;
+    size_t alen = strcspn(auth, "/?#");
+    const char *path = auth + alen;
+    if (*path == '?' || *path == '#') {
+        errbuf_printf(err, errlen, "Redis URL: query and fragment are not supported");
+        return -1;
+    }
+
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++) {
+        if (auth[i] == '@') {
+            at = auth + i;
+        }
+    }
+    if (at != NULL && parse_userinfo(c, auth, (size_t)(at - auth), err, errlen) == -1) {
+        return -1;
+    }
+    const char *hp = at != NULL ? at + 1 : auth;
+    if (parse_hostport(c, hp, alen - (size_t)(hp - auth), err, errlen) == -1) {
+        return -1;
+    }
+
+    long db = 0;
+    if (*path == '/' && path[1] != '\0' &&
+        parse_num(path + 1, strlen(path + 1), 0, INT_MAX, &db) == -1) {
+        errbuf_printf(err, errlen, "Redis URL: bad database '%.32s' (a number)", path + 1);
+        return -1;
+    }
+    c->db = (int)db;
+    return 0;
+}
+
+/* Records the reason for a failure of c. */
+__attribute__((format(printf, 2, 3))) static void set_err(struct redis_client *c, const char *fmt,
+                                                          ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->last_err, sizeof(c->last_err), fmt, ap);
+    va_end(ap);
+}
+
+/* Sends one handshake command on ctx and checks for the expected status.
+ * Returns 0, REDIS_CLIENT_EDOWN on I/O failure or REDIS_CLIENT_EREPLY when the
+ * server refused (reason in c->last_err, prefixed with what). */
+static int handshake_cmd(struct redis_client *c, redisContext *ctx, const char *what,
+                         const char *expect, const char *fmt, ...)
+{
+    va_list ap;
+    int rc = 0;
+
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(ctx, fmt, ap);
+    va_end(ap);
+    if (r == NULL) {
+        set_err(c, "%s: %s", what, ctx->err ? ctx->errstr : "no reply");
+        return REDIS_CLIENT_EDOWN;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        set_err(c, "%s rejected: %s", what, r->str);
+        rc = REDIS_CLIENT_EREPLY;
+    } else if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, expect) != 0) {
+        set_err(c, "%s: unexpected reply (type %d)", what, r->type);
+        rc = REDIS_CLIENT_EREPLY;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Opens a connection: connect, AUTH, SELECT, PING (which also reveals a
+ * server that wants a password we lack). On success c->ctx is set. Returns
+ * 0, REDIS_CLIENT_EDOWN (unreachable) or REDIS_CLIENT_EREPLY (refused). */
+static int rc_connect(struct redis_client *c)
+{
+    int rc;
+    redisContext *ctx = redisConnectWithTimeout(c->host, c->port, c->tv);
+
+    if (ctx == NULL) {
+        set_err(c, "connect: out of memory");
+        return REDIS_CLIENT_EDOWN;
+    }
+    if (ctx->err) {
+        set_err(c, "connect %s:%d: %s", c->host, c->port, ctx->errstr);
+        rc = REDIS_CLIENT_EDOWN;
+        goto out_free_ctx;
+    }
+    if (redisSetTimeout(ctx, c->tv) != REDIS_OK) {
+        set_err(c, "set timeout: %s", ctx->errstr);
+        rc = REDIS_CLIENT_EDOWN;
+        goto out_free_ctx;
+    }
+    if (c->has_pass && c->user[0] != '\0') {
+        rc = handshake_cmd(c, ctx, "AUTH", "OK", "AUTH %s %s", c->user, c->pass);
+    } else if (c->has_pass) {
+        rc = handshake_cmd(c, ctx, "AUTH", "OK", "AUTH %s", c->pass);
+    } else {
+        rc = 0;
+    }
+    if (rc == 0 && c->db != 0) {
+        rc = handshake_cmd(c, ctx, "SELECT", "OK", "SELECT %d", c->db);
+    }
+    if (rc == 0) {
+        rc = handshake_cmd(c, ctx, "PING", "PONG", "PING");
+    }
+    if (rc != 0) {
+        goto out_free_ctx;
+    }
+    c->ctx = ctx;
+    return 0;
+
+out_free_ctx:
+    redisFree(ctx);
+    return rc;
+}
+
+/* Enters the down state: schedules the next attempt and logs the change. */
+static void mark_down(struct redis_client *c)
+{
+    if (c->backoff_ms == 0) {
+        c->backoff_ms = RC_BACKOFF_MIN_MS;
+    } else if (c->backoff_ms < RC_BACKOFF_MAX_MS) {
+        c->backoff_ms *= 2;
+        if (c->backoff_ms > RC_BACKOFF_MAX_MS) {
+            c->backoff_ms = RC_BACKOFF_MAX_MS;
+        }
+    }
+    c->next_try_ms = lifecycle_mono_ms() + c->backoff_ms;
+    if (c->state != RC_STATE_DOWN) {
+        log_warn("redis.disconnected", LOG_STR("host", c->host), LOG_INT("port", c->port),
+                 LOG_STR("error", c->last_err));
+        c->state = RC_STATE_DOWN;
+    }
+}
+
+/* Enters the up state after a successful connect. */
+static void mark_up(struct redis_client *c)
+{
+    c->backoff_ms = 0;
+    c->next_try_ms = 0;
+    if (c->state != RC_STATE_UP) {
+        log_info("redis.connected", LOG_STR("host", c->host), LOG_INT("port", c->port),
+                 LOG_INT("db", c->db));
+        c->state = RC_STATE_UP;
+    }
+}
+
+/* Drops a context whose err is set (hiredis: unusable from then on). */
+static void drop_conn(struct redis_client *c)
+{
+    if (c->ctx != NULL) {
+        set_err(c, "%s", c->ctx->err ? c->ctx->errstr : "connection failed");
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+    mark_down(c);
+}
+
+/* Makes sure c has a connection, reconnecting unless in backoff.
+ * Returns 0 or REDIS_CLIENT_EDOWN. */
+static int ensure_conn(struct redis_client *c)
+{
+    if (c->ctx != NULL) {
+        return 0;
+    }
+    if (lifecycle_mono_ms() < c->next_try_ms) {
+        return REDIS_CLIENT_EDOWN; /* last_err still says why */
+    }
+    if (rc_connect(c) != 0) {
+        mark_down(c);
+        return REDIS_CLIENT_EDOWN;
+    }
+    mark_up(c);
+    return 0;
+}
+
+/* Runs one command. On 0, *out is a non-error reply the caller frees with
+ * freeReplyObject. Otherwise *out is NULL and the result is
+ * REDIS_CLIENT_EDOWN (connection dropped) or REDIS_CLIENT_EREPLY. */
+static int rc_exec(struct redis_client *c, redisReply **out, const char *fmt, ...)
+{
+    va_list ap;
+
+    *out = NULL;
+    if (ensure_conn(c) != 0) {
+        return REDIS_CLIENT_EDOWN;
+    }
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c->ctx, fmt, ap);
+    va_end(ap);
+    if (r == NULL) {
+        drop_conn(c);
+        return REDIS_CLIENT_EDOWN;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        set_err(c, "server error: %s", r->str);
+        freeReplyObject(r);
+        return REDIS_CLIENT_EREPLY;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Records an unexpected reply type for cmd and frees r. */
+static int unexpected(struct redis_client *c, const char *cmd, redisReply *r)
+{
+    set_err(c, "%s: unexpected reply type %d", cmd, r->type);
+    freeReplyObject(r);
+    return REDIS_CLIENT_EREPLY;
+}
+
+/* Records an invalid argument of fn. */
+static int bad_arg(struct redis_client *c, const char *fn)
+{
+    set_err(c, "%s: invalid argument", fn);
+    return REDIS_CLIENT_EREPLY;
+}
+
+/* Maps a SET ... NX reply to 1 (set), 0 (existed) or REDIS_CLIENT_EREPLY,
+ * recording the reason in c. Does not free r. */
+static int set_nx_result(struct redis_client *c, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0) {
+        return 1;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        set_err(c, "server error: %s", r->str);
+    } else {
+        set_err(c, "SET NX: unexpected reply type %d", r->type);
+    }
+    return REDIS_CLIENT_EREPLY;
+}
+
+struct redis_client *redis_client_new(const char *url, int timeout_ms, char *err, size_t errlen)
+{
+    if (timeout_ms <= 0 || timeout_ms > RC_TIMEOUT_MAX_MS) {
+        errbuf_printf(err, errlen, "Redis timeout %d ms out of range (1-%d)", timeout_ms,
+                      RC_TIMEOUT_MAX_MS);
+        return NULL;
+    }
+    struct redis_client *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (parse_url(c, url, err, errlen) == -1) {
+        goto out_free;
+    }
+    c->tv.tv_sec = timeout_ms / 1000;
+    c->tv.tv_usec = (timeout_ms % 1000) * 1000;
+
+    int rc = rc_connect(c);
+    if (rc == REDIS_CLIENT_EREPLY) {
+        errbuf_printf(err, errlen, "Redis %s:%d: %s", c->host, c->port, c->last_err);
+        goto out_free;
+    }
+    if (rc != 0) {
+        mark_down(c); /* reachable later: the calls reconnect */
+    } else {
+        mark_up(c);
+    }
+    return c;
+
+out_free:
+    redis_client_free(c);
+    return NULL;
+}
+
+void redis_client_free(struct redis_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->ctx != NULL) {
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+    explicit_bzero(c->pass, sizeof(c->pass));
+    free(c);
+}
+
+bool redis_client_ready(struct redis_client *c)
+{
+    redisReply *r;
+
+    if (rc_exec(c, &r, "PING") != 0) {
+        return false;
+    }
+    bool ok = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+    if (!ok) {
+        set_err(c, "PING: unexpected reply type %d", r->type);
+    }
+    freeReplyObject(r);
+    return ok;
+}
+
+const char *redis_client_last_error(const struct redis_client *c)
+{
+    return c->last_err;
+}
+
+int redis_set_nx(struct redis_client *c, const char *key, const char *val, long long ttl_ms)
+{
+    redisReply *r;
+
+    if (key == NULL || val == NULL || ttl_ms <= 0) {
+        return bad_arg(c, "redis_set_nx");
+    }
+    int rc = rc_exec(c, &r, "SET %s %s NX PX %lld", key, val, ttl_ms);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = set_nx_result(c, r);
+    freeReplyObject(r);
+    return rc;
+}
+
+int redis_set_nx_many(struct redis_client *c, const char *const *keys, size_t n, long long ttl_ms,
+                      int *results)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (keys == NULL || results == NULL || ttl_ms <= 0) {
+        return bad_arg(c, "redis_set_nx_many");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i] == NULL) {
+            return bad_arg(c, "redis_set_nx_many");
+        }
+    }
+    if (ensure_conn(c) != 0) {
+        return REDIS_CLIENT_EDOWN;
+    }
+    /* Appending only fills hiredis's output buffer; a failure here (out of
+     * memory) leaves it half-filled, so the context is dropped. */
+    for (size_t i = 0; i < n; i++) {
+        if (redisAppendCommand(c->ctx, "SET %s 1 NX PX %lld", keys[i], ttl_ms) != REDIS_OK) {
+            drop_conn(c);
+            return REDIS_CLIENT_EDOWN;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *reply = NULL;
+        if (redisGetReply(c->ctx, &reply) != REDIS_OK || reply == NULL) {
+            drop_conn(c);
+            return REDIS_CLIENT_EDOWN;
+        }
+        results[i] = set_nx_result(c, reply);
+        freeReplyObject(reply);
+    }
+    return 0;
+}
+
+int redis_get(struct redis_client *c, const char *key, char *buf, size_t buflen, size_t *len)
+{
+    redisReply *r;
+
+    if (key == NULL || buf == NULL || buflen == 0) {
+        return bad_arg(c, "redis_get");
+    }
+    int rc = rc_exec(c, &r, "GET %s", key);
+    if (rc != 0) {
+        return rc;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+        return unexpected(c, "GET", r);
+    }
+    if (len != NULL) {
+        *len = r->len;
+    }
+    if (r->len >= buflen) {
+        set_err(c, "GET: value of %zu bytes does not fit %zu", r->len, buflen);
+        log_warn("redis.value_too_long", LOG_STR("key", key), LOG_INT("len", r->len),
+                 LOG_INT("buflen", buflen));
+        freeReplyObject(r);
+        return REDIS_CLIENT_EREPLY;
+    }
+    memcpy(buf, r->str, r->len);
+    buf[r->len] = '\0';
+    freeReplyObject(r);
+    return 1;
+}
+
+int redis_set_px(struct redis_client *c, const char *key, const char *val, size_t len,
+                 long long ttl_ms)
+{
+    redisReply *r;
+
+    if (key == NULL || (val == NULL && len > 0) || ttl_ms <= 0) {
+        return bad_arg(c, "redis_set_px");
+    }
+    int rc = rc_exec(c, &r, "SET %s %b PX %lld", key, val != NULL ? val : "", len, ttl_ms);
+    if (rc != 0) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "OK") != 0) {
+        return unexpected(c, "SET PX", r);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int redis_del(struct redis_client *c, const char *key)
+{
+    redisReply *r;
+
+    if (key == NULL) {
+        return bad_arg(c, "redis_del");
+    }
+    int rc = rc_exec(c, &r, "DEL %s", key);
+    if (rc != 0) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_INTEGER) {
+        return unexpected(c, "DEL", r);
+    }
+    rc = r->integer > 0 ? 1 : 0;
+    freeReplyObject(r);
+    return rc;
+}
