@@ -79,18 +79,6 @@ static size_t guard_list_count(const char *s)
     return n;
 }
 
-/* Returns a NUL-terminated heap copy of s[0..len), or NULL when out of memory. */
-static char *guard_strndup(const char *s, size_t len)
-{
-    char *p = malloc(len + 1);
-
-    if (p != NULL) {
-        memcpy(p, s, len);
-        p[len] = '\0';
-    }
-    return p;
-}
-
 /* ---- CORS ---- */
 
 struct cors {
@@ -219,7 +207,7 @@ struct cors *cors_new(const char *allowlist, char *err, size_t errlen)
                           (int)(len > 200 ? 200 : len), item);
             goto out_free;
         }
-        c->origins[c->n] = guard_strndup(item, len);
+        c->origins[c->n] = strndup(item, len);
         if (c->origins[c->n] == NULL) {
             errbuf_printf(err, errlen, "out of memory");
             goto out_free;
@@ -323,8 +311,8 @@ static int write_keys_add(struct write_keys *wk, const char *item, size_t len, c
             return -1;
         }
     }
-    k->site = guard_strndup(site, site_len);
-    k->key = guard_strndup(key, key_len);
+    k->site = strndup(site, site_len);
+    k->key = strndup(key, key_len);
     if (k->site == NULL || k->key == NULL) {
         free(k->site);
         free(k->key);

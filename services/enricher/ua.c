@@ -71,17 +71,6 @@ struct ua_parser {
 
 /* ---- strings ---- */
 
-/* Duplicates s, or returns NULL when out of memory. */
-static char *ua_strdup(const char *s, size_t len)
-{
-    char *d = malloc(len + 1);
-    if (d != NULL) {
-        memcpy(d, s, len);
-        d[len] = '\0';
-    }
-    return d;
-}
-
 static bool ua_is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -447,7 +436,7 @@ static void ua_cache_put(struct ua_cache *c, const char *key, size_t len, uint64
         goto out; /* another thread parsed it meanwhile */
     }
     e = calloc(1, sizeof(*e));
-    if (e == NULL || (e->key = ua_strdup(key, len)) == NULL) {
+    if (e == NULL || (e->key = strndup(key, len)) == NULL) {
         free(e);
         goto out;
     }
@@ -529,7 +518,7 @@ static int ua_rule_load(yaml_document_t *doc, yaml_node_t *n, enum ua_set s, str
             for (int i = 0; i < UA_REPL_MAX; i++) {
                 if (repl_keys[s][i] != NULL && strcmp(k, repl_keys[s][i]) == 0) {
                     free(r->repl[i]);
-                    if ((r->repl[i] = ua_strdup(v, strlen(v))) == NULL) {
+                    if ((r->repl[i] = strndup(v, strlen(v))) == NULL) {
                         errbuf_printf(err, errlen, "out of memory");
                         return -1;
                     }
@@ -710,7 +699,7 @@ int ua_parse(struct ua_parser *p, const char *ua, struct ua_result *out)
     }
     if (ua[len] != '\0') {
         /* Over UA_INPUT_MAX: parse a terminated copy of the prefix. */
-        if ((copy = ua_strdup(ua, len)) == NULL) {
+        if ((copy = strndup(ua, len)) == NULL) {
             ua_result_other(out);
             return -1;
         }
