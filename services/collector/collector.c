@@ -391,12 +391,11 @@ static const char *collector_write_key(struct mg_connection *c, char *buf, size_
     return NULL;
 }
 
-/* Checks write key, rate limit, content type and declared size. Returns 0 to go on, or
+/* Checks write key, rate limit and content type. Returns 0 to go on, or
  * the status already sent. */
 static int collector_guard(struct collector *col, struct mg_connection *c, const char *ip,
                            const char **site_id, const char *cors)
 {
-    const struct mg_request_info *ri = mg_get_request_info(c);
     char keybuf[256];
     int retry;
 
@@ -412,11 +411,6 @@ static int collector_guard(struct collector *col, struct mg_connection *c, const
     if (!collector_content_type_ok(mg_get_header(c, "Content-Type"))) {
         return collector_error(c, 415, "content type must be application/json or text/plain", cors,
                                NULL);
-    }
-    if (ri->content_length > col->cfg->max_body_bytes) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "body exceeds %lld bytes", col->cfg->max_body_bytes);
-        return collector_error(c, 413, msg, cors, "Connection: close\r\n");
     }
     return 0;
 }
