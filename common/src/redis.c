@@ -507,27 +507,25 @@ int redis_set_nx(struct redis_client *c, const char *key, const char *val, long 
     return rc;
 }
 
-int redis_set_nx_many(struct redis_client *c, const char *const *keys, size_t n, long long ttl_ms,
-                      int *results)
+/* Runs n commands in one pipeline: append(i) queues command i, then
+ * reply(i, r) takes reply i (and must not free it). Returns 0, or
+ * REDIS_CLIENT_EDOWN when the connection failed (the context is dropped:
+ * some commands may have run). */
+struct pipeline_ops {
+    int (*append)(redisContext *ctx, size_t i, void *arg);
+    void (*reply)(struct redis_client *c, size_t i, const redisReply *r, void *arg);
+    void *arg;
+};
+
+static int run_pipeline(struct redis_client *c, size_t n, const struct pipeline_ops *ops)
 {
-    if (n == 0) {
-        return 0;
-    }
-    if (keys == NULL || results == NULL || ttl_ms <= 0) {
-        return bad_arg(c, "redis_set_nx_many");
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (keys[i] == NULL) {
-            return bad_arg(c, "redis_set_nx_many");
-        }
-    }
     if (ensure_conn(c) != 0) {
         return REDIS_CLIENT_EDOWN;
     }
     /* Appending only fills hiredis's output buffer; a failure here (out of
      * memory) leaves it half-filled, so the context is dropped. */
     for (size_t i = 0; i < n; i++) {
-        if (redisAppendCommand(c->ctx, "SET %s 1 NX PX %lld", keys[i], ttl_ms) != REDIS_OK) {
+        if (ops->append(c->ctx, i, ops->arg) != REDIS_OK) {
             drop_conn(c);
             return REDIS_CLIENT_EDOWN;
         }
@@ -538,10 +536,149 @@ int redis_set_nx_many(struct redis_client *c, const char *const *keys, size_t n,
             drop_conn(c);
             return REDIS_CLIENT_EDOWN;
         }
-        results[i] = set_nx_result(c, reply);
+        ops->reply(c, i, reply, ops->arg);
         freeReplyObject(reply);
     }
     return 0;
+}
+
+static bool strings_valid(const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct set_nx_many_args {
+    const char *const *keys;
+    const char *const *vals;
+    long long ttl_ms;
+    int *results;
+};
+
+static int set_nx_many_append(redisContext *ctx, size_t i, void *arg)
+{
+    const struct set_nx_many_args *a = arg;
+    const char *val = a->vals != NULL ? a->vals[i] : "1";
+
+    return redisAppendCommand(ctx, "SET %s %s NX PX %lld", a->keys[i], val, a->ttl_ms);
+}
+
+static void set_nx_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
+{
+    struct set_nx_many_args *a = arg;
+
+    a->results[i] = set_nx_result(c, r);
+}
+
+int redis_set_nx_many(struct redis_client *c, const char *const *keys, const char *const *vals,
+                      size_t n, long long ttl_ms, int *results)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (keys == NULL || results == NULL || ttl_ms <= 0 || !strings_valid(keys, n) ||
+        (vals != NULL && !strings_valid(vals, n))) {
+        return bad_arg(c, "redis_set_nx_many");
+    }
+    struct set_nx_many_args a = {keys, vals, ttl_ms, results};
+    struct pipeline_ops ops = {set_nx_many_append, set_nx_many_reply, &a};
+    return run_pipeline(c, n, &ops);
+}
+
+struct get_many_args {
+    const char *const *keys;
+    redis_value_fn *fn;
+    void *arg;
+};
+
+static int get_many_append(redisContext *ctx, size_t i, void *arg)
+{
+    const struct get_many_args *a = arg;
+
+    return redisAppendCommand(ctx, "GET %s", a->keys[i]);
+}
+
+static void get_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
+{
+    const struct get_many_args *a = arg;
+
+    if (r->type == REDIS_REPLY_STRING) {
+        a->fn(i, 1, r->str, r->len, a->arg);
+    } else if (r->type == REDIS_REPLY_NIL) {
+        a->fn(i, 0, NULL, 0, a->arg);
+    } else {
+        if (r->type == REDIS_REPLY_ERROR) {
+            set_err(c, "server error: %s", r->str);
+        } else {
+            set_err(c, "GET: unexpected reply type %d", r->type);
+        }
+        a->fn(i, REDIS_CLIENT_EREPLY, NULL, 0, a->arg);
+    }
+}
+
+int redis_get_many(struct redis_client *c, const char *const *keys, size_t n, redis_value_fn *fn,
+                   void *arg)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (keys == NULL || fn == NULL || !strings_valid(keys, n)) {
+        return bad_arg(c, "redis_get_many");
+    }
+    struct get_many_args a = {keys, fn, arg};
+    struct pipeline_ops ops = {get_many_append, get_many_reply, &a};
+    return run_pipeline(c, n, &ops);
+}
+
+struct set_px_many_args {
+    const char *const *keys;
+    const char *const *vals;
+    const size_t *lens;
+    long long ttl_ms;
+    int *results;
+};
+
+static int set_px_many_append(redisContext *ctx, size_t i, void *arg)
+{
+    const struct set_px_many_args *a = arg;
+
+    return redisAppendCommand(ctx, "SET %s %b PX %lld", a->keys[i], a->vals[i], a->lens[i],
+                              a->ttl_ms);
+}
+
+static void set_px_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
+{
+    struct set_px_many_args *a = arg;
+
+    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0) {
+        a->results[i] = 0;
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        set_err(c, "server error: %s", r->str);
+    } else {
+        set_err(c, "SET PX: unexpected reply type %d", r->type);
+    }
+    a->results[i] = REDIS_CLIENT_EREPLY;
+}
+
+int redis_set_px_many(struct redis_client *c, const char *const *keys, const char *const *vals,
+                      const size_t *lens, size_t n, long long ttl_ms, int *results)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (keys == NULL || vals == NULL || lens == NULL || results == NULL || ttl_ms <= 0 ||
+        !strings_valid(keys, n) || !strings_valid(vals, n)) {
+        return bad_arg(c, "redis_set_px_many");
+    }
+    struct set_px_many_args a = {keys, vals, lens, ttl_ms, results};
+    struct pipeline_ops ops = {set_px_many_append, set_px_many_reply, &a};
+    return run_pipeline(c, n, &ops);
 }
 
 int redis_get(struct redis_client *c, const char *key, char *buf, size_t buflen, size_t *len)

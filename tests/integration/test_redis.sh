@@ -112,6 +112,12 @@ rc setnx dedup:m2 1 60000
 rc setnx-many 60000 dedup:m1 dedup:m2 dedup:m3 dedup:a dedup:m1
 expect_eq "setnx-many results" "[1,0,1,0,0]" "$(jq -c .results <<<"$OUT")"
 
+# Pipelined SET PX and GET, values with spaces kept whole.
+rc setpx-many 60000 state:a "S1 one" state:b "two words"
+expect_eq "setpx-many results" "[0,0]" "$(jq -c .results <<<"$OUT")"
+rc get-many state:a state:missing state:b
+expect_eq "get-many values" '["S1 one",null,"two words"]' "$(jq -c .values <<<"$OUT")"
+
 # Bad URLs and arguments: a clear message, no connection attempt.
 OUT="$(ANALYTICS_REDIS_URL=http://127.0.0.1:$PORT1 "$CHECK" ready 2>&1)"
 RC=$?

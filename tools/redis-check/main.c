@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "  setpx KEY VAL TTL_MS       SET PX\n"
             "  del KEY                    DEL: result 1 deleted, 0 missing\n"
             "  setnx-many TTL_MS KEY...   pipelined SET NX PX, value 1\n"
+            "  get-many KEY...            pipelined GET: values (null when missing)\n"
+            "  setpx-many TTL_MS KEY VAL [KEY VAL]...  pipelined SET PX\n"
             "  ready                      PING; exit 1 when not ready\n"
             "  loop SECONDS               SET NX on a fresh key every %d ms; counts\n\n"
             "Exit 0 ok, 1 Redis unreachable or error, 64 bad arguments.\n",
@@ -156,7 +158,7 @@ static int cmd_setnx_many(struct redis_client *rc, int argc, char **argv)
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
     }
-    int r = redis_set_nx_many(rc, (const char *const *)(argv + 2), n, ttl, results);
+    int r = redis_set_nx_many(rc, (const char *const *)(argv + 2), NULL, n, ttl, results);
     if (r < 0) {
         free(results);
         return fail(rc, "setnx-many", r);
@@ -168,6 +170,83 @@ static int cmd_setnx_many(struct redis_client *rc, int argc, char **argv)
     printf("]}\n");
     free(results);
     return 0;
+}
+
+/* Appends value i of get-many to the FILE in arg, as a JSON array item. */
+static void get_many_print(size_t i, int status, const char *val, size_t len, void *arg)
+{
+    char buf[GET_BUF], esc[4 * GET_BUF];
+    FILE *out = arg;
+
+    fputs(i ? "," : "", out);
+    if (status == 1) {
+        snprintf(buf, sizeof(buf), "%.*s", (int)len, val);
+        size_t n = log_json_escape(esc, 0, sizeof(esc), buf);
+        fprintf(out, "\"%.*s\"", (int)n, esc);
+    } else {
+        fputs(status == 0 ? "null" : "\"error\"", out);
+    }
+}
+
+static int cmd_get_many(struct redis_client *rc, int argc, char **argv)
+{
+    char *items = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&items, &len);
+
+    if (out == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+    int r = redis_get_many(rc, (const char *const *)(argv + 1), (size_t)argc - 1, get_many_print,
+                           out);
+    fclose(out);
+    if (r == 0) {
+        printf("{\"cmd\":\"get-many\",\"values\":[%s]}\n", items);
+    }
+    free(items);
+    return r < 0 ? fail(rc, "get-many", r) : 0;
+}
+
+static int cmd_setpx_many(struct redis_client *rc, int argc, char **argv)
+{
+    long long ttl;
+    size_t n = ((size_t)argc - 2) / 2;
+
+    if (parse_pos("TTL_MS", argv[1], 1LL << 40, &ttl) == -1 || (argc - 2) % 2 != 0) {
+        return CLI_EX_USAGE;
+    }
+    const char **keys = calloc(n, sizeof(*keys));
+    const char **vals = calloc(n, sizeof(*vals));
+    size_t *lens = calloc(n, sizeof(*lens));
+    int *results = calloc(n, sizeof(*results));
+    int code = 0;
+    if (keys == NULL || vals == NULL || lens == NULL || results == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        code = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = argv[2 + 2 * i];
+        vals[i] = argv[3 + 2 * i];
+        lens[i] = strlen(vals[i]);
+    }
+    int r = redis_set_px_many(rc, keys, vals, lens, n, ttl, results);
+    if (r < 0) {
+        code = fail(rc, "setpx-many", r);
+        goto out;
+    }
+    printf("{\"cmd\":\"setpx-many\",\"results\":[");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s%d", i ? "," : "", results[i]);
+    }
+    printf("]}\n");
+out:
+    free(keys);
+    free(vals);
+    free(lens);
+    free(results);
+    return code;
 }
 
 static int cmd_ready(struct redis_client *rc)
@@ -237,6 +316,12 @@ static int run(struct redis_client *rc, int argc, char **argv)
     if (strcmp(cmd, "setnx-many") == 0) {
         return cmd_setnx_many(rc, nargs, argv + 1);
     }
+    if (strcmp(cmd, "get-many") == 0) {
+        return cmd_get_many(rc, nargs, argv + 1);
+    }
+    if (strcmp(cmd, "setpx-many") == 0) {
+        return cmd_setpx_many(rc, nargs, argv + 1);
+    }
     if (strcmp(cmd, "ready") == 0) {
         return cmd_ready(rc);
     }
@@ -254,7 +339,8 @@ static bool args_ok(int argc, char **argv)
         const char *name;
         int min, max;
     } cmds[] = {{"setnx", 4, 4}, {"get", 2, 2},  {"setpx", 4, 4},           {"del", 2, 2},
-                {"ready", 1, 1}, {"loop", 2, 2}, {"setnx-many", 3, 1 << 20}};
+                {"ready", 1, 1}, {"loop", 2, 2}, {"setnx-many", 3, 1 << 20},
+                {"get-many", 2, 1 << 20}, {"setpx-many", 4, 1 << 20}};
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(argv[1], cmds[i].name) == 0) {

@@ -70,13 +70,32 @@ const char *redis_client_last_error(const struct redis_client *c);
  * key and val are borrowed NUL-terminated strings. */
 int redis_set_nx(struct redis_client *c, const char *key, const char *val, long long ttl_ms);
 
-/* SET NX PX ttl_ms for n keys (value "1") in one pipeline. On return 0,
- * results[i] is 1 (new), 0 (existed) or REDIS_CLIENT_EREPLY for keys[i]. Returns
- * REDIS_CLIENT_EDOWN when the connection failed (results undefined: some keys
- * may have been set), REDIS_CLIENT_EREPLY for an invalid argument. n == 0
- * returns 0. keys and results (n entries each) are borrowed. */
-int redis_set_nx_many(struct redis_client *c, const char *const *keys, size_t n, long long ttl_ms,
-                      int *results);
+/* SET keys[i] vals[i] NX PX ttl_ms for n keys in one pipeline; vals NULL
+ * means "1" for every key. On return 0, results[i] is 1 (new), 0 (existed)
+ * or REDIS_CLIENT_EREPLY for keys[i]. Returns REDIS_CLIENT_EDOWN when the
+ * connection failed (results undefined: some keys may have been set),
+ * REDIS_CLIENT_EREPLY for an invalid argument. n == 0 returns 0. Arrays (n
+ * entries each) and strings are borrowed. */
+int redis_set_nx_many(struct redis_client *c, const char *const *keys, const char *const *vals,
+                      size_t n, long long ttl_ms, int *results);
+
+/* Receives the reply to key i of redis_get_many: status 1 with the value
+ * (len bytes, borrowed for the call, not NUL-terminated), 0 when the key is
+ * missing (val NULL), or REDIS_CLIENT_EREPLY (val NULL). */
+typedef void redis_value_fn(size_t i, int status, const char *val, size_t len, void *arg);
+
+/* GET n keys in one pipeline, calling fn for each reply in order. Returns 0
+ * when every reply came (fn called n times), REDIS_CLIENT_EDOWN when the
+ * connection failed (fn called for a prefix only), REDIS_CLIENT_EREPLY for
+ * an invalid argument. n == 0 returns 0. */
+int redis_get_many(struct redis_client *c, const char *const *keys, size_t n, redis_value_fn *fn,
+                   void *arg);
+
+/* SET keys[i] vals[i] PX ttl_ms (lens[i] bytes, binary-safe) for n keys in
+ * one pipeline. On return 0, results[i] is 0 or REDIS_CLIENT_EREPLY.
+ * Returns as redis_set_nx_many. */
+int redis_set_px_many(struct redis_client *c, const char *const *keys, const char *const *vals,
+                      const size_t *lens, size_t n, long long ttl_ms, int *results);
 
 /* GET key into buf (buflen bytes) and NUL-terminates it; values may hold
  * NUL bytes, so *len (when len is not NULL) is set to the value's length.
