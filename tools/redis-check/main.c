@@ -198,8 +198,8 @@ static int cmd_get_many(struct redis_client *rc, int argc, char **argv)
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
     }
-    int r = redis_get_many(rc, (const char *const *)(argv + 1), (size_t)argc - 1, get_many_print,
-                           out);
+    int r =
+        redis_get_many(rc, (const char *const *)(argv + 1), (size_t)argc - 1, get_many_print, out);
     fclose(out);
     if (r == 0) {
         printf("{\"cmd\":\"get-many\",\"values\":[%s]}\n", items);
@@ -338,9 +338,15 @@ static bool args_ok(int argc, char **argv)
     static const struct {
         const char *name;
         int min, max;
-    } cmds[] = {{"setnx", 4, 4}, {"get", 2, 2},  {"setpx", 4, 4},           {"del", 2, 2},
-                {"ready", 1, 1}, {"loop", 2, 2}, {"setnx-many", 3, 1 << 20},
-                {"get-many", 2, 1 << 20}, {"setpx-many", 4, 1 << 20}};
+    } cmds[] = {{"setnx", 4, 4},
+                {"get", 2, 2},
+                {"setpx", 4, 4},
+                {"del", 2, 2},
+                {"ready", 1, 1},
+                {"loop", 2, 2},
+                {"setnx-many", 3, 1 << 20},
+                {"get-many", 2, 1 << 20},
+                {"setpx-many", 4, 1 << 20}};
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(argv[1], cmds[i].name) == 0) {
