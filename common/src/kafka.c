@@ -21,6 +21,9 @@ struct kafka_producer {
 
 struct kafka_consumer {
     rd_kafka_t *rk;
+    bool paused; /* consumer thread only */
+    void (*on_revoke)(void *arg);
+    void *revoke_arg;
 };
 
 const char *kafka_topic_name(const char *prefix, const char *name, char *buf, size_t buflen)
@@ -284,18 +287,40 @@ static void kafka_consumer_log_partitions(const char *event,
     log_info(event, LOG_INT("count", parts->cnt), LOG_STR("partitions", buf));
 }
 
-/* Eager rebalance: on revoke, commit what was stored first so the next owner
- * starts right after the last delivered message. */
+/* Pauses or resumes parts. Returns 0 or -1 (logged). */
+static int kafka_consumer_set_paused(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                                     bool pause)
+{
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(rk, parts) : rd_kafka_resume_partitions(rk, parts);
+
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn(pause ? "kafka.pause_failed" : "kafka.resume_failed",
+                 LOG_STR("error", rd_kafka_err2str(e)));
+        return -1;
+    }
+    return 0;
+}
+
+/* Eager rebalance: on revoke, the application settles what it has in flight
+ * (on_revoke), then what was stored is committed so the next owner starts
+ * right after the last delivered message. A new assignment inherits the
+ * consumer's paused state. */
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-    (void)opaque;
+    struct kafka_consumer *c = opaque;
+
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         kafka_consumer_log_partitions("kafka.partitions_assigned", parts);
         rd_kafka_assign(rk, parts);
+        kafka_consumer_set_paused(rk, parts, c->paused);
         return;
     }
     kafka_consumer_log_partitions("kafka.partitions_revoked", parts);
+    if (c->on_revoke != NULL) {
+        c->on_revoke(c->revoke_arg);
+    }
     rd_kafka_commit(rk, NULL, 0);
     rd_kafka_assign(rk, NULL);
 }
@@ -322,6 +347,9 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_opts *o, c
         kafka_conf_set_extra(conf, o->extra, err, errlen) != 0) {
         goto out_conf;
     }
+    c->on_revoke = o->on_revoke;
+    c->revoke_arg = o->revoke_arg;
+    rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
@@ -394,6 +422,58 @@ int kafka_consumer_store(struct kafka_consumer *c, const struct kafka_message *m
         return -1;
     }
     return 0;
+}
+
+int kafka_consumer_store_offset(struct kafka_consumer *c, const char *topic, int32_t partition,
+                                int64_t next_offset)
+{
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+
+    rd_kafka_topic_partition_list_add(parts, topic, partition)->offset = next_offset;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, parts);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        e = parts->elems[0].err;
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("kafka.offset_store_failed", LOG_STR("topic", topic),
+                 LOG_INT("partition", partition), LOG_INT("offset", next_offset),
+                 LOG_STR("error", rd_kafka_err2str(e)));
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies paused to the current assignment. */
+static int kafka_consumer_apply_pause(struct kafka_consumer *c, bool paused)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+
+    c->paused = paused;
+    if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return -1;
+    }
+    int rc = kafka_consumer_set_paused(c->rk, parts, paused);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (rc == 0) {
+        log_info(paused ? "kafka.consumer_paused" : "kafka.consumer_resumed");
+    }
+    return rc;
+}
+
+int kafka_consumer_pause(struct kafka_consumer *c)
+{
+    return c->paused ? 0 : kafka_consumer_apply_pause(c, true);
+}
+
+int kafka_consumer_resume(struct kafka_consumer *c)
+{
+    return c->paused ? kafka_consumer_apply_pause(c, false) : 0;
+}
+
+bool kafka_consumer_paused(const struct kafka_consumer *c)
+{
+    return c->paused;
 }
 
 int kafka_consumer_commit(struct kafka_consumer *c)

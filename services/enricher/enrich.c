@@ -57,9 +57,10 @@ static void enrich_user_agent(const struct enrich_ctx *ctx, const char *ua_strin
 }
 
 /* Flags bots: uap's spider family, then the crawler patterns, then (with a
- * rate tracker) more events per second than a person makes. */
+ * rate tracker) more events per second than a person makes, by the events'
+ * own times, so a backlog consumed at once is not mistaken for a flood. */
 static void enrich_bot(const struct enrich_ctx *ctx, const Analytics__V1__RawEvent *raw,
-                       long long now_ms, struct enrich_out *out)
+                       struct enrich_out *out)
 {
     const char *reason = "";
 
@@ -68,7 +69,7 @@ static void enrich_bot(const struct enrich_ctx *ctx, const Analytics__V1__RawEve
     } else if (ctx->bots != NULL && bot_match_ua(ctx->bots, raw->user_agent)) {
         reason = BOT_REASON_PATTERN;
     } else if (ctx->rate != NULL && !raw->historical &&
-               bot_rate_exceeded(ctx->rate, raw->fingerprint, now_ms)) {
+               bot_rate_exceeded(ctx->rate, raw->fingerprint, out->ev.event_ts_ms)) {
         reason = BOT_REASON_RATE;
     }
     out->bot.is_bot = reason[0] != '\0';
@@ -198,7 +199,7 @@ int enrich_event(const struct enrich_ctx *ctx, const Analytics__V1__RawEvent *ra
     out->session.client_assigned = raw->session_id[0] != '\0';
 
     enrich_user_agent(ctx, raw->user_agent, out);
-    enrich_bot(ctx, raw, now_ms, out);
+    enrich_bot(ctx, raw, out);
     enrich_geo(ctx, raw->client_ip, out);
     enrich_campaign_and_page(ctx, raw, out);
     return 0;

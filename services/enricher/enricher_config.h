@@ -7,12 +7,25 @@
 
 struct enricher_config {
     int log_level; /* enum log_level */
+    char *brokers;
+    char *topic_prefix;
+    char *redis_url;
+    char *admin_listen;
     char *pages_file;
     char *uap_regexes;
     char *bot_patterns;
     char *geoip_dir;
     char *geoip_mmdb;
+    char *site_timezone;
     long long ua_cache;
+    long long session_idle_min;
+    long long dedup_ttl_h;
+    long long batch;
+    long long inflight_batches;
+    long long linger_ms;
+    long long group_session_timeout_ms;
+    long long bot_rate;
+    long long bot_burst;
 };
 
 extern const struct config_var enricher_config_vars[];

@@ -169,3 +169,72 @@ dump() {
 topic_count() {
   "$BIN/analytics-dump" --brokers "$BROKERS" --topic "$1" --watermarks | jq -r .count
 }
+
+# ---- Redis ----
+
+# redis_up PORT [REDIS-CLI ARGS...]: the server on PORT answers PING.
+redis_up() {
+  local port="$1"
+  shift
+  [ "$(redis-cli -h 127.0.0.1 -p "$port" "$@" ping 2>/dev/null)" = PONG ]
+}
+
+# start_redis NAME PORT [SERVER ARGS...]: starts a private redis-server on
+# PORT (data in $T/NAME); sets REDIS_PID. Returns 1 when it did not come up
+# (the port was taken, say).
+start_redis() {
+  local name="$1" port="$2"
+  shift 2
+  mkdir -p "$T/$name"
+  local ready
+  ready="$(grep -c "Ready to accept connections" "$T/$name.log" 2>/dev/null)"
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
+    --dir "$T/$name" "$@" >>"$T/$name.log" 2>&1 &
+  REDIS_PID=$!
+  ITEST_PIDS+=("$REDIS_PID")
+  local i
+  for ((i = 0; i < 50; i++)); do
+    if ! kill -0 "$REDIS_PID" 2>/dev/null; then return 1; fi
+    if [ "$(grep -c "Ready to accept connections" "$T/$name.log")" -gt "${ready:-0}" ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_redis_free NAME [SERVER ARGS...]: start_redis on a free random port;
+# sets REDIS_PORT.
+start_redis_free() {
+  local name="$1" try
+  shift
+  for ((try = 0; try < 20; try++)); do
+    REDIS_PORT="$(shuf -i 20000-60000 -n1)"
+    if [ -n "$(ss -Htln "sport = :$REDIS_PORT")" ]; then continue; fi
+    if start_redis "$name" "$REDIS_PORT" "$@"; then return 0; fi
+    kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
+  done
+  echo "no redis-server came up"; cat "$T/$name.log"; exit 1
+}
+
+# ---- enricher ----
+
+# start_enricher NAME [VAR=VALUE...]: starts an enricher against $BROKERS
+# and $REDIS_PORT, log in $T/NAME.log; sets ENRICHER_PID and ADMIN_PORT
+# (its admin listener).
+start_enricher() {
+  local name="$1" started
+  shift
+  started="$(grep -c '"event":"enricher.started"' "$T/$name.log" 2>/dev/null)"
+  env ANALYTICS_KAFKA_BROKERS="$BROKERS" \
+    ANALYTICS_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+    ANALYTICS_ENRICHER_ADMIN_LISTEN=127.0.0.1:0 \
+    ANALYTICS_ENRICHER_GROUP_SESSION_TIMEOUT_MS=6000 \
+    "$@" "$BIN/analytics-enricher" 2>>"$T/$name.log" &
+  ENRICHER_PID=$!
+  ITEST_PIDS+=("$ENRICHER_PID")
+  if ! wait_for 15 log_count_above "$T/$name.log" enricher.started "${started:-0}"; then
+    echo "enricher did not start"; cat "$T/$name.log"; exit 1
+  fi
+  ADMIN_PORT="$(grep '"event":"enricher.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+}

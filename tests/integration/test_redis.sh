@@ -11,51 +11,6 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
   echo "redis-server/redis-cli not installed"; exit 1
 fi
 
-# redis_up PORT [REDIS-CLI ARGS...]: the server on PORT answers PING.
-redis_up() {
-  local port="$1"
-  shift
-  [ "$(redis-cli -h 127.0.0.1 -p "$port" "$@" ping 2>/dev/null)" = PONG ]
-}
-
-# start_redis NAME PORT [SERVER ARGS...]: starts a private redis-server on
-# PORT (data in $T/NAME); sets REDIS_PID. Returns 1 when it did not come up
-# (the port was taken, say).
-start_redis() {
-  local name="$1" port="$2"
-  shift 2
-  mkdir -p "$T/$name"
-  local ready
-  ready="$(grep -c "Ready to accept connections" "$T/$name.log" 2>/dev/null)"
-  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
-    --dir "$T/$name" "$@" >>"$T/$name.log" 2>&1 &
-  REDIS_PID=$!
-  ITEST_PIDS+=("$REDIS_PID")
-  local i
-  for ((i = 0; i < 50; i++)); do
-    if ! kill -0 "$REDIS_PID" 2>/dev/null; then return 1; fi
-    if [ "$(grep -c "Ready to accept connections" "$T/$name.log")" -gt "${ready:-0}" ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# start_redis_free NAME [SERVER ARGS...]: start_redis on a free random port;
-# sets REDIS_PORT.
-start_redis_free() {
-  local name="$1" try
-  shift
-  for ((try = 0; try < 20; try++)); do
-    REDIS_PORT="$(shuf -i 20000-60000 -n1)"
-    if [ -n "$(ss -Htln "sport = :$REDIS_PORT")" ]; then continue; fi
-    if start_redis "$name" "$REDIS_PORT" "$@"; then return 0; fi
-    kill -KILL "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
-  done
-  echo "no redis-server came up"; cat "$T/$name.log"; exit 1
-}
-
 # rc ARGS...: runs the check tool with $URL; output in $OUT, exit code in $RC.
 rc() {
   OUT="$(ANALYTICS_REDIS_URL="$URL" "$CHECK" "$@" 2>>"$T/check.log")"

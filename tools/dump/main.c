@@ -743,7 +743,8 @@ static int dump_group_run(const struct dump_opts *o)
 {
     const char *topics[] = {o->topic, NULL};
     const char *extra[] = {"session.timeout.ms", "6000", NULL};
-    struct kafka_consumer_opts co = {o->brokers, o->group, topics, extra};
+    struct kafka_consumer_opts co = {
+        .brokers = o->brokers, .group = o->group, .topics = topics, .extra = extra};
     struct dump_state st = {.o = o};
     struct kafka_consumer *c;
     long long idle_since = lifecycle_mono_ms();

@@ -107,6 +107,12 @@ struct kafka_consumer_opts {
     const char *group;
     const char *const *topics; /* NULL-terminated */
     const char *const *extra;  /* NULL-terminated name, value pairs */
+    /* Called from inside kafka_consumer_poll (on the polling thread) when
+     * partitions are being revoked, before the stored offsets are committed:
+     * the place to wait for work in flight and store its offsets. Stores for
+     * the revoked partitions fail once it returns. May be NULL. */
+    void (*on_revoke)(void *arg);
+    void *revoke_arg;
 };
 
 /* Joins the group and subscribes. Offsets are committed automatically, but
@@ -124,6 +130,21 @@ int kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms, struct kafka_m
 /* Marks msg's offset as done: the committed position moves past it. Call only
  * once its outputs are delivered. Returns 0 or -1. */
 int kafka_consumer_store(struct kafka_consumer *c, const struct kafka_message *msg);
+
+/* Stores next_offset (the offset of the next message to consume: the last
+ * handled one + 1) for topic/partition, to be committed. Fails (-1, logged)
+ * when the partition is not assigned to this consumer any more. */
+int kafka_consumer_store_offset(struct kafka_consumer *c, const char *topic, int32_t partition,
+                                int64_t next_offset);
+
+/* Pauses fetching for the whole assignment, present and future, so that
+ * kafka_consumer_poll can go on serving rebalances without returning
+ * messages. Messages fetched but not yet returned are dropped and fetched
+ * again after kafka_consumer_resume, from after the last message returned.
+ * Returns 0 or -1. Both are no-ops in the state asked for. */
+int kafka_consumer_pause(struct kafka_consumer *c);
+int kafka_consumer_resume(struct kafka_consumer *c);
+bool kafka_consumer_paused(const struct kafka_consumer *c);
 
 /* Commits stored offsets now (synchronously). Returns 0 or -1. */
 int kafka_consumer_commit(struct kafka_consumer *c);

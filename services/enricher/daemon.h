@@ -1,0 +1,72 @@
+#ifndef ENRICHER_DAEMON_H
+#define ENRICHER_DAEMON_H
+
+/*
+ * The enricher's Kafka loop, on its own thread: consume raw events in
+ * batches, dedup and sessionise them through Redis, enrich, produce enriched
+ * events (or dead letters), and store the source offsets only once the
+ * broker acknowledged everything up to them (at-least-once).
+ *
+ * Redis down, or the broker too slow: the batch in hand waits, consumption
+ * pauses (the group membership is kept), readiness goes false, and the batch
+ * resumes where it stopped once the server is back. Partitions revoked:
+ * what is in flight is flushed and its offsets stored before they go.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "enrich.h"
+#include "session.h"
+
+struct metrics;
+struct enricher_daemon;
+
+struct enricher_daemon_opts {
+    const char *brokers;
+    const char *group;
+    const char *topic_raw;
+    const char *topic_enriched;
+    const char *topic_deadletter;
+    const char *redis_url;
+    int redis_timeout_ms;
+    const char *key_prefix; /* of Redis keys */
+    struct enrich_ctx ctx;  /* ua, bots, geo and pages borrowed; rate ignored */
+    const struct session_config *sessions; /* borrowed */
+    long long dedup_ttl_ms;
+    long long session_ttl_ms;
+    size_t batch_max;        /* events per batch */
+    int inflight_max;        /* batches awaiting delivery before consumption waits */
+    int linger_ms;
+    int group_session_timeout_ms;
+    double bot_rate_per_sec; /* behaviour limit per fingerprint */
+    double bot_rate_burst;
+    struct metrics *metrics; /* borrowed; series registered here */
+};
+
+/* Creates the clients (connecting to Redis may fail: it is retried) and
+ * starts the loop. Returns the daemon (stop with enricher_daemon_stop, then
+ * enricher_daemon_free), or NULL with the reason in err. The options and
+ * what they point to are borrowed until enricher_daemon_free. */
+struct enricher_daemon *enricher_daemon_start(const struct enricher_daemon_opts *o, char *err,
+                                              size_t errlen);
+
+/* True when the broker and Redis answer; otherwise says what is missing.
+ * Any thread. */
+bool enricher_daemon_ready(struct enricher_daemon *d, char *why, size_t whylen);
+
+/* True once the loop hit an error it cannot recover from (a message the
+ * broker refused for good, a fatal Kafka error): stop and exit non-zero, so
+ * a restart replays from the last stored offsets. */
+bool enricher_daemon_failed(const struct enricher_daemon *d);
+
+/* Asks the loop to stop: it finishes the batch in hand (unless Redis stays
+ * down past deadline_mono_ms), waits for deliveries until then, stores the
+ * offsets of what was delivered, commits and leaves the group. Returns when
+ * the thread ended. */
+void enricher_daemon_stop(struct enricher_daemon *d, long long deadline_mono_ms);
+
+/* Frees the daemon (after enricher_daemon_stop). Accepts NULL. */
+void enricher_daemon_free(struct enricher_daemon *d);
+
+#endif

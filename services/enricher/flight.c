@@ -1,0 +1,141 @@
+#include "flight.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+int flight_queue_init(struct flight_queue *q)
+{
+    q->head = q->tail = NULL;
+    q->count = 0;
+    q->generation = 0;
+    if (pthread_mutex_init(&q->mu, NULL) != 0) {
+        return -1;
+    }
+    if (pthread_cond_init(&q->cv, NULL) != 0) {
+        pthread_mutex_destroy(&q->mu);
+        return -1;
+    }
+    return 0;
+}
+
+void flight_queue_fini(struct flight_queue *q)
+{
+    for (struct flight *f = q->head, *next; f != NULL; f = next) {
+        next = f->next;
+        free(f);
+    }
+    q->head = q->tail = NULL;
+    q->count = 0;
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+}
+
+struct flight *flight_new(const struct flight_queue *q, size_t cap, long long now_mono_ms)
+{
+    struct flight *f = calloc(1, sizeof(*f) + cap * sizeof(f->parts[0]));
+
+    if (f == NULL) {
+        return NULL;
+    }
+    atomic_init(&f->pending, 1);
+    atomic_init(&f->failed, false);
+    f->generation = q->generation;
+    f->started_mono_ms = now_mono_ms;
+    f->cap = cap;
+    return f;
+}
+
+void flight_hold(struct flight *f)
+{
+    atomic_fetch_add(&f->pending, 1);
+    f->messages++;
+}
+
+void flight_unhold(struct flight *f)
+{
+    atomic_fetch_sub(&f->pending, 1);
+    f->messages--;
+}
+
+int flight_cover(struct flight *f, int32_t partition, int64_t offset)
+{
+    f->consumed++;
+    for (size_t i = 0; i < f->nparts; i++) {
+        if (f->parts[i].partition == partition) {
+            if (offset + 1 > f->parts[i].next_offset) {
+                f->parts[i].next_offset = offset + 1;
+            }
+            return 0;
+        }
+    }
+    if (f->nparts == f->cap) {
+        return -1;
+    }
+    f->parts[f->nparts++] = (struct flight_part){partition, offset + 1};
+    return 0;
+}
+
+/* Drops one reference; the last wakes the consumer thread. */
+static void flight_put(struct flight_queue *q, struct flight *f)
+{
+    if (atomic_fetch_sub(&f->pending, 1) == 1) {
+        pthread_mutex_lock(&q->mu);
+        pthread_cond_broadcast(&q->cv);
+        pthread_mutex_unlock(&q->mu);
+    }
+}
+
+void flight_delivered(struct flight_queue *q, struct flight *f, bool ok)
+{
+    if (!ok) {
+        atomic_store(&f->failed, true);
+    }
+    flight_put(q, f);
+}
+
+void flight_seal(struct flight_queue *q, struct flight *f)
+{
+    f->next = NULL;
+    if (q->tail != NULL) {
+        q->tail->next = f;
+    } else {
+        q->head = f;
+    }
+    q->tail = f;
+    q->count++;
+    flight_put(q, f);
+}
+
+struct flight *flight_queue_pop_done(struct flight_queue *q)
+{
+    struct flight *f = q->head;
+
+    if (f == NULL || atomic_load(&f->pending) != 0) {
+        return NULL;
+    }
+    q->head = f->next;
+    if (q->head == NULL) {
+        q->tail = NULL;
+    }
+    q->count--;
+    f->next = NULL;
+    return f;
+}
+
+void flight_queue_wait(struct flight_queue *q, int timeout_ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&q->mu);
+    if (q->head == NULL || atomic_load(&q->head->pending) != 0) {
+        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+    }
+    pthread_mutex_unlock(&q->mu);
+}
