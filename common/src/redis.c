@@ -589,6 +589,41 @@ int redis_set_nx_many(struct redis_client *c, const char *const *keys, const cha
     return run_pipeline(c, n, &ops);
 }
 
+struct replace_many_args {
+    const char *const *keys;
+    const char *const *vals;
+    int *results;
+};
+
+static int replace_many_append(redisContext *ctx, size_t i, void *arg)
+{
+    const struct replace_many_args *a = arg;
+
+    return redisAppendCommand(ctx, "SET %s %s XX KEEPTTL", a->keys[i], a->vals[i]);
+}
+
+static void replace_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
+{
+    struct replace_many_args *a = arg;
+
+    a->results[i] = set_nx_result(c, r); /* OK = replaced, nil = missing */
+}
+
+int redis_replace_many(struct redis_client *c, const char *const *keys, const char *const *vals,
+                       size_t n, int *results)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (keys == NULL || vals == NULL || results == NULL || !strings_valid(keys, n) ||
+        !strings_valid(vals, n)) {
+        return bad_arg(c, "redis_replace_many");
+    }
+    struct replace_many_args a = {keys, vals, results};
+    struct pipeline_ops ops = {replace_many_append, replace_many_reply, &a};
+    return run_pipeline(c, n, &ops);
+}
+
 struct get_many_args {
     const char *const *keys;
     redis_value_fn *fn;

@@ -179,8 +179,8 @@ static int batch_decode_one(struct batch *b, struct batch_event *e)
     e->state = BATCH_EV_PENDING;
     e->dedup_key = arena_printf(&b->arena, "%sdedup:%s", b->names.key_prefix, r->event_id);
     e->token = arena_printf(&b->arena, "%d:%lld", (int)e->partition, (long long)e->offset);
-    char *vkey = arena_printf(&b->arena, "%ssession:%s:%s", b->names.key_prefix, r->site_id,
-                              r->fingerprint);
+    char *vkey =
+        arena_printf(&b->arena, "%ssession:%s:%s", b->names.key_prefix, r->site_id, r->fingerprint);
     if (e->dedup_key == NULL || e->token == NULL || vkey == NULL) {
         return -1;
     }
@@ -306,8 +306,7 @@ int batch_session_loaded(struct batch *b, size_t i, int status, const char *val,
         if (session_state_decode(val, len, &v->st) == 0) {
             v->have_state = true;
         } else {
-            log_warn("enricher.session_state_invalid", LOG_STR("key", v->key),
-                     LOG_INT("len", len));
+            log_warn("enricher.session_state_invalid", LOG_STR("key", v->key), LOG_INT("len", len));
         }
     }
     return 0;
@@ -425,7 +424,8 @@ static int batch_pack_dead(struct batch *b, long long now_ms, struct batch_event
     dl.original.len = keep;
     dl.original_content_type = "application/x-protobuf";
     dl.ts_ms = now_ms;
-    dl.fingerprint = arena_strndup(&b->arena, e->key != NULL ? e->key : "", e->key != NULL ? e->key_len : 0);
+    dl.fingerprint =
+        arena_strndup(&b->arena, e->key != NULL ? e->key : "", e->key != NULL ? e->key_len : 0);
     if (dl.fingerprint == NULL) {
         return -1;
     }
@@ -435,8 +435,7 @@ static int batch_pack_dead(struct batch *b, long long now_ms, struct batch_event
     return batch_pack(b, &dl.base, e);
 }
 
-int batch_reject(struct batch *b, size_t i, const char *code, const char *reason,
-                 long long now_ms)
+int batch_reject(struct batch *b, size_t i, const char *code, const char *reason, long long now_ms)
 {
     struct batch_event *e = &b->ev[i];
 

@@ -51,13 +51,13 @@ struct batch_event {
     size_t len;
     Analytics__V1__RawEvent *raw; /* in the arena; NULL when undecodable */
     enum batch_event_state state;
-    bool checking;          /* SET NX found the id: its value is being checked */
-    const char *dead_code;  /* static; for BATCH_EV_DEAD */
-    char *dead_reason;      /* in the arena */
-    char *dedup_key;        /* in the arena */
-    char *token;            /* in the arena */
-    long visitor;           /* index of its visitor, or -1 */
-    void *out;              /* packed EnrichedEvent or DeadLetter, in the arena */
+    bool checking;         /* SET NX found the id: its value is being checked */
+    const char *dead_code; /* static; for BATCH_EV_DEAD */
+    char *dead_reason;     /* in the arena */
+    char *dedup_key;       /* in the arena */
+    char *token;           /* in the arena */
+    long visitor;          /* index of its visitor, or -1 */
+    void *out;             /* packed EnrichedEvent or DeadLetter, in the arena */
     size_t out_len;
 };
 
@@ -84,9 +84,9 @@ struct batch_cmds {
 };
 
 struct batch_names {
-    const char *key_prefix;     /* of Redis keys, e.g. "analytics." */
-    const char *source_topic;   /* for dead letters */
-    const char *service;        /* for dead letters */
+    const char *key_prefix;         /* of Redis keys, e.g. "analytics." */
+    const char *source_topic;       /* for dead letters */
+    const char *service;            /* for dead letters */
     size_t deadletter_original_max; /* bytes of the original kept */
 };
 
@@ -165,8 +165,7 @@ int batch_enrich(struct batch *b, const struct enrich_ctx *ctx, const struct ses
 /* Turns event i into a dead letter with code and reason after the broker
  * refused its enriched message (e.g. too large). Returns 0, or -1 when
  * memory runs out. */
-int batch_reject(struct batch *b, size_t i, const char *code, const char *reason,
-                 long long now_ms);
+int batch_reject(struct batch *b, size_t i, const char *code, const char *reason, long long now_ms);
 
 /* SET PX arguments (keys, vals, lens) of every visitor state that changed. */
 const struct batch_cmds *batch_session_write_cmds(struct batch *b);

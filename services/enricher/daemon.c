@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAEMON_POLL_MS 100           /* first poll of a batch; stop flag checked between */
-#define DAEMON_WAIT_MS 50            /* one wait while blocked */
-#define DAEMON_PAUSE_AFTER_MS 200    /* blocked this long: pause consumption */
-#define DAEMON_REVOKE_FLUSH_MS 5000  /* deliveries awaited when partitions go */
-#define DAEMON_REDIS_CHECK_MS 1000   /* readiness refresh while idle */
-#define DAEMON_DEADLETTER_MAX 65536  /* bytes of a bad message kept in its dead letter */
+#define DAEMON_POLL_MS 100          /* first poll of a batch; stop flag checked between */
+#define DAEMON_WAIT_MS 50           /* one wait while blocked */
+#define DAEMON_PAUSE_AFTER_MS 200   /* blocked this long: pause consumption */
+#define DAEMON_REVOKE_FLUSH_MS 5000 /* deliveries awaited when partitions go */
+#define DAEMON_REDIS_CHECK_MS 1000  /* readiness refresh while idle */
+#define DAEMON_DEADLETTER_MAX 65536 /* bytes of a bad message kept in its dead letter */
 
 /* Where the batch in hand is. */
 enum daemon_stage {
@@ -45,7 +45,7 @@ enum daemon_step {
 struct daemon_metrics {
     struct metric *consumed, *enriched, *duplicates, *dead, *bots, *sessions, *late;
     struct metric *delivered, *delivery_failed, *redis_errors, *batch_seconds;
-    struct metric *inflight, *paused, *redis_up;
+    struct metric *inflight, *paused, *redis_up, *marks_failed;
 };
 
 struct enricher_daemon {
@@ -63,6 +63,9 @@ struct enricher_daemon {
     struct flight *flight; /* of the batch being produced */
     long long batch_started_ms;
     struct flight_queue fq;
+    const char **mark_keys; /* scratch for daemon_mark_delivered, batch_max each */
+    const char **mark_vals;
+    int *mark_results;
     bool store_blocked; /* a flight failed: no offset may be stored any more */
     bool stopping;
     long long blocked_since_ms;
@@ -92,8 +95,8 @@ static void daemon_register_metrics(struct enricher_daemon *d)
                               "Raw messages sent to the dead-letter topic", NULL);
     m->bots = metrics_counter(r, "analytics_enricher_bot_events_total",
                               "Enriched events flagged as bots", NULL);
-    m->sessions = metrics_counter(r, "analytics_enricher_sessions_started_total",
-                                  "Sessions started", NULL);
+    m->sessions =
+        metrics_counter(r, "analytics_enricher_sessions_started_total", "Sessions started", NULL);
     m->late = metrics_counter(r, "analytics_enricher_late_events_total",
                               "Events that arrived older than their session allows", NULL);
     m->delivered = metrics_counter(r, "analytics_enricher_delivered_total",
@@ -111,6 +114,9 @@ static void daemon_register_metrics(struct enricher_daemon *d)
     m->paused = metrics_gauge(r, "analytics_enricher_consumer_paused",
                               "1 while consumption is paused (Redis or broker unavailable)", NULL);
     m->redis_up = metrics_gauge(r, "analytics_enricher_redis_up", "1 while Redis answers", NULL);
+    m->marks_failed = metrics_counter(
+        r, "analytics_enricher_dedup_marks_failed_total",
+        "Delivered events whose dedup mark could not be updated (a replay may repeat them)", NULL);
 }
 
 /* ---- delivery and offsets ---- */
@@ -123,12 +129,38 @@ static void daemon_on_delivery(const struct kafka_delivery *dr, void *arg)
     if (dr->err != 0) {
         metric_add(d->m.delivery_failed, 1);
         log_error("enricher.delivery_failed", LOG_STR("topic", dr->topic),
-                  LOG_STR("error", dr->errstr), LOG_BOOL("possibly_persisted",
-                                                         dr->possibly_persisted));
+                  LOG_STR("error", dr->errstr),
+                  LOG_BOOL("possibly_persisted", dr->possibly_persisted));
     } else {
         metric_add(d->m.delivered, 1);
     }
     flight_delivered(&d->fq, dr->opaque, dr->err == 0);
+}
+
+/* Turns the dedup marks of a delivered flight's events from "claimed by
+ * this message" into "delivered", so that a replay of the same messages
+ * (after a crash or a rebalance before the offsets were committed) drops
+ * them as duplicates instead of producing them again. Best effort: when
+ * Redis fails the replay repeats them, which at-least-once allows. */
+static void daemon_mark_delivered(struct enricher_daemon *d, const struct flight *f)
+{
+    const char *p = f->marks;
+
+    if (f->nmarks == 0) {
+        return;
+    }
+    for (size_t i = 0; i < f->nmarks; i++) {
+        d->mark_keys[i] = p;
+        p += strlen(p) + 1;
+        d->mark_vals[i] = p;
+        p += strlen(p) + 1;
+    }
+    int rc = redis_replace_many(d->redis, d->mark_keys, d->mark_vals, f->nmarks, d->mark_results);
+    if (rc != 0) {
+        metric_add(d->m.marks_failed, (double)f->nmarks);
+        log_debug("enricher.dedup_marks_failed", LOG_INT("events", f->nmarks),
+                  LOG_STR("error", redis_client_last_error(d->redis)));
+    }
 }
 
 /* Stores the offsets of every completed flight, oldest first. A failed one
@@ -145,7 +177,10 @@ static void daemon_settle(struct enricher_daemon *d)
                 log_error("enricher.batch_undelivered", LOG_INT("messages", f->messages));
                 atomic_store(&d->failed, true);
             }
-        } else if (!d->store_blocked && f->generation == d->fq.generation) {
+        } else {
+            daemon_mark_delivered(d, f);
+        }
+        if (!atomic_load(&f->failed) && !d->store_blocked && f->generation == d->fq.generation) {
             for (size_t i = 0; i < f->nparts; i++) {
                 kafka_consumer_store_offset(d->consumer, d->o.topic_raw, f->parts[i].partition,
                                             f->parts[i].next_offset);
@@ -153,7 +188,7 @@ static void daemon_settle(struct enricher_daemon *d)
         }
         metric_observe(d->m.batch_seconds,
                        (double)(lifecycle_mono_ms() - f->started_mono_ms) / 1000.0);
-        free(f);
+        flight_free(f);
     }
     metric_set(d->m.inflight, (double)d->fq.count);
 }
@@ -221,6 +256,42 @@ static size_t daemon_batch_partitions(const struct batch *b)
         n += !seen;
     }
     return n;
+}
+
+/* Copies "key\0=token\0" of every event produced as new into f->marks. The
+ * value differs from the token, so a replay of the message sees it as
+ * already delivered. Returns 0, or -1 when memory runs out. */
+static int daemon_flight_marks(struct flight *f, const struct batch *b)
+{
+    size_t len = 0, n = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->ev[i].state == BATCH_EV_NEW) {
+            len += strlen(b->ev[i].dedup_key) + strlen(b->ev[i].token) + 3;
+            n++;
+        }
+    }
+    if (n == 0) {
+        return 0;
+    }
+    char *p = malloc(len);
+    if (p == NULL) {
+        return -1;
+    }
+    f->marks = p;
+    f->nmarks = n;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct batch_event *e = &b->ev[i];
+        if (e->state == BATCH_EV_NEW) {
+            size_t kl = strlen(e->dedup_key) + 1, tl = strlen(e->token) + 1;
+            memcpy(p, e->dedup_key, kl);
+            p += kl;
+            *p++ = '=';
+            memcpy(p, e->token, tl);
+            p += tl;
+        }
+    }
+    return 0;
 }
 
 /* ---- Redis stages ---- */
@@ -362,6 +433,10 @@ static enum daemon_step daemon_produce(struct enricher_daemon *d)
             }
         }
         flight_cover(d->flight, e->partition, e->offset);
+    }
+    if (daemon_flight_marks(d->flight, b) != 0) {
+        log_error("enricher.out_of_memory", LOG_STR("where", "marks"));
+        return STEP_FATAL;
     }
     daemon_count_batch(d);
     flight_seal(&d->fq, d->flight);
@@ -548,8 +623,8 @@ static void daemon_finish(struct enricher_daemon *d)
     daemon_drop_batch(d);
     long long left = deadline - lifecycle_mono_ms();
     if (kafka_producer_flush(d->producer, left > 0 ? (int)left : 0) != 0) {
-        log_warn("enricher.undelivered_at_stop", LOG_INT("messages",
-                                                          kafka_producer_outq_len(d->producer)));
+        log_warn("enricher.undelivered_at_stop",
+                 LOG_INT("messages", kafka_producer_outq_len(d->producer)));
         kafka_producer_purge(d->producer, 1000);
     }
     daemon_settle(d);
@@ -623,8 +698,13 @@ struct enricher_daemon *enricher_daemon_start(const struct enricher_daemon_opts 
     struct batch_names names = {o->key_prefix, o->topic_raw, "analytics-enricher",
                                 DAEMON_DEADLETTER_MAX};
     d->msgs = calloc(o->batch_max, sizeof(*d->msgs));
+    d->mark_keys = calloc(o->batch_max, sizeof(*d->mark_keys));
+    d->mark_vals = calloc(o->batch_max, sizeof(*d->mark_vals));
+    d->mark_results = calloc(o->batch_max, sizeof(*d->mark_results));
     d->rate = bot_rate_new(o->bot_rate_per_sec, o->bot_rate_burst, BOT_RATE_DEFAULT_MAX_KEYS);
-    if (d->msgs == NULL || d->rate == NULL || batch_init(&d->batch, o->batch_max, &names) != 0) {
+    if (d->msgs == NULL || d->mark_keys == NULL || d->mark_vals == NULL ||
+        d->mark_results == NULL || d->rate == NULL ||
+        batch_init(&d->batch, o->batch_max, &names) != 0) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
@@ -700,5 +780,8 @@ void enricher_daemon_free(struct enricher_daemon *d)
     bot_rate_free(d->rate);
     batch_fini(&d->batch);
     free(d->msgs);
+    free(d->mark_keys);
+    free(d->mark_vals);
+    free(d->mark_results);
     free(d);
 }

@@ -30,13 +30,13 @@ struct enricher_daemon_opts {
     const char *topic_deadletter;
     const char *redis_url;
     int redis_timeout_ms;
-    const char *key_prefix; /* of Redis keys */
-    struct enrich_ctx ctx;  /* ua, bots, geo and pages borrowed; rate ignored */
+    const char *key_prefix;                /* of Redis keys */
+    struct enrich_ctx ctx;                 /* ua, bots, geo and pages borrowed; rate ignored */
     const struct session_config *sessions; /* borrowed */
     long long dedup_ttl_ms;
     long long session_ttl_ms;
-    size_t batch_max;        /* events per batch */
-    int inflight_max;        /* batches awaiting delivery before consumption waits */
+    size_t batch_max; /* events per batch */
+    int inflight_max; /* batches awaiting delivery before consumption waits */
     int linger_ms;
     int group_session_timeout_ms;
     double bot_rate_per_sec; /* behaviour limit per fingerprint */

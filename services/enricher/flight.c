@@ -18,11 +18,19 @@ int flight_queue_init(struct flight_queue *q)
     return 0;
 }
 
+void flight_free(struct flight *f)
+{
+    if (f != NULL) {
+        free(f->marks);
+        free(f);
+    }
+}
+
 void flight_queue_fini(struct flight_queue *q)
 {
     for (struct flight *f = q->head, *next; f != NULL; f = next) {
         next = f->next;
-        free(f);
+        flight_free(f);
     }
     q->head = q->tail = NULL;
     q->count = 0;

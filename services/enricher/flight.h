@@ -27,8 +27,10 @@ struct flight {
     atomic_bool failed;  /* some message was not delivered */
     unsigned generation; /* of the assignment it was consumed in */
     long long started_mono_ms;
-    long long messages;  /* produced */
-    long long consumed;  /* source messages covered */
+    long long messages; /* produced */
+    long long consumed; /* source messages covered */
+    char *marks;        /* nmarks "key\0value\0" pairs to write once delivered; owned */
+    size_t nmarks;
     size_t nparts, cap;
     struct flight_part parts[];
 };
@@ -42,6 +44,9 @@ struct flight_queue {
 };
 
 int flight_queue_init(struct flight_queue *q);
+
+/* Frees f and its marks. Accepts NULL. */
+void flight_free(struct flight *f);
 
 /* Frees every flight left (their reports must not come any more: the
  * producer is gone or flushed). */
@@ -69,7 +74,7 @@ void flight_delivered(struct flight_queue *q, struct flight *f, bool ok);
 void flight_seal(struct flight_queue *q, struct flight *f);
 
 /* Pops and returns the oldest flight when it is complete (caller frees it
- * with free), else NULL. */
+ * with flight_free), else NULL. */
 struct flight *flight_queue_pop_done(struct flight_queue *q);
 
 /* Waits up to timeout_ms for some flight to complete. */

@@ -82,8 +82,8 @@ static int enricher_daemon_main(const struct enricher_config *cfg, struct metric
     if (enricher_resources_load(&res, cfg, stderr) != 0) {
         goto out;
     }
-    if (session_config_init(&sessions, cfg->session_idle_min * 60000, cfg->site_timezone, NULL,
-                            err, sizeof(err)) != 0) {
+    if (session_config_init(&sessions, cfg->session_idle_min * 60000, cfg->site_timezone, NULL, err,
+                            sizeof(err)) != 0) {
         fprintf(stderr, "config: ANALYTICS_SITE_TIMEZONE: %s\n", err);
         goto out;
     }

@@ -187,7 +187,8 @@ start_redis() {
   shift 2
   mkdir -p "$T/$name"
   local ready
-  ready="$(grep -c "Ready to accept connections" "$T/$name.log" 2>/dev/null)"
+  touch "$T/$name.log"
+  ready="$(grep -c "Ready to accept connections" "$T/$name.log")"
   redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
     --dir "$T/$name" "$@" >>"$T/$name.log" 2>&1 &
   REDIS_PID=$!

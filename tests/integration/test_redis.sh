@@ -73,6 +73,13 @@ expect_eq "setpx-many results" "[0,0]" "$(jq -c .results <<<"$OUT")"
 rc get-many state:a state:missing state:b
 expect_eq "get-many values" '["S1 one",null,"two words"]' "$(jq -c .values <<<"$OUT")"
 
+# Pipelined SET XX KEEPTTL: only existing keys change, and keep their expiry.
+rc replace-many state:a done state:none x
+expect_eq "replace-many results" "[1,0]" "$(jq -c .results <<<"$OUT")"
+expect_eq "replaced value" done "$(redis-cli -p "$PORT1" -n 3 get state:a)"
+check "expiry kept" test "$(redis-cli -p "$PORT1" -n 3 pttl state:a)" -gt 0
+expect_eq "a missing key is not created" 0 "$(redis-cli -p "$PORT1" -n 3 exists state:none)"
+
 # Bad URLs and arguments: a clear message, no connection attempt.
 OUT="$(ANALYTICS_REDIS_URL=http://127.0.0.1:$PORT1 "$CHECK" ready 2>&1)"
 RC=$?

@@ -37,6 +37,7 @@ static void usage(FILE *out)
             "  setnx-many TTL_MS KEY...   pipelined SET NX PX, value 1\n"
             "  get-many KEY...            pipelined GET: values (null when missing)\n"
             "  setpx-many TTL_MS KEY VAL [KEY VAL]...  pipelined SET PX\n"
+            "  replace-many KEY VAL [KEY VAL]...       pipelined SET XX KEEPTTL\n"
             "  ready                      PING; exit 1 when not ready\n"
             "  loop SECONDS               SET NX on a fresh key every %d ms; counts\n\n"
             "Exit 0 ok, 1 Redis unreachable or error, 64 bad arguments.\n",
@@ -249,6 +250,43 @@ out:
     return code;
 }
 
+static int cmd_replace_many(struct redis_client *rc, int argc, char **argv)
+{
+    size_t n = ((size_t)argc - 1) / 2;
+
+    if ((argc - 1) % 2 != 0) {
+        return CLI_EX_USAGE;
+    }
+    const char **keys = calloc(n, sizeof(*keys));
+    const char **vals = calloc(n, sizeof(*vals));
+    int *results = calloc(n, sizeof(*results));
+    int code = 0;
+    if (keys == NULL || vals == NULL || results == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        code = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = argv[1 + 2 * i];
+        vals[i] = argv[2 + 2 * i];
+    }
+    int r = redis_replace_many(rc, keys, vals, n, results);
+    if (r < 0) {
+        code = fail(rc, "replace-many", r);
+        goto out;
+    }
+    printf("{\"cmd\":\"replace-many\",\"results\":[");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s%d", i ? "," : "", results[i]);
+    }
+    printf("]}\n");
+out:
+    free(keys);
+    free(vals);
+    free(results);
+    return code;
+}
+
 static int cmd_ready(struct redis_client *rc)
 {
     bool ok = redis_client_ready(rc);
@@ -322,6 +360,9 @@ static int run(struct redis_client *rc, int argc, char **argv)
     if (strcmp(cmd, "setpx-many") == 0) {
         return cmd_setpx_many(rc, nargs, argv + 1);
     }
+    if (strcmp(cmd, "replace-many") == 0) {
+        return cmd_replace_many(rc, nargs, argv + 1);
+    }
     if (strcmp(cmd, "ready") == 0) {
         return cmd_ready(rc);
     }
@@ -346,7 +387,8 @@ static bool args_ok(int argc, char **argv)
                 {"loop", 2, 2},
                 {"setnx-many", 3, 1 << 20},
                 {"get-many", 2, 1 << 20},
-                {"setpx-many", 4, 1 << 20}};
+                {"setpx-many", 4, 1 << 20},
+                {"replace-many", 3, 1 << 20}};
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(argv[1], cmds[i].name) == 0) {
