@@ -305,7 +305,9 @@ static int kafka_consumer_set_paused(rd_kafka_t *rk, rd_kafka_topic_partition_li
 /* Eager rebalance: on revoke, the application settles what it has in flight
  * (on_revoke), then what was stored is committed so the next owner starts
  * right after the last delivered message. A new assignment inherits the
- * consumer's paused state. */
+ * consumer's paused state. Only assigned partitions carry a pause flag
+ * (librdkafka keeps it on a partition across assignments, and resuming a
+ * partition whose assignment is still starting can stall its fetcher). */
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -314,7 +316,9 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         kafka_consumer_log_partitions("kafka.partitions_assigned", parts);
         rd_kafka_assign(rk, parts);
-        kafka_consumer_set_paused(rk, parts, c->paused);
+        if (c->paused) {
+            kafka_consumer_set_paused(rk, parts, true);
+        }
         return;
     }
     kafka_consumer_log_partitions("kafka.partitions_revoked", parts);
@@ -322,6 +326,9 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         c->on_revoke(c->revoke_arg);
     }
     rd_kafka_commit(rk, NULL, 0);
+    if (c->paused) {
+        kafka_consumer_set_paused(rk, parts, false);
+    }
     rd_kafka_assign(rk, NULL);
 }
 

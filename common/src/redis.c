@@ -555,7 +555,7 @@ static bool strings_valid(const char *const *v, size_t n)
 struct set_nx_many_args {
     const char *const *keys;
     const char *const *vals;
-    long long ttl_ms;
+    const char *ttl; /* decimal ms */
     int *results;
 };
 
@@ -564,7 +564,10 @@ static int set_nx_many_append(redisContext *ctx, size_t i, void *arg)
     const struct set_nx_many_args *a = arg;
     const char *val = a->vals != NULL ? a->vals[i] : "1";
 
-    return redisAppendCommand(ctx, "SET %s %s NX PX %lld", a->keys[i], val, a->ttl_ms);
+    const char *argv[] = {"SET", a->keys[i], val, "NX", "PX", a->ttl};
+    size_t lens[] = {3, strlen(a->keys[i]), strlen(val), 2, 2, strlen(a->ttl)};
+
+    return redisAppendCommandArgv(ctx, 6, argv, lens);
 }
 
 static void set_nx_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
@@ -584,43 +587,63 @@ int redis_set_nx_many(struct redis_client *c, const char *const *keys, const cha
         (vals != NULL && !strings_valid(vals, n))) {
         return bad_arg(c, "redis_set_nx_many");
     }
-    struct set_nx_many_args a = {keys, vals, ttl_ms, results};
+    char ttl[24];
+    snprintf(ttl, sizeof(ttl), "%lld", ttl_ms);
+    struct set_nx_many_args a = {keys, vals, ttl, results};
     struct pipeline_ops ops = {set_nx_many_append, set_nx_many_reply, &a};
     return run_pipeline(c, n, &ops);
 }
 
-struct replace_many_args {
+/* Raises the integer at KEYS[1] to ARGV[1] (a missing key counts as lower). */
+static const char set_max_script[] =
+    "local v = tonumber(redis.call('GET', KEYS[1]))\n"
+    "if v == nil or v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return 1 end\n"
+    "return 0";
+
+struct set_max_many_args {
     const char *const *keys;
-    const char *const *vals;
+    const long long *values;
     int *results;
 };
 
-static int replace_many_append(redisContext *ctx, size_t i, void *arg)
+static int set_max_many_append(redisContext *ctx, size_t i, void *arg)
 {
-    const struct replace_many_args *a = arg;
+    const struct set_max_many_args *a = arg;
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", a->values[i]);
+    const char *argv[] = {"EVAL", set_max_script, "1", a->keys[i], num};
+    size_t lens[] = {4, sizeof(set_max_script) - 1, 1, strlen(a->keys[i]), (size_t)n};
 
-    return redisAppendCommand(ctx, "SET %s %s XX KEEPTTL", a->keys[i], a->vals[i]);
+    return redisAppendCommandArgv(ctx, 5, argv, lens);
 }
 
-static void replace_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
+static void set_max_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
 {
-    struct replace_many_args *a = arg;
+    struct set_max_many_args *a = arg;
 
-    a->results[i] = set_nx_result(c, r); /* OK = replaced, nil = missing */
+    if (r->type == REDIS_REPLY_INTEGER) {
+        a->results[i] = r->integer != 0;
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        set_err(c, "server error: %s", r->str);
+    } else {
+        set_err(c, "EVAL: unexpected reply type %d", r->type);
+    }
+    a->results[i] = REDIS_CLIENT_EREPLY;
 }
 
-int redis_replace_many(struct redis_client *c, const char *const *keys, const char *const *vals,
+int redis_set_max_many(struct redis_client *c, const char *const *keys, const long long *values,
                        size_t n, int *results)
 {
     if (n == 0) {
         return 0;
     }
-    if (keys == NULL || vals == NULL || results == NULL || !strings_valid(keys, n) ||
-        !strings_valid(vals, n)) {
-        return bad_arg(c, "redis_replace_many");
+    if (keys == NULL || values == NULL || results == NULL || !strings_valid(keys, n)) {
+        return bad_arg(c, "redis_set_max_many");
     }
-    struct replace_many_args a = {keys, vals, results};
-    struct pipeline_ops ops = {replace_many_append, replace_many_reply, &a};
+    struct set_max_many_args a = {keys, values, results};
+    struct pipeline_ops ops = {set_max_many_append, set_max_many_reply, &a};
     return run_pipeline(c, n, &ops);
 }
 
@@ -634,7 +657,10 @@ static int get_many_append(redisContext *ctx, size_t i, void *arg)
 {
     const struct get_many_args *a = arg;
 
-    return redisAppendCommand(ctx, "GET %s", a->keys[i]);
+    const char *argv[] = {"GET", a->keys[i]};
+    size_t lens[] = {3, strlen(a->keys[i])};
+
+    return redisAppendCommandArgv(ctx, 2, argv, lens);
 }
 
 static void get_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
@@ -673,7 +699,7 @@ struct set_px_many_args {
     const char *const *keys;
     const char *const *vals;
     const size_t *lens;
-    long long ttl_ms;
+    const char *ttl; /* decimal ms */
     int *results;
 };
 
@@ -681,8 +707,10 @@ static int set_px_many_append(redisContext *ctx, size_t i, void *arg)
 {
     const struct set_px_many_args *a = arg;
 
-    return redisAppendCommand(ctx, "SET %s %b PX %lld", a->keys[i], a->vals[i], a->lens[i],
-                              a->ttl_ms);
+    const char *argv[] = {"SET", a->keys[i], a->vals[i], "PX", a->ttl};
+    size_t lens[] = {3, strlen(a->keys[i]), a->lens[i], 2, strlen(a->ttl)};
+
+    return redisAppendCommandArgv(ctx, 5, argv, lens);
 }
 
 static void set_px_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
@@ -711,7 +739,9 @@ int redis_set_px_many(struct redis_client *c, const char *const *keys, const cha
         !strings_valid(keys, n) || !strings_valid(vals, n)) {
         return bad_arg(c, "redis_set_px_many");
     }
-    struct set_px_many_args a = {keys, vals, lens, ttl_ms, results};
+    char ttl[24];
+    snprintf(ttl, sizeof(ttl), "%lld", ttl_ms);
+    struct set_px_many_args a = {keys, vals, lens, ttl, results};
     struct pipeline_ops ops = {set_px_many_append, set_px_many_reply, &a};
     return run_pipeline(c, n, &ops);
 }

@@ -27,7 +27,7 @@ void arena_init(struct arena *a, size_t chunk_size)
 static struct arena_chunk *arena_grow(struct arena *a, size_t len)
 {
     size_t cap = len > a->chunk_size ? len : a->chunk_size;
-    struct arena_chunk *c = malloc(sizeof(*c) + cap);
+    struct arena_chunk *c = cap <= SIZE_MAX - sizeof(*c) ? malloc(sizeof(*c) + cap) : NULL;
 
     if (c == NULL) {
         return NULL;
@@ -73,6 +73,30 @@ char *arena_strndup(struct arena *a, const char *s, size_t len)
         memcpy(p, s, len);
         p[len] = '\0';
     }
+    return p;
+}
+
+char *arena_join(struct arena *a, const char *const *parts, size_t n)
+{
+    size_t lens[8], total = 0;
+
+    if (n > sizeof(lens) / sizeof(lens[0])) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = strlen(parts[i]);
+        total += lens[i];
+    }
+    char *p = arena_alloc(a, total + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+    char *w = p;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(w, parts[i], lens[i]);
+        w += lens[i];
+    }
+    *w = '\0';
     return p;
 }
 

@@ -52,15 +52,17 @@ int batch_init(struct batch *b, size_t cap, const struct batch_names *names)
     b->ev = calloc(cap, sizeof(*b->ev));
     b->vis = calloc(cap, sizeof(*b->vis));
     b->slots = calloc(2 * cap, sizeof(*b->slots));
-    b->cmds.keys = calloc(cap, sizeof(*b->cmds.keys));
-    b->cmds.vals = calloc(cap, sizeof(*b->cmds.vals));
-    b->cmds.lens = calloc(cap, sizeof(*b->cmds.lens));
-    b->cmds.idx = calloc(cap, sizeof(*b->cmds.idx));
-    b->cmds.results = calloc(cap, sizeof(*b->cmds.results));
+    b->cmds.keys = calloc(2 * cap, sizeof(*b->cmds.keys));
+    b->cmds.vals = calloc(2 * cap, sizeof(*b->cmds.vals));
+    b->cmds.lens = calloc(2 * cap, sizeof(*b->cmds.lens));
+    b->cmds.idx = calloc(2 * cap, sizeof(*b->cmds.idx));
+    b->cmds.results = calloc(2 * cap, sizeof(*b->cmds.results));
     b->eo = malloc(sizeof(*b->eo));
+    b->wm = calloc(cap, sizeof(*b->wm));
+    b->wm_keys = calloc(cap, sizeof(*b->wm_keys));
     if (cap == 0 || b->ev == NULL || b->vis == NULL || b->slots == NULL || b->cmds.keys == NULL ||
         b->cmds.vals == NULL || b->cmds.lens == NULL || b->cmds.idx == NULL ||
-        b->cmds.results == NULL || b->eo == NULL) {
+        b->cmds.results == NULL || b->eo == NULL || b->wm == NULL || b->wm_keys == NULL) {
         return -1;
     }
     return 0;
@@ -78,6 +80,8 @@ void batch_fini(struct batch *b)
     free(b->cmds.idx);
     free(b->cmds.results);
     free(b->eo);
+    free(b->wm);
+    free(b->wm_keys);
     memset(b, 0, sizeof(*b));
 }
 
@@ -89,6 +93,7 @@ void batch_reset(struct batch *b)
     }
     b->n = 0;
     b->nvis = 0;
+    b->nwm = 0;
     b->cmds.n = 0;
     memset(&b->stats, 0, sizeof(b->stats));
 }
@@ -160,6 +165,39 @@ static bool batch_str_set(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
+/* Writes the decimal digits of v (>= 0) ending at end (exclusive). Returns
+ * where they start. */
+static char *batch_digits(long long v, char *end)
+{
+    unsigned long long u = v < 0 ? 0 : (unsigned long long)v;
+
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    return end;
+}
+
+/* Writes "<partition>:<offset>" to out (48 bytes). */
+static void batch_token(int32_t partition, int64_t offset, char *out)
+{
+    char buf[48];
+    char *end = buf + sizeof(buf);
+    char *p = batch_digits(offset, end);
+
+    *--p = ':';
+    p = batch_digits(partition, p);
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+}
+
+const char *batch_delivered_key(const struct batch_names *names, int32_t partition, char *buf,
+                                size_t len)
+{
+    snprintf(buf, len, "%sdelivered:%s:%d", names->key_prefix, names->source_topic, (int)partition);
+    return buf;
+}
+
 /* Decodes one event. Returns 0, or -1 when memory runs out. */
 static int batch_decode_one(struct batch *b, struct batch_event *e)
 {
@@ -177,10 +215,13 @@ static int batch_decode_one(struct batch *b, struct batch_event *e)
     }
     b->stats.decoded++;
     e->state = BATCH_EV_PENDING;
-    e->dedup_key = arena_printf(&b->arena, "%sdedup:%s", b->names.key_prefix, r->event_id);
-    e->token = arena_printf(&b->arena, "%d:%lld", (int)e->partition, (long long)e->offset);
-    char *vkey =
-        arena_printf(&b->arena, "%ssession:%s:%s", b->names.key_prefix, r->site_id, r->fingerprint);
+    char token[48];
+    const char *dk[] = {b->names.key_prefix, "dedup:", r->event_id};
+    const char *vk[] = {b->names.key_prefix, "session:", r->site_id, ":", r->fingerprint};
+    batch_token(e->partition, e->offset, token);
+    e->dedup_key = arena_join(&b->arena, dk, 3);
+    e->token = arena_strndup(&b->arena, token, strlen(token));
+    char *vkey = arena_join(&b->arena, vk, 5);
     if (e->dedup_key == NULL || e->token == NULL || vkey == NULL) {
         return -1;
     }
@@ -247,34 +288,102 @@ int batch_dedup_apply(struct batch *b)
     return rc;
 }
 
+/* Returns the index of partition's watermark, adding it. */
+static size_t batch_watermark_index(struct batch *b, int32_t partition)
+{
+    for (size_t w = 0; w < b->nwm; w++) {
+        if (b->wm[w].partition == partition) {
+            return w;
+        }
+    }
+    b->wm[b->nwm] = (struct batch_watermark){partition, 0, false};
+    return b->nwm++;
+}
+
 const struct batch_cmds *batch_dedup_check_cmds(struct batch *b)
 {
     struct batch_cmds *c = batch_cmds_begin(b);
+    char key[512];
 
+    b->nwm = 0;
     for (size_t i = 0; i < b->n; i++) {
         struct batch_event *e = &b->ev[i];
         if (e->state == BATCH_EV_PENDING && e->checking) {
+            e->own_token = false;
             batch_cmds_add(c, i, e->dedup_key, NULL, 0);
+            batch_watermark_index(b, e->partition);
         }
+    }
+    for (size_t w = 0; w < b->nwm; w++) {
+        batch_delivered_key(&b->names, b->wm[w].partition, key, sizeof(key));
+        b->wm_keys[w] = arena_strndup(&b->arena, key, strlen(key));
+        if (b->wm_keys[w] == NULL) {
+            return NULL;
+        }
+        batch_cmds_add(c, b->n + w, b->wm_keys[w], NULL, 0);
     }
     return c;
 }
 
+/* Takes a watermark's value. */
+static void batch_watermark_read(struct batch_watermark *w, int status, const char *val, size_t len)
+{
+    char num[32];
+    char *end = NULL;
+
+    w->known = false;
+    if (status == 1 && len > 0 && len < sizeof(num)) {
+        memcpy(num, val, len);
+        num[len] = '\0';
+        long long v = strtoll(num, &end, 10);
+        if (*end == '\0' && v >= 0) {
+            w->next_offset = v;
+            w->known = true;
+        }
+    }
+}
+
 int batch_dedup_checked(struct batch *b, size_t i, int status, const char *val, size_t len)
 {
-    struct batch_event *e = &b->ev[b->cmds.idx[i]];
+    size_t k = b->cmds.idx[i];
 
     if (status < 0) {
         return -1;
     }
-    e->checking = false;
-    if (status == 0 || (len == strlen(e->token) && memcmp(val, e->token, len) == 0)) {
+    if (k >= b->n) {
+        batch_watermark_read(&b->wm[k - b->n], status, val, len);
+        return 0;
+    }
+    struct batch_event *e = &b->ev[k];
+    if (status == 0) {
+        e->checking = false;
         e->state = BATCH_EV_NEW;
+    } else if (len == strlen(e->token) && memcmp(val, e->token, len) == 0) {
+        e->own_token = true;
     } else {
+        e->checking = false;
         e->state = BATCH_EV_DUPLICATE;
         b->stats.duplicates++;
     }
     return 0;
+}
+
+void batch_dedup_resolve(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct batch_event *e = &b->ev[i];
+        if (e->state != BATCH_EV_PENDING || !e->checking || !e->own_token) {
+            continue;
+        }
+        const struct batch_watermark *w = &b->wm[batch_watermark_index(b, e->partition)];
+        e->checking = false;
+        if (w->known && e->offset < w->next_offset) {
+            e->state = BATCH_EV_DUPLICATE;
+            b->stats.duplicates++;
+        } else {
+            e->state = BATCH_EV_NEW;
+        }
+    }
 }
 
 const struct batch_cmds *batch_session_cmds(struct batch *b)

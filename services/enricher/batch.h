@@ -21,10 +21,12 @@
  * then the daemon produces every event's output (batch_event.out).
  *
  * Dedup tokens: the value stored under an event id is "<partition>:<offset>"
- * of the raw message. A retry of the same message (after a lost Redis reply,
- * a crash before its offset was committed, or a rebalance) finds its own
- * token and goes on; another message with the same id finds a different
- * token and is a duplicate.
+ * of the raw message that claimed it; another message with the same id finds
+ * a different token and is a duplicate. A message that finds its own token
+ * is a retry (a lost Redis reply, a crash or a rebalance before its offset
+ * was committed): it is a duplicate only when its partition's delivered
+ * watermark (batch_delivered_key, raised by the daemon once a batch is
+ * acknowledged) is past its offset, i.e. its enriched event was delivered.
  */
 
 #include <stdbool.h>
@@ -52,6 +54,7 @@ struct batch_event {
     Analytics__V1__RawEvent *raw; /* in the arena; NULL when undecodable */
     enum batch_event_state state;
     bool checking;         /* SET NX found the id: its value is being checked */
+    bool own_token;        /* ... and it holds this message's token: a retry */
     const char *dead_code; /* static; for BATCH_EV_DEAD */
     char *dead_reason;     /* in the arena */
     char *dedup_key;       /* in the arena */
@@ -71,9 +74,10 @@ struct batch_visitor {
     size_t encoded_len;
 };
 
-/* The arguments of one pipelined Redis call: n commands, keys[i] (and
- * vals[i], lens[i] for writes) for the batch's item idx[i]. Owned by the
- * batch; valid until the next *_cmds call. */
+/* The arguments of one pipelined Redis call: n commands (at most twice the
+ * batch's capacity), keys[i] (and vals[i], lens[i] for writes) for the
+ * batch's item idx[i]. Owned by the batch; valid until the next *_cmds
+ * call. */
 struct batch_cmds {
     const char **keys;
     const char **vals;
@@ -90,6 +94,13 @@ struct batch_names {
     size_t deadletter_original_max; /* bytes of the original kept */
 };
 
+/* A partition's delivered watermark, read when a retry is checked. */
+struct batch_watermark {
+    int32_t partition;
+    int64_t next_offset; /* messages before it were delivered */
+    bool known;          /* a watermark was stored */
+};
+
 struct batch_stats {
     long long decoded, dead, duplicates, enriched, bots, sessions_started, late;
 };
@@ -103,6 +114,9 @@ struct batch {
     size_t nvis;
     size_t *slots; /* visitor hash table: index + 1, 0 empty; 2 * cap slots */
     struct batch_cmds cmds;
+    struct batch_watermark *wm; /* nwm entries, cap each */
+    size_t nwm;
+    char **wm_keys; /* keys for wm, in the arena */
     struct enrich_out *eo;
     struct batch_names names;
     struct batch_stats stats;
@@ -137,14 +151,25 @@ const struct batch_cmds *batch_dedup_cmds(struct batch *b);
  * checked). Returns 0, or -1 when a result was a Redis error. */
 int batch_dedup_apply(struct batch *b);
 
-/* GET arguments (keys) for the ids that existed. */
+/* GET arguments (keys) for the ids that existed, followed by the delivered
+ * watermarks of their partitions; NULL when memory runs out. */
 const struct batch_cmds *batch_dedup_check_cmds(struct batch *b);
 
 /* Takes the reply to item i of batch_dedup_check_cmds (status as
- * redis_value_fn). A value equal to the event's token, or a missing key (it
- * expired meanwhile), makes it new; another value a duplicate. Returns 0, or
+ * redis_value_fn): for an id, a missing key (it expired meanwhile) makes the
+ * event new, another message's token a duplicate, its own token a retry
+ * decided by batch_dedup_resolve; for a watermark, its value. Returns 0, or
  * -1 for a Redis error reply (the event stays pending). */
 int batch_dedup_checked(struct batch *b, size_t i, int status, const char *val, size_t len);
+
+/* Decides the retries once every reply of batch_dedup_check_cmds is in: a
+ * duplicate when the partition's watermark is past the offset, else new. */
+void batch_dedup_resolve(struct batch *b);
+
+/* Writes the Redis key of partition's delivered watermark to buf:
+ * "<key_prefix>delivered:<source_topic>:<partition>". Returns buf. */
+const char *batch_delivered_key(const struct batch_names *names, int32_t partition, char *buf,
+                                size_t len);
 
 /* GET arguments (keys) of the session state of every visitor with a new
  * event. */

@@ -45,7 +45,7 @@ enum daemon_step {
 struct daemon_metrics {
     struct metric *consumed, *enriched, *duplicates, *dead, *bots, *sessions, *late;
     struct metric *delivered, *delivery_failed, *redis_errors, *batch_seconds;
-    struct metric *inflight, *paused, *redis_up, *marks_failed;
+    struct metric *inflight, *paused, *redis_up, *watermark_failed;
 };
 
 struct enricher_daemon {
@@ -63,9 +63,6 @@ struct enricher_daemon {
     struct flight *flight; /* of the batch being produced */
     long long batch_started_ms;
     struct flight_queue fq;
-    const char **mark_keys; /* scratch for daemon_mark_delivered, batch_max each */
-    const char **mark_vals;
-    int *mark_results;
     bool store_blocked; /* a flight failed: no offset may be stored any more */
     bool stopping;
     long long blocked_since_ms;
@@ -114,9 +111,9 @@ static void daemon_register_metrics(struct enricher_daemon *d)
     m->paused = metrics_gauge(r, "analytics_enricher_consumer_paused",
                               "1 while consumption is paused (Redis or broker unavailable)", NULL);
     m->redis_up = metrics_gauge(r, "analytics_enricher_redis_up", "1 while Redis answers", NULL);
-    m->marks_failed = metrics_counter(
-        r, "analytics_enricher_dedup_marks_failed_total",
-        "Delivered events whose dedup mark could not be updated (a replay may repeat them)", NULL);
+    m->watermark_failed = metrics_counter(
+        r, "analytics_enricher_watermark_failed_total",
+        "Delivered batches whose watermark could not be raised (a replay may repeat them)", NULL);
 }
 
 /* ---- delivery and offsets ---- */
@@ -137,30 +134,37 @@ static void daemon_on_delivery(const struct kafka_delivery *dr, void *arg)
     flight_delivered(&d->fq, dr->opaque, dr->err == 0);
 }
 
-/* Turns the dedup marks of a delivered flight's events from "claimed by
- * this message" into "delivered", so that a replay of the same messages
- * (after a crash or a rebalance before the offsets were committed) drops
- * them as duplicates instead of producing them again. Best effort: when
- * Redis fails the replay repeats them, which at-least-once allows. */
-static void daemon_mark_delivered(struct enricher_daemon *d, const struct flight *f)
+/* Raises the delivered watermarks of a delivered flight's partitions, so
+ * that a replay of its messages (after a crash or a rebalance before the
+ * offsets were committed) drops them as duplicates instead of producing
+ * them again. Best effort: when Redis fails the replay repeats them, which
+ * at-least-once allows. */
+static void daemon_raise_watermarks(struct enricher_daemon *d, const struct flight *f)
 {
-    const char *p = f->marks;
+    char(*keys)[256] = calloc(f->nparts, sizeof(*keys));
+    const char **kp = calloc(f->nparts, sizeof(*kp));
+    long long *vals = calloc(f->nparts, sizeof(*vals));
+    int *results = calloc(f->nparts, sizeof(*results));
+    struct batch_names names = {.key_prefix = d->o.key_prefix, .source_topic = d->o.topic_raw};
+    int rc = -1;
 
-    if (f->nmarks == 0) {
-        return;
+    if (f->nparts == 0) {
+        rc = 0;
+    } else if (keys != NULL && kp != NULL && vals != NULL && results != NULL) {
+        for (size_t i = 0; i < f->nparts; i++) {
+            kp[i] = batch_delivered_key(&names, f->parts[i].partition, keys[i], sizeof(keys[i]));
+            vals[i] = f->parts[i].next_offset;
+        }
+        rc = redis_set_max_many(d->redis, kp, vals, f->nparts, results);
     }
-    for (size_t i = 0; i < f->nmarks; i++) {
-        d->mark_keys[i] = p;
-        p += strlen(p) + 1;
-        d->mark_vals[i] = p;
-        p += strlen(p) + 1;
-    }
-    int rc = redis_replace_many(d->redis, d->mark_keys, d->mark_vals, f->nmarks, d->mark_results);
     if (rc != 0) {
-        metric_add(d->m.marks_failed, (double)f->nmarks);
-        log_debug("enricher.dedup_marks_failed", LOG_INT("events", f->nmarks),
-                  LOG_STR("error", redis_client_last_error(d->redis)));
+        metric_add(d->m.watermark_failed, 1);
+        log_debug("enricher.watermark_failed", LOG_STR("error", redis_client_last_error(d->redis)));
     }
+    free(keys);
+    free(kp);
+    free(vals);
+    free(results);
 }
 
 /* Stores the offsets of every completed flight, oldest first. A failed one
@@ -177,8 +181,8 @@ static void daemon_settle(struct enricher_daemon *d)
                 log_error("enricher.batch_undelivered", LOG_INT("messages", f->messages));
                 atomic_store(&d->failed, true);
             }
-        } else {
-            daemon_mark_delivered(d, f);
+        } else if (!d->store_blocked) {
+            daemon_raise_watermarks(d, f); /* not past an undelivered batch */
         }
         if (!atomic_load(&f->failed) && !d->store_blocked && f->generation == d->fq.generation) {
             for (size_t i = 0; i < f->nparts; i++) {
@@ -256,42 +260,6 @@ static size_t daemon_batch_partitions(const struct batch *b)
         n += !seen;
     }
     return n;
-}
-
-/* Copies "key\0=token\0" of every event produced as new into f->marks. The
- * value differs from the token, so a replay of the message sees it as
- * already delivered. Returns 0, or -1 when memory runs out. */
-static int daemon_flight_marks(struct flight *f, const struct batch *b)
-{
-    size_t len = 0, n = 0;
-
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->ev[i].state == BATCH_EV_NEW) {
-            len += strlen(b->ev[i].dedup_key) + strlen(b->ev[i].token) + 3;
-            n++;
-        }
-    }
-    if (n == 0) {
-        return 0;
-    }
-    char *p = malloc(len);
-    if (p == NULL) {
-        return -1;
-    }
-    f->marks = p;
-    f->nmarks = n;
-    for (size_t i = 0; i < b->n; i++) {
-        const struct batch_event *e = &b->ev[i];
-        if (e->state == BATCH_EV_NEW) {
-            size_t kl = strlen(e->dedup_key) + 1, tl = strlen(e->token) + 1;
-            memcpy(p, e->dedup_key, kl);
-            p += kl;
-            *p++ = '=';
-            memcpy(p, e->token, tl);
-            p += tl;
-        }
-    }
-    return 0;
 }
 
 /* ---- Redis stages ---- */
@@ -406,7 +374,6 @@ static int daemon_send(struct enricher_daemon *d, size_t i)
         if (batch_reject(&d->batch, i, "produce_refused", err, lifecycle_now_ms()) != 0) {
             return -1;
         }
-        metric_add(d->m.dead, 1);
     }
 }
 
@@ -434,10 +401,6 @@ static enum daemon_step daemon_produce(struct enricher_daemon *d)
         }
         flight_cover(d->flight, e->partition, e->offset);
     }
-    if (daemon_flight_marks(d->flight, b) != 0) {
-        log_error("enricher.out_of_memory", LOG_STR("where", "marks"));
-        return STEP_FATAL;
-    }
     daemon_count_batch(d);
     flight_seal(&d->fq, d->flight);
     d->flight = NULL;
@@ -459,9 +422,18 @@ static enum daemon_step daemon_run_stages(struct enricher_daemon *d)
         case ST_DEDUP:
             st = daemon_dedup(d);
             break;
-        case ST_DEDUP_CHECK:
-            st = daemon_get(d, batch_dedup_check_cmds(&d->batch), batch_dedup_checked);
+        case ST_DEDUP_CHECK: {
+            const struct batch_cmds *c = batch_dedup_check_cmds(&d->batch);
+            if (c == NULL) {
+                log_error("enricher.out_of_memory", LOG_STR("where", "dedup"));
+                return STEP_FATAL;
+            }
+            st = daemon_get(d, c, batch_dedup_checked);
+            if (st == STEP_DONE) {
+                batch_dedup_resolve(&d->batch);
+            }
             break;
+        }
         case ST_SESSION_READ:
             st = daemon_get(d, batch_session_cmds(&d->batch), batch_session_loaded);
             break;
@@ -651,8 +623,19 @@ static int daemon_clients(struct enricher_daemon *d, char *err, size_t errlen)
 {
     const struct enricher_daemon_opts *o = &d->o;
     char session_timeout[32], heartbeat[32];
-    const char *extra[] = {"session.timeout.ms", session_timeout, "heartbeat.interval.ms",
-                           heartbeat, NULL};
+    /* Prefetch bounded in bytes: librdkafka's defaults (64 MB queued, 50 MB
+     * fetch responses) dominate the RSS; a few batches ahead is enough. */
+    const char *extra[] = {"session.timeout.ms",
+                           session_timeout,
+                           "heartbeat.interval.ms",
+                           heartbeat,
+                           "queued.max.messages.kbytes",
+                           "16384",
+                           "fetch.max.bytes",
+                           "16777216",
+                           "max.partition.fetch.bytes",
+                           "1048576",
+                           NULL};
     const char *topics[] = {o->topic_raw, NULL};
 
     snprintf(session_timeout, sizeof(session_timeout), "%d", o->group_session_timeout_ms);
@@ -698,13 +681,8 @@ struct enricher_daemon *enricher_daemon_start(const struct enricher_daemon_opts 
     struct batch_names names = {o->key_prefix, o->topic_raw, "analytics-enricher",
                                 DAEMON_DEADLETTER_MAX};
     d->msgs = calloc(o->batch_max, sizeof(*d->msgs));
-    d->mark_keys = calloc(o->batch_max, sizeof(*d->mark_keys));
-    d->mark_vals = calloc(o->batch_max, sizeof(*d->mark_vals));
-    d->mark_results = calloc(o->batch_max, sizeof(*d->mark_results));
     d->rate = bot_rate_new(o->bot_rate_per_sec, o->bot_rate_burst, BOT_RATE_DEFAULT_MAX_KEYS);
-    if (d->msgs == NULL || d->mark_keys == NULL || d->mark_vals == NULL ||
-        d->mark_results == NULL || d->rate == NULL ||
-        batch_init(&d->batch, o->batch_max, &names) != 0) {
+    if (d->msgs == NULL || d->rate == NULL || batch_init(&d->batch, o->batch_max, &names) != 0) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
@@ -780,8 +758,5 @@ void enricher_daemon_free(struct enricher_daemon *d)
     bot_rate_free(d->rate);
     batch_fini(&d->batch);
     free(d->msgs);
-    free(d->mark_keys);
-    free(d->mark_vals);
-    free(d->mark_results);
     free(d);
 }

@@ -11,7 +11,14 @@ int flight_queue_init(struct flight_queue *q)
     if (pthread_mutex_init(&q->mu, NULL) != 0) {
         return -1;
     }
-    if (pthread_cond_init(&q->cv, NULL) != 0) {
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        rc = rc == 0 ? pthread_cond_init(&q->cv, &attr) : rc;
+        pthread_condattr_destroy(&attr);
+    }
+    if (rc != 0) {
         pthread_mutex_destroy(&q->mu);
         return -1;
     }
@@ -20,10 +27,7 @@ int flight_queue_init(struct flight_queue *q)
 
 void flight_free(struct flight *f)
 {
-    if (f != NULL) {
-        free(f->marks);
-        free(f);
-    }
+    free(f);
 }
 
 void flight_queue_fini(struct flight_queue *q)
@@ -134,7 +138,7 @@ void flight_queue_wait(struct flight_queue *q, int timeout_ms)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable's clock */
     ts.tv_sec += timeout_ms / 1000;
     ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {

@@ -29,8 +29,6 @@ struct flight {
     long long started_mono_ms;
     long long messages; /* produced */
     long long consumed; /* source messages covered */
-    char *marks;        /* nmarks "key\0value\0" pairs to write once delivered; owned */
-    size_t nmarks;
     size_t nparts, cap;
     struct flight_part parts[];
 };
@@ -45,7 +43,7 @@ struct flight_queue {
 
 int flight_queue_init(struct flight_queue *q);
 
-/* Frees f and its marks. Accepts NULL. */
+/* Frees f. Accepts NULL. */
 void flight_free(struct flight *f);
 
 /* Frees every flight left (their reports must not come any more: the

@@ -93,8 +93,10 @@ expect_eq "the bot is kept and flagged" "true ua" \
 expect_eq "f2 appears once" 1 "$(jq -r 'select(.event_id == "f2") | .event_id' "$T/enriched1.jsonl" | wc -l)"
 check "duplicates counted" wait_for 5 metric_is analytics_enricher_duplicates_total 1
 expect_eq "bots counted" 1 "$(metric analytics_enricher_bot_events_total)"
-expect_eq "the dedup mark says delivered, from the raw message's partition:offset" 1 \
-  "$(redis-cli -p "$REDIS_PORT" get analytics.dedup:f1 | grep -c '^=[0-9]*:[0-9]*$')"
+mark="$(redis-cli -p "$REDIS_PORT" get analytics.dedup:f1)"
+expect_eq "the dedup mark holds the raw message's partition:offset" 1 "$(grep -c '^[0-9]*:[0-9]*$' <<<"$mark")"
+wm="$(redis-cli -p "$REDIS_PORT" get "analytics.delivered:$RAW:${mark%%:*}")"
+check "the partition's delivered watermark is past it ($wm > ${mark#*:})" test "${wm:-0}" -gt "${mark#*:}"
 check "session state stored for fp-a" test -n "$(redis-cli -p "$REDIS_PORT" get analytics.session::fp-a)"
 check "the dedup mark expires within 24 h" test "$(redis-cli -p "$REDIS_PORT" pttl analytics.dedup:f1)" -le 86400000
 
@@ -163,6 +165,7 @@ check "shutdown logged" log_has "$T/e3.log" shutdown.complete
 # ---- Redis down at start: the enricher waits, then works ----
 kill -TERM "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
 post "$(ev late1 fp-z "$now" https://shop.example/)"
+expect_eq "collector takes the event" 202 "$STATUS"
 start_enricher e4
 check "not ready without Redis" wait_for 10 http_status_is "http://127.0.0.1:$ADMIN_PORT/readyz" 503
 start_redis redis "$REDIS_PORT" || { echo "redis did not restart"; exit 1; }

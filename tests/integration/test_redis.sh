@@ -73,12 +73,13 @@ expect_eq "setpx-many results" "[0,0]" "$(jq -c .results <<<"$OUT")"
 rc get-many state:a state:missing state:b
 expect_eq "get-many values" '["S1 one",null,"two words"]' "$(jq -c .values <<<"$OUT")"
 
-# Pipelined SET XX KEEPTTL: only existing keys change, and keep their expiry.
-rc replace-many state:a done state:none x
-expect_eq "replace-many results" "[1,0]" "$(jq -c .results <<<"$OUT")"
-expect_eq "replaced value" done "$(redis-cli -p "$PORT1" -n 3 get state:a)"
-check "expiry kept" test "$(redis-cli -p "$PORT1" -n 3 pttl state:a)" -gt 0
-expect_eq "a missing key is not created" 0 "$(redis-cli -p "$PORT1" -n 3 exists state:none)"
+# Pipelined raise-to-max: a missing key is set, a lower value raised, a
+# higher one kept.
+rc setmax-many wm:a 10 wm:b 5
+expect_eq "setmax-many on missing keys" "[1,1]" "$(jq -c .results <<<"$OUT")"
+rc setmax-many wm:a 7 wm:b 9
+expect_eq "setmax-many keeps the higher value" "[0,1]" "$(jq -c .results <<<"$OUT")"
+expect_eq "values after setmax-many" "10 9" "$(redis-cli -p "$PORT1" -n 3 get wm:a) $(redis-cli -p "$PORT1" -n 3 get wm:b)"
 
 # Bad URLs and arguments: a clear message, no connection attempt.
 OUT="$(ANALYTICS_REDIS_URL=http://127.0.0.1:$PORT1 "$CHECK" ready 2>&1)"

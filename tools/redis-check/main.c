@@ -37,7 +37,7 @@ static void usage(FILE *out)
             "  setnx-many TTL_MS KEY...   pipelined SET NX PX, value 1\n"
             "  get-many KEY...            pipelined GET: values (null when missing)\n"
             "  setpx-many TTL_MS KEY VAL [KEY VAL]...  pipelined SET PX\n"
-            "  replace-many KEY VAL [KEY VAL]...       pipelined SET XX KEEPTTL\n"
+            "  setmax-many KEY N [KEY N]...            pipelined raise-to-max\n"
             "  ready                      PING; exit 1 when not ready\n"
             "  loop SECONDS               SET NX on a fresh key every %d ms; counts\n\n"
             "Exit 0 ok, 1 Redis unreachable or error, 64 bad arguments.\n",
@@ -250,7 +250,7 @@ out:
     return code;
 }
 
-static int cmd_replace_many(struct redis_client *rc, int argc, char **argv)
+static int cmd_setmax_many(struct redis_client *rc, int argc, char **argv)
 {
     size_t n = ((size_t)argc - 1) / 2;
 
@@ -258,7 +258,7 @@ static int cmd_replace_many(struct redis_client *rc, int argc, char **argv)
         return CLI_EX_USAGE;
     }
     const char **keys = calloc(n, sizeof(*keys));
-    const char **vals = calloc(n, sizeof(*vals));
+    long long *vals = calloc(n, sizeof(*vals));
     int *results = calloc(n, sizeof(*results));
     int code = 0;
     if (keys == NULL || vals == NULL || results == NULL) {
@@ -268,14 +268,17 @@ static int cmd_replace_many(struct redis_client *rc, int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++) {
         keys[i] = argv[1 + 2 * i];
-        vals[i] = argv[2 + 2 * i];
+        if (parse_pos("N", argv[2 + 2 * i], 1LL << 62, &vals[i]) == -1) {
+            code = CLI_EX_USAGE;
+            goto out;
+        }
     }
-    int r = redis_replace_many(rc, keys, vals, n, results);
+    int r = redis_set_max_many(rc, keys, vals, n, results);
     if (r < 0) {
-        code = fail(rc, "replace-many", r);
+        code = fail(rc, "setmax-many", r);
         goto out;
     }
-    printf("{\"cmd\":\"replace-many\",\"results\":[");
+    printf("{\"cmd\":\"setmax-many\",\"results\":[");
     for (size_t i = 0; i < n; i++) {
         printf("%s%d", i ? "," : "", results[i]);
     }
@@ -360,8 +363,8 @@ static int run(struct redis_client *rc, int argc, char **argv)
     if (strcmp(cmd, "setpx-many") == 0) {
         return cmd_setpx_many(rc, nargs, argv + 1);
     }
-    if (strcmp(cmd, "replace-many") == 0) {
-        return cmd_replace_many(rc, nargs, argv + 1);
+    if (strcmp(cmd, "setmax-many") == 0) {
+        return cmd_setmax_many(rc, nargs, argv + 1);
     }
     if (strcmp(cmd, "ready") == 0) {
         return cmd_ready(rc);
@@ -388,7 +391,7 @@ static bool args_ok(int argc, char **argv)
                 {"setnx-many", 3, 1 << 20},
                 {"get-many", 2, 1 << 20},
                 {"setpx-many", 4, 1 << 20},
-                {"replace-many", 3, 1 << 20}};
+                {"setmax-many", 3, 1 << 20}};
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(argv[1], cmds[i].name) == 0) {

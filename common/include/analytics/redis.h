@@ -79,11 +79,11 @@ int redis_set_nx(struct redis_client *c, const char *key, const char *val, long 
 int redis_set_nx_many(struct redis_client *c, const char *const *keys, const char *const *vals,
                       size_t n, long long ttl_ms, int *results);
 
-/* SET keys[i] vals[i] XX KEEPTTL for n keys in one pipeline: replaces the
- * values of keys that exist, keeping their expiry (Redis 6.0 or later). On
- * return 0, results[i] is 1 (replaced), 0 (missing) or REDIS_CLIENT_EREPLY.
- * Returns as redis_set_nx_many. */
-int redis_replace_many(struct redis_client *c, const char *const *keys, const char *const *vals,
+/* Raises the decimal integer stored at keys[i] to values[i] (a missing key
+ * is set; a larger stored value is kept), for n keys in one pipeline, each
+ * atomically (a server-side script). On return 0, results[i] is 1 (set), 0
+ * (kept) or REDIS_CLIENT_EREPLY. Returns as redis_set_nx_many. */
+int redis_set_max_many(struct redis_client *c, const char *const *keys, const long long *values,
                        size_t n, int *results);
 
 /* Receives the reply to key i of redis_get_many: status 1 with the value
