@@ -88,6 +88,7 @@ log_field() { grep -m1 "\"event\":\"$2\"" "$1" | jq -r ".$3"; }
 
 # start_devbroker [ARGS...]: starts the devbroker; sets BROKERS and DEVBROKER_PID.
 start_devbroker() {
+  rm -f "$T/bootstrap"
   "$BIN/analytics-devbroker" --bootstrap-file "$T/bootstrap" --partitions 3 "$@" \
     >"$T/devbroker.out" 2>"$T/devbroker.log" &
   DEVBROKER_PID=$!

@@ -163,7 +163,13 @@ expect_clean_stop "SIGTERM exits 0" "$ENRICHER_PID" 12
 check "shutdown logged" log_has "$T/e3.log" shutdown.complete
 
 # ---- Redis down at start: the enricher waits, then works ----
+# On a fresh devbroker and collector: right after the group history above
+# (a member killed, then a short-lived one), a new member was seen to get
+# its assignment and then fetch nothing, in about 1 run of 3; that is
+# being investigated separately (see the issue notes), not here.
 kill -TERM "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
+start_devbroker
+start_collector c2
 post "$(ev late1 fp-z "$now" https://shop.example/)"
 expect_eq "collector takes the event" 202 "$STATUS"
 start_enricher e4
