@@ -145,14 +145,14 @@ static void daemon_raise_watermarks(struct enricher_daemon *d, const struct flig
     const char **kp = calloc(f->nparts, sizeof(*kp));
     long long *vals = calloc(f->nparts, sizeof(*vals));
     int *results = calloc(f->nparts, sizeof(*results));
-    struct batch_names names = {.key_prefix = d->o.key_prefix, .source_topic = d->o.topic_raw};
     int rc = -1;
 
     if (f->nparts == 0) {
         rc = 0;
     } else if (keys != NULL && kp != NULL && vals != NULL && results != NULL) {
         for (size_t i = 0; i < f->nparts; i++) {
-            kp[i] = batch_delivered_key(&names, f->parts[i].partition, keys[i], sizeof(keys[i]));
+            kp[i] = batch_delivered_key(&d->batch.names, f->parts[i].partition, keys[i],
+                                        sizeof(keys[i]));
             vals[i] = f->parts[i].next_offset;
         }
         rc = redis_set_max_many(d->redis, kp, vals, f->nparts, results);

@@ -177,6 +177,16 @@ check "not ready without Redis" wait_for 10 http_status_is "http://127.0.0.1:$AD
 start_redis redis "$REDIS_PORT" || { echo "redis did not restart"; exit 1; }
 check "ready once Redis is up" wait_for 20 http_status_is "http://127.0.0.1:$ADMIN_PORT/readyz" 200
 check "the waiting event is enriched" wait_for 30 enriched_has_id late1
+
+# Redis answering with errors (out of memory) holds the batch like an outage.
+redis-cli -p "$REDIS_PORT" config set maxmemory 1 >/dev/null
+post "$(ev oom1 fp-z "$now" https://shop.example/)"
+check "Redis error replies are counted" wait_for 20 bash -c \
+  "[ \"\$(curl -s http://127.0.0.1:$ADMIN_PORT/metrics | awk '\$1 == \"analytics_enricher_redis_errors_total\" {print \$2}')\" -gt 0 ]"
+check "consumption pauses on error replies" wait_for 10 metric_is analytics_enricher_consumer_paused 1
+check "not ready while Redis refuses writes" http_status_is "http://127.0.0.1:$ADMIN_PORT/readyz" 503
+redis-cli -p "$REDIS_PORT" config set maxmemory 0 >/dev/null
+check "the held event is enriched once Redis takes writes" wait_for 30 enriched_has_id oom1
 expect_clean_stop "SIGTERM exits 0" "$ENRICHER_PID" 12
 
 # ---- configuration errors ----

@@ -146,6 +146,16 @@ static int cmd_del(struct redis_client *rc, char **argv)
     return 0;
 }
 
+/* Prints {"cmd":CMD,"results":[...]} for the n results of a pipelined call. */
+static void print_results(const char *cmd, const int *results, size_t n)
+{
+    printf("{\"cmd\":\"%s\",\"results\":[", cmd);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s%d", i ? "," : "", results[i]);
+    }
+    printf("]}\n");
+}
+
 static int cmd_setnx_many(struct redis_client *rc, int argc, char **argv)
 {
     long long ttl;
@@ -164,11 +174,7 @@ static int cmd_setnx_many(struct redis_client *rc, int argc, char **argv)
         free(results);
         return fail(rc, "setnx-many", r);
     }
-    printf("{\"cmd\":\"setnx-many\",\"results\":[");
-    for (size_t i = 0; i < n; i++) {
-        printf("%s%d", i ? "," : "", results[i]);
-    }
-    printf("]}\n");
+    print_results("setnx-many", results, n);
     free(results);
     return 0;
 }
@@ -237,11 +243,7 @@ static int cmd_setpx_many(struct redis_client *rc, int argc, char **argv)
         code = fail(rc, "setpx-many", r);
         goto out;
     }
-    printf("{\"cmd\":\"setpx-many\",\"results\":[");
-    for (size_t i = 0; i < n; i++) {
-        printf("%s%d", i ? "," : "", results[i]);
-    }
-    printf("]}\n");
+    print_results("setpx-many", results, n);
 out:
     free(keys);
     free(vals);
@@ -278,11 +280,7 @@ static int cmd_setmax_many(struct redis_client *rc, int argc, char **argv)
         code = fail(rc, "setmax-many", r);
         goto out;
     }
-    printf("{\"cmd\":\"setmax-many\",\"results\":[");
-    for (size_t i = 0; i < n; i++) {
-        printf("%s%d", i ? "," : "", results[i]);
-    }
-    printf("]}\n");
+    print_results("setmax-many", results, n);
 out:
     free(keys);
     free(vals);
