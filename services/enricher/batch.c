@@ -59,10 +59,12 @@ int batch_init(struct batch *b, size_t cap, const struct batch_names *names)
     b->cmds.results = calloc(2 * cap, sizeof(*b->cmds.results));
     b->eo = malloc(sizeof(*b->eo));
     b->wm = calloc(cap, sizeof(*b->wm));
+    b->parts = calloc(cap, sizeof(*b->parts));
     b->wm_keys = calloc(cap, sizeof(*b->wm_keys));
     if (cap == 0 || b->ev == NULL || b->vis == NULL || b->slots == NULL || b->cmds.keys == NULL ||
         b->cmds.vals == NULL || b->cmds.lens == NULL || b->cmds.idx == NULL ||
-        b->cmds.results == NULL || b->eo == NULL || b->wm == NULL || b->wm_keys == NULL) {
+        b->cmds.results == NULL || b->eo == NULL || b->wm == NULL || b->wm_keys == NULL ||
+        b->parts == NULL) {
         return -1;
     }
     return 0;
@@ -82,6 +84,7 @@ void batch_fini(struct batch *b)
     free(b->eo);
     free(b->wm);
     free(b->wm_keys);
+    free(b->parts);
     memset(b, 0, sizeof(*b));
 }
 
@@ -92,6 +95,7 @@ void batch_reset(struct batch *b)
         memset(b->slots, 0, 2 * b->cap * sizeof(*b->slots));
     }
     b->n = 0;
+    b->nparts = 0;
     b->nvis = 0;
     b->nwm = 0;
     b->cmds.n = 0;
@@ -101,6 +105,24 @@ void batch_reset(struct batch *b)
 bool batch_full(const struct batch *b)
 {
     return b->n >= b->cap;
+}
+
+/* Records partition among the batch's distinct partitions. Consumed
+ * messages come in runs from one partition, so the last one is tried
+ * first. */
+static void batch_note_partition(struct batch *b, int32_t partition)
+{
+    if (b->nparts > 0 && b->parts[b->last_part] == partition) {
+        return;
+    }
+    for (size_t i = 0; i < b->nparts; i++) {
+        if (b->parts[i] == partition) {
+            b->last_part = i;
+            return;
+        }
+    }
+    b->last_part = b->nparts;
+    b->parts[b->nparts++] = partition;
 }
 
 struct batch_event *batch_add(struct batch *b, int32_t partition, int64_t offset, const void *key,
@@ -118,6 +140,7 @@ struct batch_event *batch_add(struct batch *b, int32_t partition, int64_t offset
     e->payload = payload;
     e->len = len;
     e->visitor = -1;
+    batch_note_partition(b, partition);
     return e;
 }
 
@@ -386,6 +409,20 @@ void batch_dedup_resolve(struct batch *b)
     }
 }
 
+/* Loads v's state from the session cache. Returns true on a hit. */
+static bool batch_session_cached(struct batch *b, struct batch_visitor *v)
+{
+    char buf[SESSION_STATE_ENCODED_MAX];
+    size_t len = 0;
+
+    if (b->sessions == NULL ||
+        !lru_get(b->sessions, v->key, strlen(v->key), buf, sizeof(buf), &len)) {
+        return false;
+    }
+    v->have_state = session_state_decode(buf, len, &v->st) == 0;
+    return v->have_state;
+}
+
 const struct batch_cmds *batch_session_cmds(struct batch *b)
 {
     struct batch_cmds *c = batch_cmds_begin(b);
@@ -397,8 +434,9 @@ const struct batch_cmds *batch_session_cmds(struct batch *b)
         }
     }
     for (size_t v = 0; v < b->nvis; v++) {
-        if (b->vis[v].needed && !b->vis[v].have_state) {
-            batch_cmds_add(c, v, b->vis[v].key, NULL, 0);
+        struct batch_visitor *vis = &b->vis[v];
+        if (vis->needed && !vis->have_state && !batch_session_cached(b, vis)) {
+            batch_cmds_add(c, v, vis->key, NULL, 0);
         }
     }
     return c;
@@ -608,4 +646,14 @@ const struct batch_cmds *batch_session_write_cmds(struct batch *b)
         }
     }
     return c;
+}
+
+void batch_session_remember(struct batch *b)
+{
+    for (size_t v = 0; b->sessions != NULL && v < b->nvis; v++) {
+        const struct batch_visitor *vis = &b->vis[v];
+        if (vis->dirty && vis->encoded != NULL) {
+            (void)lru_put(b->sessions, vis->key, strlen(vis->key), vis->encoded, vis->encoded_len);
+        }
+    }
 }

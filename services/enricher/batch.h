@@ -17,8 +17,15 @@
  *   batch_session_cmds      GET of the session state of each visitor,
  *   batch_session_loaded      one per reply
  *   batch_enrich            enrich, assign sessions, pack every output
- *   batch_session_write_cmds  SET PX of each visitor's new state
+ *   batch_session_write_cmds  SET PX of each visitor's new state, then
+ *   batch_session_remember    those states into the session cache
  * then the daemon produces every event's output (batch_event.out).
+ *
+ * Session cache: while the daemon owns a partition, it alone writes its
+ * visitors' states, so the states it wrote are what Redis holds and need not
+ * be read back. batch_session_cmds takes them from the cache (struct batch
+ * .sessions, borrowed, NULL for none) and reads only the others; the daemon
+ * clears the cache whenever partitions are revoked.
  *
  * Dedup tokens: the value stored under an event id is "<partition>:<offset>"
  * of the raw message that claimed it; another message with the same id finds
@@ -35,6 +42,7 @@
 
 #include "arena.h"
 #include "enrich.h"
+#include "lru.h"
 #include "session.h"
 
 enum batch_event_state {
@@ -110,6 +118,8 @@ struct batch {
     ProtobufCAllocator pb;
     struct batch_event *ev;
     size_t n, cap;
+    int32_t *parts;           /* the distinct partitions of ev, nparts of them */
+    size_t nparts, last_part; /* parts[last_part]: batch_add's last partition */
     struct batch_visitor *vis;
     size_t nvis;
     size_t *slots; /* visitor hash table: index + 1, 0 empty; 2 * cap slots */
@@ -120,6 +130,7 @@ struct batch {
     struct enrich_out *eo;
     struct batch_names names;
     struct batch_stats stats;
+    struct lru *sessions; /* session cache (see above), borrowed; may be NULL */
 };
 
 /* Initialises b for up to cap events. names' strings are borrowed for b's
@@ -172,7 +183,7 @@ const char *batch_delivered_key(const struct batch_names *names, int32_t partiti
                                 size_t len);
 
 /* GET arguments (keys) of the session state of every visitor with a new
- * event. */
+ * event whose state is not in the session cache. */
 const struct batch_cmds *batch_session_cmds(struct batch *b);
 
 /* Takes the reply to item i of batch_session_cmds. A value that does not
@@ -194,5 +205,9 @@ int batch_reject(struct batch *b, size_t i, const char *code, const char *reason
 
 /* SET PX arguments (keys, vals, lens) of every visitor state that changed. */
 const struct batch_cmds *batch_session_write_cmds(struct batch *b);
+
+/* Stores the states batch_session_write_cmds wrote in the session cache
+ * (call once Redis accepted them). Out of memory only leaves some out. */
+void batch_session_remember(struct batch *b);
 
 #endif

@@ -55,6 +55,7 @@ struct enricher_daemon {
     struct kafka_consumer *consumer;
     struct redis_client *redis;
     struct bot_rate *rate;
+    struct lru *scache; /* visitors' session states while their partitions are ours */
     struct batch batch;
     struct kafka_message *msgs; /* the batch's messages, released when it is produced */
     size_t nmsgs;
@@ -76,6 +77,14 @@ struct enricher_daemon {
     atomic_llong deadline_ms;
     struct daemon_metrics m;
 };
+
+static double daemon_session_hit_ratio(void *arg)
+{
+    uint64_t hits = 0, misses = 0;
+
+    lru_stats(arg, &hits, &misses, NULL);
+    return hits + misses > 0 ? (double)hits / (double)(hits + misses) : 0.0;
+}
 
 static void daemon_register_metrics(struct enricher_daemon *d)
 {
@@ -111,6 +120,9 @@ static void daemon_register_metrics(struct enricher_daemon *d)
     m->paused = metrics_gauge(r, "analytics_enricher_consumer_paused",
                               "1 while consumption is paused (Redis or broker unavailable)", NULL);
     m->redis_up = metrics_gauge(r, "analytics_enricher_redis_up", "1 while Redis answers", NULL);
+    metrics_gauge_fn(r, "analytics_enricher_session_cache_hit_ratio",
+                     "Share of visitors' session states found in memory instead of Redis", NULL,
+                     daemon_session_hit_ratio, d->scache);
     m->watermark_failed = metrics_counter(
         r, "analytics_enricher_watermark_failed_total",
         "Delivered batches whose watermark could not be raised (a replay may repeat them)", NULL);
@@ -245,21 +257,8 @@ static void daemon_on_revoke(void *arg)
         log_warn("enricher.revoked_undelivered", LOG_INT("batches", d->fq.count));
     }
     d->fq.generation++;
-}
-
-/* Counts the distinct partitions of the batch. */
-static size_t daemon_batch_partitions(const struct batch *b)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < b->n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++) {
-            seen = b->ev[j].partition == b->ev[i].partition;
-        }
-        n += !seen;
-    }
-    return n;
+    /* Partitions that come back may have been another enricher's meanwhile. */
+    lru_clear(d->scache);
 }
 
 /* ---- Redis stages ---- */
@@ -326,6 +325,9 @@ static enum daemon_step daemon_session_write(struct enricher_daemon *d)
     for (size_t i = 0; rc == 0 && i < c->n; i++) {
         rc = c->results[i];
     }
+    if (rc == 0) {
+        batch_session_remember(&d->batch);
+    }
     return daemon_redis_result(d, rc);
 }
 
@@ -382,7 +384,7 @@ static enum daemon_step daemon_produce(struct enricher_daemon *d)
     struct batch *b = &d->batch;
 
     if (d->flight == NULL) {
-        d->flight = flight_new(&d->fq, daemon_batch_partitions(b), d->batch_started_ms);
+        d->flight = flight_new(&d->fq, b->nparts, d->batch_started_ms);
         if (d->flight == NULL) {
             log_error("enricher.out_of_memory", LOG_STR("where", "flight"));
             return STEP_FATAL;
@@ -623,16 +625,19 @@ static int daemon_clients(struct enricher_daemon *d, char *err, size_t errlen)
 {
     const struct enricher_daemon_opts *o = &d->o;
     char session_timeout[32], heartbeat[32];
+    char prefetch_kb[32], fetch_bytes[32];
     /* Prefetch bounded in bytes: librdkafka's defaults (64 MB queued, 50 MB
-     * fetch responses) dominate the RSS; a few batches ahead is enough. */
+     * fetch responses) dominate the RSS. But librdkafka 2.0 waits a fixed
+     * second before fetching again once the bound is reached, so the bound
+     * also caps throughput at about that many bytes a second. */
     const char *extra[] = {"session.timeout.ms",
                            session_timeout,
                            "heartbeat.interval.ms",
                            heartbeat,
                            "queued.max.messages.kbytes",
-                           "16384",
+                           prefetch_kb,
                            "fetch.max.bytes",
-                           "16777216",
+                           fetch_bytes,
                            "max.partition.fetch.bytes",
                            "1048576",
                            NULL};
@@ -640,6 +645,8 @@ static int daemon_clients(struct enricher_daemon *d, char *err, size_t errlen)
 
     snprintf(session_timeout, sizeof(session_timeout), "%d", o->group_session_timeout_ms);
     snprintf(heartbeat, sizeof(heartbeat), "%d", o->group_session_timeout_ms / 3);
+    snprintf(prefetch_kb, sizeof(prefetch_kb), "%d", o->prefetch_mb * 1024);
+    snprintf(fetch_bytes, sizeof(fetch_bytes), "%d", o->prefetch_mb * 1024 * 1024);
     struct kafka_producer_opts po = {
         .brokers = o->brokers,
         .linger_ms = o->linger_ms,
@@ -682,11 +689,14 @@ struct enricher_daemon *enricher_daemon_start(const struct enricher_daemon_opts 
                                 DAEMON_DEADLETTER_MAX};
     d->msgs = calloc(o->batch_max, sizeof(*d->msgs));
     d->rate = bot_rate_new(o->bot_rate_per_sec, o->bot_rate_burst, BOT_RATE_DEFAULT_MAX_KEYS);
-    if (d->msgs == NULL || d->rate == NULL || batch_init(&d->batch, o->batch_max, &names) != 0) {
+    d->scache = lru_new(o->session_cache);
+    if (d->msgs == NULL || d->rate == NULL || d->scache == NULL ||
+        batch_init(&d->batch, o->batch_max, &names) != 0) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
     d->ctx.rate = d->rate;
+    d->batch.sessions = d->scache;
     daemon_register_metrics(d);
     if (daemon_clients(d, err, errlen) != 0) {
         goto out_free;
@@ -756,6 +766,7 @@ void enricher_daemon_free(struct enricher_daemon *d)
     flight_queue_fini(&d->fq);
     redis_client_free(d->redis);
     bot_rate_free(d->rate);
+    lru_free(d->scache);
     batch_fini(&d->batch);
     free(d->msgs);
     free(d);

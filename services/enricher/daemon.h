@@ -35,10 +35,12 @@ struct enricher_daemon_opts {
     const struct session_config *sessions; /* borrowed */
     long long dedup_ttl_ms;
     long long session_ttl_ms;
-    size_t batch_max; /* events per batch */
-    int inflight_max; /* batches awaiting delivery before consumption waits */
+    size_t batch_max;     /* events per batch */
+    size_t session_cache; /* visitors' session states kept in memory (0: none) */
+    int inflight_max;     /* batches awaiting delivery before consumption waits */
     int linger_ms;
     int group_session_timeout_ms;
+    int prefetch_mb;         /* raw messages fetched ahead of processing, in MB */
     double bot_rate_per_sec; /* behaviour limit per fingerprint */
     double bot_rate_burst;
     struct metrics *metrics; /* borrowed; series registered here */

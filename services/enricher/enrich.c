@@ -2,23 +2,7 @@
 
 #include "analytics/errbuf.h"
 
-#include <stdio.h>
 #include <string.h>
-
-/* Joins the non-empty version parts with dots into out. */
-static void enrich_join_version(char *out, size_t outlen, const char *const *parts, size_t n)
-{
-    size_t len = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; i < n && parts[i][0] != '\0'; i++) {
-        int w = snprintf(out + len, outlen - len, "%s%s", i > 0 ? "." : "", parts[i]);
-        if (w < 0 || (size_t)w >= outlen - len) {
-            break;
-        }
-        len += (size_t)w;
-    }
-}
 
 static Analytics__V1__DeviceType enrich_device_type(enum ua_device_type t)
 {
@@ -35,28 +19,34 @@ static Analytics__V1__DeviceType enrich_device_type(enum ua_device_type t)
     return ANALYTICS__V1__DEVICE_TYPE__DEVICE_TYPE_UNKNOWN;
 }
 
+/* ua_tag_fn: 1 when the agent matches a crawler pattern. */
+static int enrich_bot_tag(const char *ua, const struct ua_result *res, void *arg)
+{
+    (void)res;
+    return bot_match_ua(arg, ua) ? 1 : 0;
+}
+
 static void enrich_user_agent(const struct enrich_ctx *ctx, const char *ua_string,
                               struct enrich_out *out)
 {
     struct ua_result *r = &out->uar;
-    const char *bv[] = {r->browser_major, r->browser_minor, r->browser_patch};
-    const char *ov[] = {r->os_major, r->os_minor, r->os_patch, r->os_patch_minor};
 
-    if (ua_parse(ctx->ua, ua_string, r) != 0) {
+    if (ua_parse_tagged(ctx->ua, ua_string, r, ctx->bots != NULL ? enrich_bot_tag : NULL,
+                        (void *)ctx->bots) != 0) {
         memset(r, 0, sizeof(*r));
         r->device_type = UA_DEVICE_DESKTOP;
+        r->tag = ctx->bots != NULL && bot_match_ua(ctx->bots, ua_string);
     }
-    enrich_join_version(out->browser_version, sizeof(out->browser_version), bv, 3);
-    enrich_join_version(out->os_version, sizeof(out->os_version), ov, 4);
     out->ua.browser_family = r->browser_family;
-    out->ua.browser_version = out->browser_version;
+    out->ua.browser_version = r->browser_version;
     out->ua.os_family = r->os_family;
-    out->ua.os_version = out->os_version;
+    out->ua.os_version = r->os_version;
     out->ua.device_family = r->device_family;
     out->ua.device_type = enrich_device_type(r->device_type);
 }
 
-/* Flags bots: uap's spider family, then the crawler patterns, then (with a
+/* Flags bots: uap's spider family, then the crawler patterns (checked once
+ * per distinct agent, cached with its parse), then (with a
  * rate tracker) more events per second than a person makes, by the events'
  * own times, so a backlog consumed at once is not mistaken for a flood. */
 static void enrich_bot(const struct enrich_ctx *ctx, const Analytics__V1__RawEvent *raw,
@@ -66,7 +56,7 @@ static void enrich_bot(const struct enrich_ctx *ctx, const Analytics__V1__RawEve
 
     if (out->uar.device_type == UA_DEVICE_BOT) {
         reason = BOT_REASON_UA;
-    } else if (ctx->bots != NULL && bot_match_ua(ctx->bots, raw->user_agent)) {
+    } else if (out->uar.tag == 1) {
         reason = BOT_REASON_PATTERN;
     } else if (ctx->rate != NULL && !raw->historical &&
                bot_rate_exceeded(ctx->rate, raw->fingerprint, out->ev.event_ts_ms)) {

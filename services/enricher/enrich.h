@@ -43,8 +43,6 @@ struct enrich_out {
     struct classify_result cls;
     char country[3];
     char ip_truncated[64];
-    char browser_version[3 * UA_VERSION_MAX];
-    char os_version[4 * UA_VERSION_MAX];
 };
 
 /* The time downstream stages use: the client's for historical events, the

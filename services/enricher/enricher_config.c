@@ -35,6 +35,10 @@ const struct config_var enricher_config_vars[] = {
      0},
     {"ANALYTICS_ENRICHER_UA_CACHE", CONFIG_INT, "10000", 0, 10000000, NULL,
      "user agents kept parsed (LRU); 0 turns the cache off", F(ua_cache), 0},
+    {"ANALYTICS_ENRICHER_SESSION_CACHE", CONFIG_INT, "100000", 0, 10000000, NULL,
+     "visitors' session states kept in memory (LRU) while their partitions stay assigned, so "
+     "they need not be read back from Redis; 0 turns the cache off",
+     F(session_cache), 0},
     {"ANALYTICS_ENRICHER_SESSION_IDLE_MIN", CONFIG_INT, "30", 1, 1440, NULL,
      "minutes without an event after which a visitor's next event starts a new session",
      F(session_idle_min), 0},
@@ -45,6 +49,10 @@ const struct config_var enricher_config_vars[] = {
     {"ANALYTICS_ENRICHER_INFLIGHT_BATCHES", CONFIG_INT, "8", 1, 1000, NULL,
      "batches awaiting the broker's acknowledgement before consumption waits", F(inflight_batches),
      0},
+    {"ANALYTICS_ENRICHER_PREFETCH_MB", CONFIG_INT, "32", 1, 1024, NULL,
+     "raw messages fetched ahead, in MB: bounds memory, and (librdkafka 2.0 refetches once a "
+     "second when it is full) also throughput to about this many MB a second",
+     F(prefetch_mb), 0},
     {"ANALYTICS_ENRICHER_LINGER_MS", CONFIG_INT, "5", 0, 1000, NULL,
      "producer batching delay in ms", F(linger_ms), 0},
     {"ANALYTICS_ENRICHER_GROUP_SESSION_TIMEOUT_MS", CONFIG_INT, "10000", 1000, 300000, NULL,

@@ -18,6 +18,8 @@ struct enricher_config {
     char *geoip_mmdb;
     char *site_timezone;
     long long ua_cache;
+    long long session_cache;
+    long long prefetch_mb;
     long long session_idle_min;
     long long dedup_ttl_h;
     long long batch;

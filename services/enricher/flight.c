@@ -72,7 +72,8 @@ void flight_unhold(struct flight *f)
 int flight_cover(struct flight *f, int32_t partition, int64_t offset)
 {
     f->consumed++;
-    for (size_t i = 0; i < f->nparts; i++) {
+    /* Newest first: messages come in runs from one partition. */
+    for (size_t i = f->nparts; i-- > 0;) {
         if (f->parts[i].partition == partition) {
             if (offset + 1 > f->parts[i].next_offset) {
                 f->parts[i].next_offset = offset + 1;

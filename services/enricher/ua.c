@@ -5,10 +5,10 @@
 
 #include "analytics/errbuf.h"
 #include "analytics/log.h"
+#include "lru.h"
 
 #include <errno.h>
 #include <pcre2.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,29 +44,9 @@ struct ua_ruleset {
     size_t n;
 };
 
-struct ua_cache_entry {
-    char *key;
-    size_t keylen;
-    uint64_t hash;
-    struct ua_result res;
-    struct ua_cache_entry *hnext; /* bucket chain */
-    struct ua_cache_entry *prev;  /* towards the most recently used */
-    struct ua_cache_entry *next;  /* towards the least recently used */
-};
-
-struct ua_cache {
-    pthread_mutex_t mu;
-    struct ua_cache_entry **buckets;
-    size_t nbuckets; /* a power of two */
-    size_t count;
-    size_t cap; /* 0: caching disabled */
-    struct ua_cache_entry *head, *tail;
-    uint64_t hits, misses;
-};
-
 struct ua_parser {
     struct ua_ruleset sets[UA_SET_COUNT];
-    struct ua_cache *cache;
+    struct lru *cache;
 };
 
 /* ---- strings ---- */
@@ -248,6 +228,23 @@ static void ua_result_other(struct ua_result *out)
     memcpy(out->device_family, "Other", sizeof("Other"));
 }
 
+/* Joins the leading non-empty parts (the list ends with "") with dots into
+ * out, which has room for every part (each under UA_VERSION_MAX bytes). */
+static void ua_join_version(char *out, const char *const *parts)
+{
+    size_t len = 0;
+
+    for (size_t i = 0; parts[i][0] != '\0'; i++) {
+        size_t n = strlen(parts[i]);
+        if (i > 0) {
+            out[len++] = '.';
+        }
+        memcpy(out + len, parts[i], n);
+        len += n;
+    }
+    out[len] = '\0';
+}
+
 /* Parses the first len bytes of ua (NUL-terminated at len or later). */
 static int ua_parse_len(const struct ua_parser *p, const char *ua, size_t len,
                         struct ua_result *out)
@@ -291,167 +288,12 @@ static int ua_parse_len(const struct ua_parser *p, const char *ua, size_t len,
         memcpy(out->device_family, "Other", sizeof("Other"));
     }
     out->device_type = ua_device_type_of(out, ua);
+    ua_join_version(
+        out->browser_version,
+        (const char *const[]){out->browser_major, out->browser_minor, out->browser_patch, ""});
+    ua_join_version(out->os_version, (const char *const[]){out->os_major, out->os_minor,
+                                                           out->os_patch, out->os_patch_minor, ""});
     return 0;
-}
-
-/* ---- LRU cache ---- */
-
-static uint64_t ua_hash(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/* Returns a new cache of cap entries (caller frees with ua_cache_free), or
- * NULL when out of memory. */
-static struct ua_cache *ua_cache_new(size_t cap)
-{
-    struct ua_cache *c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        return NULL;
-    }
-    c->cap = cap;
-    c->nbuckets = 16;
-    while (c->nbuckets < cap * 2 && c->nbuckets < ((size_t)1 << 30)) {
-        c->nbuckets *= 2;
-    }
-    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
-    if (c->buckets == NULL || pthread_mutex_init(&c->mu, NULL) != 0) {
-        free(c->buckets);
-        free(c);
-        return NULL;
-    }
-    return c;
-}
-
-static void ua_cache_free(struct ua_cache *c)
-{
-    if (c == NULL) {
-        return;
-    }
-    for (struct ua_cache_entry *e = c->head, *next; e != NULL; e = next) {
-        next = e->next;
-        free(e->key);
-        free(e);
-    }
-    pthread_mutex_destroy(&c->mu);
-    free(c->buckets);
-    free(c);
-}
-
-/* Returns the entry for key, or NULL. Caller holds c->mu. */
-static struct ua_cache_entry *ua_cache_find(const struct ua_cache *c, const char *key, size_t len,
-                                            uint64_t h)
-{
-    struct ua_cache_entry *e = c->buckets[h & (c->nbuckets - 1)];
-    for (; e != NULL; e = e->hnext) {
-        if (e->hash == h && e->keylen == len && memcmp(e->key, key, len) == 0) {
-            return e;
-        }
-    }
-    return NULL;
-}
-
-static void ua_lru_unlink(struct ua_cache *c, struct ua_cache_entry *e)
-{
-    if (e->prev != NULL) {
-        e->prev->next = e->next;
-    } else {
-        c->head = e->next;
-    }
-    if (e->next != NULL) {
-        e->next->prev = e->prev;
-    } else {
-        c->tail = e->prev;
-    }
-    e->prev = e->next = NULL;
-}
-
-static void ua_lru_push_front(struct ua_cache *c, struct ua_cache_entry *e)
-{
-    e->prev = NULL;
-    e->next = c->head;
-    if (c->head != NULL) {
-        c->head->prev = e;
-    }
-    c->head = e;
-    if (c->tail == NULL) {
-        c->tail = e;
-    }
-}
-
-/* Removes and frees the least recently used entry. Caller holds c->mu. */
-static void ua_cache_evict(struct ua_cache *c)
-{
-    struct ua_cache_entry *e = c->tail;
-    struct ua_cache_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
-
-    while (*pp != e) {
-        pp = &(*pp)->hnext;
-    }
-    *pp = e->hnext;
-    ua_lru_unlink(c, e);
-    c->count--;
-    free(e->key);
-    free(e);
-}
-
-/* Copies the cached result for key into out and marks it most recently used.
- * Returns true on a hit. Counts the hit or miss. */
-static bool ua_cache_get(struct ua_cache *c, const char *key, size_t len, uint64_t h,
-                         struct ua_result *out)
-{
-    struct ua_cache_entry *e;
-
-    pthread_mutex_lock(&c->mu);
-    e = c->cap > 0 ? ua_cache_find(c, key, len, h) : NULL;
-    if (e != NULL) {
-        ua_lru_unlink(c, e);
-        ua_lru_push_front(c, e);
-        *out = e->res;
-        c->hits++;
-    } else {
-        c->misses++;
-    }
-    pthread_mutex_unlock(&c->mu);
-    return e != NULL;
-}
-
-/* Stores a copy of res under key, evicting the least recently used entry
- * beyond capacity. Out of memory only skips caching. */
-static void ua_cache_put(struct ua_cache *c, const char *key, size_t len, uint64_t h,
-                         const struct ua_result *res)
-{
-    struct ua_cache_entry *e;
-
-    if (c->cap == 0) {
-        return;
-    }
-    pthread_mutex_lock(&c->mu);
-    if (ua_cache_find(c, key, len, h) != NULL) {
-        goto out; /* another thread parsed it meanwhile */
-    }
-    e = calloc(1, sizeof(*e));
-    if (e == NULL || (e->key = strndup(key, len)) == NULL) {
-        free(e);
-        goto out;
-    }
-    e->keylen = len;
-    e->hash = h;
-    e->res = *res;
-    e->hnext = c->buckets[h & (c->nbuckets - 1)];
-    c->buckets[h & (c->nbuckets - 1)] = e;
-    ua_lru_push_front(c, e);
-    c->count++;
-    if (c->count > c->cap) {
-        ua_cache_evict(c);
-    }
-out:
-    pthread_mutex_unlock(&c->mu);
 }
 
 /* ---- loading regexes.yaml ---- */
@@ -644,7 +486,7 @@ struct ua_parser *ua_parser_new(const char *regexes_path, size_t cache_entries, 
         return NULL;
     }
     p = calloc(1, sizeof(*p));
-    if (p == NULL || (p->cache = ua_cache_new(cache_entries)) == NULL) {
+    if (p == NULL || (p->cache = lru_new(cache_entries)) == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         free(p);
         return NULL;
@@ -679,10 +521,10 @@ int ua_parse_uncached(const struct ua_parser *p, const char *ua, struct ua_resul
     return ua_parse_len(p, ua, strnlen(ua, UA_INPUT_MAX), out);
 }
 
-int ua_parse(struct ua_parser *p, const char *ua, struct ua_result *out)
+int ua_parse_tagged(struct ua_parser *p, const char *ua, struct ua_result *out, ua_tag_fn *tag,
+                    void *arg)
 {
     size_t len;
-    uint64_t h;
     char *copy = NULL;
     int rc;
 
@@ -693,8 +535,7 @@ int ua_parse(struct ua_parser *p, const char *ua, struct ua_result *out)
         ua = "";
     }
     len = strnlen(ua, UA_INPUT_MAX);
-    h = ua_hash(ua, len);
-    if (ua_cache_get(p->cache, ua, len, h, out)) {
+    if (lru_get(p->cache, ua, len, out, sizeof(*out), NULL)) {
         return 0;
     }
     if (ua[len] != '\0') {
@@ -707,10 +548,16 @@ int ua_parse(struct ua_parser *p, const char *ua, struct ua_result *out)
     }
     rc = ua_parse_len(p, ua, len, out);
     if (rc == 0) {
-        ua_cache_put(p->cache, ua, len, h, out);
+        out->tag = tag != NULL ? tag(ua, out, arg) : 0;
+        (void)lru_put(p->cache, ua, len, out, sizeof(*out)); /* no memory: not cached */
     }
     free(copy);
     return rc;
+}
+
+int ua_parse(struct ua_parser *p, const char *ua, struct ua_result *out)
+{
+    return ua_parse_tagged(p, ua, out, NULL, NULL);
 }
 
 void ua_parser_stats(const struct ua_parser *p, uint64_t *hits, uint64_t *misses)
@@ -718,10 +565,7 @@ void ua_parser_stats(const struct ua_parser *p, uint64_t *hits, uint64_t *misses
     uint64_t h = 0, m = 0;
 
     if (p != NULL) {
-        pthread_mutex_lock(&p->cache->mu);
-        h = p->cache->hits;
-        m = p->cache->misses;
-        pthread_mutex_unlock(&p->cache->mu);
+        lru_stats(p->cache, &h, &m, NULL);
     }
     if (hits != NULL) {
         *hits = h;
@@ -770,7 +614,7 @@ void ua_parser_free(struct ua_parser *p)
         free(p->sets[s].rules);
         p->sets[s].rules = NULL;
     }
-    ua_cache_free(p->cache);
+    lru_free(p->cache);
     p->cache = NULL;
     free(p);
 }

@@ -74,7 +74,14 @@ struct ua_result {
     char device_brand[UA_FAMILY_MAX];
     char device_model[UA_FAMILY_MAX];
     enum ua_device_type device_type;
+    char browser_version[4 * UA_VERSION_MAX]; /* "major.minor.patch", empty parts dropped */
+    char os_version[5 * UA_VERSION_MAX];      /* "major.minor.patch.patch_minor" */
+    int tag; /* the caller's verdict on this agent (ua_parse_tagged), else 0 */
 };
+
+/* A caller's classification of an agent, computed once per distinct agent
+ * and cached with its result (e.g. "matches a crawler pattern"). */
+typedef int ua_tag_fn(const char *ua, const struct ua_result *res, void *arg);
 
 /* Loads and compiles the uap-core database at regexes_path. cache_entries
  * bounds the LRU cache (0 disables it). Returns a new parser (caller frees
@@ -88,6 +95,13 @@ struct ua_parser *ua_parser_new(const char *regexes_path, size_t cache_entries, 
  * cache when it holds ua. Returns 0, or -1 when p or out is NULL or memory
  * runs out (out then holds "Other" families). */
 int ua_parse(struct ua_parser *p, const char *ua, struct ua_result *out);
+
+/* As ua_parse, and on a cache miss sets out->tag to tag(ua, out, arg)
+ * (called with the terminated, possibly shortened agent) before caching;
+ * tag may be NULL (tag 0). A cached result keeps the tag it was stored
+ * with, so one parser is used with one tag function. */
+int ua_parse_tagged(struct ua_parser *p, const char *ua, struct ua_result *out, ua_tag_fn *tag,
+                    void *arg);
 
 /* Parses ua without touching the cache (for benchmarks and tests). Returns
  * as ua_parse. */

@@ -965,6 +965,45 @@ static void test_sessions_across_batches(void **state)
     expect_session(&b->ev[0], NULL, 1, 1, "idle", 0);
 }
 
+/* With a session cache, states written once are not read back: a cached
+ * visitor continues its session even when Redis lost the state, and only
+ * the others are read. */
+static void test_session_cache(void **state)
+{
+    struct fx *f = *state;
+    struct batch *b = &f->b;
+    char s0[SESSION_ID_MAX];
+    size_t count = 0;
+
+    b->sessions = lru_new(16);
+    assert_non_null(b->sessions);
+    add_view(f, 0, 1, "ev-0", "fp-a", T0, PAGE);
+    run_all(f);
+    session_id_of(&b->ev[0], s0, sizeof(s0));
+    lru_stats(b->sessions, NULL, NULL, &count);
+    assert_int_equal(count, 0); /* nothing until Redis took the write */
+    batch_session_remember(b);
+    lru_stats(b->sessions, NULL, NULL, &count);
+    assert_int_equal(count, 1);
+
+    batch_reset(b);
+    fake_set(&f->redis, PREFIX "session:s1:fp-a", "garbage", 7);
+    add_view(f, 0, 2, "ev-1", "fp-a", T0 + MIN_MS, PAGE);
+    add_view(f, 0, 3, "ev-2", "fp-b", T0 + MIN_MS, PAGE);
+    assert_int_equal(batch_decode(b), 0);
+    run_dedup(f);
+    const struct batch_cmds *c = batch_session_cmds(b);
+    assert_int_equal(c->n, 1);
+    assert_string_equal(c->keys[0], PREFIX "session:s1:fp-b");
+    run_session_read(f);
+    assert_int_equal(batch_enrich(b, &f->ctx, &f->sc, NOW_MS), 0);
+    expect_session(&b->ev[0], s0, 2, 0, "", 0);
+    expect_session(&b->ev[1], NULL, 1, 1, "first", 0);
+
+    lru_free(b->sessions);
+    b->sessions = NULL;
+}
+
 /* A client session id longer than the state holds: invalid_session. */
 static void test_enrich_invalid_session(void **state)
 {
@@ -1164,6 +1203,28 @@ static void test_full(void **state)
     assert_non_null(batch_add(b, 1, 300, NULL, 0, junk, sizeof(junk)));
 }
 
+static void test_distinct_partitions(void **state)
+{
+    struct fx *f = *state;
+    struct batch *b = &f->b;
+    const uint8_t junk[] = {0xff};
+    const int32_t order[] = {3, 3, 5, 3, 7, 5, 5, 0};
+
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        assert_non_null(add_bytes(f, order[i], (int64_t)i, "k", junk, sizeof(junk)));
+    }
+    assert_int_equal(b->nparts, 4);
+    assert_int_equal(b->parts[0], 3);
+    assert_int_equal(b->parts[1], 5);
+    assert_int_equal(b->parts[2], 7);
+    assert_int_equal(b->parts[3], 0);
+    batch_reset(b);
+    assert_int_equal(b->nparts, 0);
+    assert_non_null(add_bytes(f, 9, 1, "k", junk, sizeof(junk)));
+    assert_int_equal(b->nparts, 1);
+    assert_int_equal(b->parts[0], 9);
+}
+
 static void test_init_fini(void **state)
 {
     struct batch b, zero;
@@ -1210,6 +1271,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reject, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reset_reuse, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_full, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_distinct_partitions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_session_cache, fx_setup, fx_teardown),
         cmocka_unit_test(test_init_fini),
     };
 

@@ -268,6 +268,8 @@ static void test_replacements(void **state)
     assert_string_equal(r.device_family, "Thing");
     assert_string_equal(r.device_brand, "");
     assert_string_equal(r.device_model, "Thing");
+    assert_string_equal(r.browser_version, "12.3");
+    assert_string_equal(r.os_version, "1.2.3.4");
 
     /* $N in replacements, literal replacements, trimming, case-insensitive. */
     assert_int_equal(ua_parse(p, "Bar/5.6 Qux OS DEV acme-X1", &r), 0);
@@ -277,6 +279,8 @@ static void test_replacements(void **state)
     assert_string_equal(r.browser_patch, "");
     assert_string_equal(r.os_family, "QuxOS");
     assert_string_equal(r.os_major, ""); /* $1 unset */
+    assert_string_equal(r.browser_version, "6.7");
+    assert_string_equal(r.os_version, ""); /* parts after an empty one are dropped */
     assert_string_equal(r.device_family, "acme X1");
     assert_string_equal(r.device_brand, "acme");
     assert_string_equal(r.device_model, "X1");
@@ -386,6 +390,35 @@ static void test_cache_hits_and_misses(void **state)
     ua_parser_stats(p, &hits, NULL);
     assert_int_equal(hits, 3);
     assert_int_equal(misses, 2);
+    ua_parser_free(p);
+}
+
+/* ua_tag_fn counting its calls: tags agents containing "bot" with 7. */
+static int count_tag(const char *ua, const struct ua_result *res, void *arg)
+{
+    (*(int *)arg)++;
+    assert_non_null(res);
+    return strstr(ua, "bot") != NULL ? 7 : 0;
+}
+
+static void test_tagged_once_per_agent(void **state)
+{
+    char err[512] = "";
+    struct ua_result r;
+    int calls = 0;
+    (void)state;
+
+    struct ua_parser *p = parser_from_text(small_db, err, sizeof(err));
+    assert_non_null(p);
+    assert_int_equal(ua_parse_tagged(p, "FooBrowser/1.2 bot", &r, count_tag, &calls), 0);
+    assert_int_equal(r.tag, 7);
+    assert_int_equal(ua_parse_tagged(p, "FooBrowser/1.2 bot", &r, count_tag, &calls), 0);
+    assert_int_equal(r.tag, 7);
+    assert_int_equal(ua_parse_tagged(p, "FooBrowser/1.2", &r, count_tag, &calls), 0);
+    assert_int_equal(r.tag, 0);
+    assert_int_equal(calls, 2); /* the repeat came from the cache */
+    assert_int_equal(ua_parse(p, "Bar/1.2", &r), 0);
+    assert_int_equal(r.tag, 0);
     ua_parser_free(p);
 }
 
@@ -659,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_bad_regex),
         cmocka_unit_test(test_cache_hits_and_misses),
         cmocka_unit_test(test_cache_eviction),
+        cmocka_unit_test(test_tagged_once_per_agent),
         cmocka_unit_test(test_cache_threads),
         cmocka_unit_test(test_device_types),
         cmocka_unit_test(test_odd_input),
