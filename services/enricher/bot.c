@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analytics/errbuf.h"
+#include "analytics/fileio.h"
 #include "analytics/log.h"
 
 /*
@@ -251,57 +252,6 @@ static const struct bot_gram *bot_gram_find(const struct bot_gram *t, size_t mas
 }
 
 /* ---- loading -------------------------------------------------------------- */
-/* Reads the whole file at path into a new NUL-terminated buffer (caller
- * frees). Returns NULL with the reason in err. */
-static char *bot_read_file(const char *path, size_t *len_out, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0;
-    size_t cap = 0;
-
-    if (f == NULL) {
-        errbuf_printf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap == 0 ? 65536 : cap * 2;
-            char *nbuf;
-            if (ncap > BOT_PATTERNS_MAX_BYTES) {
-                errbuf_printf(err, errlen, "%s: larger than %u bytes", path,
-                              BOT_PATTERNS_MAX_BYTES);
-                goto out_fail;
-            }
-            nbuf = realloc(buf, ncap + 1);
-            if (nbuf == NULL) {
-                errbuf_printf(err, errlen, "%s: out of memory", path);
-                goto out_fail;
-            }
-            buf = nbuf;
-            cap = ncap;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            break;
-        }
-    }
-    if (ferror(f)) {
-        errbuf_printf(err, errlen, "%s: read error", path);
-        goto out_fail;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    *len_out = len;
-    return buf;
-
-out_fail:
-    free(buf);
-    fclose(f);
-    return NULL;
-}
-
 /* Builds "(?:p1)|(?:p2)|..." of the patterns ids[0..n) into a new string
  * (caller frees), or NULL when memory runs out. */
 static char *bot_join(const char *const *pats, const uint32_t *ids, size_t n, size_t *len_out)
@@ -512,7 +462,7 @@ struct bot_detector *bot_detector_new(const char *patterns_json_path, char *err,
         errbuf_printf(err, errlen, "no bot patterns file given");
         return NULL;
     }
-    buf = bot_read_file(patterns_json_path, &len, err, errlen);
+    buf = fileio_read(patterns_json_path, BOT_PATTERNS_MAX_BYTES, &len, err, errlen);
     if (buf == NULL) {
         return NULL;
     }

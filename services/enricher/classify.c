@@ -2,6 +2,7 @@
 #include "classify.h"
 
 #include "analytics/errbuf.h"
+#include "analytics/fileio.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -724,44 +725,6 @@ size_t page_rules_count(const struct page_rules *rules)
     return rules->n;
 }
 
-/* Reads the whole file into a new NUL-terminated buffer (caller frees).
- * Returns NULL with the reason in err. */
-static char *page_rules_read(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n;
-
-    if (f == NULL) {
-        errbuf_printf(err, errlen, "page rules: cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf = malloc(PAGE_RULES_FILE_MAX + 1);
-    if (buf == NULL) {
-        errbuf_printf(err, errlen, "page rules: out of memory");
-        goto out;
-    }
-    n = fread(buf, 1, PAGE_RULES_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        errbuf_printf(err, errlen, "page rules: cannot read %s: %s", path, strerror(errno));
-        goto out_free;
-    }
-    if (n > PAGE_RULES_FILE_MAX) {
-        errbuf_printf(err, errlen, "page rules: %s is larger than %d bytes", path,
-                      PAGE_RULES_FILE_MAX);
-        goto out_free;
-    }
-    buf[n] = '\0';
-    *len = n;
-    goto out;
-
-out_free:
-    free(buf);
-    buf = NULL;
-out:
-    fclose(f);
-    return buf;
-}
 
 /* Compiles a rule's regex (case-insensitive, JIT when available). */
 static pcre2_code *page_rules_compile(const char *file, size_t idx, const char *field,
@@ -891,9 +854,11 @@ struct page_rules *page_rules_load(const char *path, char *err, size_t errlen)
     cJSON *root = NULL;
     const char *end = NULL;
     size_t len = 0, pos;
-    char *buf = page_rules_read(path, &len, err, errlen);
+    char why[512];
+    char *buf = fileio_read(path, PAGE_RULES_FILE_MAX, &len, why, sizeof(why));
 
     if (buf == NULL) {
+        errbuf_printf(err, errlen, "page rules: %s", why);
         return NULL;
     }
     root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);

@@ -581,7 +581,7 @@ static void test_pages_loader_errors(void **state)
         }
     }
     assert_null(page_rules_load("/nonexistent/pages.json", err, sizeof(err)));
-    assert_non_null(strstr(err, "cannot open /nonexistent/pages.json: No such file"));
+    assert_non_null(strstr(err, "page rules: /nonexistent/pages.json: No such file"));
     assert_null(page_rules_load(g_tmp, err, sizeof(err))); /* a directory */
     assert_non_null(strstr(err, g_tmp));
     assert_null(page_rules_load("/nonexistent/pages.json", NULL, 0));

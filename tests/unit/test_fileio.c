@@ -1,0 +1,120 @@
+/*
+ * Unit tests for reading small files whole (common/src/fileio.c): contents
+ * and length, the size cap at and around its limit, an empty file, and the
+ * errors for a missing file, a directory and no name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "analytics/fileio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char g_template[] = "/tmp/test_fileio.XXXXXX";
+static char g_path[sizeof(g_template)];
+
+/* Writes n bytes of 'x' to g_path. */
+static void write_bytes(size_t n)
+{
+    FILE *f = fopen(g_path, "wb");
+
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++) {
+        fputc('x', f);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **state)
+{
+    int fd;
+    (void)state;
+
+    memcpy(g_path, g_template, sizeof(g_template));
+    fd = mkstemp(g_path);
+    if (fd == -1) {
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(g_path);
+    return 0;
+}
+
+static void test_reads_whole_file(void **state)
+{
+    char err[256] = "";
+    size_t len = 0;
+    FILE *f = fopen(g_path, "wb");
+    (void)state;
+
+    assert_non_null(f);
+    fputs("{\"a\": 1}\n", f);
+    fclose(f);
+    char *buf = fileio_read(g_path, 1024, &len, err, sizeof(err));
+    assert_non_null(buf);
+    assert_int_equal(len, 9);
+    assert_string_equal(buf, "{\"a\": 1}\n");
+    free(buf);
+}
+
+static void test_size_cap(void **state)
+{
+    char err[256] = "";
+    size_t len = 0;
+    (void)state;
+
+    /* Around the reader's first and second buffer sizes too. */
+    const size_t sizes[] = {0, 1, 16383, 16384, 16385, 40000};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        write_bytes(sizes[i]);
+        char *buf = fileio_read(g_path, sizes[i], &len, err, sizeof(err));
+        assert_non_null(buf);
+        assert_int_equal(len, sizes[i]);
+        assert_int_equal(buf[len], '\0');
+        free(buf);
+        if (sizes[i] > 0) {
+            assert_null(fileio_read(g_path, sizes[i] - 1, &len, err, sizeof(err)));
+            assert_non_null(strstr(err, "larger than"));
+            assert_non_null(strstr(err, g_path));
+        }
+    }
+}
+
+static void test_errors(void **state)
+{
+    char err[256] = "";
+    size_t len = 0;
+    (void)state;
+
+    assert_null(fileio_read("/nonexistent/rules.json", 100, &len, err, sizeof(err)));
+    assert_string_equal(err, "/nonexistent/rules.json: No such file or directory");
+    assert_null(fileio_read("/tmp", 100, &len, err, sizeof(err)));
+    assert_non_null(strstr(err, "/tmp: "));
+    assert_null(fileio_read("", 100, &len, err, sizeof(err)));
+    assert_string_equal(err, "no file name given");
+    assert_null(fileio_read(NULL, 100, &len, err, sizeof(err)));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reads_whole_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
+        cmocka_unit_test(test_errors),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
