@@ -9,6 +9,7 @@ SRC="${ANALYTICS_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ITEST_PASSED=0
 ITEST_FAILED=0
 ITEST_PIDS=()
+ITEST_PG_DIRS=()
 
 # itest_init NAME: makes $T (a private temp dir) and the cleanup trap.
 itest_init() {
@@ -20,10 +21,13 @@ itest_init() {
 }
 
 itest_cleanup() {
-  local pid
+  local pid dir
   for pid in "${ITEST_PIDS[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+  done
+  for dir in "${ITEST_PG_DIRS[@]}"; do
+    pg_local_stop "$dir" || echo "could not stop the PostgreSQL of $dir"
   done
   if [ "$ITEST_FAILED" -eq 0 ] && [ -z "${ITEST_KEEP:-}" ]; then
     rm -rf "$T"
@@ -239,4 +243,40 @@ start_enricher() {
     echo "enricher did not start"; cat "$T/$name.log"; exit 1
   fi
   ADMIN_PORT="$(grep '"event":"enricher.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+}
+
+# ---- PostgreSQL ----
+
+# shellcheck source=../../scripts/lib/pg.sh
+source "$SRC/scripts/lib/pg.sh"
+
+# start_postgres NAME: starts a private PostgreSQL (data in $T/NAME, unix
+# socket in $T/NAME-sock, log in $T/NAME.log) on a free port, with a login
+# role and a database both named analytics (not a superuser, like
+# production). The cleanup trap stops it. Sets PG_PORT, PG_DATA, PG_DSN (as
+# analytics) and PG_ADMIN_DSN (as the superuser postgres).
+start_postgres() {
+  local name="$1" try
+  # The server runs as the postgres user when we are root: let it through $T.
+  chmod 711 "$T"
+  PG_DATA="$T/$name"
+  if ! pg_local_init "$PG_DATA"; then
+    cat "$PG_DATA.initdb.log" 2>/dev/null; exit 1
+  fi
+  ITEST_PG_DIRS+=("$PG_DATA")
+  for ((try = 0; try < 20; try++)); do
+    PG_PORT="$(shuf -i 20000-60000 -n1)"
+    if [ -n "$(ss -Htln "sport = :$PG_PORT")" ]; then continue; fi
+    if pg_local_start "$PG_DATA" "$PG_PORT" "$T/$name-sock" "$T/$name.log" \
+      -c fsync=off -c synchronous_commit=off -c full_page_writes=off; then
+      if ! pg_local_create_db "$PG_PORT" analytics analytics >>"$T/$name.log" 2>&1; then
+        echo "cannot create the analytics role and database"; cat "$T/$name.log"; exit 1
+      fi
+      PG_DSN="postgresql://analytics@127.0.0.1:$PG_PORT/analytics"
+      PG_ADMIN_DSN="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+      export PG_PORT PG_DATA PG_DSN PG_ADMIN_DSN
+      return 0
+    fi
+  done
+  echo "no PostgreSQL came up"; cat "$T/$name.log"; exit 1
 }
