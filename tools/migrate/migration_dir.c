@@ -2,55 +2,14 @@
 #include "migration_dir.h"
 
 #include "analytics/errbuf.h"
+#include "analytics/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-/* Reads the whole regular file at path into a new NUL-terminated buffer
- * (caller frees). Returns the buffer, or NULL with the reason in err. */
-static char *migration_dir_read(const char *path, size_t *len, char *err, size_t errlen)
-{
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd == -1) {
-        errbuf_printf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > MIGRATION_FILE_MAX) {
-        errbuf_printf(err, errlen, "%s: not a regular file of at most %u bytes", path,
-                      MIGRATION_FILE_MAX);
-        goto out_close;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        errbuf_printf(err, errlen, "%s: out of memory", path);
-        goto out_close;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n <= 0) {
-            errbuf_printf(err, errlen, "%s: %s", path, n == 0 ? "file shrank" : strerror(errno));
-            free(buf);
-            buf = NULL;
-            goto out_close;
-        }
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    *len = got;
-out_close:
-    close(fd);
-    return buf;
-}
 
 /* Reads dir/name (version v) and appends it with its text and checksum. */
 static int migration_dir_add(struct migration_list *files, const char *dir, const char *name, int v,
@@ -63,7 +22,7 @@ static int migration_dir_add(struct migration_list *files, const char *dir, cons
         errbuf_printf(err, errlen, "%s/%s: path too long", dir, name);
         return -1;
     }
-    char *sql = migration_dir_read(path, &len, err, errlen);
+    char *sql = fileio_read(path, MIGRATION_FILE_MAX, &len, err, errlen);
     if (sql == NULL) {
         return -1;
     }

@@ -1,0 +1,222 @@
+#include "journey.h"
+
+#include "analytics/errbuf.h"
+#include "analytics/fileio.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct journey_rule {
+    struct match when;
+    int stage;
+    char *touchpoint;
+};
+
+struct journey_rules {
+    char *stages[JOURNEY_STAGES_MAX];
+    int nstages;
+    struct journey_rule *rules;
+    size_t nrules;
+};
+
+void journey_rules_free(struct journey_rules *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (int i = 0; i < r->nstages; i++) {
+        free(r->stages[i]);
+    }
+    for (size_t i = 0; i < r->nrules; i++) {
+        match_fini(&r->rules[i].when);
+        free(r->rules[i].touchpoint);
+    }
+    free(r->rules);
+    free(r);
+}
+
+/* Returns the index of stage name, or -1. */
+static int journey_stage_index(const struct journey_rules *r, const char *name)
+{
+    for (int i = 0; i < r->nstages; i++) {
+        if (strcmp(r->stages[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int journey_load_stages(struct journey_rules *r, const cJSON *stages, const char *path,
+                               char *err, size_t errlen)
+{
+    const cJSON *s;
+
+    if (!cJSON_IsArray(stages) || cJSON_GetArraySize(stages) == 0 ||
+        cJSON_GetArraySize(stages) > JOURNEY_STAGES_MAX) {
+        errbuf_printf(err, errlen, "%s: \"stages\" must list 1 to %d stage names", path,
+                      JOURNEY_STAGES_MAX);
+        return -1;
+    }
+    cJSON_ArrayForEach(s, stages)
+    {
+        if (!cJSON_IsString(s) || s->valuestring[0] == '\0') {
+            errbuf_printf(err, errlen, "%s: a stage name is not a non-empty string", path);
+            return -1;
+        }
+        if (journey_stage_index(r, s->valuestring) >= 0) {
+            errbuf_printf(err, errlen, "%s: stage \"%s\" is listed twice", path, s->valuestring);
+            return -1;
+        }
+        if ((r->stages[r->nstages] = strdup(s->valuestring)) == NULL) {
+            errbuf_printf(err, errlen, "%s: out of memory", path);
+            return -1;
+        }
+        r->nstages++;
+    }
+    return 0;
+}
+
+/* Fails on a key a rule does not have (a typo would otherwise widen it). */
+static int journey_check_keys(const cJSON *rule, const char *where, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"event_type", "page_type", "channel", "stage",
+                                       "touchpoint"};
+    const cJSON *k;
+
+    cJSON_ArrayForEach(k, rule)
+    {
+        size_t i = 0;
+        while (i < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[i], k->string) != 0) {
+            i++;
+        }
+        if (i == sizeof(keys) / sizeof(keys[0])) {
+            errbuf_printf(err, errlen, "%s: unknown key \"%s\"", where, k->string);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int journey_load_rule(struct journey_rules *r, const cJSON *item, const char *where,
+                             char *err, size_t errlen)
+{
+    struct journey_rule *jr = &r->rules[r->nrules];
+    const cJSON *stage = cJSON_GetObjectItemCaseSensitive(item, "stage");
+    const cJSON *tp = cJSON_GetObjectItemCaseSensitive(item, "touchpoint");
+
+    if (!cJSON_IsObject(item)) {
+        errbuf_printf(err, errlen, "%s: not an object", where);
+        return -1;
+    }
+    if (journey_check_keys(item, where, err, errlen) != 0) {
+        return -1;
+    }
+    if (!cJSON_IsString(stage) || (jr->stage = journey_stage_index(r, stage->valuestring)) < 0) {
+        errbuf_printf(err, errlen, "%s: \"stage\" must be one of the listed stages", where);
+        return -1;
+    }
+    if (!cJSON_IsString(tp) || tp->valuestring[0] == '\0') {
+        errbuf_printf(err, errlen, "%s: \"touchpoint\" must be a non-empty string", where);
+        return -1;
+    }
+    if (match_parse(item, where, &jr->when, err, errlen) != 0) {
+        match_fini(&jr->when);
+        return -1;
+    }
+    if ((jr->touchpoint = strdup(tp->valuestring)) == NULL) {
+        match_fini(&jr->when);
+        errbuf_printf(err, errlen, "%s: out of memory", where);
+        return -1;
+    }
+    r->nrules++;
+    return 0;
+}
+
+static int journey_load_doc(struct journey_rules *r, const cJSON *root, const char *path,
+                            char *err, size_t errlen)
+{
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(root, "rules");
+    const cJSON *item;
+    char where[512];
+
+    if (!cJSON_IsNumber(version) || version->valuedouble != 1) {
+        errbuf_printf(err, errlen, "%s: \"version\" must be 1", path);
+        return -1;
+    }
+    if (journey_load_stages(r, cJSON_GetObjectItemCaseSensitive(root, "stages"), path, err,
+                            errlen) != 0) {
+        return -1;
+    }
+    if (!cJSON_IsArray(rules)) {
+        errbuf_printf(err, errlen, "%s: \"rules\" must be an array", path);
+        return -1;
+    }
+    r->rules = calloc((size_t)cJSON_GetArraySize(rules) + 1, sizeof(*r->rules));
+    if (r->rules == NULL) {
+        errbuf_printf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    cJSON_ArrayForEach(item, rules)
+    {
+        snprintf(where, sizeof(where), "%s: rules[%zu]", path, r->nrules);
+        if (journey_load_rule(r, item, where, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct journey_rules *journey_rules_load(const char *path, char *err, size_t errlen)
+{
+    struct journey_rules *r = NULL;
+    cJSON *root = NULL;
+    size_t len = 0;
+    char *buf = fileio_read(path, JOURNEY_RULES_FILE_MAX, &len, err, errlen);
+
+    if (buf == NULL) {
+        return NULL;
+    }
+    root = cJSON_ParseWithLength(buf, len);
+    if (root == NULL || !cJSON_IsObject(root)) {
+        errbuf_printf(err, errlen, "%s: not a JSON object", path);
+        goto out;
+    }
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        errbuf_printf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    if (journey_load_doc(r, root, path, err, errlen) != 0) {
+        journey_rules_free(r);
+        r = NULL;
+    }
+out:
+    cJSON_Delete(root);
+    free(buf);
+    return r;
+}
+
+int journey_rules_match(const struct journey_rules *r, const struct match_event *ev,
+                        const char **touchpoint)
+{
+    for (size_t i = 0; i < r->nrules; i++) {
+        if (match_test(&r->rules[i].when, ev)) {
+            *touchpoint = r->rules[i].touchpoint;
+            return r->rules[i].stage;
+        }
+    }
+    return -1;
+}
+
+int journey_stage_count(const struct journey_rules *r)
+{
+    return r->nstages;
+}
+
+const char *journey_stage_name(const struct journey_rules *r, int i)
+{
+    return i >= 0 && i < r->nstages ? r->stages[i] : "";
+}

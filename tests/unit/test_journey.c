@@ -1,0 +1,478 @@
+/*
+ * Unit tests for the journey-builder's rules (services/journey-builder):
+ * conditions (match.c), stage and touchpoint mapping (journey.c) with the
+ * shipped deploy/config/journeys.json, and funnels (funnel.c): strict and
+ * any-order progress, windows, missing steps counted as inferred,
+ * completion, abandonment, and the loaders' errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "funnel.h"
+#include "journey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MIN_MS 60000LL
+#define HOUR_MS 3600000LL
+#define T0 1764000000000LL
+
+static char g_config[1024]; /* deploy/config of this source tree */
+static char g_tmp[64];
+static char g_file[128];
+
+static int group_setup(void **state)
+{
+    const char *suffix = "tests/unit/test_journey.c";
+    const char *file = __FILE__;
+    size_t flen = strlen(file), slen = strlen(suffix);
+    (void)state;
+
+    if (flen >= slen && strcmp(file + flen - slen, suffix) == 0) {
+        snprintf(g_config, sizeof(g_config), "%.*sdeploy/config", (int)(flen - slen), file);
+    } else {
+        snprintf(g_config, sizeof(g_config), "deploy/config");
+    }
+    snprintf(g_tmp, sizeof(g_tmp), "/tmp/test_journey.XXXXXX");
+    if (mkdtemp(g_tmp) == NULL) {
+        return -1;
+    }
+    snprintf(g_file, sizeof(g_file), "%s/rules.json", g_tmp);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    unlink(g_file);
+    rmdir(g_tmp);
+    return 0;
+}
+
+static void write_file(const char *text)
+{
+    FILE *f = fopen(g_file, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static struct match_event ev(const char *type, const char *page, const char *channel)
+{
+    return (struct match_event){type, page, channel};
+}
+
+/* ---- journeys ---- */
+
+static void test_shipped_journey_rules(void **state)
+{
+    char path[1100], err[512] = "";
+    const char *tp = NULL;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/journeys.json", g_config);
+    struct journey_rules *r = journey_rules_load(path, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(journey_stage_count(r), 4);
+    assert_string_equal(journey_stage_name(r, 3), "conversion");
+    assert_string_equal(journey_stage_name(r, 4), "");
+
+    struct match_event e = ev("page_view", "pricing", "organic_search");
+    assert_int_equal(journey_rules_match(r, &e, &tp), 2);
+    assert_string_equal(tp, "pricing_page");
+    e = ev("page_view", "service", "direct");
+    assert_int_equal(journey_rules_match(r, &e, &tp), 1);
+    assert_string_equal(tp, "service_page");
+    e = ev("booking_completed", "booking", "email");
+    assert_int_equal(journey_rules_match(r, &e, &tp), 3);
+    e = ev("page_view", "other", "direct"); /* the catch-all page rule */
+    assert_int_equal(journey_rules_match(r, &e, &tp), 0);
+    assert_string_equal(tp, "other_page");
+    e = ev("scroll", "pricing", "direct"); /* not a touchpoint */
+    assert_int_equal(journey_rules_match(r, &e, &tp), -1);
+    journey_rules_free(r);
+    journey_rules_free(NULL);
+}
+
+static void test_first_rule_wins_and_lists(void **state)
+{
+    char err[512] = "";
+    const char *tp = NULL;
+    (void)state;
+
+    write_file("{\"version\":1,\"stages\":[\"a\",\"b\"],\"rules\":["
+               "{\"event_type\":[\"x\",\"y\"],\"channel\":\"email\",\"stage\":\"b\","
+               "\"touchpoint\":\"mail\"},"
+               "{\"event_type\":\"x\",\"stage\":\"a\",\"touchpoint\":\"any-x\"}]}");
+    struct journey_rules *r = journey_rules_load(g_file, err, sizeof(err));
+    assert_non_null(r);
+    struct match_event e = ev("y", "", "email");
+    assert_int_equal(journey_rules_match(r, &e, &tp), 1);
+    assert_string_equal(tp, "mail");
+    e = ev("x", "", "direct");
+    assert_int_equal(journey_rules_match(r, &e, &tp), 0);
+    assert_string_equal(tp, "any-x");
+    e = ev("y", "", "direct");
+    assert_int_equal(journey_rules_match(r, &e, &tp), -1);
+    journey_rules_free(r);
+}
+
+static void test_journey_rules_errors(void **state)
+{
+    const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"[1]", "not a JSON object"},
+        {"{\"version\":2,\"stages\":[\"a\"],\"rules\":[]}", "\"version\" must be 1"},
+        {"{\"version\":1,\"stages\":[],\"rules\":[]}", "\"stages\" must list"},
+        {"{\"version\":1,\"stages\":[\"a\",\"a\"],\"rules\":[]}", "listed twice"},
+        {"{\"version\":1,\"stages\":[\"a\"]}", "\"rules\" must be an array"},
+        {"{\"version\":1,\"stages\":[\"a\"],\"rules\":[{\"stage\":\"z\",\"touchpoint\":\"t\"}]}",
+         "rules[0]: \"stage\" must be one of"},
+        {"{\"version\":1,\"stages\":[\"a\"],\"rules\":[{\"stage\":\"a\"}]}", "\"touchpoint\""},
+        {"{\"version\":1,\"stages\":[\"a\"],\"rules\":[{\"stage\":\"a\",\"touchpoint\":\"t\","
+         "\"pagetype\":\"x\"}]}",
+         "unknown key \"pagetype\""},
+        {"{\"version\":1,\"stages\":[\"a\"],\"rules\":[{\"stage\":\"a\",\"touchpoint\":\"t\","
+         "\"event_type\":[]}]}",
+         "\"event_type\" must be a string or a non-empty array"},
+        {"{\"version\":1,\"stages\":[\"a\"],\"rules\":[{\"stage\":\"a\",\"touchpoint\":\"t\","
+         "\"channel\":[\"ok\",3]}]}",
+         "\"channel\" holds something other"},
+        {"{\"version\":1,\"stages\":[\"a\"],\"rules\":[\"x\"]}", "rules[0]: not an object"},
+    };
+    char err[512];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_file(cases[i].text);
+        err[0] = '\0';
+        assert_null(journey_rules_load(g_file, err, sizeof(err)));
+        if (strstr(err, cases[i].want) == NULL || strstr(err, g_file) == NULL) {
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+        }
+    }
+    assert_null(journey_rules_load("/nonexistent/journeys.json", err, sizeof(err)));
+    assert_non_null(strstr(err, "No such file"));
+}
+
+/* ---- funnels ---- */
+
+/* Loads the funnels of text into s; fails the test on an error. */
+static void load_funnels(struct funnel_set *s, const char *text)
+{
+    char err[512] = "";
+
+    write_file(text);
+    if (funnel_set_load(s, g_file, err, sizeof(err)) != 0) {
+        fail_msg("funnels: %s", err);
+    }
+}
+
+#define FOUR_STEPS                                                                                 \
+    "\"steps\":[{\"name\":\"s1\",\"event_type\":\"a\"},{\"name\":\"s2\",\"event_type\":\"b\"},"    \
+    "{\"name\":\"s3\",\"event_type\":\"c\"},{\"name\":\"s4\",\"event_type\":\"d\"}]"
+
+static int advance(const struct funnel *f, struct funnel_progress *p, const char *type,
+                   long long ts, struct funnel_hit *hits)
+{
+    struct match_event e = ev(type, "", "direct");
+
+    return funnel_advance(f, p, &e, ts, hits);
+}
+
+static void test_shipped_funnels(void **state)
+{
+    char path[1100], err[512] = "";
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit hits[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/funnels.json", g_config);
+    assert_int_equal(funnel_set_load(&s, path, err, sizeof(err)), 0);
+    assert_int_equal(s.n, 1);
+    const struct funnel *f = &s.funnels[0];
+    assert_string_equal(f->name, "booking");
+    assert_int_equal(f->nsteps, 4);
+    assert_true(f->strict);
+    assert_int_equal(f->abandon_from, 2);
+    assert_int_equal(f->window_ms, 168 * HOUR_MS);
+
+    funnel_progress_reset(&p);
+    struct match_event e = ev("page_view", "service", "direct");
+    assert_int_equal(funnel_advance(f, &p, &e, T0, hits), 1);
+    e = ev("page_view", "pricing", "direct");
+    assert_int_equal(funnel_advance(f, &p, &e, T0 + MIN_MS, hits), 1);
+    assert_int_equal(hits[0].step, 1);
+    assert_int_equal(hits[0].since_prev_ms, MIN_MS);
+    funnel_set_fini(&s);
+}
+
+static void test_strict_in_order(void **state)
+{
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit h[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\"," FOUR_STEPS "}]}");
+    const struct funnel *f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "zzz", T0, h), 0); /* no step: no attempt */
+    assert_int_equal(p.started_ms, 0);
+    assert_int_equal(advance(f, &p, "a", T0, h), 1);
+    assert_true(h[0].new_attempt);
+    assert_int_equal(h[0].step, 0);
+    assert_int_equal(h[0].since_prev_ms, -1);
+    assert_int_equal(advance(f, &p, "a", T0 + 1000, h), 0); /* reached already */
+    assert_int_equal(advance(f, &p, "b", T0 + 5000, h), 1);
+    assert_false(h[0].new_attempt);
+    assert_int_equal(h[0].step, 1);
+    assert_int_equal(h[0].since_prev_ms, 5000);
+    assert_int_equal(advance(f, &p, "a", T0 + 6000, h), 0); /* backwards: nothing */
+    assert_int_equal(advance(f, &p, "c", T0 + 9000, h), 1);
+    assert_int_equal(h[0].since_prev_ms, 4000);
+    assert_false(funnel_completed(f, &p));
+    assert_int_equal(advance(f, &p, "d", T0 + 10000, h), 1);
+    assert_true(funnel_completed(f, &p));
+    assert_int_equal(p.inferred, 0);
+    funnel_set_fini(&s);
+}
+
+/* A booking completed with no booking-started before it: the skipped steps
+ * count as reached, inferred, with no time between steps. */
+static void test_strict_missing_steps_inferred(void **state)
+{
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit h[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\"," FOUR_STEPS "}]}");
+    const struct funnel *f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "a", T0, h), 1);
+    assert_int_equal(advance(f, &p, "d", T0 + 60000, h), 3);
+    assert_int_equal(h[0].step, 1);
+    assert_true(h[0].inferred);
+    assert_int_equal(h[1].step, 2);
+    assert_true(h[1].inferred);
+    assert_int_equal(h[2].step, 3);
+    assert_false(h[2].inferred);
+    assert_int_equal(h[2].since_prev_ms, -1); /* its previous step was not seen */
+    assert_int_equal(p.inferred, (1u << 1) | (1u << 2));
+    assert_true(funnel_completed(f, &p));
+
+    /* Straight to the last step with no attempt: every step before it. */
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "c", T0, h), 3);
+    assert_true(h[0].new_attempt);
+    assert_true(h[0].inferred);
+    assert_false(h[2].inferred);
+    assert_int_equal(p.furthest, 2);
+    funnel_set_fini(&s);
+}
+
+static void test_any_order(void **state)
+{
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit h[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    load_funnels(&s,
+                 "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"order\":\"any\"," FOUR_STEPS "}]}");
+    const struct funnel *f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "c", T0, h), 1);
+    assert_int_equal(h[0].step, 2);
+    assert_false(h[0].inferred);
+    assert_true(h[0].new_attempt);
+    assert_int_equal(advance(f, &p, "a", T0 + 1000, h), 1);
+    assert_int_equal(h[0].step, 0);
+    assert_int_equal(advance(f, &p, "b", T0 + 3000, h), 1);
+    assert_int_equal(h[0].since_prev_ms, 2000); /* from step 1, whatever the order */
+    assert_int_equal(advance(f, &p, "c", T0 + 4000, h), 0);
+    assert_false(funnel_completed(f, &p));
+    assert_int_equal(advance(f, &p, "d", T0 + 5000, h), 1);
+    assert_true(funnel_completed(f, &p));
+    assert_int_equal(p.inferred, 0);
+    funnel_set_fini(&s);
+}
+
+static void test_window_and_new_attempts(void **state)
+{
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit h[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"window_hours\":1," FOUR_STEPS
+                     "}]}");
+    const struct funnel *f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "a", T0, h), 1);
+    assert_int_equal(advance(f, &p, "b", T0 + HOUR_MS, h), 1); /* at the edge: inside */
+    /* Past the window: c alone starts a new attempt, s1 and s2 inferred. */
+    assert_int_equal(advance(f, &p, "c", T0 + HOUR_MS + 1, h), 3);
+    assert_true(h[0].new_attempt);
+    assert_int_equal(p.started_ms, T0 + HOUR_MS + 1);
+    /* Expired, and an event that starts nothing keeps the old attempt. */
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "a", T0, h), 1);
+    assert_int_equal(advance(f, &p, "zzz", T0 + 2 * HOUR_MS, h), 0);
+    assert_int_equal(p.started_ms, T0);
+    /* A completed attempt: the next matching event starts another. */
+    assert_int_equal(advance(f, &p, "d", T0 + 10, h), 3);
+    assert_true(funnel_completed(f, &p));
+    assert_int_equal(advance(f, &p, "a", T0 + 20, h), 1);
+    assert_true(h[0].new_attempt);
+    assert_int_equal(p.furthest, 0);
+    assert_false(funnel_completed(f, &p));
+    funnel_set_fini(&s);
+}
+
+static void test_abandonment(void **state)
+{
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit h[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"abandon_from_step\":3,"
+                     "\"abandon_after_minutes\":30," FOUR_STEPS "}]}");
+    const struct funnel *f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "a", T0, h), 1);
+    assert_int_equal(advance(f, &p, "b", T0 + MIN_MS, h), 1);
+    assert_false(funnel_abandon_due(f, &p, T0 + 10 * HOUR_MS, true)); /* before step 3 */
+    assert_int_equal(advance(f, &p, "c", T0 + 2 * MIN_MS, h), 1);
+    assert_false(funnel_abandon_due(f, &p, T0 + 31 * MIN_MS, false));
+    assert_true(funnel_abandon_due(f, &p, T0 + 32 * MIN_MS, false));
+    assert_true(funnel_abandon_due(f, &p, T0 + 3 * MIN_MS, true)); /* the session closed */
+    p.abandoned = true;
+    assert_false(funnel_abandon_due(f, &p, T0 + HOUR_MS, true)); /* counted once */
+    p.abandoned = false;
+    assert_int_equal(advance(f, &p, "d", T0 + 3 * MIN_MS, h), 1);
+    assert_false(funnel_abandon_due(f, &p, T0 + HOUR_MS, true)); /* completed */
+    funnel_set_fini(&s);
+
+    /* Without abandon_after_minutes only the session's close counts. */
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"abandon_from_step\":1," FOUR_STEPS
+                     "}]}");
+    f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "a", T0, h), 1);
+    assert_false(funnel_abandon_due(f, &p, T0 + 100 * HOUR_MS, false));
+    assert_true(funnel_abandon_due(f, &p, T0 + MIN_MS, true));
+    funnel_set_fini(&s);
+
+    /* No abandon_from_step: never. */
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\"," FOUR_STEPS "}]}");
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(&s.funnels[0], &p, "c", T0, h), 3);
+    assert_false(funnel_abandon_due(&s.funnels[0], &p, T0 + 100 * HOUR_MS, true));
+    funnel_set_fini(&s);
+}
+
+static void test_page_and_channel_steps(void **state)
+{
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit h[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"steps\":["
+                     "{\"name\":\"paid visit\",\"channel\":[\"paid_search\",\"social\"]},"
+                     "{\"name\":\"pricing\",\"event_type\":\"page_view\",\"page_type\":\"pricing\"}"
+                     "]}]}");
+    const struct funnel *f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    struct match_event e = ev("page_view", "home", "organic_search");
+    assert_int_equal(funnel_advance(f, &p, &e, T0, h), 0);
+    e = ev("page_view", "home", "social");
+    assert_int_equal(funnel_advance(f, &p, &e, T0, h), 1);
+    e = ev("click", "pricing", "social");
+    assert_int_equal(funnel_advance(f, &p, &e, T0 + 1, h), 0);
+    e = ev("page_view", "pricing", "social");
+    assert_int_equal(funnel_advance(f, &p, &e, T0 + 2, h), 1);
+    assert_true(funnel_completed(f, &p));
+    funnel_set_fini(&s);
+}
+
+static void test_funnel_errors(void **state)
+{
+    const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"version\":1}", "\"funnels\" must be an array"},
+        {"{\"version\":3,\"funnels\":[]}", "\"version\" must be 1"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"steps\":[{\"name\":\"s\",\"event_type\":"
+         "\"a\"}]}]}",
+         "funnels[0]: \"steps\" must list 2 to"},
+        {"{\"version\":1,\"funnels\":[{\"steps\":[]}]}", "\"name\" must be a string"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\"," FOUR_STEPS "},{\"name\":\"f\"," FOUR_STEPS
+         "}]}",
+         "funnels[1]: funnel \"f\" is defined twice"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"order\":\"loose\"," FOUR_STEPS "}]}",
+         "\"order\" must be"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"window_hours\":0," FOUR_STEPS "}]}",
+         "\"window_hours\" must be a whole number"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"window_hours\":1.5," FOUR_STEPS "}]}",
+         "\"window_hours\" must be a whole number"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"abandon_from_step\":4," FOUR_STEPS "}]}",
+         "\"abandon_from_step\" must be a whole number from 0 to 3"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"steps\":[{\"name\":\"s\"},{\"name\":\"t\","
+         "\"event_type\":\"a\"}]}]}",
+         "steps[0]: a step needs"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"steps\":[{\"name\":\"s\",\"event_type\":"
+         "\"a\",\"typo\":1},{\"name\":\"t\",\"event_type\":\"a\"}]}]}",
+         "steps[0]: unknown key \"typo\""},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"windowhours\":3," FOUR_STEPS "}]}",
+         "unknown key \"windowhours\""},
+        {"not json", "not a JSON object"},
+    };
+    struct funnel_set s;
+    char err[512];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_file(cases[i].text);
+        err[0] = '\0';
+        assert_int_equal(funnel_set_load(&s, g_file, err, sizeof(err)), -1);
+        funnel_set_fini(&s);
+        if (strstr(err, cases[i].want) == NULL || strstr(err, g_file) == NULL) {
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+        }
+    }
+    assert_int_equal(funnel_set_load(&s, "/nonexistent/funnels.json", err, sizeof(err)), -1);
+    funnel_set_fini(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_journey_rules),
+        cmocka_unit_test(test_first_rule_wins_and_lists),
+        cmocka_unit_test(test_journey_rules_errors),
+        cmocka_unit_test(test_shipped_funnels),
+        cmocka_unit_test(test_strict_in_order),
+        cmocka_unit_test(test_strict_missing_steps_inferred),
+        cmocka_unit_test(test_any_order),
+        cmocka_unit_test(test_window_and_new_attempts),
+        cmocka_unit_test(test_abandonment),
+        cmocka_unit_test(test_page_and_channel_steps),
+        cmocka_unit_test(test_funnel_errors),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
