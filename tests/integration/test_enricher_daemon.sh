@@ -156,8 +156,9 @@ LOAD=$!
 sleep 0.3
 kill -KILL "$E2"; wait "$E2" 2>/dev/null
 check "the load completes" wait "$LOAD"
-start_enricher e3
+start_enricher e3 ANALYTICS_KAFKA_DEBUG=cgrp
 check "every event enriched after the restart" wait_for 40 unique_ids_at_least k- 2000
+check "ANALYTICS_KAFKA_DEBUG logs librdkafka's group debug lines" log_has "$T/e3.log" kafka.debug
 expect_eq "no event of the crash is missing" 2000 "$(unique_ids k-)"
 expect_clean_stop "SIGTERM exits 0" "$ENRICHER_PID" 12
 check "shutdown logged" log_has "$T/e3.log" shutdown.complete
@@ -196,5 +197,8 @@ check "names the bad batch size" grep -q ANALYTICS_ENRICHER_BATCH "$T/bad.log"
 ANALYTICS_SITE_TIMEZONE=Mars/Olympus "$BIN/analytics-enricher" 2>"$T/bad.log"
 expect_eq "unknown time zone exits 78" 78 "$?"
 check "names the time zone variable" grep -q ANALYTICS_SITE_TIMEZONE "$T/bad.log"
+ANALYTICS_KAFKA_DEBUG=nosuchcontext "$BIN/analytics-enricher" 2>"$T/bad.log"
+expect_eq "unknown librdkafka debug context exits 78" 78 "$?"
+check "names the debug variable" grep -q ANALYTICS_KAFKA_DEBUG "$T/bad.log"
 
 itest_finish
