@@ -33,11 +33,15 @@ const char *kafka_topic_name(const char *prefix, const char *name, char *buf, si
 }
 
 /* Routes librdkafka's own log lines into ours (syslog levels). Connection
- * failures ("FAIL") are already reported once through the error callback. */
+ * failures ("FAIL") are already reported once through the error callback.
+ * Level 7 lines come only with the debug property set: they were asked for,
+ * so they are written at info. */
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (strcmp(fac, "FAIL") == 0 || level > 4) {
+    if (level >= 7) {
+        log_info("kafka.debug", LOG_STR("facility", fac), LOG_STR("message", buf));
+    } else if (strcmp(fac, "FAIL") == 0 || level > 4) {
         log_debug("kafka.log", LOG_STR("facility", fac), LOG_STR("message", buf));
     } else if (level <= 2) {
         log_error("kafka.log", LOG_STR("facility", fac), LOG_STR("message", buf));
@@ -74,6 +78,25 @@ static int kafka_conf_set_extra(rd_kafka_conf_t *conf, const char *const *extra,
         }
     }
     return 0;
+}
+
+/* Sets librdkafka's debug property when contexts is not empty. */
+static int kafka_conf_set_debug(rd_kafka_conf_t *conf, const char *contexts, char *err,
+                                size_t errlen)
+{
+    if (contexts == NULL || contexts[0] == '\0') {
+        return 0;
+    }
+    return kafka_conf_set(conf, "debug", contexts, err, errlen);
+}
+
+int kafka_debug_check(const char *contexts, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = kafka_conf_set_debug(conf, contexts, err, errlen);
+
+    rd_kafka_conf_destroy(conf);
+    return rc;
 }
 
 static void kafka_producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -147,6 +170,7 @@ static rd_kafka_conf_t *kafka_producer_conf(const struct kafka_producer_opts *o,
                            errlen) != 0 ||
         kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", err, errlen) != 0 ||
         kafka_conf_set(conf, "log.connection.close", "false", err, errlen) != 0 ||
+        kafka_conf_set_debug(conf, o->debug, err, errlen) != 0 ||
         kafka_conf_set_extra(conf, o->extra, err, errlen) != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -351,6 +375,7 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_opts *o, c
         kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
         kafka_conf_set(conf, "auto.commit.interval.ms", "1000", err, errlen) != 0 ||
         kafka_conf_set(conf, "log.connection.close", "false", err, errlen) != 0 ||
+        kafka_conf_set_debug(conf, o->debug, err, errlen) != 0 ||
         kafka_conf_set_extra(conf, o->extra, err, errlen) != 0) {
         goto out_conf;
     }

@@ -1,6 +1,7 @@
 #include "collector.h"
 
 #include "analytics/http.h"
+#include "analytics/kafka.h"
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
@@ -524,6 +525,10 @@ int collector_init(struct collector *col, const struct collector_config *cfg,
     }
     if ((col->proxies = proxy_list_new(cfg->trusted_proxies, why, sizeof(why))) == NULL) {
         fprintf(err, "config: ANALYTICS_COLLECTOR_TRUSTED_PROXIES: %s\n", why);
+        bad++;
+    }
+    if (kafka_debug_check(cfg->kafka_debug, why, sizeof(why)) != 0) {
+        fprintf(err, "config: ANALYTICS_KAFKA_DEBUG: %s\n", why);
         bad++;
     }
     col->ratelimit = ratelimit_new((double)cfg->rate_limit, (double)cfg->rate_burst, 65536);

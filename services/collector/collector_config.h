@@ -10,6 +10,7 @@ enum collector_ack { COLLECTOR_ACK_DELIVERED = 0, COLLECTOR_ACK_QUEUED = 1 };
 
 struct collector_config {
     char *brokers;
+    char *kafka_debug; /* NULL when unset */
     char *topic_prefix;
     int log_level; /* enum log_level */
     char *listen;

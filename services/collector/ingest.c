@@ -367,6 +367,7 @@ struct ingest *ingest_new(const struct ingest_opts *o, char *err, size_t errlen)
         goto out_free;
     }
     po.brokers = o->brokers;
+    po.debug = o->kafka_debug;
     po.linger_ms = o->linger_ms;
     po.message_timeout_ms = o->produce_timeout_ms;
     po.queue_max_messages = o->queue_max_events;

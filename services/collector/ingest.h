@@ -23,7 +23,8 @@ struct ingest;
 
 struct ingest_opts {
     const char *brokers;
-    const char *topic_raw; /* full names, prefix included */
+    const char *kafka_debug; /* librdkafka debug contexts; NULL for none */
+    const char *topic_raw;   /* full names, prefix included */
     const char *topic_deadletter;
     int linger_ms;
     int produce_timeout_ms;

@@ -93,6 +93,7 @@ int main(int argc, char **argv)
                      "Bytes waiting in the disk spool", NULL, collector_spool_bytes, spool);
     struct ingest_opts io = {
         .brokers = cfg.brokers,
+        .kafka_debug = cfg.kafka_debug,
         .topic_raw = kafka_topic_name(cfg.topic_prefix, "events.raw", raw, sizeof(raw)),
         .topic_deadletter = kafka_topic_name(cfg.topic_prefix, "deadletter", dlq, sizeof(dlq)),
         .linger_ms = (int)cfg.linger_ms,

@@ -654,6 +654,7 @@ static int daemon_clients(struct enricher_daemon *d, char *err, size_t errlen)
         .queue_max_messages = (int)o->batch_max * (o->inflight_max + 2),
         .on_delivery = daemon_on_delivery,
         .arg = d,
+        .debug = o->kafka_debug,
     };
     d->producer = kafka_producer_new(&po, err, errlen);
     if (d->producer == NULL) {
@@ -667,6 +668,7 @@ static int daemon_clients(struct enricher_daemon *d, char *err, size_t errlen)
                                      .group = o->group,
                                      .topics = topics,
                                      .extra = extra,
+                                     .debug = o->kafka_debug,
                                      .on_revoke = daemon_on_revoke,
                                      .revoke_arg = d};
     d->consumer = kafka_consumer_new(&co, err, errlen);

@@ -24,6 +24,7 @@ struct enricher_daemon;
 
 struct enricher_daemon_opts {
     const char *brokers;
+    const char *kafka_debug; /* librdkafka debug contexts; NULL for none */
     const char *group;
     const char *topic_raw;
     const char *topic_enriched;

@@ -11,6 +11,10 @@ const struct config_var enricher_config_vars[] = {
      "lowest level logged", F(log_level), 0},
     {"ANALYTICS_KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", 0, 0, NULL,
      "Kafka bootstrap servers, comma-separated", F(brokers), 0},
+    {"ANALYTICS_KAFKA_DEBUG", CONFIG_STRING, NULL, 0, 0, NULL,
+     "librdkafka debug contexts for the Kafka clients (cgrp,fetch,topic,consumer or all), "
+     "logged as kafka.debug lines at info; empty is off",
+     F(kafka_debug), 0},
     {"ANALYTICS_TOPIC_PREFIX", CONFIG_STRING, "analytics.", 0, 0, NULL,
      "prefix of every topic name and Redis key, so two stacks can share a cluster", F(topic_prefix),
      0},

@@ -8,6 +8,7 @@
 struct enricher_config {
     int log_level; /* enum log_level */
     char *brokers;
+    char *kafka_debug; /* NULL when unset */
     char *topic_prefix;
     char *redis_url;
     char *admin_listen;

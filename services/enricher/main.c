@@ -82,6 +82,10 @@ static int enricher_daemon_main(const struct enricher_config *cfg, struct metric
     if (enricher_resources_load(&res, cfg, stderr) != 0) {
         goto out;
     }
+    if (kafka_debug_check(cfg->kafka_debug, err, sizeof(err)) != 0) {
+        fprintf(stderr, "config: ANALYTICS_KAFKA_DEBUG: %s\n", err);
+        goto out;
+    }
     if (session_config_init(&sessions, cfg->session_idle_min * 60000, cfg->site_timezone, NULL, err,
                             sizeof(err)) != 0) {
         fprintf(stderr, "config: ANALYTICS_SITE_TIMEZONE: %s\n", err);
@@ -92,6 +96,7 @@ static int enricher_daemon_main(const struct enricher_config *cfg, struct metric
                      enricher_ua_hit_ratio, res.ua);
     struct enricher_daemon_opts o = {
         .brokers = cfg->brokers,
+        .kafka_debug = cfg->kafka_debug,
         .group = "analytics-enricher",
         .topic_raw = kafka_topic_name(cfg->topic_prefix, "events.raw", raw, sizeof(raw)),
         .topic_enriched =

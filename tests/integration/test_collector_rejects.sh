@@ -114,11 +114,13 @@ expect_clean_stop "rate collector exits 0" "$COLLECTOR_PID" 10
 
 # Bad configuration: exit 78 naming every bad variable.
 ANALYTICS_COLLECTOR_ACK=sometimes ANALYTICS_COLLECTOR_THREADS=abc \
-  ANALYTICS_COLLECTOR_CORS_ORIGINS='ftp//nope' "$BIN/analytics-collector" 2>"$T/badcfg.err"
+  ANALYTICS_COLLECTOR_CORS_ORIGINS='ftp//nope' ANALYTICS_KAFKA_DEBUG=nosuchcontext \
+  "$BIN/analytics-collector" 2>"$T/badcfg.err"
 expect_eq "bad configuration exits 78" 78 "$?"
 check "names ANALYTICS_COLLECTOR_ACK" grep -q 'ANALYTICS_COLLECTOR_ACK' "$T/badcfg.err"
 check "names ANALYTICS_COLLECTOR_THREADS" grep -q 'ANALYTICS_COLLECTOR_THREADS' "$T/badcfg.err"
 check "names ANALYTICS_COLLECTOR_CORS_ORIGINS" grep -q 'ANALYTICS_COLLECTOR_CORS_ORIGINS' "$T/badcfg.err"
+check "names ANALYTICS_KAFKA_DEBUG" grep -q 'ANALYTICS_KAFKA_DEBUG' "$T/badcfg.err"
 check "--help lists the variables" bash -c "'$BIN/analytics-collector' --help | grep -q ANALYTICS_COLLECTOR_SPOOL_DIR"
 check "--version prints a version" bash -c "'$BIN/analytics-collector' --version | grep -Eq '[0-9]+\.[0-9]+'"
 itest_finish

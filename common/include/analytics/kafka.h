@@ -11,6 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* librdkafka's debug output, asked for with the debug option of a producer
+ * or consumer (ANALYTICS_KAFKA_DEBUG), is logged at info as kafka.debug
+ * lines (facility and message), whatever the log level: it exists only when
+ * asked for. */
+
+/* Checks a list of librdkafka debug contexts ("cgrp,fetch,topic"); NULL or
+ * "" is valid (off). Returns 0, or -1 with the reason in err. */
+int kafka_debug_check(const char *contexts, char *err, size_t errlen);
+
 /* ---- producer ---- */
 
 struct kafka_producer;
@@ -40,6 +49,7 @@ struct kafka_producer_opts {
     void (*on_delivery)(const struct kafka_delivery *d, void *arg);
     void *arg;
     const char *const *extra; /* NULL-terminated name, value pairs of librdkafka settings */
+    const char *debug;        /* librdkafka debug contexts ("cgrp,fetch"); NULL or "" for none */
 };
 
 /* Creates the producer and starts its poller thread. Returns a new producer
@@ -107,6 +117,7 @@ struct kafka_consumer_opts {
     const char *group;
     const char *const *topics; /* NULL-terminated */
     const char *const *extra;  /* NULL-terminated name, value pairs */
+    const char *debug;         /* librdkafka debug contexts ("cgrp,fetch"); NULL or "" for none */
     /* Called from inside kafka_consumer_poll (on the polling thread) when
      * partitions are being revoked, before the stored offsets are committed:
      * the place to wait for work in flight and store its offsets. Stores for
