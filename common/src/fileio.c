@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Reads f to its end into a growing buffer, at most max_bytes. Returns the
  * buffer (NUL-terminated) or NULL with the reason in err. */
@@ -55,6 +56,7 @@ out_free:
 
 char *fileio_read(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen)
 {
+    struct stat st;
     FILE *f;
     char *buf;
 
@@ -65,6 +67,11 @@ char *fileio_read(const char *path, size_t max_bytes, size_t *len, char *err, si
     f = fopen(path, "rb");
     if (f == NULL) {
         errbuf_printf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+        errbuf_printf(err, errlen, "%s: not a regular file", path);
+        fclose(f);
         return NULL;
     }
     buf = fileio_slurp(f, path, max_bytes, len, err, errlen);

@@ -14,6 +14,7 @@
 
 #include "funnel.h"
 #include "journey.h"
+#include "jsession.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +459,79 @@ static void test_funnel_errors(void **state)
     funnel_set_fini(&s);
 }
 
+/* ---- session summaries ---- */
+
+static struct jsession_event sev(long long ts, bool pv, const char *url, int channel, bool conv)
+{
+    return (struct jsession_event){ts, pv, url, channel, 1, conv};
+}
+
+static void test_session_summary_in_order(void **state)
+{
+    struct jsession s;
+    (void)state;
+
+    jsession_init(&s);
+    assert_false(jsession_idle(&s, T0 + 100 * HOUR_MS, 30 * MIN_MS)); /* no events */
+    struct jsession_event e = sev(T0, true, "https://x.test/", 3, false);
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_true(jsession_bounced(&s));
+    e = sev(T0 + 1000, false, "", 5, false); /* a click */
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_true(jsession_bounced(&s));
+    e = sev(T0 + 65000, true, "https://x.test/pricing", 5, false);
+    assert_int_equal(jsession_add(&s, &e), 0);
+    e = sev(T0 + 90000, false, "", 5, true);
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_int_equal(s.events, 4);
+    assert_int_equal(s.page_views, 2);
+    assert_false(jsession_bounced(&s));
+    assert_true(s.converted);
+    assert_int_equal(s.channel, 3); /* the first event's */
+    assert_string_equal(s.entry_page, "https://x.test/");
+    assert_string_equal(s.exit_page, "https://x.test/pricing");
+    assert_int_equal(jsession_duration_s(&s), 90);
+    assert_false(jsession_idle(&s, T0 + 90000 + 30 * MIN_MS - 1, 30 * MIN_MS));
+    assert_true(jsession_idle(&s, T0 + 90000 + 30 * MIN_MS, 30 * MIN_MS));
+    s.closed = true;
+    assert_false(jsession_idle(&s, T0 + 100 * HOUR_MS, 30 * MIN_MS));
+    jsession_fini(&s);
+    assert_null(s.entry_page);
+}
+
+/* Events out of order give the same summary as in order. */
+static void test_session_summary_out_of_order(void **state)
+{
+    struct jsession a, b;
+    struct jsession_event evs[] = {
+        sev(T0, true, "/a", 2, false),
+        sev(T0 + 5000, true, "/b", 4, false),
+        sev(T0 + 9000, false, "", 4, false),
+        sev(T0 + 12000, true, "/c", 4, false),
+    };
+    const int order[] = {2, 3, 0, 1};
+    (void)state;
+
+    jsession_init(&a);
+    jsession_init(&b);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(jsession_add(&a, &evs[i]), 0);
+        assert_int_equal(jsession_add(&b, &evs[order[i]]), 0);
+    }
+    assert_int_equal(a.start_ms, b.start_ms);
+    assert_int_equal(a.end_ms, b.end_ms);
+    assert_int_equal(b.channel, 2);
+    assert_string_equal(b.entry_page, "/a");
+    assert_string_equal(b.exit_page, "/c");
+    assert_string_equal(a.entry_page, b.entry_page);
+    assert_string_equal(a.exit_page, b.exit_page);
+    assert_int_equal(jsession_duration_s(&b), 12);
+    assert_int_equal(b.page_views, 3);
+    assert_false(b.converted);
+    jsession_fini(&a);
+    jsession_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +546,8 @@ int main(void)
         cmocka_unit_test(test_abandonment),
         cmocka_unit_test(test_page_and_channel_steps),
         cmocka_unit_test(test_funnel_errors),
+        cmocka_unit_test(test_session_summary_in_order),
+        cmocka_unit_test(test_session_summary_out_of_order),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

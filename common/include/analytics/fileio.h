@@ -7,8 +7,8 @@
 
 /* Reads the file at path into a new buffer with a NUL after its bytes
  * (caller frees), its length in *len. Returns NULL with the reason in err
- * ("<path>: <why>") when it cannot be opened or read, when it is larger than
- * max_bytes, or when memory runs out. */
+ * ("<path>: <why>") when it cannot be opened or read, is not a regular file
+ * (a directory, say), is larger than max_bytes, or when memory runs out. */
 char *fileio_read(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen);
 
 #endif
