@@ -10,8 +10,8 @@
 
 /* Reads f to its end into a growing buffer, at most max_bytes. Returns the
  * buffer (NUL-terminated) or NULL with the reason in err. */
-static char *fileio_slurp(FILE *f, const char *path, size_t max_bytes, size_t *len_out,
-                          char *err, size_t errlen)
+static char *fileio_slurp(FILE *f, const char *path, size_t max_bytes, size_t *len_out, char *err,
+                          size_t errlen)
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;

@@ -725,7 +725,6 @@ size_t page_rules_count(const struct page_rules *rules)
     return rules->n;
 }
 
-
 /* Compiles a rule's regex (case-insensitive, JIT when available). */
 static pcre2_code *page_rules_compile(const char *file, size_t idx, const char *field,
                                       const char *pat, char *err, size_t errlen)

@@ -31,30 +31,9 @@ void funnel_set_fini(struct funnel_set *s)
     s->n = 0;
 }
 
-/* Fails on a key outside keys (a typo would otherwise be ignored). */
-static int funnel_check_keys(const cJSON *obj, const char *const *keys, size_t n,
-                             const char *where, char *err, size_t errlen)
-{
-    const cJSON *k;
-
-    cJSON_ArrayForEach(k, obj)
-    {
-        size_t i = 0;
-        while (i < n && strcmp(keys[i], k->string) != 0) {
-            i++;
-        }
-        if (i == n) {
-            errbuf_printf(err, errlen, "%s: unknown key \"%s\"", where, k->string);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Reads an optional whole number in [lo, hi] (def when absent). */
 static int funnel_number(const cJSON *obj, const char *key, long long lo, long long hi,
-                         long long def, long long *out, const char *where, char *err,
-                         size_t errlen)
+                         long long def, long long *out, const char *where, char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -79,10 +58,11 @@ static int funnel_load_step(struct funnel *f, const cJSON *item, const char *whe
     struct funnel_step *st = &f->steps[f->nsteps];
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
 
-    if (!cJSON_IsObject(item) || funnel_check_keys(item, keys, 4, where, err, errlen) != 0) {
-        if (!cJSON_IsObject(item)) {
-            errbuf_printf(err, errlen, "%s: not an object", where);
-        }
+    if (!cJSON_IsObject(item)) {
+        errbuf_printf(err, errlen, "%s: not an object", where);
+        return -1;
+    }
+    if (match_check_keys(item, keys, sizeof(keys) / sizeof(keys[0]), where, err, errlen) != 0) {
         return -1;
     }
     if (!cJSON_IsString(name) || name->valuestring[0] == '\0') {
@@ -158,9 +138,8 @@ static int funnel_load_settings(struct funnel *f, const cJSON *item, const char 
 static int funnel_load_one(struct funnel_set *s, const cJSON *item, size_t idx, const char *path,
                            char *err, size_t errlen)
 {
-    static const char *const keys[] = {"name",         "order",
-                                       "window_hours", "abandon_from_step",
-                                       "steps",        "abandon_after_minutes"};
+    static const char *const keys[] = {
+        "name", "order", "window_hours", "abandon_from_step", "steps", "abandon_after_minutes"};
     struct funnel *f = &s->funnels[s->n];
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
     char where[560];
@@ -170,7 +149,7 @@ static int funnel_load_one(struct funnel_set *s, const cJSON *item, size_t idx, 
         errbuf_printf(err, errlen, "%s: not an object", where);
         return -1;
     }
-    if (funnel_check_keys(item, keys, 6, where, err, errlen) != 0) {
+    if (match_check_keys(item, keys, sizeof(keys) / sizeof(keys[0]), where, err, errlen) != 0) {
         return -1;
     }
     if (!cJSON_IsString(name) || name->valuestring[0] == '\0' ||
@@ -191,8 +170,8 @@ static int funnel_load_one(struct funnel_set *s, const cJSON *item, size_t idx, 
         errbuf_printf(err, errlen, "%s: out of memory", where);
         return -1;
     }
-    if (funnel_load_steps(f, cJSON_GetObjectItemCaseSensitive(item, "steps"), where, err,
-                          errlen) != 0) {
+    if (funnel_load_steps(f, cJSON_GetObjectItemCaseSensitive(item, "steps"), where, err, errlen) !=
+        0) {
         return -1;
     }
     return funnel_load_settings(f, item, where, err, errlen);
@@ -280,8 +259,8 @@ static int funnel_target(const struct funnel *f, const struct funnel_progress *p
 }
 
 /* Marks step k reached at ts and describes it in *hit. */
-static void funnel_reach(const struct funnel *f, struct funnel_progress *p, int k, bool inferred,
-                         long long ts, struct funnel_hit *hit)
+static void funnel_reach(struct funnel_progress *p, int k, bool inferred, long long ts,
+                         struct funnel_hit *hit)
 {
     long long prev = k > 0 ? p->reached_ms[k - 1] : 0;
 
@@ -299,7 +278,6 @@ static void funnel_reach(const struct funnel *f, struct funnel_progress *p, int 
     if (k > 0 && !inferred && prev != 0 && (p->inferred & (1u << (k - 1))) == 0) {
         hit->since_prev_ms = ts >= prev ? ts - prev : 0;
     }
-    (void)f;
 }
 
 int funnel_advance(const struct funnel *f, struct funnel_progress *p, const struct match_event *ev,
@@ -325,9 +303,9 @@ int funnel_advance(const struct funnel *f, struct funnel_progress *p, const stru
     }
     /* Strict: the steps skipped on the way count as reached, inferred. */
     for (int j = f->strict ? p->furthest + 1 : k; j < k; j++) {
-        funnel_reach(f, p, j, true, ts_ms, &hits[n++]);
+        funnel_reach(p, j, true, ts_ms, &hits[n++]);
     }
-    funnel_reach(f, p, k, false, ts_ms, &hits[n++]);
+    funnel_reach(p, k, false, ts_ms, &hits[n++]);
     hits[0].new_attempt = fresh;
     return n;
 }

@@ -59,18 +59,18 @@ struct funnel_set {
 
 /* A visitor's current attempt at one funnel. All zero: none. */
 struct funnel_progress {
-    long long started_ms;                    /* first step's time; 0: no attempt */
-    long long reached_ms[FUNNEL_STEPS_MAX];  /* 0: not reached */
-    uint32_t inferred;                       /* bit i: step i inferred */
-    int furthest;                            /* highest step reached, -1 none */
-    bool abandoned;                          /* counted as abandoned already */
+    long long started_ms;                   /* first step's time; 0: no attempt */
+    long long reached_ms[FUNNEL_STEPS_MAX]; /* 0: not reached */
+    uint32_t inferred;                      /* bit i: step i inferred */
+    int furthest;                           /* highest step reached, -1 none */
+    bool abandoned;                         /* counted as abandoned already */
 };
 
 /* One step an event made a visitor reach. */
 struct funnel_hit {
-    int step;            /* 0-based */
-    bool inferred;       /* reached because a later step was */
-    bool new_attempt;    /* this hit started the attempt */
+    int step;                /* 0-based */
+    bool inferred;           /* reached because a later step was */
+    bool new_attempt;        /* this hit started the attempt */
     long long since_prev_ms; /* from the previous step, -1 when unknown (inferred) */
 };
 

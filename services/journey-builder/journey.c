@@ -78,27 +78,6 @@ static int journey_load_stages(struct journey_rules *r, const cJSON *stages, con
     return 0;
 }
 
-/* Fails on a key a rule does not have (a typo would otherwise widen it). */
-static int journey_check_keys(const cJSON *rule, const char *where, char *err, size_t errlen)
-{
-    static const char *const keys[] = {"event_type", "page_type", "channel", "stage",
-                                       "touchpoint"};
-    const cJSON *k;
-
-    cJSON_ArrayForEach(k, rule)
-    {
-        size_t i = 0;
-        while (i < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[i], k->string) != 0) {
-            i++;
-        }
-        if (i == sizeof(keys) / sizeof(keys[0])) {
-            errbuf_printf(err, errlen, "%s: unknown key \"%s\"", where, k->string);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int journey_load_rule(struct journey_rules *r, const cJSON *item, const char *where,
                              char *err, size_t errlen)
 {
@@ -110,7 +89,9 @@ static int journey_load_rule(struct journey_rules *r, const cJSON *item, const c
         errbuf_printf(err, errlen, "%s: not an object", where);
         return -1;
     }
-    if (journey_check_keys(item, where, err, errlen) != 0) {
+    static const char *const keys[] = {"event_type", "page_type", "channel", "stage", "touchpoint"};
+
+    if (match_check_keys(item, keys, sizeof(keys) / sizeof(keys[0]), where, err, errlen) != 0) {
         return -1;
     }
     if (!cJSON_IsString(stage) || (jr->stage = journey_stage_index(r, stage->valuestring)) < 0) {
@@ -134,8 +115,8 @@ static int journey_load_rule(struct journey_rules *r, const cJSON *item, const c
     return 0;
 }
 
-static int journey_load_doc(struct journey_rules *r, const cJSON *root, const char *path,
-                            char *err, size_t errlen)
+static int journey_load_doc(struct journey_rules *r, const cJSON *root, const char *path, char *err,
+                            size_t errlen)
 {
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(root, "rules");

@@ -34,6 +34,12 @@ struct match_event {
 int match_parse(const struct cJSON *obj, const char *where, struct match *m, char *err,
                 size_t errlen);
 
+/* Fails with "<where>: unknown key" on a key of obj outside the n keys, so
+ * a typo in a rule file is an error instead of a condition silently
+ * widened. Returns 0 or -1. */
+int match_check_keys(const struct cJSON *obj, const char *const *keys, size_t n, const char *where,
+                     char *err, size_t errlen);
+
 /* True when ev meets every field of m. */
 bool match_test(const struct match *m, const struct match_event *ev);
 

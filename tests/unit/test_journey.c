@@ -368,8 +368,9 @@ static void test_abandonment(void **state)
     funnel_set_fini(&s);
 
     /* Without abandon_after_minutes only the session's close counts. */
-    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"abandon_from_step\":1," FOUR_STEPS
-                     "}]}");
+    load_funnels(&s,
+                 "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"abandon_from_step\":1," FOUR_STEPS
+                 "}]}");
     f = &s.funnels[0];
     funnel_progress_reset(&p);
     assert_int_equal(advance(f, &p, "a", T0, h), 1);
@@ -441,6 +442,9 @@ static void test_funnel_errors(void **state)
         {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"windowhours\":3," FOUR_STEPS "}]}",
          "unknown key \"windowhours\""},
         {"not json", "not a JSON object"},
+        {"{\"version\":1,\"funnels\":[7]}", "funnels[0]: not an object"},
+        {"{\"version\":1,\"funnels\":[{\"name\":\"f\",\"steps\":[\"a\",\"b\"]}]}",
+         "steps[0]: not an object"},
     };
     struct funnel_set s;
     char err[512];

@@ -683,20 +683,13 @@ static void test_speed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uap_ua_suite),
-        cmocka_unit_test(test_uap_os_suite),
-        cmocka_unit_test(test_uap_device_suite),
-        cmocka_unit_test(test_replacements),
-        cmocka_unit_test(test_bad_path),
-        cmocka_unit_test(test_malformed_yaml),
-        cmocka_unit_test(test_bad_regex),
-        cmocka_unit_test(test_cache_hits_and_misses),
-        cmocka_unit_test(test_cache_eviction),
-        cmocka_unit_test(test_tagged_once_per_agent),
-        cmocka_unit_test(test_cache_threads),
-        cmocka_unit_test(test_device_types),
-        cmocka_unit_test(test_odd_input),
-        cmocka_unit_test(test_speed),
+        cmocka_unit_test(test_uap_ua_suite),     cmocka_unit_test(test_uap_os_suite),
+        cmocka_unit_test(test_uap_device_suite), cmocka_unit_test(test_replacements),
+        cmocka_unit_test(test_bad_path),         cmocka_unit_test(test_malformed_yaml),
+        cmocka_unit_test(test_bad_regex),        cmocka_unit_test(test_cache_hits_and_misses),
+        cmocka_unit_test(test_cache_eviction),   cmocka_unit_test(test_tagged_once_per_agent),
+        cmocka_unit_test(test_cache_threads),    cmocka_unit_test(test_device_types),
+        cmocka_unit_test(test_odd_input),        cmocka_unit_test(test_speed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
