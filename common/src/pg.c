@@ -149,6 +149,104 @@ int pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
     return rc;
 }
 
+/* The most bytes handed to PQputCopyData at once (it takes an int). */
+#define PG_COPY_CHUNK (1 << 20)
+
+/* Copies res's SQLSTATE into sqlstate unless that is NULL: "" without one. */
+static void pg_sqlstate(const PGresult *res, char sqlstate[6])
+{
+    const char *s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    if (sqlstate != NULL) {
+        snprintf(sqlstate, 6, "%s", s != NULL && strlen(s) == 5 ? s : "");
+    }
+}
+
+/* Sends data[0..len) to a connection in COPY IN, then ends the copy (or
+ * aborts it when sending failed). Returns 0, or -1 with the reason in err. */
+static int pg_copy_send(PGconn *conn, const char *data, size_t len, char *err, size_t errlen)
+{
+    char line[512];
+
+    while (len > 0) {
+        int n = len > PG_COPY_CHUNK ? PG_COPY_CHUNK : (int)len;
+        if (PQputCopyData(conn, data, n) != 1) {
+            pg_one_line(PQerrorMessage(conn), line, sizeof(line));
+            errbuf_printf(err, errlen, "cannot send COPY data: %s", line);
+            PQputCopyEnd(conn, "the client could not send its rows");
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    if (PQputCopyEnd(conn, NULL) != 1) {
+        pg_one_line(PQerrorMessage(conn), line, sizeof(line));
+        errbuf_printf(err, errlen, "cannot end COPY: %s", line);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the results left after a COPY up to the end of the command. The
+ * first error goes into err and sqlstate. Returns 0, or -1 when one failed
+ * (or the copy could not be ended: the connection is then still in it). */
+static int pg_copy_finish(PGconn *conn, char sqlstate[6], char *err, size_t errlen)
+{
+    PGresult *res;
+    int rc = 0;
+
+    while ((res = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_COMMAND_OK && rc == 0) {
+            pg_result_error(res, conn, err, errlen);
+            pg_sqlstate(res, sqlstate);
+            rc = -1;
+        }
+        PQclear(res);
+        if (st == PGRES_COPY_IN) {
+            break; /* the end of the copy never reached libpq: more would loop */
+        }
+        if (st == PGRES_COPY_OUT) {
+            char *row;
+            while (PQgetCopyData(conn, &row, 0) > 0) {
+                PQfreemem(row);
+            }
+        }
+    }
+    return rc;
+}
+
+int pg_copy_rows(PGconn *conn, const char *copy_sql, const char *data, size_t len, char sqlstate[6],
+                 char *err, size_t errlen)
+{
+    char why[512] = "";
+    PGresult *res = PQexec(conn, copy_sql);
+    ExecStatusType st = PQresultStatus(res);
+
+    pg_sqlstate(NULL, sqlstate);
+    if (st != PGRES_COPY_IN) {
+        if (st == PGRES_FATAL_ERROR || res == NULL) {
+            pg_result_error(res, conn, err, errlen);
+            pg_sqlstate(res, sqlstate);
+        } else {
+            errbuf_printf(err, errlen, "not a COPY FROM STDIN: %s", PQresStatus(st));
+        }
+        PQclear(res);
+        if (st == PGRES_COPY_OUT) {
+            pg_copy_finish(conn, NULL, NULL, 0);
+        }
+        return -1;
+    }
+    PQclear(res);
+    int sent = pg_copy_send(conn, data, len, why, sizeof(why));
+    int done = pg_copy_finish(conn, sqlstate, err, errlen);
+    if (sent != 0) {
+        errbuf_printf(err, errlen, "%s", why); /* the cause, not the server's echo of the abort */
+        return -1;
+    }
+    return done;
+}
+
 /* Checks that res answered one row of one column. Returns 0, or -1 with the
  * reason in err (res is not cleared). */
 static int pg_one_value(PGconn *conn, const PGresult *res, char *err, size_t errlen)

@@ -71,6 +71,19 @@ void pg_result_error(const PGresult *res, const PGconn *conn, char *err, size_t 
  * when it succeeded (a command or a query), or -1 with the reason in err. */
 int pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen);
 
+/* Runs copy_sql, a "COPY ... FROM STDIN" (text, CSV or binary, as it says),
+ * and sends it data[0..len) (whole lines of that format; no end marker
+ * needed), in pieces when large. Returns 0 when the server took every row,
+ * or -1 with the reason in err and, when the server gave one, its SQLSTATE
+ * in sqlstate ("23505" for unique_violation, the duplicate the caller may
+ * want to handle), "" otherwise (connection lost, out of memory, copy_sql
+ * not a COPY FROM STDIN: it is run, and what a COPY TO sends is dropped).
+ * sqlstate may be NULL; it is "" after a success. Inside a
+ * transaction, a failure aborts it, as any failed statement does. The
+ * connection is ready for the next command either way, unless it was lost. */
+int pg_copy_rows(PGconn *conn, const char *copy_sql, const char *data, size_t len, char sqlstate[6],
+                 char *err, size_t errlen);
+
 /* Runs sql, a query answering one boolean (one row, one column), into *out.
  * Returns 0, or -1 with the reason in err. */
 int pg_query_bool(PGconn *conn, const char *sql, bool *out, char *err, size_t errlen);
