@@ -508,6 +508,21 @@ bool kafka_consumer_paused(const struct kafka_consumer *c)
     return c->paused;
 }
 
+int kafka_consumer_assignment(struct kafka_consumer *c, int32_t *parts, size_t max)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    int n = 0;
+
+    if (rd_kafka_assignment(c->rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return -1;
+    }
+    for (int i = 0; i < list->cnt && (size_t)n < max; i++) {
+        parts[n++] = list->elems[i].partition;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return n;
+}
+
 int kafka_consumer_commit(struct kafka_consumer *c)
 {
     rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);

@@ -40,7 +40,12 @@ CREATE TABLE funnel_definitions (
     window_hours          integer     NOT NULL,
     abandon_from_step     integer     NOT NULL DEFAULT 0, -- 1-based; 0: no abandonment
     abandon_after_minutes integer     NOT NULL DEFAULT 0,
-    updated_at            timestamptz NOT NULL DEFAULT now()
+    updated_at            timestamptz NOT NULL DEFAULT now(),
+    -- As the journey-builder's loader checks funnels.json.
+    CHECK (cardinality(steps) BETWEEN 2 AND 16),
+    CHECK (window_hours > 0),
+    CHECK (abandon_from_step BETWEEN 0 AND cardinality(steps) - 1),
+    CHECK (abandon_after_minutes >= 0)
 );
 
 -- A visitor's current attempt at a funnel (struct funnel_progress): kept so
@@ -96,7 +101,11 @@ CREATE TABLE funnel_daily (
     since_prev_sum_s double precision NOT NULL DEFAULT 0,
     since_prev_hist  bigint[]    NOT NULL DEFAULT '{}',       -- counts per bucket of funnel_hist_bounds()
     updated_at       timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (funnel, day, step, channel, device_type)
+    PRIMARY KEY (funnel, day, step, channel, device_type),
+    CHECK (visitors >= 0 AND sessions >= 0 AND inferred >= 0 AND abandoned >= 0
+           AND since_prev_n >= 0),
+    CHECK (array_ndims(since_prev_hist) IS NULL OR (array_ndims(since_prev_hist) = 1
+           AND cardinality(since_prev_hist) <= 39))
 );
 
 -- ---- Reading the rollups: what the push-gateway and operators call ----

@@ -34,55 +34,11 @@ static const char *const archive_devices[] = {"unknown", "desktop", "mobile", "t
 
 /* ---- the buffer ---- */
 
-void archive_buf_init(struct archive_buf *b)
-{
-    b->data = NULL;
-    b->len = 0;
-    b->cap = 0;
-}
-
-void archive_buf_fini(struct archive_buf *b)
-{
-    free(b->data);
-    archive_buf_init(b);
-}
-
-void archive_buf_clear(struct archive_buf *b)
-{
-    b->len = 0;
-    if (b->data != NULL) {
-        b->data[0] = '\0';
-    }
-}
-
-/* Makes room for n more bytes and the NUL. Returns 0, or -1 when out of memory. */
-static int archive_buf_reserve(struct archive_buf *b, size_t n)
-{
-    size_t cap = b->cap != 0 ? b->cap : 4096;
-
-    if (n > SIZE_MAX / 2 - b->len) {
-        return -1;
-    }
-    if (b->len + n < b->cap) {
-        return 0;
-    }
-    while (cap <= b->len + n) {
-        cap *= 2;
-    }
-    char *p = realloc(b->data, cap);
-    if (p == NULL) {
-        return -1;
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
 /* ---- one row ---- */
 
 /* A row being written: the first failure sticks and later puts do nothing. */
 struct archive_writer {
-    struct archive_buf *buf;
+    struct copybuf *buf;
     int rc;
     int fields; /* columns begun so far */
     char *err;
@@ -94,14 +50,11 @@ static void archive_put(struct archive_writer *w, const char *s, size_t n)
     if (w->rc != 0) {
         return;
     }
-    if (archive_buf_reserve(w->buf, n) != 0) {
+    copybuf_append(w->buf, s, n);
+    if (copybuf_failed(w->buf)) {
         errbuf_printf(w->err, w->errlen, "out of memory for a row of analytics_events");
         w->rc = ARCHIVE_NOMEM;
-        return;
     }
-    memcpy(w->buf->data + w->buf->len, s, n);
-    w->buf->len += n;
-    w->buf->data[w->buf->len] = '\0';
 }
 
 /* Starts the next column: a tab before all but the first. */
@@ -494,7 +447,7 @@ static void archive_put_client(struct archive_writer *w, const Analytics__V1__En
     archive_put_cidr(w, g != NULL ? g->ip_truncated : NULL);
 }
 
-int archive_row(struct archive_buf *out, const Analytics__V1__EnrichedEvent *ev, char *err,
+int archive_row(struct copybuf *out, const Analytics__V1__EnrichedEvent *ev, char *err,
                 size_t errlen)
 {
     struct archive_writer w = {.buf = out, .rc = 0, .fields = 0, .err = err, .errlen = errlen};
@@ -515,9 +468,13 @@ int archive_row(struct archive_buf *out, const Analytics__V1__EnrichedEvent *ev,
         archive_put_int(&w, ev->schema_version != 0 ? ev->schema_version : 1);
         archive_put(&w, "\n", 1);
     }
-    if (w.rc != 0 && out->data != NULL) {
-        out->len = start;
-        out->data[start] = '\0';
+    if (w.rc != 0) {
+        out->len = start; /* the row is undone: what is before it stands */
+        out->failed = false;
+        out->row_open = false;
+        if (out->data != NULL) {
+            out->data[start] = '\0';
+        }
     }
     return w.rc;
 }

@@ -12,15 +12,15 @@
  * the same bytes copied into a staging table and INSERT ... SELECT ... ON
  * CONFLICT DO NOTHING (the slow path). Pure: no I/O.
  *
- *   struct archive_buf buf;
- *   archive_buf_init(&buf);
+ *   struct copybuf buf;
+ *   copybuf_init(&buf);
  *   for each event:
  *       rc = archive_row(&buf, ev, err, sizeof(err));
  *       ARCHIVE_INVALID: dead-letter ev (buf is as before the call)
  *       ARCHIVE_NOMEM:   stop, do not dead-letter: nothing is wrong with ev
  *   ensure the partitions of archive_day(ev->event_ts_ms) of every row, then
  *   pg_copy_rows(conn, "COPY analytics_events (...) FROM STDIN", buf.data, buf.len, ...);
- *   archive_buf_clear(&buf);
+ *   copybuf_reset(&buf);
  *
  * The mapping, column by column (every column but inserted_at, the server's):
  *  - strings: as they are, an empty (or NULL) one as NULL; every string must
@@ -54,6 +54,7 @@
 
 #include <stddef.h>
 
+#include "analytics/copybuf.h"
 #include "analytics/v1/enriched_event.pb-c.h"
 
 /* archive_row's failures. */
@@ -64,30 +65,13 @@
  * "COPY analytics_events (" ... ") FROM STDIN". */
 extern const char archive_columns[];
 
-/* A growable byte buffer of COPY text lines. data is NUL-terminated once
- * anything was written (the NUL is not counted in len); NULL before. */
-struct archive_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-};
-
-/* Empties b, which owns no memory yet. */
-void archive_buf_init(struct archive_buf *b);
-
-/* Frees what b owns and empties it. Accepts an initialised, empty b. */
-void archive_buf_fini(struct archive_buf *b);
-
-/* Forgets b's contents but keeps its memory for the next batch. */
-void archive_buf_clear(struct archive_buf *b);
-
 /* Appends ev as one COPY text-format line (columns of archive_columns,
  * tab-separated, ending in '\n') to out. Returns 0, ARCHIVE_INVALID when ev
  * cannot be a row (no event_id, fingerprint or event_type, event_ts_ms or
  * received_ts_ms not > 0 or past 9999, a string that is not UTF-8,
  * schema_version above 32767), or ARCHIVE_NOMEM; on failure the reason is
  * in err and out is as it was before the call. ev is borrowed. */
-int archive_row(struct archive_buf *out, const Analytics__V1__EnrichedEvent *ev, char *err,
+int archive_row(struct copybuf *out, const Analytics__V1__EnrichedEvent *ev, char *err,
                 size_t errlen);
 
 /* The UTC day of ts_ms (milliseconds since the epoch): days since

@@ -113,7 +113,7 @@ static void probe_events(void)
 }
 
 /* Appends the rows of events[from..to) to buf. Returns 0 or -1. */
-static int probe_rows(struct archive_buf *buf, int from, int to)
+static int probe_rows(struct copybuf *buf, int from, int to)
 {
     char err[256];
 
@@ -153,7 +153,7 @@ static int probe_partitions(PGconn *conn)
 /* Runs a COPY of buf and checks its outcome: want_state "" for success,
  * else the SQLSTATE it must fail with. Returns 0 when it did. */
 static int probe_copy(PGconn *conn, const char *what, const char *sql,
-                      const struct archive_buf *buf, const char *want_state)
+                      const struct copybuf *buf, const char *want_state)
 {
     char state[6], err[1024];
     int rc = pg_copy_rows(conn, sql, buf->data, buf->len, state, err, sizeof(err));
@@ -169,7 +169,7 @@ static int probe_copy(PGconn *conn, const char *what, const char *sql,
 
 /* The slow path: COPY into a staging table, then INSERT ... ON CONFLICT DO
  * NOTHING, in one transaction. Returns 0 or -1. */
-static int probe_slow_path(PGconn *conn, const struct archive_buf *buf)
+static int probe_slow_path(PGconn *conn, const struct copybuf *buf)
 {
     char copy[2048], insert[4096], err[1024];
 
@@ -217,11 +217,11 @@ static int probe_misuse(PGconn *conn)
 
 static int probe_run(PGconn *conn)
 {
-    struct archive_buf buf;
+    struct copybuf buf;
     char copy[2048];
     int rc = -1;
 
-    archive_buf_init(&buf);
+    copybuf_init(&buf);
     snprintf(copy, sizeof(copy), "COPY analytics_events (%s) FROM STDIN", archive_columns);
     if (probe_partitions(conn) != 0 || probe_rows(&buf, 0, PROBE_EVENTS - 1) != 0) {
         goto out;
@@ -234,7 +234,7 @@ static int probe_run(PGconn *conn)
         goto out;
     }
     /* 2030-01-01: no partition, and no default one to catch it. */
-    archive_buf_clear(&buf);
+    copybuf_reset(&buf);
     events[0].ev.event_id = "nopart";
     events[0].ev.event_ts_ms = 1893456000000LL;
     if (probe_rows(&buf, 0, 1) != 0 ||
@@ -248,7 +248,7 @@ static int probe_run(PGconn *conn)
     }
     rc = 0;
 out:
-    archive_buf_fini(&buf);
+    copybuf_fini(&buf);
     return rc;
 }
 

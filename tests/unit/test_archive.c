@@ -97,13 +97,13 @@ static void event_full(void)
     ev.consent = &consent;
 }
 
-static struct archive_buf buf;
+static struct copybuf buf;
 static char err[256];
 
 static int setup(void **state)
 {
     (void)state;
-    archive_buf_init(&buf);
+    copybuf_init(&buf);
     event_full();
     err[0] = '\0';
     return 0;
@@ -112,7 +112,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    archive_buf_fini(&buf);
+    copybuf_fini(&buf);
     return 0;
 }
 
@@ -162,7 +162,7 @@ static const char *col(const char *column)
 /* Archives ev into a cleared buf and expects success. */
 static void row_ok(void)
 {
-    archive_buf_clear(&buf);
+    copybuf_reset(&buf);
     int rc = archive_row(&buf, &ev, err, sizeof(err));
     if (rc != 0) {
         fail_msg("archive_row: %d %s", rc, err);
@@ -248,7 +248,7 @@ static void test_invalid_utf8_refused(void **state)
 {
     (void)state;
     ev.page_url = "https://x.example/\xff";
-    archive_buf_clear(&buf);
+    copybuf_reset(&buf);
     assert_int_equal(archive_row(&buf, &ev, err, sizeof(err)), ARCHIVE_INVALID);
     assert_string_equal(err, "page_url is not valid UTF-8 (byte 18)");
     event_full();
@@ -593,14 +593,14 @@ static void test_buffer_grows_and_clears(void **state)
     assert_true(buf.cap > buf.len);
     assert_memory_equal(buf.data + 999 * len, one, len);
     size_t cap = buf.cap;
-    archive_buf_clear(&buf);
+    copybuf_reset(&buf);
     assert_int_equal(buf.len, 0);
     assert_int_equal(buf.cap, cap);
     assert_string_equal(buf.data, "");
-    archive_buf_fini(&buf);
+    copybuf_fini(&buf);
     assert_null(buf.data);
-    archive_buf_fini(&buf); /* twice is fine */
-    archive_buf_clear(&buf);
+    copybuf_fini(&buf); /* twice is fine */
+    copybuf_reset(&buf);
 }
 
 /* ---- days ---- */

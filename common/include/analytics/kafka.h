@@ -157,6 +157,10 @@ int kafka_consumer_pause(struct kafka_consumer *c);
 int kafka_consumer_resume(struct kafka_consumer *c);
 bool kafka_consumer_paused(const struct kafka_consumer *c);
 
+/* Writes the partitions assigned to c now (of its one subscribed topic) into
+ * parts, at most max. Returns how many, or -1. */
+int kafka_consumer_assignment(struct kafka_consumer *c, int32_t *parts, size_t max);
+
 /* Commits stored offsets now (synchronously). Returns 0 or -1. */
 int kafka_consumer_commit(struct kafka_consumer *c);
 

@@ -1,0 +1,104 @@
+#ifndef JOURNEY_APPLY_H
+#define JOURNEY_APPLY_H
+
+/*
+ * What one enriched event, a session closing or an attempt falling due does
+ * to a visitor's state, and what it makes the journey-builder write:
+ * journey rows, times spent, funnel rollup deltas and journey updates for
+ * the journeys topic. Pure: the daemon loads the states, applies a batch,
+ * then writes what the apply_out holds in one transaction.
+ *
+ * A touchpoint's time spent is the time to the visitor's next touchpoint in
+ * the same session, or to its session's end when the session closes or the
+ * next touchpoint is in another session.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analytics/v1/enriched_event.pb-c.h"
+#include "funnel.h"
+#include "journey.h"
+#include "jstate.h"
+#include "rollup.h"
+
+struct apply_ctx {
+    const struct journey_rules *rules; /* borrowed */
+    const struct funnel_set *funnels;  /* borrowed */
+};
+
+/* One row of customer_journeys. Strings borrowed from the event and the
+ * rules: valid while both are. */
+struct apply_journey_row {
+    const char *event_id, *fingerprint, *user_id, *session_id;
+    int seq;
+    const char *stage, *previous_stage, *touchpoint; /* previous_stage NULL: first */
+    int channel;
+    const char *page_url;
+    long long ts_ms;
+};
+
+/* The time spent on a touchpoint, now known. */
+struct apply_spent {
+    char *event_id;    /* owned */
+    long long seconds; /* -1: until the end of its session (known to the database) */
+};
+
+/* A journey update to produce: key and payload owned. */
+struct apply_msg {
+    char *key;
+    uint8_t *buf;
+    size_t len;
+};
+
+struct apply_stats {
+    long long touchpoints, stage_changes, funnel_steps, sessions_closed, abandoned;
+};
+
+struct apply_out {
+    struct apply_journey_row *rows;
+    size_t nrows, caprows;
+    struct apply_spent *spent;
+    size_t nspent, capspent;
+    struct rollup rollup;
+    struct apply_msg *msgs;
+    size_t nmsgs, capmsgs;
+    struct jstate_session **sessions; /* borrowed: sessions to write */
+    size_t nsessions, capsessions;
+    struct jstate_visitor **visitors; /* borrowed: visitors whose attempts to write */
+    size_t nvisitors, capvisitors;
+    struct apply_stats stats;
+};
+
+void apply_out_init(struct apply_out *o);
+void apply_out_fini(struct apply_out *o);
+
+/* Forgets everything o holds (the listed states are unmarked). */
+void apply_out_reset(struct apply_out *o);
+
+/* Applies ev (not a bot's) to its visitor v and session s (NULL when the
+ * event has none). ev is borrowed until o is reset. Returns 0, or -1 when
+ * memory runs out (the states are then unusable: drop them). */
+int apply_event(const struct apply_ctx *c, struct jstate_visitor *v, struct jstate_session *s,
+                const Analytics__V1__EnrichedEvent *ev, struct apply_out *o);
+
+/* Closes s, a session of v: the time spent on its last touchpoint, the
+ * attempts whose latest step was in it and are due for abandonment, and a
+ * SESSION_CLOSED update. Nothing when already closed. Returns 0 or -1. */
+int apply_close_session(const struct apply_ctx *c, struct jstate_visitor *v,
+                        struct jstate_session *s, struct apply_out *o);
+
+/* Abandons v's attempts due by now_ms (abandon_at_ms passed). s is the
+ * session of their latest step when known (for the update's summary), or
+ * NULL. Returns 0 or -1. */
+int apply_abandon_due(const struct apply_ctx *c, struct jstate_visitor *v,
+                      struct jstate_session *s, long long now_ms, struct apply_out *o);
+
+/* The lower-case name of an analytics.v1 Channel or DeviceType value, as
+ * the tables store them ("organic_search", "mobile"); "unknown" for any
+ * other value. */
+const char *apply_channel_name(int channel);
+const char *apply_device_name(int device_type);
+
+#endif

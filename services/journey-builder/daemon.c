@@ -1,0 +1,1270 @@
+#include "daemon.h"
+
+#include "analytics/copybuf.h"
+#include "analytics/errbuf.h"
+#include "analytics/kafka.h"
+#include "analytics/lifecycle.h"
+#include "analytics/log.h"
+#include "analytics/metrics.h"
+#include "analytics/v1/dead_letter.pb-c.h"
+#include "analytics/v1/enriched_event.pb-c.h"
+#include "archive.h"
+#include "jcache.h"
+#include "rollup.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define JB_POLL_MS 100               /* first poll of a batch; stop flag checked between */
+#define JB_WAIT_MS 50                /* one wait while blocked */
+#define JB_PAUSE_AFTER_MS 200        /* blocked this long: pause consumption */
+#define JB_BACKOFF_MIN_MS 250        /* PostgreSQL reconnect backoff */
+#define JB_BACKOFF_MAX_MS 5000
+#define JB_FLUSH_MS 10000            /* journey updates awaited before a commit */
+#define JB_DUE_EVERY_MS 1000         /* idle sessions and due attempts looked for */
+#define JB_DUE_LIMIT 2000            /* states closed per pass */
+#define JB_RETENTION_EVERY_MS 3600000LL
+#define JB_DAYS_AHEAD 7              /* partitions made ahead of today */
+#define JB_FUTURE_DAYS 2             /* an event later than this is refused */
+#define JB_CLOCK_AHEAD_MS 60000      /* a partition clock runs at most this far past now */
+#define JB_PARTS_MAX 4096
+#define JB_DEADLETTER_MAX 65536
+#define JB_DAYS_KNOWN 64
+
+enum jb_slot_kind {
+    SLOT_EVENT,  /* to archive (and apply unless a bot's) */
+    SLOT_SKIP,   /* applied already (journey_offsets says so) */
+    SLOT_DEAD,   /* goes to the dead-letter topic */
+};
+
+struct jb_slot {
+    struct kafka_message m;
+    Analytics__V1__EnrichedEvent *ev; /* owned; NULL when undecodable */
+    enum jb_slot_kind kind;
+    const char *dead_code;
+    char dead_reason[256];
+};
+
+/* What this replica knows of a partition while it holds it. */
+struct jb_part {
+    bool known;            /* applied and stream read from the database */
+    int64_t applied;       /* first offset not applied; -1: none ever */
+    int64_t stream_ms;     /* latest event time applied: the partition's clock */
+    long long raised_mono; /* when stream_ms last moved (or was read) */
+};
+
+/* The outcome of one attempt at a unit of work. */
+enum jb_step {
+    STEP_FATAL = -1,
+    STEP_DONE = 0,
+    STEP_IDLE,
+    STEP_WAIT_PG,
+    STEP_WAIT_BROKER,
+};
+
+struct jb_metrics {
+    struct metric *consumed, *archived, *duplicates, *skipped, *dead, *bots;
+    struct metric *touchpoints, *stage_changes, *funnel_steps, *closed, *abandoned;
+    struct metric *updates, *batch_seconds, *pg_up, *paused, *pg_errors, *fenced, *dropped;
+};
+
+struct jb_daemon {
+    struct jb_daemon_opts o;
+    struct kafka_producer *producer;
+    struct kafka_consumer *consumer;
+    struct store *store;
+    struct jcache *visitors, *sessions;
+    struct apply_out out;
+    struct jb_part parts[JB_PARTS_MAX];
+    int64_t stream_new[JB_PARTS_MAX]; /* per partition, the clock a batch moves it to */
+    struct jb_slot *slots; /* the batch in hand */
+    size_t nslots;
+    long long batch_started_mono;
+    struct copybuf rows; /* archive rows of the batch */
+    long long days[JB_DAYS_KNOWN]; /* days whose partitions exist */
+    size_t ndays;
+    long long backoff_ms, retry_at_mono;
+    long long blocked_since, due_at_mono, retention_at_mono;
+    bool stopping;
+    atomic_int delivery_failed;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop, failed, pg_up;
+    atomic_llong deadline_ms;
+    struct jb_metrics m;
+};
+
+static void jb_register_metrics(struct jb_daemon *d)
+{
+    struct metrics *r = d->o.metrics;
+    struct jb_metrics *m = &d->m;
+
+    m->consumed = metrics_counter(r, "analytics_journey_builder_events_consumed_total",
+                                  "Enriched events consumed", NULL);
+    m->archived = metrics_counter(r, "analytics_journey_builder_events_archived_total",
+                                  "Events inserted into analytics_events", NULL);
+    m->duplicates = metrics_counter(r, "analytics_journey_builder_duplicates_total",
+                                    "Events whose event_id was archived already", NULL);
+    m->skipped = metrics_counter(r, "analytics_journey_builder_replayed_skipped_total",
+                                 "Messages skipped because the database had applied them", NULL);
+    m->dead = metrics_counter(r, "analytics_journey_builder_deadletters_total",
+                              "Messages sent to the dead-letter topic", NULL);
+    m->bots = metrics_counter(r, "analytics_journey_builder_bot_events_total",
+                              "Bot events archived and kept out of journeys", NULL);
+    m->touchpoints = metrics_counter(r, "analytics_journey_builder_touchpoints_total",
+                                     "Journey rows written", NULL);
+    m->stage_changes = metrics_counter(r, "analytics_journey_builder_stage_changes_total",
+                                       "Visitors moving to another journey stage", NULL);
+    m->funnel_steps = metrics_counter(r, "analytics_journey_builder_funnel_steps_total",
+                                      "Funnel steps reached", NULL);
+    m->closed = metrics_counter(r, "analytics_journey_builder_sessions_closed_total",
+                                "Sessions closed after their idle timeout", NULL);
+    m->abandoned = metrics_counter(r, "analytics_journey_builder_abandoned_total",
+                                   "Funnel attempts counted abandoned", NULL);
+    m->updates = metrics_counter(r, "analytics_journey_builder_updates_produced_total",
+                                 "Journey updates the broker acknowledged", NULL);
+    m->batch_seconds = metrics_histogram(
+        r, "analytics_journey_builder_batch_seconds",
+        "Time from a batch's first message consumed to its transaction committed", NULL,
+        metrics_latency_bounds, metrics_latency_bounds_n);
+    m->pg_up = metrics_gauge(r, "analytics_journey_builder_pg_up", "1 while PostgreSQL answers",
+                             NULL);
+    m->paused = metrics_gauge(r, "analytics_journey_builder_consumer_paused",
+                              "1 while consumption is paused (PostgreSQL or broker down)", NULL);
+    m->pg_errors = metrics_counter(r, "analytics_journey_builder_pg_errors_total",
+                                   "Transactions that failed and were retried", NULL);
+    m->fenced = metrics_counter(r, "analytics_journey_builder_fenced_total",
+                                "Batches redone because another replica had moved a partition",
+                                NULL);
+    m->dropped = metrics_counter(r, "analytics_journey_builder_retention_partitions_dropped_total",
+                                 "Daily event partitions dropped by retention", NULL);
+}
+
+/* ---- states ---- */
+
+/* Forgets every state and offset held in memory: after a failed
+ * transaction (the states may hold its effects) or a rebalance. */
+static void jb_forget(struct jb_daemon *d)
+{
+    apply_out_reset(&d->out);
+    jcache_clear(d->visitors);
+    jcache_clear(d->sessions);
+    for (size_t i = 0; i < JB_PARTS_MAX; i++) {
+        d->parts[i].known = false;
+    }
+}
+
+static void jb_release_batch(struct jb_daemon *d)
+{
+    for (size_t i = 0; i < d->nslots; i++) {
+        analytics__v1__enriched_event__free_unpacked(d->slots[i].ev, NULL);
+        kafka_message_release(&d->slots[i].m);
+    }
+    d->nslots = 0;
+}
+
+/* Partitions are being revoked (inside kafka_consumer_poll): nothing is in
+ * flight between batches, so the batch in hand is dropped (the next owner
+ * consumes it) and so is every state (it may change elsewhere now). */
+static void jb_on_revoke(void *arg)
+{
+    struct jb_daemon *d = arg;
+
+    if (d->nslots > 0) {
+        log_info("journey.batch_dropped", LOG_STR("reason", "revoked"),
+                 LOG_INT("events", d->nslots));
+    }
+    jb_release_batch(d);
+    jb_forget(d);
+}
+
+/* Sleeps on this thread (lifecycle_wait would take the main thread's
+ * signals). */
+static void jb_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Evicts the states beyond the caches' bounds (between batches only). */
+static void jb_trim(struct jb_daemon *d)
+{
+    jcache_trim(d->visitors);
+    jcache_trim(d->sessions);
+}
+
+/* ---- PostgreSQL availability ---- */
+
+static void jb_pg_state(struct jb_daemon *d, bool up)
+{
+    if (atomic_exchange(&d->pg_up, up) != up) {
+        metric_set(d->m.pg_up, up ? 1 : 0);
+        if (up) {
+            log_info("journey.pg_available");
+        } else {
+            log_warn("journey.pg_unavailable", LOG_STR("error", store_error(d->store)));
+        }
+    }
+}
+
+/* Connects when needed, no sooner than the backoff allows. Returns
+ * STEP_DONE when connected, else STEP_WAIT_PG. */
+static enum jb_step jb_pg_connect(struct jb_daemon *d)
+{
+    long long now = lifecycle_mono_ms();
+
+    if (store_connected(d->store)) {
+        return STEP_DONE;
+    }
+    if (now < d->retry_at_mono) {
+        return STEP_WAIT_PG;
+    }
+    int rc = store_connect(d->store, d->o.pg_connect_timeout_s);
+    if (rc == STORE_REFUSED) {
+        log_error("journey.pg_unusable", LOG_STR("error", store_error(d->store)));
+        return STEP_FATAL;
+    }
+    if (rc != STORE_OK) {
+        d->backoff_ms = d->backoff_ms == 0 ? JB_BACKOFF_MIN_MS : d->backoff_ms * 2;
+        if (d->backoff_ms > JB_BACKOFF_MAX_MS) {
+            d->backoff_ms = JB_BACKOFF_MAX_MS;
+        }
+        d->retry_at_mono = lifecycle_mono_ms() + d->backoff_ms;
+        jb_pg_state(d, false);
+        return STEP_WAIT_PG;
+    }
+    d->backoff_ms = 0;
+    jb_forget(d); /* the database may have moved on while we were away */
+    jb_pg_state(d, true);
+    return STEP_DONE;
+}
+
+/* Turns a failed store call into the loop's next step; rolls back. */
+static enum jb_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
+{
+    store_rollback(d->store);
+    jb_forget(d);
+    if (rc == STORE_FENCED) {
+        metric_add(d->m.fenced, 1);
+        log_warn("journey.fenced", LOG_STR("where", what), LOG_STR("reason", store_error(d->store)));
+        return STEP_DONE; /* redo from the database's offsets */
+    }
+    metric_add(d->m.pg_errors, 1);
+    if (rc == STORE_DOWN) {
+        if (store_connected(d->store)) {
+            log_warn("journey.pg_retry", LOG_STR("where", what),
+                     LOG_STR("error", store_error(d->store)));
+        }
+        store_disconnect(d->store);
+        jb_pg_state(d, false);
+        return STEP_WAIT_PG;
+    }
+    log_error("journey.pg_refused", LOG_STR("where", what), LOG_STR("error", store_error(d->store)));
+    return STEP_FATAL;
+}
+
+/* ---- partitions ---- */
+
+static struct jb_part *jb_part(struct jb_daemon *d, int32_t p)
+{
+    return p >= 0 && p < JB_PARTS_MAX ? &d->parts[p] : NULL;
+}
+
+/* Reads the applied offsets of the partitions in parts[0..n) not known. */
+static int jb_load_parts(struct jb_daemon *d, const int32_t *parts, size_t n)
+{
+    int32_t want[JB_PARTS_MAX];
+    int64_t next[JB_PARTS_MAX], stream[JB_PARTS_MAX];
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!d->parts[parts[i]].known) {
+            want[k++] = parts[i];
+        }
+    }
+    if (k == 0) {
+        return STORE_OK;
+    }
+    int rc = store_offsets(d->store, want, k, next, stream);
+    for (size_t i = 0; rc == STORE_OK && i < k; i++) {
+        struct jb_part *p = &d->parts[want[i]];
+        *p = (struct jb_part){true, next[i], stream[i], lifecycle_mono_ms()};
+    }
+    return rc;
+}
+
+/* The partitions of the batch, each once, into parts. Returns how many. */
+static size_t jb_batch_parts(const struct jb_daemon *d, int32_t *parts)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->nslots; i++) {
+        int32_t p = d->slots[i].m.partition;
+        size_t k = 0;
+        while (k < n && parts[k] != p) {
+            k++;
+        }
+        if (k == n) {
+            parts[n++] = p;
+        }
+    }
+    return n;
+}
+
+/* A partition's clock: its latest event time, moved on by the time passed
+ * since, so sessions close when the stream goes quiet; never past now. */
+static long long jb_clock(const struct jb_part *p, long long now_ms)
+{
+    long long c = p->stream_ms + (lifecycle_mono_ms() - p->raised_mono);
+
+    return c < now_ms ? c : now_ms;
+}
+
+/* ---- delivery ---- */
+
+static void jb_on_delivery(const struct kafka_delivery *dr, void *arg)
+{
+    struct jb_daemon *d = arg;
+
+    if (dr->err != 0) {
+        atomic_fetch_add(&d->delivery_failed, 1);
+        log_error("journey.delivery_failed", LOG_STR("topic", dr->topic),
+                  LOG_STR("error", dr->errstr));
+    }
+}
+
+/* Queues one message, waiting while the producer's queue is full. Returns
+ * 0, or -1 when it cannot be queued. */
+static int jb_send(struct jb_daemon *d, const char *topic, const char *key, const void *buf,
+                   size_t len)
+{
+    char err[256];
+    long long give_up = lifecycle_mono_ms() + JB_FLUSH_MS;
+
+    for (;;) {
+        int rc = kafka_producer_send(d->producer, topic, key, key != NULL ? strlen(key) : 0, buf,
+                                     len, NULL, err, sizeof(err));
+        if (rc == 0) {
+            return 0;
+        }
+        if (rc != KAFKA_QUEUE_FULL || lifecycle_mono_ms() > give_up) {
+            log_warn("journey.produce_failed", LOG_STR("topic", topic), LOG_STR("error", err));
+            return -1;
+        }
+        kafka_producer_flush(d->producer, JB_WAIT_MS);
+    }
+}
+
+static int jb_send_deadletter(struct jb_daemon *d, const struct jb_slot *s, long long now_ms)
+{
+    Analytics__V1__DeadLetter dl = ANALYTICS__V1__DEAD_LETTER__INIT;
+    size_t keep = s->m.len < JB_DEADLETTER_MAX ? s->m.len : JB_DEADLETTER_MAX;
+    const char *fp = s->ev != NULL && s->ev->fingerprint != NULL ? s->ev->fingerprint : "";
+
+    dl.schema_version = 1;
+    dl.cause_event_id = s->ev != NULL && s->ev->event_id != NULL ? s->ev->event_id : "";
+    dl.source_service = "analytics-journey-builder";
+    dl.source_topic = (char *)d->o.topic_enriched;
+    dl.source_partition = s->m.partition;
+    dl.source_offset = s->m.offset;
+    dl.error_code = (char *)s->dead_code;
+    dl.reason = (char *)s->dead_reason;
+    dl.original.data = (uint8_t *)s->m.payload;
+    dl.original.len = keep;
+    dl.original_truncated = keep < s->m.len;
+    dl.original_content_type = "application/x-protobuf";
+    dl.ts_ms = now_ms;
+    dl.fingerprint = (char *)fp;
+    size_t len = analytics__v1__dead_letter__get_packed_size(&dl);
+    uint8_t *buf = malloc(len > 0 ? len : 1);
+    if (buf == NULL) {
+        return -1;
+    }
+    analytics__v1__dead_letter__pack(&dl, buf);
+    int rc = jb_send(d, d->o.topic_deadletter, fp[0] != '\0' ? fp : NULL, buf, len);
+    free(buf);
+    return rc;
+}
+
+/* Produces the batch's journey updates and dead letters and waits until
+ * the broker acknowledged them all. Returns STEP_DONE or STEP_WAIT_BROKER. */
+static enum jb_step jb_produce(struct jb_daemon *d)
+{
+    long long now = lifecycle_now_ms();
+
+    atomic_store(&d->delivery_failed, 0);
+    for (size_t i = 0; i < d->out.nmsgs; i++) {
+        const struct apply_msg *m = &d->out.msgs[i];
+        if (jb_send(d, d->o.topic_journeys, m->key, m->buf, m->len) != 0) {
+            return STEP_WAIT_BROKER;
+        }
+    }
+    for (size_t i = 0; i < d->nslots; i++) {
+        if (d->slots[i].kind == SLOT_DEAD && jb_send_deadletter(d, &d->slots[i], now) != 0) {
+            return STEP_WAIT_BROKER;
+        }
+    }
+    if (kafka_producer_flush(d->producer, JB_FLUSH_MS) != 0 ||
+        atomic_load(&d->delivery_failed) != 0) {
+        log_warn("journey.updates_unacknowledged",
+                 LOG_INT("queued", kafka_producer_outq_len(d->producer)));
+        return STEP_WAIT_BROKER;
+    }
+    metric_add(d->m.updates, (double)d->out.nmsgs);
+    return STEP_DONE;
+}
+
+/* ---- a batch ---- */
+
+static void jb_dead(struct jb_slot *s, const char *code, const char *reason)
+{
+    s->kind = SLOT_DEAD;
+    s->dead_code = code;
+    snprintf(s->dead_reason, sizeof(s->dead_reason), "%s", reason);
+}
+
+/* Decodes the batch's messages; the undecodable go to dead letters. */
+static void jb_decode(struct jb_daemon *d)
+{
+    for (size_t i = 0; i < d->nslots; i++) {
+        struct jb_slot *s = &d->slots[i];
+        s->kind = SLOT_EVENT;
+        s->ev = analytics__v1__enriched_event__unpack(NULL, s->m.len, s->m.payload);
+        if (s->ev == NULL) {
+            jb_dead(s, "undecodable", "not an analytics.v1.EnrichedEvent");
+        }
+    }
+}
+
+static bool jb_day_known(const struct jb_daemon *d, long long day)
+{
+    for (size_t i = 0; i < d->ndays; i++) {
+        if (d->days[i] == day) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Sorts the batch's slots out: applied already, too old or too far ahead
+ * to keep, not archivable; builds the archive rows of the others. Returns
+ * 0, or -1 when memory runs out. */
+static int jb_classify(struct jb_daemon *d, size_t *starts, const char **ids, size_t *idx,
+                       size_t *nrows, long long *days, size_t *ndays)
+{
+    long long today = archive_day(lifecycle_now_ms());
+    char err[256];
+
+    copybuf_reset(&d->rows);
+    *nrows = *ndays = 0;
+    for (size_t i = 0; i < d->nslots; i++) {
+        struct jb_slot *s = &d->slots[i];
+        struct jb_part *p = jb_part(d, s->m.partition);
+        if (s->kind == SLOT_DEAD && s->ev == NULL) {
+            if (p != NULL && s->m.offset < p->applied) {
+                s->kind = SLOT_SKIP;
+            }
+            continue;
+        }
+        s->kind = p != NULL && s->m.offset < p->applied ? SLOT_SKIP : SLOT_EVENT;
+        if (s->kind == SLOT_SKIP) {
+            continue;
+        }
+        long long day = archive_day(s->ev->event_ts_ms);
+        if (day < today - d->o.retention_days) {
+            jb_dead(s, "expired", "event time older than the retention period");
+            continue;
+        }
+        if (day > today + JB_FUTURE_DAYS) {
+            jb_dead(s, "future", "event time more than two days ahead");
+            continue;
+        }
+        size_t start = d->rows.len;
+        int rc = archive_row(&d->rows, s->ev, err, sizeof(err));
+        if (rc == ARCHIVE_NOMEM) {
+            return -1;
+        }
+        if (rc != 0) {
+            jb_dead(s, "invalid_event", err);
+            continue;
+        }
+        starts[*nrows] = start;
+        ids[*nrows] = s->ev->event_id;
+        idx[(*nrows)++] = i;
+        if (!jb_day_known(d, day)) {
+            size_t k = 0;
+            while (k < *ndays && days[k] != day) {
+                k++;
+            }
+            if (k == *ndays) {
+                days[(*ndays)++] = day;
+            }
+        }
+    }
+    return copybuf_failed(&d->rows) ? -1 : 0;
+}
+
+static void jb_remember_days(struct jb_daemon *d, const long long *days, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (d->ndays == JB_DAYS_KNOWN) {
+            memmove(d->days, d->days + 1, (JB_DAYS_KNOWN - 1) * sizeof(d->days[0]));
+            d->ndays--;
+        }
+        d->days[d->ndays++] = days[i];
+    }
+}
+
+static bool jb_is_bot(const Analytics__V1__EnrichedEvent *ev)
+{
+    return ev->bot != NULL && ev->bot->is_bot;
+}
+
+static const char *jb_session_id(const Analytics__V1__EnrichedEvent *ev)
+{
+    return ev->session != NULL && ev->session->session_id != NULL &&
+                   ev->session->session_id[0] != '\0'
+               ? ev->session->session_id
+               : NULL;
+}
+
+/* Reads back the states that memory does not hold of visitors fps[0..n)
+ * and their sessions sids[] (NULL entries: none) on partitions parts[]. */
+static int jb_load_states(struct jb_daemon *d, const char *const *fps, const char *const *sids,
+                          const int32_t *parts, size_t n)
+{
+    const char **vfps = calloc(n + 1, sizeof(*vfps)), **ssids = calloc(n + 1, sizeof(*ssids));
+    const char **sfps = calloc(n + 1, sizeof(*sfps));
+    int *vparts = calloc(n + 1, sizeof(*vparts)), *sparts = calloc(n + 1, sizeof(*sparts));
+    size_t nv = 0, ns = 0;
+    int rc = STORE_REFUSED;
+
+    store_set_error(d->store, "out of memory");
+    if (vfps == NULL || ssids == NULL || sfps == NULL || vparts == NULL || sparts == NULL) {
+        goto out;
+    }
+    /* Missing ones go in the cache as placeholders at once, so each is
+     * asked for once; the load replaces them. */
+    for (size_t i = 0; i < n; i++) {
+        if (jcache_get(d->visitors, fps[i]) == NULL) {
+            struct jstate_visitor *v = jstate_visitor_new(fps[i], parts[i], d->o.ctx->funnels->n);
+            if (v == NULL || jcache_put(d->visitors, fps[i], v) != 0) {
+                jstate_visitor_free(v);
+                goto out;
+            }
+            vparts[nv] = parts[i];
+            vfps[nv++] = v->fingerprint;
+        }
+        if (sids[i] != NULL && jcache_get(d->sessions, sids[i]) == NULL) {
+            struct jstate_session *ss =
+                jstate_session_new(sids[i], fps[i], parts[i], d->o.ctx->funnels->n);
+            if (ss == NULL || jcache_put(d->sessions, sids[i], ss) != 0) {
+                jstate_session_free(ss);
+                goto out;
+            }
+            sparts[ns] = parts[i];
+            sfps[ns] = ss->fingerprint;
+            ssids[ns++] = ss->session_id;
+        }
+    }
+    rc = nv > 0 ? store_load_visitors(d->store, vfps, vparts, nv, d->visitors) : STORE_OK;
+    if (rc == STORE_OK && ns > 0) {
+        rc = store_load_sessions(d->store, ssids, sfps, sparts, ns, d->sessions);
+    }
+out:
+    free(vfps);
+    free(ssids);
+    free(sfps);
+    free(vparts);
+    free(sparts);
+    return rc;
+}
+
+/* Archives the rows and applies the new events of the batch (inside the
+ * transaction). Returns a STORE_ code. */
+static int jb_apply_batch(struct jb_daemon *d, const size_t *starts, const char **ids,
+                          const size_t *idx, size_t nrows, int64_t *stream)
+{
+    enum store_row *status = calloc(nrows + 1, sizeof(*status));
+    char(*reasons)[256] = calloc(nrows + 1, sizeof(*reasons));
+    long long clock_cap = lifecycle_now_ms() + JB_CLOCK_AHEAD_MS;
+    int rc = STORE_REFUSED;
+
+    if (status == NULL || reasons == NULL) {
+        goto out;
+    }
+    rc = store_archive(d->store, &d->rows, starts, nrows, ids, status, reasons);
+    for (size_t i = 0; rc == STORE_OK && i < nrows; i++) {
+        struct jb_slot *s = &d->slots[idx[i]];
+        const Analytics__V1__EnrichedEvent *ev = s->ev;
+        if (status[i] == STORE_ROW_REFUSED) {
+            jb_dead(s, "refused", reasons[i]);
+            continue;
+        }
+        if (status[i] == STORE_ROW_DUPLICATE) {
+            metric_add(d->m.duplicates, 1);
+            continue;
+        }
+        metric_add(d->m.archived, 1);
+        if (jb_is_bot(ev)) {
+            metric_add(d->m.bots, 1);
+            continue;
+        }
+        struct jstate_visitor *v = jcache_get(d->visitors, ev->fingerprint);
+        const char *sid = jb_session_id(ev);
+        struct jstate_session *ss = sid != NULL ? jcache_get(d->sessions, sid) : NULL;
+        if (v == NULL || (sid != NULL && ss == NULL) ||
+            apply_event(d->o.ctx, v, ss, ev, &d->out) != 0) {
+            store_set_error(d->store, "out of memory applying an event");
+            rc = STORE_REFUSED;
+            break;
+        }
+        struct jb_part *p = jb_part(d, s->m.partition);
+        long long t = ev->event_ts_ms < clock_cap ? ev->event_ts_ms : clock_cap;
+        if (p != NULL && t > stream[s->m.partition]) {
+            stream[s->m.partition] = t;
+        }
+    }
+out:
+    free(status);
+    free(reasons);
+    return rc;
+}
+
+static void jb_count(struct jb_daemon *d)
+{
+    const struct apply_stats *s = &d->out.stats;
+
+    metric_add(d->m.touchpoints, (double)s->touchpoints);
+    metric_add(d->m.stage_changes, (double)s->stage_changes);
+    metric_add(d->m.funnel_steps, (double)s->funnel_steps);
+    metric_add(d->m.closed, (double)s->sessions_closed);
+    metric_add(d->m.abandoned, (double)s->abandoned);
+}
+
+/* The batch's transaction, from the states loaded: fence, archive and
+ * apply, write, produce, commit. Returns a STORE_ code, or STORE_OK with
+ * *broker set when the broker did not acknowledge the updates. */
+static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
+                       const size_t *starts, const char **ids, const size_t *idx, size_t nrows,
+                       bool *broker_down)
+{
+    int64_t expect[JB_PARTS_MAX], next[JB_PARTS_MAX], stream[JB_PARTS_MAX];
+    int64_t *by_part = d->stream_new;
+    int rc;
+
+    *broker_down = false;
+    for (size_t i = 0; i < nparts; i++) {
+        expect[i] = d->parts[parts[i]].applied;
+        by_part[parts[i]] = d->parts[parts[i]].stream_ms;
+        next[i] = expect[i];
+    }
+    rc = store_begin(d->store);
+    if (rc == STORE_OK) {
+        rc = store_fence(d->store, parts, expect, nparts);
+    }
+    if (rc == STORE_OK) {
+        rc = jb_apply_batch(d, starts, ids, idx, nrows, by_part);
+    }
+    if (rc == STORE_OK) {
+        rc = store_write(d->store, &d->out);
+    }
+    for (size_t i = 0; i < d->nslots; i++) {
+        const struct jb_slot *s = &d->slots[i];
+        for (size_t k = 0; k < nparts; k++) {
+            if (parts[k] == s->m.partition && s->m.offset + 1 > next[k]) {
+                next[k] = s->m.offset + 1;
+            }
+        }
+    }
+    for (size_t k = 0; k < nparts; k++) {
+        stream[k] = by_part[parts[k]];
+    }
+    if (rc == STORE_OK) {
+        rc = store_set_offsets(d->store, parts, next, stream, nparts);
+    }
+    if (rc == STORE_OK && jb_produce(d) != STEP_DONE) {
+        store_rollback(d->store);
+        *broker_down = true;
+        return STORE_OK;
+    }
+    if (rc == STORE_OK) {
+        rc = store_commit(d->store);
+    }
+    for (size_t k = 0; rc == STORE_OK && k < nparts; k++) {
+        struct jb_part *p = &d->parts[parts[k]];
+        if (stream[k] > p->stream_ms) {
+            p->stream_ms = stream[k];
+            p->raised_mono = lifecycle_mono_ms();
+        }
+        p->applied = next[k];
+    }
+    return rc;
+}
+
+/* Scratch arrays of one batch, one entry per message. */
+struct jb_scratch {
+    size_t *starts, *idx;
+    const char **ids, **fps, **sids;
+    int32_t *parts;
+    long long *days;
+};
+
+static void jb_scratch_free(struct jb_scratch *s)
+{
+    free(s->starts);
+    free(s->idx);
+    free(s->ids);
+    free(s->fps);
+    free(s->sids);
+    free(s->parts);
+    free(s->days);
+}
+
+static int jb_scratch_alloc(struct jb_scratch *s, size_t n)
+{
+    n++;
+    s->starts = calloc(n, sizeof(*s->starts));
+    s->idx = calloc(n, sizeof(*s->idx));
+    s->ids = calloc(n, sizeof(*s->ids));
+    s->fps = calloc(n, sizeof(*s->fps));
+    s->sids = calloc(n, sizeof(*s->sids));
+    s->parts = calloc(n, sizeof(*s->parts));
+    s->days = calloc(n, sizeof(*s->days));
+    return s->starts && s->idx && s->ids && s->fps && s->sids && s->parts && s->days ? 0 : -1;
+}
+
+/* Stores the Kafka offsets of a committed batch and lets it go. */
+static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t nparts)
+{
+    for (size_t k = 0; k < nparts; k++) {
+        const struct jb_part *p = &d->parts[parts[k]];
+        if (p->applied >= 0) {
+            kafka_consumer_store_offset(d->consumer, d->o.topic_enriched, parts[k], p->applied);
+        }
+    }
+    for (size_t i = 0; i < d->nslots; i++) {
+        if (d->slots[i].kind == SLOT_SKIP) {
+            metric_add(d->m.skipped, 1);
+        } else if (d->slots[i].kind == SLOT_DEAD) {
+            metric_add(d->m.dead, 1);
+        }
+    }
+    jb_count(d);
+    metric_observe(d->m.batch_seconds,
+                   (double)(lifecycle_mono_ms() - d->batch_started_mono) / 1000.0);
+    apply_out_reset(&d->out);
+    jb_release_batch(d);
+    jb_trim(d);
+}
+
+/* One attempt at the batch in hand. STEP_DONE when it is committed (or
+ * must be redone at once: *again), else why it waits. */
+static enum jb_step jb_process(struct jb_daemon *d)
+{
+    int32_t parts[JB_PARTS_MAX];
+    size_t nparts = jb_batch_parts(d, parts), nrows = 0, ndays = 0, nlive = 0;
+    struct jb_scratch sc = {0};
+    enum jb_step st = STEP_FATAL;
+    bool broker_down = false;
+    int rc;
+
+    st = jb_pg_connect(d);
+    if (st != STEP_DONE) {
+        return st;
+    }
+    st = STEP_FATAL;
+    for (size_t k = 0; k < nparts; k++) {
+        if (jb_part(d, parts[k]) == NULL) {
+            log_error("journey.partition_out_of_range", LOG_INT("partition", parts[k]));
+            return STEP_FATAL;
+        }
+    }
+    if (jb_scratch_alloc(&sc, d->nslots) != 0) {
+        goto out_oom;
+    }
+    rc = jb_load_parts(d, parts, nparts);
+    if (rc != STORE_OK) {
+        st = jb_pg_failed(d, rc, "read offsets");
+        goto out;
+    }
+    if (jb_classify(d, sc.starts, sc.ids, sc.idx, &nrows, sc.days, &ndays) != 0) {
+        goto out_oom;
+    }
+    if (ndays > 0) {
+        rc = store_ensure_days(d->store, sc.days, ndays);
+        if (rc != STORE_OK) {
+            st = jb_pg_failed(d, rc, "ensure partitions");
+            goto out;
+        }
+        jb_remember_days(d, sc.days, ndays);
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        const struct jb_slot *s = &d->slots[sc.idx[i]];
+        if (!jb_is_bot(s->ev)) {
+            sc.fps[nlive] = s->ev->fingerprint;
+            sc.sids[nlive] = jb_session_id(s->ev);
+            sc.parts[nlive++] = s->m.partition;
+        }
+    }
+    rc = jb_load_states(d, sc.fps, sc.sids, sc.parts, nlive);
+    if (rc == STORE_OK) {
+        rc = jb_transact(d, parts, nparts, sc.starts, sc.ids, sc.idx, nrows, &broker_down);
+    }
+    if (rc != STORE_OK) {
+        st = jb_pg_failed(d, rc, "batch");
+        goto out;
+    }
+    if (broker_down) {
+        jb_forget(d);
+        st = STEP_WAIT_BROKER;
+        goto out;
+    }
+    jb_batch_done(d, parts, nparts);
+    st = STEP_DONE;
+    goto out;
+out_oom:
+    log_error("journey.out_of_memory", LOG_STR("where", "batch"));
+out:
+    jb_scratch_free(&sc);
+    return st;
+}
+
+/* ---- sessions and attempts falling due ---- */
+
+/* Applies the states due, in a transaction fenced on their partitions. */
+static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t n,
+                        const int32_t *parts, const int64_t *now, size_t nparts, bool *broker_down)
+{
+    int64_t expect[JB_PARTS_MAX];
+    int rc;
+
+    for (size_t k = 0; k < nparts; k++) {
+        expect[k] = d->parts[parts[k]].applied;
+    }
+    rc = store_begin(d->store);
+    if (rc == STORE_OK) {
+        rc = store_fence(d->store, parts, expect, nparts);
+    }
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        struct jstate_visitor *v = jcache_get(d->visitors, due[i].fingerprint);
+        struct jstate_session *s =
+            due[i].session_id != NULL ? jcache_get(d->sessions, due[i].session_id) : NULL;
+        int64_t t = 0;
+        for (size_t k = 0; k < nparts; k++) {
+            t = parts[k] == due[i].partition ? now[k] : t;
+        }
+        int r = -1;
+        if (v != NULL && due[i].close && s != NULL) {
+            r = apply_close_session(d->o.ctx, v, s, &d->out);
+        } else if (v != NULL && !due[i].close) {
+            r = apply_abandon_due(d->o.ctx, v, s, t, &d->out);
+        }
+        if (r != 0) {
+            store_set_error(d->store, "out of memory closing a session");
+            rc = STORE_REFUSED;
+        }
+    }
+    if (rc == STORE_OK) {
+        rc = store_write(d->store, &d->out);
+    }
+    if (rc == STORE_OK && jb_produce(d) != STEP_DONE) {
+        store_rollback(d->store);
+        *broker_down = true;
+        return STORE_OK;
+    }
+    return rc == STORE_OK ? store_commit(d->store) : rc;
+}
+
+/* The assigned partitions with a clock, their close and abandon times. */
+static size_t jb_due_clocks(struct jb_daemon *d, int32_t *parts, size_t n, int64_t *close_before,
+                            int64_t *now)
+{
+    long long wall = lifecycle_now_ms();
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct jb_part *p = jb_part(d, parts[i]);
+        if (p == NULL || !p->known || p->stream_ms <= 0) {
+            continue;
+        }
+        now[k] = jb_clock(p, wall);
+        close_before[k] = now[k] - d->o.session_idle_ms;
+        parts[k++] = parts[i];
+    }
+    return k;
+}
+
+/* Closes the sessions gone idle and abandons the attempts fallen due on
+ * this replica's partitions. */
+static enum jb_step jb_due(struct jb_daemon *d)
+{
+    int32_t parts[JB_PARTS_MAX];
+    int64_t close_before[JB_PARTS_MAX], now[JB_PARTS_MAX];
+    struct store_due *due = NULL;
+    size_t ndue = 0;
+    bool broker_down = false;
+    int n = kafka_consumer_assignment(d->consumer, parts, JB_PARTS_MAX), rc;
+
+    if (n <= 0) {
+        return STEP_IDLE;
+    }
+    rc = jb_load_parts(d, parts, (size_t)n);
+    size_t np = rc == STORE_OK ? jb_due_clocks(d, parts, (size_t)n, close_before, now) : 0;
+    if (rc == STORE_OK && np > 0) {
+        rc = store_find_due(d->store, parts, close_before, now, np, JB_DUE_LIMIT, &due, &ndue);
+    }
+    if (rc == STORE_OK && ndue > 0) {
+        const char **fps = calloc(ndue, sizeof(*fps)), **sids = calloc(ndue, sizeof(*sids));
+        int32_t *dparts = calloc(ndue, sizeof(*dparts));
+        rc = STORE_REFUSED;
+        if (fps != NULL && sids != NULL && dparts != NULL) {
+            for (size_t i = 0; i < ndue; i++) {
+                fps[i] = due[i].fingerprint;
+                sids[i] = due[i].session_id;
+                dparts[i] = due[i].partition;
+            }
+            rc = jb_load_states(d, fps, sids, dparts, ndue);
+        }
+        free(fps);
+        free(sids);
+        free(dparts);
+        if (rc == STORE_OK) {
+            rc = jb_apply_due(d, due, ndue, parts, now, np, &broker_down);
+        }
+    }
+    store_due_free(due, ndue);
+    if (rc != STORE_OK) {
+        return jb_pg_failed(d, rc, "close idle sessions");
+    }
+    if (broker_down) {
+        jb_forget(d);
+        return STEP_WAIT_BROKER;
+    }
+    if (ndue > 0) {
+        jb_count(d);
+        apply_out_reset(&d->out);
+        jb_trim(d);
+    }
+    if (ndue >= JB_DUE_LIMIT) {
+        d->due_at_mono = 0; /* more are due: go on at the next turn */
+    }
+    return ndue > 0 ? STEP_DONE : STEP_IDLE;
+}
+
+/* Retention and partitions ahead, once an hour. */
+static enum jb_step jb_retention(struct jb_daemon *d)
+{
+    int dropped = 0;
+    int rc = store_retention(d->store, d->o.retention_days, &dropped);
+
+    if (rc == STORE_OK) {
+        rc = store_ensure_ahead(d->store, JB_DAYS_AHEAD);
+    }
+    if (rc != STORE_OK) {
+        return jb_pg_failed(d, rc, "retention");
+    }
+    d->ndays = 0;
+    metric_add(d->m.dropped, dropped);
+    log_info("journey.retention", LOG_INT("days", d->o.retention_days),
+             LOG_INT("partitions_dropped", dropped));
+    return STEP_DONE;
+}
+
+/* What runs between batches when its time has come. */
+static enum jb_step jb_housekeeping(struct jb_daemon *d)
+{
+    long long now = lifecycle_mono_ms();
+    enum jb_step st = STEP_IDLE;
+
+    if (now < d->due_at_mono && now < d->retention_at_mono) {
+        return STEP_IDLE;
+    }
+    st = jb_pg_connect(d);
+    if (st != STEP_DONE) {
+        return st;
+    }
+    st = STEP_IDLE;
+    if (now >= d->retention_at_mono) {
+        st = jb_retention(d);
+        if (st != STEP_DONE) {
+            return st;
+        }
+        d->retention_at_mono = now + JB_RETENTION_EVERY_MS;
+    }
+    if (now >= d->due_at_mono) {
+        d->due_at_mono = now + JB_DUE_EVERY_MS;
+        st = jb_due(d);
+    }
+    return st;
+}
+
+/* ---- the loop ---- */
+
+/* Consumes up to a batch: waits for the first message, then takes what is
+ * already fetched. */
+static enum jb_step jb_fill(struct jb_daemon *d)
+{
+    struct kafka_message m;
+    int timeout = JB_POLL_MS, r = 0;
+
+    if (kafka_consumer_paused(d->consumer)) {
+        kafka_consumer_resume(d->consumer);
+        metric_set(d->m.paused, 0);
+    }
+    while (d->nslots < d->o.batch_max &&
+           (r = kafka_consumer_poll(d->consumer, timeout, &m)) == 1) {
+        if (d->nslots == 0) {
+            d->batch_started_mono = lifecycle_mono_ms();
+        }
+        d->slots[d->nslots++] = (struct jb_slot){.m = m};
+        timeout = 0;
+    }
+    if (r < 0 && d->nslots == 0) {
+        return STEP_FATAL;
+    }
+    if (d->nslots == 0) {
+        return STEP_IDLE;
+    }
+    metric_add(d->m.consumed, (double)d->nslots);
+    jb_decode(d);
+    return STEP_DONE;
+}
+
+/* Waits a little while the work in hand cannot go on; pauses consumption
+ * after JB_PAUSE_AFTER_MS so polls keep serving the group. */
+static enum jb_step jb_wait(struct jb_daemon *d, enum jb_step why)
+{
+    long long now = lifecycle_mono_ms();
+    struct kafka_message m;
+
+    if (d->blocked_since == 0) {
+        d->blocked_since = now;
+    }
+    if (!d->stopping && now - d->blocked_since >= JB_PAUSE_AFTER_MS &&
+        !kafka_consumer_paused(d->consumer)) {
+        log_warn("journey.consumption_paused",
+                 LOG_STR("reason", why == STEP_WAIT_PG ? "postgresql" : "broker"));
+        kafka_consumer_pause(d->consumer);
+        metric_set(d->m.paused, 1);
+    }
+    if (!kafka_consumer_paused(d->consumer) || d->stopping) {
+        jb_sleep_ms(JB_WAIT_MS);
+        return STEP_DONE;
+    }
+    int r = kafka_consumer_poll(d->consumer, JB_WAIT_MS, &m);
+    if (r == 1) {
+        /* librdkafka drops fetched messages on pause; one here would be
+         * lost if released, so stop: a restart consumes it again. */
+        log_error("journey.message_while_paused", LOG_INT("partition", m.partition),
+                  LOG_INT("offset", m.offset));
+        kafka_message_release(&m);
+        return STEP_FATAL;
+    }
+    return r < 0 ? STEP_FATAL : STEP_DONE;
+}
+
+static enum jb_step jb_turn(struct jb_daemon *d)
+{
+    enum jb_step st = STEP_DONE;
+
+    if (d->nslots == 0) {
+        st = jb_housekeeping(d);
+        if (st == STEP_IDLE || st == STEP_DONE) {
+            st = jb_fill(d);
+        }
+    }
+    if (st != STEP_FATAL && d->nslots > 0 && st != STEP_WAIT_PG && st != STEP_WAIT_BROKER) {
+        st = jb_process(d);
+    }
+    if (st == STEP_WAIT_PG || st == STEP_WAIT_BROKER) {
+        return jb_wait(d, st);
+    }
+    if (d->blocked_since != 0 && st != STEP_FATAL) {
+        log_info("journey.resumed", LOG_INT("waited_ms", lifecycle_mono_ms() - d->blocked_since));
+        d->blocked_since = 0;
+    }
+    return st;
+}
+
+/* SIGTERM: finish the batch in hand if the database lets us in time. */
+static void jb_finish(struct jb_daemon *d)
+{
+    long long deadline = atomic_load(&d->deadline_ms);
+
+    d->stopping = true;
+    while (d->nslots > 0 && lifecycle_mono_ms() < deadline) {
+        enum jb_step st = jb_process(d);
+        if (st == STEP_FATAL) {
+            break;
+        }
+        if (st != STEP_DONE) {
+            jb_sleep_ms(JB_WAIT_MS);
+        }
+    }
+    if (d->nslots > 0) {
+        log_warn("journey.batch_unfinished", LOG_STR("reason", "deadline"),
+                 LOG_INT("events", d->nslots));
+    }
+    jb_release_batch(d);
+    kafka_consumer_commit(d->consumer);
+}
+
+static void *jb_main(void *arg)
+{
+    struct jb_daemon *d = arg;
+
+    while (!atomic_load(&d->stop)) {
+        if (jb_turn(d) == STEP_FATAL) {
+            atomic_store(&d->failed, true);
+            break;
+        }
+    }
+    jb_finish(d);
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+static int jb_clients(struct jb_daemon *d, char *err, size_t errlen)
+{
+    const struct jb_daemon_opts *o = &d->o;
+    char session_timeout[32], heartbeat[32], prefetch_kb[32], fetch_bytes[32];
+    const char *extra[] = {"session.timeout.ms",
+                           session_timeout,
+                           "heartbeat.interval.ms",
+                           heartbeat,
+                           "queued.max.messages.kbytes",
+                           prefetch_kb,
+                           "fetch.max.bytes",
+                           fetch_bytes,
+                           "max.partition.fetch.bytes",
+                           "1048576",
+                           NULL};
+    const char *topics[] = {o->topic_enriched, NULL};
+
+    snprintf(session_timeout, sizeof(session_timeout), "%d", o->group_session_timeout_ms);
+    snprintf(heartbeat, sizeof(heartbeat), "%d", o->group_session_timeout_ms / 3);
+    snprintf(prefetch_kb, sizeof(prefetch_kb), "%d", o->prefetch_mb * 1024);
+    snprintf(fetch_bytes, sizeof(fetch_bytes), "%d", o->prefetch_mb * 1024 * 1024);
+    struct kafka_producer_opts po = {
+        .brokers = o->brokers,
+        .linger_ms = o->linger_ms,
+        .message_timeout_ms = 0,
+        .queue_max_messages = (int)o->batch_max * 8 + 10000,
+        .on_delivery = jb_on_delivery,
+        .arg = d,
+        .debug = o->kafka_debug,
+    };
+    d->producer = kafka_producer_new(&po, err, errlen);
+    if (d->producer == NULL) {
+        return -1;
+    }
+    struct kafka_consumer_opts co = {.brokers = o->brokers,
+                                     .group = o->group,
+                                     .topics = topics,
+                                     .extra = extra,
+                                     .debug = o->kafka_debug,
+                                     .on_revoke = jb_on_revoke,
+                                     .revoke_arg = d};
+    d->consumer = kafka_consumer_new(&co, err, errlen);
+    return d->consumer != NULL ? 0 : -1;
+}
+
+struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, size_t errlen)
+{
+    struct jb_daemon *d = calloc(1, sizeof(*d));
+
+    if (d == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->o = *o;
+    apply_out_init(&d->out);
+    copybuf_init(&d->rows);
+    d->slots = calloc(o->batch_max, sizeof(*d->slots));
+    d->visitors = jcache_new(o->visitor_cache, jstate_visitor_free);
+    d->sessions = jcache_new(o->session_cache, jstate_session_free);
+    d->store = store_new(o->pg_dsn, o->topic_enriched, o->ctx);
+    if (d->slots == NULL || d->visitors == NULL || d->sessions == NULL || d->store == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        goto out_free;
+    }
+    jb_register_metrics(d);
+    if (jb_clients(d, err, errlen) != 0) {
+        goto out_free;
+    }
+    if (pthread_create(&d->thread, NULL, jb_main, d) != 0) {
+        errbuf_printf(err, errlen, "cannot start the consumer thread");
+        goto out_free;
+    }
+    d->thread_started = true;
+    return d;
+
+out_free:
+    jb_daemon_free(d);
+    return NULL;
+}
+
+bool jb_daemon_ready(struct jb_daemon *d, char *why, size_t whylen)
+{
+    if (atomic_load(&d->failed)) {
+        errbuf_printf(why, whylen, "failed; restart");
+        return false;
+    }
+    if (!kafka_producer_brokers_up(d->producer)) {
+        errbuf_printf(why, whylen, "Kafka brokers unreachable");
+        return false;
+    }
+    if (!atomic_load(&d->pg_up)) {
+        errbuf_printf(why, whylen, "PostgreSQL unreachable");
+        return false;
+    }
+    return true;
+}
+
+bool jb_daemon_failed(const struct jb_daemon *d)
+{
+    return atomic_load(&d->failed);
+}
+
+void jb_daemon_stop(struct jb_daemon *d, long long deadline_mono_ms)
+{
+    atomic_store(&d->deadline_ms, deadline_mono_ms);
+    atomic_store(&d->stop, true);
+    if (d->thread_started) {
+        pthread_join(d->thread, NULL);
+        d->thread_started = false;
+    }
+}
+
+void jb_daemon_free(struct jb_daemon *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    if (d->thread_started) {
+        jb_daemon_stop(d, lifecycle_mono_ms() + 5000);
+    }
+    kafka_consumer_close(d->consumer); /* may call jb_on_revoke */
+    d->consumer = NULL;
+    if (d->producer != NULL) {
+        kafka_producer_flush(d->producer, 2000);
+        kafka_producer_purge(d->producer, 1000);
+    }
+    kafka_producer_free(d->producer);
+    jb_release_batch(d);
+    apply_out_fini(&d->out);
+    copybuf_fini(&d->rows);
+    jcache_free(d->visitors);
+    jcache_free(d->sessions);
+    store_free(d->store);
+    free(d->slots);
+    free(d);
+}

@@ -1,0 +1,74 @@
+#ifndef JOURNEY_DAEMON_H
+#define JOURNEY_DAEMON_H
+
+/*
+ * The journey-builder's loop, on its own thread: consume enriched events in
+ * batches; per batch, in one PostgreSQL transaction, archive them, apply
+ * them to the visitors' sessions, journeys and funnels, write the results
+ * and the partitions' offsets; produce the journey updates (acknowledged
+ * before the commit); commit; then store the Kafka offsets. Between
+ * batches it closes idle sessions and abandons attempts that fell due, the
+ * same way, and once an hour applies retention.
+ *
+ * Exactly once into the database: journey_offsets says what is applied,
+ * and a replay skips it. At least once onto the journeys topic: a batch
+ * whose commit failed is produced again when it is retried.
+ *
+ * PostgreSQL down: the batch in hand waits, consumption pauses (the group
+ * membership is kept), readiness goes false, the connection is retried
+ * with backoff, and the batch is redone from the database's state.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "apply.h"
+
+struct metrics;
+struct jb_daemon;
+
+struct jb_daemon_opts {
+    const char *brokers;
+    const char *kafka_debug; /* librdkafka debug contexts; NULL for none */
+    const char *group;
+    const char *topic_enriched;
+    const char *topic_journeys;
+    const char *topic_deadletter;
+    const char *pg_dsn;
+    int pg_connect_timeout_s;
+    const struct apply_ctx *ctx; /* borrowed */
+    size_t batch_max;            /* events per batch */
+    int linger_ms;               /* producer batching delay */
+    int group_session_timeout_ms;
+    int prefetch_mb;
+    long long session_idle_ms; /* a session with no event for this long closes */
+    int retention_days;        /* events, sessions and journeys older are dropped */
+    size_t visitor_cache;      /* visitor states kept in memory */
+    size_t session_cache;      /* session states kept in memory */
+    struct metrics *metrics;   /* borrowed; series registered here */
+};
+
+/* Creates the Kafka clients and starts the loop (connecting to PostgreSQL
+ * is the loop's business, with retries). Returns the daemon (stop with
+ * jb_daemon_stop, then jb_daemon_free), or NULL with the reason in err. The
+ * options and what they point to are borrowed until jb_daemon_free. */
+struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, size_t errlen);
+
+/* True when the broker and PostgreSQL answer; otherwise says what is
+ * missing. Any thread. */
+bool jb_daemon_ready(struct jb_daemon *d, char *why, size_t whylen);
+
+/* True once the loop hit an error it cannot recover from (the database
+ * refused a statement, a fatal Kafka error): exit non-zero, so a restart
+ * replays from the last stored offsets. */
+bool jb_daemon_failed(const struct jb_daemon *d);
+
+/* Asks the loop to stop: it finishes the batch in hand unless the
+ * deadline (monotonic ms) passes first, commits the offsets and leaves the
+ * group. Returns when the thread ended. */
+void jb_daemon_stop(struct jb_daemon *d, long long deadline_mono_ms);
+
+/* Frees the daemon (after jb_daemon_stop). Accepts NULL. */
+void jb_daemon_free(struct jb_daemon *d);
+
+#endif

@@ -1,0 +1,1340 @@
+#include "store.h"
+
+#include "analytics/errbuf.h"
+#include "analytics/log.h"
+#include "analytics/pg.h"
+#include "archive.h"
+#include "rollup.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_ERR_MAX 512
+
+struct store {
+    char *dsn;
+    char *topic;
+    const struct apply_ctx *ctx;
+    PGconn *conn;
+    bool in_tx;
+    char err[STORE_ERR_MAX];
+    char sqlstate[6]; /* of the last failure; "" when none came */
+    struct copybuf buf; /* rows of the COPY being built */
+    struct copybuf arr; /* array literals */
+};
+
+/* The staging tables a transaction fills with COPY before merging them. */
+static const char store_staging_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS jb_events (LIKE analytics_events INCLUDING DEFAULTS) "
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS jb_sessions (LIKE sessions INCLUDING DEFAULTS) "
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS jb_spent (event_id text, seconds integer) "
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS jb_progress (LIKE funnel_progress INCLUDING DEFAULTS) "
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS jb_rollup (LIKE funnel_daily INCLUDING DEFAULTS) "
+    "  ON COMMIT DELETE ROWS;";
+
+/* ---- errors ---- */
+
+const char *store_error(const struct store *st)
+{
+    return st->err;
+}
+
+void store_set_error(struct store *st, const char *msg)
+{
+    snprintf(st->err, sizeof(st->err), "%s", msg);
+}
+
+/* SQLSTATE classes worth retrying: the connection (08), the server going
+ * away or starting (57), resources (53), a serialization failure or a
+ * deadlock (40). */
+static bool store_transient(const char *sqlstate)
+{
+    return sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 ||
+           strncmp(sqlstate, "57", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
+           strncmp(sqlstate, "40", 2) == 0;
+}
+
+/* Records the failure of res (may be NULL) and classifies it. Clears res. */
+static int store_fail(struct store *st, PGresult *res, const char *what)
+{
+    char reason[STORE_ERR_MAX];
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    bool down = store_transient(state) || PQstatus(st->conn) != CONNECTION_OK;
+
+    snprintf(st->sqlstate, sizeof(st->sqlstate), "%s", state != NULL ? state : "");
+    pg_result_error(res, st->conn, reason, sizeof(reason));
+    errbuf_printf(st->err, sizeof(st->err), "%s: %s", what, reason);
+    PQclear(res);
+    return down ? STORE_DOWN : STORE_REFUSED;
+}
+
+/* Checks res succeeded with want (PGRES_COMMAND_OK or PGRES_TUPLES_OK).
+ * Returns STORE_OK keeping res, or a failure having cleared it. */
+static int store_ok(struct store *st, PGresult *res, ExecStatusType want, const char *what)
+{
+    if (res != NULL && PQresultStatus(res) == want) {
+        return STORE_OK;
+    }
+    return store_fail(st, res, what);
+}
+
+static int store_cmd(struct store *st, const char *sql, const char *what)
+{
+    PGresult *res = PQexec(st->conn, sql);
+    int rc = store_ok(st, res, PGRES_COMMAND_OK, what);
+
+    if (rc == STORE_OK) {
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* Runs sql with text params; returns its result (caller clears) in *out. */
+static int store_query(struct store *st, const char *sql, int n, const char *const *params,
+                       ExecStatusType want, const char *what, PGresult **out)
+{
+    PGresult *res = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
+    int rc = store_ok(st, res, want, what);
+
+    *out = rc == STORE_OK ? res : NULL;
+    return rc;
+}
+
+static int store_exec_params(struct store *st, const char *sql, int n, const char *const *params,
+                             const char *what)
+{
+    PGresult *res = NULL;
+    int rc = store_query(st, sql, n, params, PGRES_COMMAND_OK, what, &res);
+
+    PQclear(res);
+    return rc;
+}
+
+/* COPY ... FROM STDIN of data. */
+static int store_copy_in(struct store *st, const char *sql, const char *data, size_t len,
+                         const char *what)
+{
+    char reason[STORE_ERR_MAX];
+
+    if (pg_copy_rows(st->conn, sql, data, len, st->sqlstate, reason, sizeof(reason)) == 0) {
+        return STORE_OK;
+    }
+    errbuf_printf(st->err, sizeof(st->err), "%s: %s", what, reason);
+    bool down = (st->sqlstate[0] == '\0' && PQstatus(st->conn) != CONNECTION_OK) ||
+                (st->sqlstate[0] != '\0' && store_transient(st->sqlstate));
+    return down ? STORE_DOWN : STORE_REFUSED;
+}
+
+/* ---- array literals ---- */
+
+static void store_arr_putc(struct store *st, char c)
+{
+    copybuf_append(&st->arr, &c, 1);
+}
+
+/* Builds "{"a","b"}" from strs[0..n) in st->arr; returns it, NUL-ended, or
+ * NULL when memory ran out. */
+static const char *store_text_array(struct store *st, const char *const *strs, size_t n)
+{
+    copybuf_reset(&st->arr);
+    store_arr_putc(st, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            store_arr_putc(st, ',');
+        }
+        store_arr_putc(st, '"');
+        for (const char *p = strs[i]; *p != '\0'; p++) {
+            if (*p == '"' || *p == '\\') {
+                store_arr_putc(st, '\\');
+            }
+            store_arr_putc(st, *p);
+        }
+        store_arr_putc(st, '"');
+    }
+    store_arr_putc(st, '}');
+    store_arr_putc(st, '\0');
+    return copybuf_failed(&st->arr) ? NULL : st->arr.data;
+}
+
+/* Builds "{1,2,3}" from vals[0..n) into buf (caller frees). */
+static char *store_int_array(const int64_t *vals, const int32_t *vals32, size_t n)
+{
+    size_t cap = 3 + n * 21;
+    char *buf = malloc(cap), *p = buf;
+
+    if (buf == NULL) {
+        return NULL;
+    }
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        long long v = vals != NULL ? (long long)vals[i] : (long long)vals32[i];
+        p += snprintf(p, cap - (size_t)(p - buf), "%s%lld", i > 0 ? "," : "", v);
+    }
+    *p++ = '}';
+    *p = '\0';
+    return buf;
+}
+
+/* ---- connection ---- */
+
+struct store *store_new(const char *dsn, const char *topic, const struct apply_ctx *c)
+{
+    struct store *st = calloc(1, sizeof(*st));
+
+    if (st == NULL) {
+        return NULL;
+    }
+    st->dsn = strdup(dsn);
+    st->topic = strdup(topic);
+    if (st->dsn == NULL || st->topic == NULL) {
+        store_free(st);
+        return NULL;
+    }
+    st->ctx = c;
+    copybuf_init(&st->buf);
+    copybuf_init(&st->arr);
+    return st;
+}
+
+void store_disconnect(struct store *st)
+{
+    if (st->conn != NULL) {
+        PQfinish(st->conn);
+        st->conn = NULL;
+    }
+    st->in_tx = false;
+}
+
+void store_free(struct store *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    store_disconnect(st);
+    copybuf_fini(&st->buf);
+    copybuf_fini(&st->arr);
+    free(st->dsn);
+    free(st->topic);
+    free(st);
+}
+
+bool store_connected(const struct store *st)
+{
+    return st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK;
+}
+
+static int store_prepare(struct store *st);
+
+/* The schema must be the one this build was made for (or newer). */
+static int store_schema(struct store *st)
+{
+    char msg[STORE_ERR_MAX];
+
+    switch (pg_schema_check(st->conn, ANALYTICS_SCHEMA_VERSION, msg, sizeof(msg))) {
+    case PG_SCHEMA_OK:
+        return STORE_OK;
+    case PG_SCHEMA_AHEAD:
+        log_warn("pg.schema_ahead", LOG_STR("reason", msg));
+        return STORE_OK;
+    case PG_SCHEMA_ERROR:
+        errbuf_printf(st->err, sizeof(st->err), "schema check: %s", msg);
+        return STORE_DOWN;
+    default:
+        errbuf_printf(st->err, sizeof(st->err), "%s", msg);
+        return STORE_REFUSED;
+    }
+}
+
+int store_connect(struct store *st, int timeout_s)
+{
+    if (store_connected(st)) {
+        return STORE_OK;
+    }
+    store_disconnect(st);
+    st->conn = pg_connect(st->dsn, timeout_s, "analytics-journey-builder", st->err,
+                          sizeof(st->err));
+    if (st->conn == NULL) {
+        return STORE_DOWN;
+    }
+    int rc = store_schema(st);
+    if (rc == STORE_OK) {
+        rc = store_cmd(st, "SET TIME ZONE 'UTC'", "set time zone");
+    }
+    if (rc == STORE_OK) {
+        rc = store_cmd(st, store_staging_sql, "create staging tables");
+    }
+    if (rc == STORE_OK) {
+        rc = store_prepare(st);
+    }
+    if (rc != STORE_OK) {
+        store_disconnect(st);
+    }
+    return rc;
+}
+
+/* ---- start-up ---- */
+
+static int store_check_bounds(struct store *st)
+{
+    char want[1024], *p = want;
+    PGresult *res = NULL;
+    int rc;
+
+    for (int i = 0; i < ROLLUP_HIST_BUCKETS - 1; i++) {
+        p += snprintf(p, sizeof(want) - (size_t)(p - want), "%s%g", i > 0 ? "," : "{",
+                      rollup_hist_bounds[i]);
+    }
+    snprintf(p, sizeof(want) - (size_t)(p - want), "}");
+    const char *params[] = {want};
+    rc = store_query(st, "SELECT funnel_hist_bounds() = $1::double precision[]", 1, params,
+                     PGRES_TUPLES_OK, "funnel_hist_bounds", &res);
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    bool same = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!same) {
+        errbuf_printf(st->err, sizeof(st->err),
+                      "funnel_hist_bounds() in the database differs from this build's buckets");
+        return STORE_REFUSED;
+    }
+    return STORE_OK;
+}
+
+static int store_define_funnel(struct store *st, const struct funnel *f)
+{
+    const char *names[FUNNEL_STEPS_MAX];
+    char window[32], from[16], after[32];
+
+    for (int i = 0; i < f->nsteps; i++) {
+        names[i] = f->steps[i].name;
+    }
+    const char *steps = store_text_array(st, names, (size_t)f->nsteps);
+    if (steps == NULL) {
+        errbuf_printf(st->err, sizeof(st->err), "out of memory");
+        return STORE_REFUSED;
+    }
+    snprintf(window, sizeof(window), "%lld", f->window_ms / 3600000);
+    snprintf(from, sizeof(from), "%d", f->abandon_from + 1);
+    snprintf(after, sizeof(after), "%lld", f->abandon_after_ms / 60000);
+    const char *params[] = {f->name, steps, f->strict ? "t" : "f", window, from, after};
+    return store_exec_params(
+        st,
+        "INSERT INTO funnel_definitions AS d (funnel, steps, strict, window_hours,"
+        " abandon_from_step, abandon_after_minutes) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (funnel) DO UPDATE SET steps = EXCLUDED.steps, strict = EXCLUDED.strict,"
+        " window_hours = EXCLUDED.window_hours, abandon_from_step = EXCLUDED.abandon_from_step,"
+        " abandon_after_minutes = EXCLUDED.abandon_after_minutes, updated_at = now()"
+        " WHERE (d.steps, d.strict, d.window_hours, d.abandon_from_step, d.abandon_after_minutes)"
+        " IS DISTINCT FROM (EXCLUDED.steps, EXCLUDED.strict, EXCLUDED.window_hours,"
+        " EXCLUDED.abandon_from_step, EXCLUDED.abandon_after_minutes)",
+        6, params, "funnel_definitions");
+}
+
+static int store_prepare(struct store *st)
+{
+    int rc = store_check_bounds(st);
+
+    for (size_t i = 0; rc == STORE_OK && i < st->ctx->funnels->n; i++) {
+        rc = store_define_funnel(st, &st->ctx->funnels->funnels[i]);
+    }
+    return rc;
+}
+
+/* ---- offsets ---- */
+
+int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next,
+                  int64_t *stream)
+{
+    char *arr = store_int_array(NULL, parts, n);
+    PGresult *res = NULL;
+    int rc;
+
+    if (arr == NULL) {
+        errbuf_printf(st->err, sizeof(st->err), "out of memory");
+        return STORE_REFUSED;
+    }
+    const char *params[] = {st->topic, arr};
+    rc = store_query(st,
+                     "SELECT kafka_partition, next_offset, stream_ms FROM journey_offsets"
+                     " WHERE topic = $1 AND kafka_partition = ANY($2::int[])",
+                     2, params, PGRES_TUPLES_OK, "read offsets", &res);
+    free(arr);
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        next[i] = -1;
+        stream[i] = 0;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        long p = strtol(PQgetvalue(res, r, 0), NULL, 10);
+        for (size_t i = 0; i < n; i++) {
+            if (parts[i] == p) {
+                next[i] = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+                stream[i] = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+            }
+        }
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+int store_fence(struct store *st, const int32_t *parts, const int64_t *expect, size_t n)
+{
+    int64_t *next = calloc(n > 0 ? n : 1, sizeof(*next));
+    int64_t *stream = calloc(n > 0 ? n : 1, sizeof(*stream));
+    char *arr = store_int_array(NULL, parts, n);
+    PGresult *res = NULL;
+    int rc = STORE_REFUSED;
+
+    if (next == NULL || stream == NULL || arr == NULL) {
+        errbuf_printf(st->err, sizeof(st->err), "out of memory");
+        goto out;
+    }
+    const char *params[] = {st->topic, arr};
+    rc = store_query(st,
+                     "SELECT kafka_partition FROM journey_offsets WHERE topic = $1"
+                     " AND kafka_partition = ANY($2::int[]) ORDER BY 1 FOR UPDATE",
+                     2, params, PGRES_TUPLES_OK, "lock offsets", &res);
+    PQclear(res);
+    if (rc == STORE_OK) {
+        rc = store_offsets(st, parts, n, next, stream);
+    }
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        if (next[i] != expect[i]) {
+            errbuf_printf(st->err, sizeof(st->err),
+                          "partition %d: the database is at offset %lld, this replica at %lld:"
+                          " another replica took it",
+                          (int)parts[i], (long long)next[i], (long long)expect[i]);
+            rc = STORE_FENCED;
+        }
+    }
+out:
+    free(next);
+    free(stream);
+    free(arr);
+    return rc;
+}
+
+int store_set_offsets(struct store *st, const int32_t *parts, const int64_t *next,
+                      const int64_t *stream, size_t n)
+{
+    char *a = store_int_array(NULL, parts, n), *b = store_int_array(next, NULL, n);
+    char *c = store_int_array(stream, NULL, n);
+    int rc = STORE_REFUSED;
+
+    if (a == NULL || b == NULL || c == NULL) {
+        errbuf_printf(st->err, sizeof(st->err), "out of memory");
+    } else {
+        const char *params[] = {st->topic, a, b, c};
+        rc = store_exec_params(
+            st,
+            "INSERT INTO journey_offsets AS o (topic, kafka_partition, next_offset, stream_ms)"
+            " SELECT $1, p, n, s FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS x(p, n, s)"
+            " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset,"
+            " stream_ms = GREATEST(o.stream_ms, EXCLUDED.stream_ms), updated_at = now()",
+            4, params, "write offsets");
+    }
+    free(a);
+    free(b);
+    free(c);
+    return rc;
+}
+
+/* ---- transactions ---- */
+
+int store_begin(struct store *st)
+{
+    int rc = store_cmd(st, "BEGIN", "begin");
+
+    st->in_tx = rc == STORE_OK;
+    return rc;
+}
+
+int store_commit(struct store *st)
+{
+    st->in_tx = false;
+    return store_cmd(st, "COMMIT", "commit");
+}
+
+void store_rollback(struct store *st)
+{
+    if (!st->in_tx || st->conn == NULL) {
+        return;
+    }
+    st->in_tx = false;
+    PGresult *res = PQexec(st->conn, "ROLLBACK");
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        store_disconnect(st);
+    }
+    PQclear(res);
+}
+
+/* ---- partitions and retention ---- */
+
+int store_ensure_days(struct store *st, const long long *days, size_t n)
+{
+    int rc = STORE_OK;
+
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        char day[16];
+        archive_day_str(days[i], day, sizeof(day));
+        const char *params[] = {day};
+        PGresult *res = NULL;
+        rc = store_query(st, "SELECT count(*) FROM analytics_ensure_partitions($1::date, 0)", 1,
+                         params, PGRES_TUPLES_OK, "ensure partitions", &res);
+        PQclear(res);
+    }
+    return rc;
+}
+
+int store_ensure_ahead(struct store *st, int days_ahead)
+{
+    char ahead[16];
+    PGresult *res = NULL;
+
+    snprintf(ahead, sizeof(ahead), "%d", days_ahead);
+    const char *params[] = {ahead};
+    int rc = store_query(st,
+                         "SELECT count(*) FROM analytics_ensure_partitions("
+                         "(now() AT TIME ZONE 'UTC')::date - 1, $1::int + 1)",
+                         1, params, PGRES_TUPLES_OK, "ensure partitions ahead", &res);
+    PQclear(res);
+    return rc;
+}
+
+int store_retention(struct store *st, int days, int *dropped)
+{
+    static const char *const deletes[] = {
+        "DELETE FROM customer_journeys WHERE occurred_at < $1::date",
+        "DELETE FROM sessions WHERE started_at < $1::date AND closed",
+        "DELETE FROM funnel_progress WHERE started_at < $1::date",
+    };
+    char cutoff[16], ndays[16];
+    PGresult *res = NULL;
+
+    snprintf(ndays, sizeof(ndays), "%d", days);
+    const char *p1[] = {ndays};
+    int rc = store_query(st, "SELECT ((now() AT TIME ZONE 'UTC')::date - $1::int)::text", 1, p1,
+                         PGRES_TUPLES_OK, "retention cutoff", &res);
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    snprintf(cutoff, sizeof(cutoff), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    const char *params[] = {cutoff};
+    rc = store_query(st, "SELECT count(*) FROM analytics_drop_partitions_before($1::date)", 1,
+                     params, PGRES_TUPLES_OK, "drop partitions", &res);
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    *dropped = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    for (size_t i = 0; rc == STORE_OK && i < sizeof(deletes) / sizeof(deletes[0]); i++) {
+        rc = store_exec_params(st, deletes[i], 1, params, "retention delete");
+    }
+    return rc;
+}
+
+/* ---- reading states back ---- */
+
+#define STORE_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+
+static int store_enum(const char *name, const char *(*name_of)(int), int max)
+{
+    for (int i = 0; i <= max; i++) {
+        if (strcmp(name, name_of(i)) == 0) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+static long long store_ll(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
+static const char *store_str(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+}
+
+/* Parses "{1,2,0}" into out[0..n). Returns 0 when it held exactly n. */
+static int store_parse_ms(const char *s, long long *out, int n)
+{
+    int k = 0;
+    char *end;
+
+    if (*s++ != '{') {
+        return -1;
+    }
+    while (*s != '}' && *s != '\0') {
+        if (k == n) {
+            return -1;
+        }
+        errno = 0;
+        out[k++] = strtoll(s, &end, 10);
+        if (end == s || errno != 0) {
+            return -1;
+        }
+        s = *end == ',' ? end + 1 : end;
+    }
+    return k == n && *s == '}' ? 0 : -1;
+}
+
+static int store_funnel_index(const struct funnel_set *fs, const char *name)
+{
+    for (size_t i = 0; i < fs->n; i++) {
+        if (strcmp(fs->funnels[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Row r of the journeys query into v. Returns 0 or -1. */
+static int store_take_journey(const struct store *st, struct jstate_visitor *v, const PGresult *res,
+                              int r)
+{
+    const char *stage = PQgetvalue(res, r, 2);
+
+    v->seq = (int)store_ll(res, r, 1);
+    v->stage = -1;
+    for (int i = 0; i < journey_stage_count(st->ctx->rules); i++) {
+        if (strcmp(journey_stage_name(st->ctx->rules, i), stage) == 0) {
+            v->stage = i;
+        }
+    }
+    if (strcmp(PQgetvalue(res, r, 6), "t") == 0) {
+        return jstate_visitor_set_tp(v, PQgetvalue(res, r, 3), store_str(res, r, 5),
+                                     store_ll(res, r, 4));
+    }
+    return 0;
+}
+
+/* Row r of the attempts query into v. An attempt whose funnel changed its
+ * steps since is dropped: it cannot be followed any more. */
+static int store_take_progress(const struct store *st, struct jstate_visitor *v,
+                               const PGresult *res, int r)
+{
+    int fi = store_funnel_index(st->ctx->funnels, PQgetvalue(res, r, 1));
+    struct jstate_funnel *fs;
+
+    if (fi < 0 || (size_t)fi >= v->nfunnels) {
+        return 0;
+    }
+    fs = &v->funnels[fi];
+    const struct funnel *f = &st->ctx->funnels->funnels[fi];
+    if (store_parse_ms(PQgetvalue(res, r, 6), fs->p.reached_ms, f->nsteps) != 0) {
+        funnel_progress_reset(&fs->p);
+        return 0;
+    }
+    fs->p.started_ms = store_ll(res, r, 2);
+    fs->day = store_ll(res, r, 3);
+    fs->channel = store_enum(PQgetvalue(res, r, 4), apply_channel_name, 7);
+    fs->device_type = store_enum(PQgetvalue(res, r, 5), apply_device_name, 4);
+    fs->p.inferred = (uint32_t)store_ll(res, r, 7);
+    fs->p.furthest = (int)store_ll(res, r, 8) - 1;
+    fs->p.abandoned = strcmp(PQgetvalue(res, r, 9), "t") == 0;
+    fs->abandon_at_ms = store_ll(res, r, 11);
+    return jstate_set_str(&fs->session_id, store_str(res, r, 10));
+}
+
+/* Finds fingerprint fp among the n new visitors. */
+static struct jstate_visitor *store_visitor_of(struct jstate_visitor **vs, size_t n, const char *fp)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(vs[i]->fingerprint, fp) == 0) {
+            return vs[i];
+        }
+    }
+    return NULL;
+}
+
+static int store_visitors_query(struct store *st, struct jstate_visitor **vs, size_t n,
+                                const char *arr)
+{
+    const char *params[] = {arr};
+    PGresult *res = NULL;
+    int rc = store_query(
+        st,
+        "SELECT f.fp, j.seq, j.stage, j.event_id, j.ms, j.session_id, j.open"
+        " FROM unnest($1::text[]) AS f(fp) CROSS JOIN LATERAL ("
+        "  SELECT seq, stage, event_id, " STORE_MS("occurred_at") " AS ms, session_id,"
+        "         time_spent_s IS NULL AS open"
+        "  FROM customer_journeys c WHERE c.fingerprint = f.fp ORDER BY seq DESC LIMIT 1) j",
+        1, params, PGRES_TUPLES_OK, "read journeys", &res);
+
+    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
+        struct jstate_visitor *v = store_visitor_of(vs, n, PQgetvalue(res, r, 0));
+        if (v != NULL && store_take_journey(st, v, res, r) != 0) {
+            rc = STORE_REFUSED;
+        }
+    }
+    PQclear(res);
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    rc = store_query(st,
+                     "SELECT fingerprint, funnel, " STORE_MS("started_at") ","
+                     " day - DATE '1970-01-01', channel, device_type, reached_ms::text, inferred,"
+                     " furthest, abandoned, session_id, " STORE_MS("abandon_at")
+                     " FROM funnel_progress WHERE fingerprint = ANY($1::text[])",
+                     1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
+    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
+        struct jstate_visitor *v = store_visitor_of(vs, n, PQgetvalue(res, r, 0));
+        if (v != NULL && store_take_progress(st, v, res, r) != 0) {
+            rc = STORE_REFUSED;
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
+int store_load_visitors(struct store *st, const char *const *fps, const int *parts, size_t n,
+                        struct jcache *cache)
+{
+    struct jstate_visitor **vs = calloc(n > 0 ? n : 1, sizeof(*vs));
+    const char *arr = store_text_array(st, fps, n);
+    int rc = STORE_REFUSED;
+    size_t i;
+
+    errbuf_printf(st->err, sizeof(st->err), "out of memory");
+    if (vs == NULL || arr == NULL) {
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        vs[i] = jstate_visitor_new(fps[i], parts[i], st->ctx->funnels->n);
+        if (vs[i] == NULL) {
+            goto out;
+        }
+    }
+    rc = store_visitors_query(st, vs, n, arr);
+    for (i = 0; rc == STORE_OK && i < n; i++) {
+        if (jcache_put(cache, fps[i], vs[i]) != 0) {
+            errbuf_printf(st->err, sizeof(st->err), "out of memory");
+            rc = STORE_REFUSED;
+            break;
+        }
+        vs[i] = NULL;
+    }
+out:
+    for (i = 0; vs != NULL && i < n; i++) {
+        jstate_visitor_free(vs[i]);
+    }
+    free(vs);
+    return rc;
+}
+
+/* The funnel steps of a session ({"booking": 5}) into s. */
+static void store_take_steps(const struct store *st, struct jstate_session *s, const char *json)
+{
+    cJSON *o = cJSON_Parse(json);
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, o)
+    {
+        int fi = store_funnel_index(st->ctx->funnels, it->string);
+        if (fi >= 0 && (size_t)fi < s->nfunnels && cJSON_IsNumber(it)) {
+            s->funnel_steps[fi] = (uint32_t)it->valuedouble;
+        }
+    }
+    cJSON_Delete(o);
+}
+
+/* Row r of the sessions query into s. Returns 0 or -1. */
+static int store_take_session(const struct store *st, struct jstate_session *s,
+                              const PGresult *res, int r)
+{
+    int rc = 0;
+
+    s->s.start_ms = store_ll(res, r, 4);
+    s->s.end_ms = store_ll(res, r, 5);
+    s->s.page_views = (uint32_t)store_ll(res, r, 6);
+    s->s.events = (uint32_t)store_ll(res, r, 7);
+    rc |= jstate_set_str(&s->s.entry_page, store_str(res, r, 8));
+    rc |= jstate_set_str(&s->s.exit_page, store_str(res, r, 9));
+    s->s.channel = store_enum(PQgetvalue(res, r, 10), apply_channel_name, 7);
+    s->s.device_type = store_enum(PQgetvalue(res, r, 15), apply_device_name, 4);
+    s->s.converted = strcmp(PQgetvalue(res, r, 17), "t") == 0;
+    s->s.closed = strcmp(PQgetvalue(res, r, 18), "t") == 0;
+    s->s.entry_ms = store_ll(res, r, 21);
+    s->s.exit_ms = store_ll(res, r, 22);
+    if (s->s.page_views > 0 && s->s.entry_page == NULL) {
+        rc |= jstate_set_str(&s->s.entry_page, "-"); /* never NULL once a page was viewed */
+    }
+    rc |= jstate_set_str(&s->user_id, store_str(res, r, 2));
+    rc |= jstate_set_str(&s->site_id, store_str(res, r, 3));
+    rc |= jstate_set_str(&s->referrer_host, store_str(res, r, 11));
+    rc |= jstate_set_str(&s->utm_source, store_str(res, r, 12));
+    rc |= jstate_set_str(&s->utm_medium, store_str(res, r, 13));
+    rc |= jstate_set_str(&s->utm_campaign, store_str(res, r, 14));
+    rc |= jstate_set_str(&s->country, store_str(res, r, 16));
+    rc |= jstate_set_str(&s->last_event_id, store_str(res, r, 19));
+    store_take_steps(st, s, PQgetvalue(res, r, 23));
+    return rc != 0 ? -1 : 0;
+}
+
+int store_load_sessions(struct store *st, const char *const *ids, const char *const *fps,
+                        const int *parts, size_t n, struct jcache *cache)
+{
+    struct jstate_session **ss = calloc(n > 0 ? n : 1, sizeof(*ss));
+    const char *arr = store_text_array(st, ids, n);
+    PGresult *res = NULL;
+    int rc = STORE_REFUSED;
+    size_t i;
+
+    errbuf_printf(st->err, sizeof(st->err), "out of memory");
+    if (ss == NULL || arr == NULL) {
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if ((ss[i] = jstate_session_new(ids[i], fps[i], parts[i], st->ctx->funnels->n)) == NULL) {
+            goto out;
+        }
+    }
+    const char *params[] = {arr};
+    rc = store_query(st,
+                     "SELECT session_id, fingerprint, user_id, site_id, " STORE_MS("started_at") ", "
+                     STORE_MS("ended_at") ", page_views, events, entry_page, exit_page, channel,"
+                     " referrer_host, utm_source, utm_medium, utm_campaign, device_type,"
+                     " country_code, converted, closed, last_event_id, kafka_partition, "
+                     "COALESCE(" STORE_MS("entry_at") ", 0), COALESCE(" STORE_MS("exit_at") ", 0),"
+                     " funnel_steps::text FROM sessions WHERE session_id = ANY($1::text[])",
+                     1, params, PGRES_TUPLES_OK, "read sessions", &res);
+    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
+        for (i = 0; i < n; i++) {
+            if (strcmp(ss[i]->session_id, PQgetvalue(res, r, 0)) == 0 &&
+                store_take_session(st, ss[i], res, r) != 0) {
+                rc = STORE_REFUSED;
+            }
+        }
+    }
+    PQclear(res);
+    for (i = 0; rc == STORE_OK && i < n; i++) {
+        if (jcache_put(cache, ids[i], ss[i]) != 0) {
+            errbuf_printf(st->err, sizeof(st->err), "out of memory");
+            rc = STORE_REFUSED;
+            break;
+        }
+        ss[i] = NULL;
+    }
+out:
+    for (i = 0; ss != NULL && i < n; i++) {
+        jstate_session_free(ss[i]);
+    }
+    free(ss);
+    return rc;
+}
+
+/* ---- archiving ---- */
+
+/* Archives rows through the staging table, skipping event ids already
+ * there; marks the ids inserted NEW (the first row of each) and the others
+ * DUPLICATE. */
+static int store_archive_merge(struct store *st, const char *data, size_t len,
+                               const char *const *ids, size_t n, enum store_row *status)
+{
+    char sql[4096];
+    PGresult *res = NULL;
+    int rc;
+
+    snprintf(sql, sizeof(sql), "COPY jb_events (%s) FROM STDIN", archive_columns);
+    rc = store_copy_in(st, sql, data, len, "stage events");
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO analytics_events (%s) SELECT %s FROM jb_events"
+             " ON CONFLICT DO NOTHING RETURNING event_id",
+             archive_columns, archive_columns);
+    rc = store_query(st, sql, 0, NULL, PGRES_TUPLES_OK, "archive events", &res);
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        status[i] = STORE_ROW_DUPLICATE;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *id = PQgetvalue(res, r, 0);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(ids[i], id) == 0) {
+                status[i] = STORE_ROW_NEW;
+                break;
+            }
+        }
+    }
+    PQclear(res);
+    return store_cmd(st, "DELETE FROM jb_events", "clear staged events");
+}
+
+/* One row at a time, each in a savepoint: the rows the database refuses
+ * are marked REFUSED with the reason, the others archived. */
+static int store_archive_each(struct store *st, const struct copybuf *rows, const size_t *starts,
+                              size_t n, const char *const *ids, enum store_row *status,
+                              char (*reasons)[256])
+{
+    int rc = STORE_OK;
+
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        size_t end = i + 1 < n ? starts[i + 1] : rows->len;
+        rc = store_cmd(st, "SAVEPOINT jb_row", "savepoint");
+        if (rc != STORE_OK) {
+            break;
+        }
+        rc = store_archive_merge(st, rows->data + starts[i], end - starts[i], &ids[i], 1,
+                                 &status[i]);
+        if (rc == STORE_REFUSED) {
+            status[i] = STORE_ROW_REFUSED;
+            errbuf_printf(reasons[i], sizeof(reasons[i]), "%s", st->err);
+            rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_row", "rollback to savepoint");
+        } else if (rc == STORE_OK) {
+            rc = store_cmd(st, "RELEASE SAVEPOINT jb_row", "release savepoint");
+        }
+    }
+    return rc;
+}
+
+int store_archive(struct store *st, const struct copybuf *rows, const size_t *starts, size_t n,
+                  const char *const *event_ids, enum store_row *status, char (*reasons)[256])
+{
+    char sql[4096];
+    int rc;
+
+    if (n == 0) {
+        return STORE_OK;
+    }
+    rc = store_cmd(st, "SAVEPOINT jb_archive", "savepoint");
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    snprintf(sql, sizeof(sql), "COPY analytics_events (%s) FROM STDIN", archive_columns);
+    rc = store_copy_in(st, sql, rows->data, rows->len, "archive events");
+    if (rc == STORE_OK) {
+        for (size_t i = 0; i < n; i++) {
+            status[i] = STORE_ROW_NEW;
+        }
+        return store_cmd(st, "RELEASE SAVEPOINT jb_archive", "release savepoint");
+    }
+    if (rc != STORE_REFUSED) {
+        return rc;
+    }
+    bool duplicate = strcmp(st->sqlstate, "23505") == 0;
+    log_debug("journey.archive_slow_path", LOG_STR("reason", st->err));
+    rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    if (duplicate) {
+        rc = store_archive_merge(st, rows->data, rows->len, event_ids, n, status);
+        if (rc != STORE_REFUSED) {
+            return rc;
+        }
+        rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
+        if (rc != STORE_OK) {
+            return rc;
+        }
+    }
+    return store_archive_each(st, rows, starts, n, event_ids, status, reasons);
+}
+
+/* ---- writing a batch ---- */
+
+/* A date column from days since 1970-01-01. */
+static void store_day(struct copybuf *b, long long day)
+{
+    char buf[32];
+
+    archive_day_str(day, buf, sizeof(buf));
+    copybuf_raw(b, buf, strlen(buf));
+}
+
+#define STORE_SESSION_COLS                                                                         \
+    "session_id, fingerprint, user_id, site_id, started_at, ended_at, duration_s, page_views,"     \
+    " events, entry_page, exit_page, channel, referrer_host, utm_source, utm_medium,"               \
+    " utm_campaign, device_type, country_code, is_bot, bounced, converted, closed,"                \
+    " last_event_id, kafka_partition, entry_at, exit_at, funnel_steps"
+
+/* The session's funnel steps as JSON ({"booking": 5}), or NULL. Caller
+ * frees. */
+static char *store_steps_json(const struct store *st, const struct jstate_session *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *out = NULL;
+
+    for (size_t i = 0; o != NULL && i < s->nfunnels && i < st->ctx->funnels->n; i++) {
+        if (s->funnel_steps[i] != 0 &&
+            cJSON_AddNumberToObject(o, st->ctx->funnels->funnels[i].name, s->funnel_steps[i]) ==
+                NULL) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    if (o != NULL) {
+        out = cJSON_PrintUnformatted(o);
+    }
+    cJSON_Delete(o);
+    return out;
+}
+
+static void store_session_row(const struct store *st, struct copybuf *b,
+                              const struct jstate_session *s)
+{
+    char *steps = store_steps_json(st, s);
+
+    if (steps == NULL) {
+        b->failed = true;
+        return;
+    }
+    copybuf_text(b, s->session_id, false);
+    copybuf_text(b, s->fingerprint, false);
+    copybuf_text(b, s->user_id, true);
+    copybuf_text(b, s->site_id, true);
+    copybuf_ts_ms(b, s->s.start_ms);
+    copybuf_ts_ms(b, s->s.end_ms);
+    copybuf_int(b, jsession_duration_s(&s->s));
+    copybuf_int(b, s->s.page_views);
+    copybuf_int(b, s->s.events);
+    copybuf_text(b, s->s.entry_page, true);
+    copybuf_text(b, s->s.exit_page, true);
+    copybuf_text(b, apply_channel_name(s->s.channel), false);
+    copybuf_text(b, s->referrer_host, true);
+    copybuf_text(b, s->utm_source, true);
+    copybuf_text(b, s->utm_medium, true);
+    copybuf_text(b, s->utm_campaign, true);
+    copybuf_text(b, apply_device_name(s->s.device_type), false);
+    copybuf_text(b, s->country, true);
+    copybuf_bool(b, false);
+    copybuf_bool(b, jsession_bounced(&s->s));
+    copybuf_bool(b, s->s.converted);
+    copybuf_bool(b, s->s.closed);
+    copybuf_text(b, s->last_event_id, true);
+    copybuf_int(b, s->partition);
+    if (s->s.entry_page != NULL) {
+        copybuf_ts_ms(b, s->s.entry_ms);
+        copybuf_ts_ms(b, s->s.exit_ms);
+    } else {
+        copybuf_null(b);
+        copybuf_null(b);
+    }
+    copybuf_text(b, steps, false);
+    copybuf_end_row(b);
+    free(steps);
+}
+
+/* COPYs st->buf into staging table stage (columns cols), then runs merge. */
+static int store_stage_merge(struct store *st, const char *stage, const char *cols,
+                             const char *merge, const char *what)
+{
+    char sql[1024];
+    int rc;
+
+    if (copybuf_failed(&st->buf)) {
+        errbuf_printf(st->err, sizeof(st->err), "%s: out of memory", what);
+        return STORE_REFUSED;
+    }
+    if (st->buf.len == 0) {
+        return STORE_OK;
+    }
+    snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN", stage, cols);
+    rc = store_copy_in(st, sql, st->buf.data, st->buf.len, what);
+    if (rc == STORE_OK) {
+        rc = store_cmd(st, merge, what);
+    }
+    if (rc == STORE_OK) {
+        snprintf(sql, sizeof(sql), "DELETE FROM %s", stage);
+        rc = store_cmd(st, sql, what);
+    }
+    return rc;
+}
+
+static int store_write_sessions(struct store *st, const struct apply_out *o)
+{
+    copybuf_reset(&st->buf);
+    for (size_t i = 0; i < o->nsessions; i++) {
+        if (o->sessions[i]->s.events > 0) {
+            store_session_row(st, &st->buf, o->sessions[i]);
+        }
+    }
+    return store_stage_merge(
+        st, "jb_sessions", STORE_SESSION_COLS,
+        "INSERT INTO sessions (" STORE_SESSION_COLS ") SELECT " STORE_SESSION_COLS
+        " FROM jb_sessions ON CONFLICT (session_id) DO UPDATE SET"
+        " user_id = EXCLUDED.user_id, site_id = EXCLUDED.site_id,"
+        " started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,"
+        " duration_s = EXCLUDED.duration_s, page_views = EXCLUDED.page_views,"
+        " events = EXCLUDED.events, entry_page = EXCLUDED.entry_page,"
+        " exit_page = EXCLUDED.exit_page, channel = EXCLUDED.channel,"
+        " referrer_host = EXCLUDED.referrer_host, utm_source = EXCLUDED.utm_source,"
+        " utm_medium = EXCLUDED.utm_medium, utm_campaign = EXCLUDED.utm_campaign,"
+        " device_type = EXCLUDED.device_type, country_code = EXCLUDED.country_code,"
+        " bounced = EXCLUDED.bounced, converted = EXCLUDED.converted, closed = EXCLUDED.closed,"
+        " last_event_id = EXCLUDED.last_event_id, kafka_partition = EXCLUDED.kafka_partition,"
+        " entry_at = EXCLUDED.entry_at, exit_at = EXCLUDED.exit_at,"
+        " funnel_steps = EXCLUDED.funnel_steps, updated_at = now()",
+        "write sessions");
+}
+
+static int store_write_journeys(struct store *st, const struct apply_out *o)
+{
+    struct copybuf *b = &st->buf;
+
+    copybuf_reset(b);
+    for (size_t i = 0; i < o->nrows; i++) {
+        const struct apply_journey_row *j = &o->rows[i];
+        copybuf_text(b, j->event_id, false);
+        copybuf_text(b, j->fingerprint, false);
+        copybuf_text(b, j->user_id, true);
+        copybuf_text(b, j->session_id, true);
+        copybuf_int(b, j->seq);
+        copybuf_text(b, j->stage, false);
+        copybuf_text(b, j->previous_stage, true);
+        copybuf_text(b, j->touchpoint, false);
+        copybuf_text(b, apply_channel_name(j->channel), false);
+        copybuf_text(b, j->page_url, true);
+        copybuf_ts_ms(b, j->ts_ms);
+        copybuf_end_row(b);
+    }
+    if (copybuf_failed(b)) {
+        errbuf_printf(st->err, sizeof(st->err), "write journeys: out of memory");
+        return STORE_REFUSED;
+    }
+    if (b->len == 0) {
+        return STORE_OK;
+    }
+    return store_copy_in(st,
+                         "COPY customer_journeys (event_id, fingerprint, user_id, session_id, seq,"
+                         " stage, previous_stage, touchpoint, channel, page_url, occurred_at)"
+                         " FROM STDIN",
+                         b->data, b->len, "write journeys");
+}
+
+static int store_write_spent(struct store *st, const struct apply_out *o)
+{
+    copybuf_reset(&st->buf);
+    for (size_t i = 0; i < o->nspent; i++) {
+        copybuf_text(&st->buf, o->spent[i].event_id, false);
+        copybuf_int(&st->buf, o->spent[i].seconds);
+        copybuf_end_row(&st->buf);
+    }
+    return store_stage_merge(
+        st, "jb_spent", "event_id, seconds",
+        "UPDATE customer_journeys c SET time_spent_s = CASE WHEN s.seconds >= 0 THEN s.seconds"
+        " ELSE (SELECT GREATEST(0, floor(extract(epoch FROM se.ended_at - c.occurred_at)))::int"
+        "       FROM sessions se WHERE se.session_id = c.session_id) END"
+        " FROM jb_spent s WHERE c.event_id = s.event_id",
+        "write time spent");
+}
+
+#define STORE_PROGRESS_COLS                                                                        \
+    "fingerprint, funnel, kafka_partition, started_at, day, channel, device_type, reached_ms,"     \
+    " inferred, furthest, abandoned, session_id, abandon_at"
+
+static void store_progress_row(struct copybuf *b, const struct jstate_visitor *v,
+                               const struct funnel *f, const struct jstate_funnel *fs)
+{
+    char arr[FUNNEL_STEPS_MAX * 22 + 4], *p = arr;
+
+    for (int k = 0; k < f->nsteps; k++) {
+        p += snprintf(p, sizeof(arr) - (size_t)(p - arr), "%s%lld", k > 0 ? "," : "{",
+                      fs->p.reached_ms[k]);
+    }
+    p += snprintf(p, sizeof(arr) - (size_t)(p - arr), "}");
+    copybuf_text(b, v->fingerprint, false);
+    copybuf_text(b, f->name, false);
+    copybuf_int(b, v->partition);
+    copybuf_ts_ms(b, fs->p.started_ms);
+    store_day(b, fs->day);
+    copybuf_text(b, apply_channel_name(fs->channel), false);
+    copybuf_text(b, apply_device_name(fs->device_type), false);
+    copybuf_raw(b, arr, (size_t)(p - arr));
+    copybuf_int(b, fs->p.inferred);
+    copybuf_int(b, fs->p.furthest + 1);
+    copybuf_bool(b, fs->p.abandoned);
+    copybuf_text(b, fs->session_id, true);
+    if (fs->abandon_at_ms != 0) {
+        copybuf_ts_ms(b, fs->abandon_at_ms);
+    } else {
+        copybuf_null(b);
+    }
+    copybuf_end_row(b);
+}
+
+static int store_write_progress(struct store *st, const struct apply_out *o)
+{
+    const struct funnel_set *set = st->ctx->funnels;
+
+    copybuf_reset(&st->buf);
+    for (size_t i = 0; i < o->nvisitors; i++) {
+        const struct jstate_visitor *v = o->visitors[i];
+        for (size_t k = 0; k < v->nfunnels && k < set->n; k++) {
+            if (v->funnels[k].dirty && v->funnels[k].p.started_ms != 0) {
+                store_progress_row(&st->buf, v, &set->funnels[k], &v->funnels[k]);
+            }
+        }
+    }
+    return store_stage_merge(
+        st, "jb_progress", STORE_PROGRESS_COLS,
+        "INSERT INTO funnel_progress (" STORE_PROGRESS_COLS ") SELECT " STORE_PROGRESS_COLS
+        " FROM jb_progress ON CONFLICT (fingerprint, funnel) DO UPDATE SET"
+        " kafka_partition = EXCLUDED.kafka_partition, started_at = EXCLUDED.started_at,"
+        " day = EXCLUDED.day, channel = EXCLUDED.channel, device_type = EXCLUDED.device_type,"
+        " reached_ms = EXCLUDED.reached_ms, inferred = EXCLUDED.inferred,"
+        " furthest = EXCLUDED.furthest, abandoned = EXCLUDED.abandoned,"
+        " session_id = EXCLUDED.session_id, abandon_at = EXCLUDED.abandon_at, updated_at = now()",
+        "write funnel progress");
+}
+
+#define STORE_ROLLUP_COLS                                                                          \
+    "funnel, day, step, channel, device_type, visitors, sessions, inferred, abandoned,"            \
+    " since_prev_n, since_prev_sum_s, since_prev_hist"
+
+static void store_rollup_row(struct copybuf *b, const struct funnel_set *set,
+                             const struct rollup_delta *d)
+{
+    char arr[ROLLUP_HIST_BUCKETS * 22 + 4], *p = arr;
+
+    for (int k = 0; k < ROLLUP_HIST_BUCKETS; k++) {
+        p += snprintf(p, sizeof(arr) - (size_t)(p - arr), "%s%lld", k > 0 ? "," : "{", d->hist[k]);
+    }
+    p += snprintf(p, sizeof(arr) - (size_t)(p - arr), "}");
+    copybuf_text(b, set->funnels[d->key.funnel].name, false);
+    store_day(b, d->key.day);
+    copybuf_int(b, d->key.step + 1);
+    copybuf_text(b, apply_channel_name(d->key.channel), false);
+    copybuf_text(b, apply_device_name(d->key.device_type), false);
+    copybuf_int(b, d->visitors);
+    copybuf_int(b, d->sessions);
+    copybuf_int(b, d->inferred);
+    copybuf_int(b, d->abandoned);
+    copybuf_int(b, d->since_prev_n);
+    copybuf_double(b, d->since_prev_sum_s);
+    copybuf_raw(b, arr, (size_t)(p - arr));
+    copybuf_end_row(b);
+}
+
+static int store_write_rollups(struct store *st, const struct apply_out *o)
+{
+    copybuf_reset(&st->buf);
+    for (size_t i = 0; i < o->rollup.n; i++) {
+        store_rollup_row(&st->buf, st->ctx->funnels, &o->rollup.d[i]);
+    }
+    return store_stage_merge(
+        st, "jb_rollup", STORE_ROLLUP_COLS,
+        "INSERT INTO funnel_daily AS r (" STORE_ROLLUP_COLS ") SELECT " STORE_ROLLUP_COLS
+        " FROM jb_rollup ON CONFLICT (funnel, day, step, channel, device_type) DO UPDATE SET"
+        " visitors = r.visitors + EXCLUDED.visitors, sessions = r.sessions + EXCLUDED.sessions,"
+        " inferred = r.inferred + EXCLUDED.inferred, abandoned = r.abandoned + EXCLUDED.abandoned,"
+        " since_prev_n = r.since_prev_n + EXCLUDED.since_prev_n,"
+        " since_prev_sum_s = r.since_prev_sum_s + EXCLUDED.since_prev_sum_s,"
+        " since_prev_hist = funnel_hist_add(r.since_prev_hist, EXCLUDED.since_prev_hist),"
+        " updated_at = now()",
+        "write funnel rollups");
+}
+
+int store_write(struct store *st, const struct apply_out *o)
+{
+    int rc = store_write_sessions(st, o);
+
+    if (rc == STORE_OK) {
+        rc = store_write_journeys(st, o);
+    }
+    if (rc == STORE_OK) {
+        rc = store_write_spent(st, o);
+    }
+    if (rc == STORE_OK) {
+        rc = store_write_progress(st, o);
+    }
+    if (rc == STORE_OK) {
+        rc = store_write_rollups(st, o);
+    }
+    return rc;
+}
+
+/* ---- states falling due ---- */
+
+void store_due_free(struct store_due *d, size_t n)
+{
+    for (size_t i = 0; d != NULL && i < n; i++) {
+        free(d[i].fingerprint);
+        free(d[i].session_id);
+    }
+    free(d);
+}
+
+static int store_take_due(struct store *st, const PGresult *res, struct store_due **out,
+                          size_t *nout)
+{
+    size_t n = (size_t)PQntuples(res);
+    struct store_due *d = calloc(n > 0 ? n : 1, sizeof(*d));
+
+    if (d == NULL) {
+        errbuf_printf(st->err, sizeof(st->err), "out of memory");
+        return STORE_REFUSED;
+    }
+    for (size_t i = 0; i < n; i++) {
+        d[i].fingerprint = strdup(PQgetvalue(res, (int)i, 0));
+        d[i].session_id = NULL;
+        if (jstate_set_str(&d[i].session_id, store_str(res, (int)i, 1)) != 0 ||
+            d[i].fingerprint == NULL) {
+            store_due_free(d, n);
+            errbuf_printf(st->err, sizeof(st->err), "out of memory");
+            return STORE_REFUSED;
+        }
+        d[i].partition = (int)store_ll(res, (int)i, 2);
+        d[i].close = strcmp(PQgetvalue(res, (int)i, 3), "t") == 0;
+    }
+    *out = d;
+    *nout = n;
+    return STORE_OK;
+}
+
+int store_find_due(struct store *st, const int32_t *parts, const int64_t *close_before,
+                   const int64_t *now, size_t n, size_t limit, struct store_due **out,
+                   size_t *nout)
+{
+    char *a = store_int_array(NULL, parts, n), *b = store_int_array(close_before, NULL, n);
+    char *c = store_int_array(now, NULL, n), lim[32];
+    PGresult *res = NULL;
+    int rc = STORE_REFUSED;
+
+    *out = NULL;
+    *nout = 0;
+    snprintf(lim, sizeof(lim), "%zu", limit);
+    if (a == NULL || b == NULL || c == NULL) {
+        errbuf_printf(st->err, sizeof(st->err), "out of memory");
+        goto out;
+    }
+    const char *params[] = {a, b, c, lim};
+    rc = store_query(
+        st,
+        "(SELECT s.fingerprint, s.session_id, s.kafka_partition, true FROM sessions s"
+        "  JOIN unnest($1::int[], $2::bigint[]) AS x(p, t) ON s.kafka_partition = x.p"
+        "  WHERE NOT s.closed AND s.ended_at < to_timestamp(x.t / 1000.0)"
+        "  ORDER BY s.ended_at LIMIT $4::int)"
+        " UNION ALL"
+        " (SELECT f.fingerprint, f.session_id, f.kafka_partition, false FROM funnel_progress f"
+        "  JOIN unnest($1::int[], $3::bigint[]) AS x(p, t) ON f.kafka_partition = x.p"
+        "  WHERE f.abandon_at IS NOT NULL AND f.abandon_at <= to_timestamp(x.t / 1000.0)"
+        "  ORDER BY f.abandon_at LIMIT $4::int)",
+        4, params, PGRES_TUPLES_OK, "find due", &res);
+    if (rc == STORE_OK) {
+        rc = store_take_due(st, res, out, nout);
+    }
+    PQclear(res);
+out:
+    free(a);
+    free(b);
+    free(c);
+    return rc;
+}
