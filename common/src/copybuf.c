@@ -102,11 +102,20 @@ void copybuf_text(struct copybuf *b, const char *s, bool empty_null)
     for (size_t i = 0; i < n; i++) {
         char c = s[i], esc = 0;
         switch (c) {
-        case '\\': esc = '\\'; break;
-        case '\t': esc = 't'; break;
-        case '\n': esc = 'n'; break;
-        case '\r': esc = 'r'; break;
-        default: break;
+        case '\\':
+            esc = '\\';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        case '\n':
+            esc = 'n';
+            break;
+        case '\r':
+            esc = 'r';
+            break;
+        default:
+            break;
         }
         if (esc != 0) {
             *out++ = '\\';

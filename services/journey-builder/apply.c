@@ -9,9 +9,8 @@
 
 #define MS_PER_S 1000
 
-static const char *const apply_channels[] = {"unknown",        "direct",      "internal",
-                                             "organic_search", "paid_search", "social",
-                                             "email",          "referral"};
+static const char *const apply_channels[] = {"unknown",     "direct", "internal", "organic_search",
+                                             "paid_search", "social", "email",    "referral"};
 static const char *const apply_devices[] = {"unknown", "desktop", "mobile", "tablet", "bot"};
 
 const char *apply_channel_name(int channel)
@@ -337,8 +336,8 @@ static int apply_abandon(const struct apply_ctx *c, struct jstate_visitor *v, in
     fs->p.abandoned = true;
     fs->abandon_at_ms = 0;
     fs->dirty = true;
-    apply_update_init(&u, v, ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_ABANDONED, cause,
-                      ts_ms);
+    apply_update_init(&u, v, ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_ABANDONED,
+                      cause, ts_ms);
     u.session_id = fs->session_id != NULL ? fs->session_id : "";
     u.funnel = f->name;
     u.funnel_step = (uint32_t)fs->p.furthest + 1;
@@ -358,9 +357,8 @@ static int apply_abandon(const struct apply_ctx *c, struct jstate_visitor *v, in
 
 /* Counts one step hit of fs's attempt at funnel fi, with a FUNNEL_STEP update. */
 static int apply_hit(const struct apply_ctx *c, struct jstate_visitor *v, int fi,
-                     struct jstate_funnel *fs, struct jstate_session *s,
-                     const struct funnel_hit *h, const Analytics__V1__EnrichedEvent *ev,
-                     struct apply_out *o)
+                     struct jstate_funnel *fs, struct jstate_session *s, const struct funnel_hit *h,
+                     const Analytics__V1__EnrichedEvent *ev, struct apply_out *o)
 {
     const struct funnel *f = &c->funnels->funnels[fi];
     struct rollup_delta *d = apply_delta(o, fi, fs, h->step);
@@ -505,8 +503,8 @@ int apply_close_session(const struct apply_ctx *c, struct jstate_visitor *v,
     return 0;
 }
 
-int apply_abandon_due(const struct apply_ctx *c, struct jstate_visitor *v,
-                      struct jstate_session *s, long long now_ms, struct apply_out *o)
+int apply_abandon_due(const struct apply_ctx *c, struct jstate_visitor *v, struct jstate_session *s,
+                      long long now_ms, struct apply_out *o)
 {
     for (size_t i = 0; i < c->funnels->n && i < v->nfunnels; i++) {
         const struct funnel *f = &c->funnels->funnels[i];

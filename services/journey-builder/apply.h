@@ -92,8 +92,8 @@ int apply_close_session(const struct apply_ctx *c, struct jstate_visitor *v,
 /* Abandons v's attempts due by now_ms (abandon_at_ms passed). s is the
  * session of their latest step when known (for the update's summary), or
  * NULL. Returns 0 or -1. */
-int apply_abandon_due(const struct apply_ctx *c, struct jstate_visitor *v,
-                      struct jstate_session *s, long long now_ms, struct apply_out *o);
+int apply_abandon_due(const struct apply_ctx *c, struct jstate_visitor *v, struct jstate_session *s,
+                      long long now_ms, struct apply_out *o);
 
 /* The lower-case name of an analytics.v1 Channel or DeviceType value, as
  * the tables store them ("organic_search", "mobile"); "unknown" for any

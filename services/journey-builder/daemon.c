@@ -20,26 +20,26 @@
 #include <string.h>
 #include <time.h>
 
-#define JB_POLL_MS 100               /* first poll of a batch; stop flag checked between */
-#define JB_WAIT_MS 50                /* one wait while blocked */
-#define JB_PAUSE_AFTER_MS 200        /* blocked this long: pause consumption */
-#define JB_BACKOFF_MIN_MS 250        /* PostgreSQL reconnect backoff */
+#define JB_POLL_MS 100        /* first poll of a batch; stop flag checked between */
+#define JB_WAIT_MS 50         /* one wait while blocked */
+#define JB_PAUSE_AFTER_MS 200 /* blocked this long: pause consumption */
+#define JB_BACKOFF_MIN_MS 250 /* PostgreSQL reconnect backoff */
 #define JB_BACKOFF_MAX_MS 5000
-#define JB_FLUSH_MS 10000            /* journey updates awaited before a commit */
-#define JB_DUE_EVERY_MS 1000         /* idle sessions and due attempts looked for */
-#define JB_DUE_LIMIT 2000            /* states closed per pass */
+#define JB_FLUSH_MS 10000    /* journey updates awaited before a commit */
+#define JB_DUE_EVERY_MS 1000 /* idle sessions and due attempts looked for */
+#define JB_DUE_LIMIT 2000    /* states closed per pass */
 #define JB_RETENTION_EVERY_MS 3600000LL
-#define JB_DAYS_AHEAD 7              /* partitions made ahead of today */
-#define JB_FUTURE_DAYS 2             /* an event later than this is refused */
-#define JB_CLOCK_AHEAD_MS 60000      /* a partition clock runs at most this far past now */
+#define JB_DAYS_AHEAD 7         /* partitions made ahead of today */
+#define JB_FUTURE_DAYS 2        /* an event later than this is refused */
+#define JB_CLOCK_AHEAD_MS 60000 /* a partition clock runs at most this far past now */
 #define JB_PARTS_MAX 4096
 #define JB_DEADLETTER_MAX 65536
 #define JB_DAYS_KNOWN 64
 
 enum jb_slot_kind {
-    SLOT_EVENT,  /* to archive (and apply unless a bot's) */
-    SLOT_SKIP,   /* applied already (journey_offsets says so) */
-    SLOT_DEAD,   /* goes to the dead-letter topic */
+    SLOT_EVENT, /* to archive (and apply unless a bot's) */
+    SLOT_SKIP,  /* applied already (journey_offsets says so) */
+    SLOT_DEAD,  /* goes to the dead-letter topic */
 };
 
 struct jb_slot {
@@ -82,10 +82,10 @@ struct jb_daemon {
     struct apply_out out;
     struct jb_part parts[JB_PARTS_MAX];
     int64_t stream_new[JB_PARTS_MAX]; /* per partition, the clock a batch moves it to */
-    struct jb_slot *slots; /* the batch in hand */
+    struct jb_slot *slots;            /* the batch in hand */
     size_t nslots;
     long long batch_started_mono;
-    struct copybuf rows; /* archive rows of the batch */
+    struct copybuf rows;           /* archive rows of the batch */
     long long days[JB_DAYS_KNOWN]; /* days whose partitions exist */
     size_t ndays;
     long long backoff_ms, retry_at_mono;
@@ -128,19 +128,19 @@ static void jb_register_metrics(struct jb_daemon *d)
                                    "Funnel attempts counted abandoned", NULL);
     m->updates = metrics_counter(r, "analytics_journey_builder_updates_produced_total",
                                  "Journey updates the broker acknowledged", NULL);
-    m->batch_seconds = metrics_histogram(
-        r, "analytics_journey_builder_batch_seconds",
-        "Time from a batch's first message consumed to its transaction committed", NULL,
-        metrics_latency_bounds, metrics_latency_bounds_n);
-    m->pg_up = metrics_gauge(r, "analytics_journey_builder_pg_up", "1 while PostgreSQL answers",
-                             NULL);
+    m->batch_seconds =
+        metrics_histogram(r, "analytics_journey_builder_batch_seconds",
+                          "Time from a batch's first message consumed to its transaction committed",
+                          NULL, metrics_latency_bounds, metrics_latency_bounds_n);
+    m->pg_up =
+        metrics_gauge(r, "analytics_journey_builder_pg_up", "1 while PostgreSQL answers", NULL);
     m->paused = metrics_gauge(r, "analytics_journey_builder_consumer_paused",
                               "1 while consumption is paused (PostgreSQL or broker down)", NULL);
     m->pg_errors = metrics_counter(r, "analytics_journey_builder_pg_errors_total",
                                    "Transactions that failed and were retried", NULL);
-    m->fenced = metrics_counter(r, "analytics_journey_builder_fenced_total",
-                                "Batches redone because another replica had moved a partition",
-                                NULL);
+    m->fenced =
+        metrics_counter(r, "analytics_journey_builder_fenced_total",
+                        "Batches redone because another replica had moved a partition", NULL);
     m->dropped = metrics_counter(r, "analytics_journey_builder_retention_partitions_dropped_total",
                                  "Daily event partitions dropped by retention", NULL);
 }
@@ -252,7 +252,8 @@ static enum jb_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
     jb_forget(d);
     if (rc == STORE_FENCED) {
         metric_add(d->m.fenced, 1);
-        log_warn("journey.fenced", LOG_STR("where", what), LOG_STR("reason", store_error(d->store)));
+        log_warn("journey.fenced", LOG_STR("where", what),
+                 LOG_STR("reason", store_error(d->store)));
         return STEP_DONE; /* redo from the database's offsets */
     }
     metric_add(d->m.pg_errors, 1);
@@ -265,7 +266,8 @@ static enum jb_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
         jb_pg_state(d, false);
         return STEP_WAIT_PG;
     }
-    log_error("journey.pg_refused", LOG_STR("where", what), LOG_STR("error", store_error(d->store)));
+    log_error("journey.pg_refused", LOG_STR("where", what),
+              LOG_STR("error", store_error(d->store)));
     return STEP_FATAL;
 }
 
@@ -1018,8 +1020,7 @@ static enum jb_step jb_fill(struct jb_daemon *d)
         kafka_consumer_resume(d->consumer);
         metric_set(d->m.paused, 0);
     }
-    while (d->nslots < d->o.batch_max &&
-           (r = kafka_consumer_poll(d->consumer, timeout, &m)) == 1) {
+    while (d->nslots < d->o.batch_max && (r = kafka_consumer_poll(d->consumer, timeout, &m)) == 1) {
         if (d->nslots == 0) {
             d->batch_started_mono = lifecycle_mono_ms();
         }

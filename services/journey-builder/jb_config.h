@@ -12,6 +12,7 @@ struct jb_config {
     char *topic_prefix;
     char *pg_dsn;
     char *admin_listen;
+    char *group;
     char *journeys_file;
     char *funnels_file;
     long long pg_connect_timeout_s;

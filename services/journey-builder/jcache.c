@@ -7,8 +7,8 @@
 struct jcache_entry {
     char *key;
     void *val;
-    struct jcache_entry *next;              /* in its bucket */
-    struct jcache_entry *newer, *older;     /* recency list */
+    struct jcache_entry *next;          /* in its bucket */
+    struct jcache_entry *newer, *older; /* recency list */
 };
 
 struct jcache {

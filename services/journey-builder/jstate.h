@@ -18,12 +18,12 @@
 /* A visitor's attempt at one funnel and where it counts. */
 struct jstate_funnel {
     struct funnel_progress p;
-    long long day;       /* UTC day of the attempt's start (rollup row) */
-    int channel;         /* of its first step: analytics.v1.Channel */
-    int device_type;     /* analytics.v1.DeviceType */
-    char *session_id;    /* owned; of its latest step, NULL when none */
+    long long day;           /* UTC day of the attempt's start (rollup row) */
+    int channel;             /* of its first step: analytics.v1.Channel */
+    int device_type;         /* analytics.v1.DeviceType */
+    char *session_id;        /* owned; of its latest step, NULL when none */
     long long abandon_at_ms; /* when it counts as abandoned; 0: not due */
-    bool dirty;          /* changed since written */
+    bool dirty;              /* changed since written */
 };
 
 struct jstate_visitor {

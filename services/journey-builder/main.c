@@ -89,10 +89,11 @@ static int jb_run(const struct jb_config *cfg, struct metrics *metrics)
     struct jb_daemon_opts o = {
         .brokers = cfg->brokers,
         .kafka_debug = cfg->kafka_debug,
-        .group = "analytics-journey-builder",
+        .group = cfg->group,
         .topic_enriched =
             kafka_topic_name(cfg->topic_prefix, "events.enriched", enriched, sizeof(enriched)),
-        .topic_journeys = kafka_topic_name(cfg->topic_prefix, "journeys", journeys, sizeof(journeys)),
+        .topic_journeys =
+            kafka_topic_name(cfg->topic_prefix, "journeys", journeys, sizeof(journeys)),
         .topic_deadletter = kafka_topic_name(cfg->topic_prefix, "deadletter", dlq, sizeof(dlq)),
         .pg_dsn = cfg->pg_dsn,
         .pg_connect_timeout_s = (int)cfg->pg_connect_timeout_s,

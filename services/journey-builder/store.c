@@ -22,7 +22,7 @@ struct store {
     PGconn *conn;
     bool in_tx;
     char err[STORE_ERR_MAX];
-    char sqlstate[6]; /* of the last failure; "" when none came */
+    char sqlstate[6];   /* of the last failure; "" when none came */
     struct copybuf buf; /* rows of the COPY being built */
     struct copybuf arr; /* array literals */
 };
@@ -57,9 +57,8 @@ void store_set_error(struct store *st, const char *msg)
  * deadlock (40). */
 static bool store_transient(const char *sqlstate)
 {
-    return sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 ||
-           strncmp(sqlstate, "57", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
-           strncmp(sqlstate, "40", 2) == 0;
+    return sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57", 2) == 0 ||
+           strncmp(sqlstate, "53", 2) == 0 || strncmp(sqlstate, "40", 2) == 0;
 }
 
 /* Records the failure of res (may be NULL) and classifies it. Clears res. */
@@ -259,8 +258,8 @@ int store_connect(struct store *st, int timeout_s)
         return STORE_OK;
     }
     store_disconnect(st);
-    st->conn = pg_connect(st->dsn, timeout_s, "analytics-journey-builder", st->err,
-                          sizeof(st->err));
+    st->conn =
+        pg_connect(st->dsn, timeout_s, "analytics-journey-builder", st->err, sizeof(st->err));
     if (st->conn == NULL) {
         return STORE_DOWN;
     }
@@ -351,8 +350,7 @@ static int store_prepare(struct store *st)
 
 /* ---- offsets ---- */
 
-int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next,
-                  int64_t *stream)
+int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next, int64_t *stream)
 {
     char *arr = store_int_array(NULL, parts, n);
     PGresult *res = NULL;
@@ -440,7 +438,8 @@ int store_set_offsets(struct store *st, const int32_t *parts, const int64_t *nex
             st,
             "INSERT INTO journey_offsets AS o (topic, kafka_partition, next_offset, stream_ms)"
             " SELECT $1, p, n, s FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS x(p, n, s)"
-            " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset,"
+            " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = "
+            "EXCLUDED.next_offset,"
             " stream_ms = GREATEST(o.stream_ms, EXCLUDED.stream_ms), updated_at = now()",
             4, params, "write offsets");
     }
@@ -666,14 +665,15 @@ static int store_visitors_query(struct store *st, struct jstate_visitor **vs, si
 {
     const char *params[] = {arr};
     PGresult *res = NULL;
-    int rc = store_query(
-        st,
-        "SELECT f.fp, j.seq, j.stage, j.event_id, j.ms, j.session_id, j.open"
-        " FROM unnest($1::text[]) AS f(fp) CROSS JOIN LATERAL ("
-        "  SELECT seq, stage, event_id, " STORE_MS("occurred_at") " AS ms, session_id,"
-        "         time_spent_s IS NULL AS open"
-        "  FROM customer_journeys c WHERE c.fingerprint = f.fp ORDER BY seq DESC LIMIT 1) j",
-        1, params, PGRES_TUPLES_OK, "read journeys", &res);
+    int rc = store_query(st,
+                         "SELECT f.fp, j.seq, j.stage, j.event_id, j.ms, j.session_id, j.open"
+                         " FROM unnest($1::text[]) AS f(fp) CROSS JOIN LATERAL ("
+                         "  SELECT seq, stage, event_id, " STORE_MS(
+                             "occurred_at") " AS ms, session_id,"
+                                            "         time_spent_s IS NULL AS open"
+                                            "  FROM customer_journeys c WHERE c.fingerprint = f.fp "
+                                            "ORDER BY seq DESC LIMIT 1) j",
+                         1, params, PGRES_TUPLES_OK, "read journeys", &res);
 
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
         struct jstate_visitor *v = store_visitor_of(vs, n, PQgetvalue(res, r, 0));
@@ -686,10 +686,13 @@ static int store_visitors_query(struct store *st, struct jstate_visitor **vs, si
         return rc;
     }
     rc = store_query(st,
-                     "SELECT fingerprint, funnel, " STORE_MS("started_at") ","
-                     " day - DATE '1970-01-01', channel, device_type, reached_ms::text, inferred,"
-                     " furthest, abandoned, session_id, " STORE_MS("abandon_at")
-                     " FROM funnel_progress WHERE fingerprint = ANY($1::text[])",
+                     "SELECT fingerprint, funnel, " STORE_MS(
+                         "started_at") ","
+                                       " day - DATE '1970-01-01', channel, device_type, "
+                                       "reached_ms::text, inferred,"
+                                       " furthest, abandoned, session_id, " STORE_MS(
+                                           "abandon_at") " FROM funnel_progress WHERE fingerprint "
+                                                         "= ANY($1::text[])",
                      1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
         struct jstate_visitor *v = store_visitor_of(vs, n, PQgetvalue(res, r, 0));
@@ -753,8 +756,8 @@ static void store_take_steps(const struct store *st, struct jstate_session *s, c
 }
 
 /* Row r of the sessions query into s. Returns 0 or -1. */
-static int store_take_session(const struct store *st, struct jstate_session *s,
-                              const PGresult *res, int r)
+static int store_take_session(const struct store *st, struct jstate_session *s, const PGresult *res,
+                              int r)
 {
     int rc = 0;
 
@@ -804,14 +807,17 @@ int store_load_sessions(struct store *st, const char *const *ids, const char *co
         }
     }
     const char *params[] = {arr};
-    rc = store_query(st,
-                     "SELECT session_id, fingerprint, user_id, site_id, " STORE_MS("started_at") ", "
-                     STORE_MS("ended_at") ", page_views, events, entry_page, exit_page, channel,"
-                     " referrer_host, utm_source, utm_medium, utm_campaign, device_type,"
-                     " country_code, converted, closed, last_event_id, kafka_partition, "
-                     "COALESCE(" STORE_MS("entry_at") ", 0), COALESCE(" STORE_MS("exit_at") ", 0),"
-                     " funnel_steps::text FROM sessions WHERE session_id = ANY($1::text[])",
-                     1, params, PGRES_TUPLES_OK, "read sessions", &res);
+    rc = store_query(
+        st,
+        "SELECT session_id, fingerprint, user_id, site_id, " STORE_MS("started_at") ", " STORE_MS(
+            "ended_at") ", page_views, events, entry_page, exit_page, channel,"
+                        " referrer_host, utm_source, utm_medium, utm_campaign, device_type,"
+                        " country_code, converted, closed, last_event_id, kafka_partition, "
+                        "COALESCE(" STORE_MS("entry_at") ", 0), COALESCE(" STORE_MS(
+                            "exit_at") ", 0),"
+                                       " funnel_steps::text FROM sessions WHERE session_id = "
+                                       "ANY($1::text[])",
+        1, params, PGRES_TUPLES_OK, "read sessions", &res);
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
         for (i = 0; i < n; i++) {
             if (strcmp(ss[i]->session_id, PQgetvalue(res, r, 0)) == 0 &&
@@ -961,7 +967,7 @@ static void store_day(struct copybuf *b, long long day)
 
 #define STORE_SESSION_COLS                                                                         \
     "session_id, fingerprint, user_id, site_id, started_at, ended_at, duration_s, page_views,"     \
-    " events, entry_page, exit_page, channel, referrer_host, utm_source, utm_medium,"               \
+    " events, entry_page, exit_page, channel, referrer_host, utm_source, utm_medium,"              \
     " utm_campaign, device_type, country_code, is_bot, bounced, converted, closed,"                \
     " last_event_id, kafka_partition, entry_at, exit_at, funnel_steps"
 
@@ -973,9 +979,8 @@ static char *store_steps_json(const struct store *st, const struct jstate_sessio
     char *out = NULL;
 
     for (size_t i = 0; o != NULL && i < s->nfunnels && i < st->ctx->funnels->n; i++) {
-        if (s->funnel_steps[i] != 0 &&
-            cJSON_AddNumberToObject(o, st->ctx->funnels->funnels[i].name, s->funnel_steps[i]) ==
-                NULL) {
+        if (s->funnel_steps[i] != 0 && cJSON_AddNumberToObject(o, st->ctx->funnels->funnels[i].name,
+                                                               s->funnel_steps[i]) == NULL) {
             cJSON_Delete(o);
             return NULL;
         }
@@ -1300,8 +1305,7 @@ static int store_take_due(struct store *st, const PGresult *res, struct store_du
 }
 
 int store_find_due(struct store *st, const int32_t *parts, const int64_t *close_before,
-                   const int64_t *now, size_t n, size_t limit, struct store_due **out,
-                   size_t *nout)
+                   const int64_t *now, size_t n, size_t limit, struct store_due **out, size_t *nout)
 {
     char *a = store_int_array(NULL, parts, n), *b = store_int_array(close_before, NULL, n);
     char *c = store_int_array(now, NULL, n), lim[32];

@@ -66,8 +66,7 @@ void store_disconnect(struct store *st);
 /* Reads the applied offsets of partitions parts[0..n): next[i] the first
  * offset not applied (-1 when the partition has no row yet) and stream[i]
  * its clock (latest event time applied, ms; 0 when none). */
-int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next,
-                  int64_t *stream);
+int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next, int64_t *stream);
 
 /* Makes sure the daily partitions of days[0..n) (days since 1970-01-01)
  * exist, in a transaction of its own. */
@@ -95,9 +94,9 @@ int store_fence(struct store *st, const int32_t *parts, const int64_t *expect, s
 
 /* What became of one archived row. */
 enum store_row {
-    STORE_ROW_NEW = 0,     /* inserted */
-    STORE_ROW_DUPLICATE,   /* its event_id was already there: nothing done */
-    STORE_ROW_REFUSED,     /* the database refused the row (reason in store_error) */
+    STORE_ROW_NEW = 0,   /* inserted */
+    STORE_ROW_DUPLICATE, /* its event_id was already there: nothing done */
+    STORE_ROW_REFUSED,   /* the database refused the row (reason in store_error) */
 };
 
 /* Inside a transaction: archives rows (COPY text of archive_columns, one
