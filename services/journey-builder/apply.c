@@ -49,6 +49,7 @@ void apply_out_init(struct apply_out *o)
 {
     memset(o, 0, sizeof(*o));
     rollup_init(&o->rollup);
+    o->gen = 1;
 }
 
 void apply_out_reset(struct apply_out *o)
@@ -71,6 +72,7 @@ void apply_out_reset(struct apply_out *o)
         }
     }
     o->nrows = o->nspent = o->nmsgs = o->nsessions = o->nvisitors = 0;
+    o->gen = o->gen + 1 != 0 ? o->gen + 1 : 1;
     rollup_reset(&o->rollup);
     memset(&o->stats, 0, sizeof(o->stats));
 }
@@ -78,6 +80,7 @@ void apply_out_reset(struct apply_out *o)
 void apply_out_fini(struct apply_out *o)
 {
     apply_out_reset(o);
+    unsigned gen = o->gen;
     free(o->rows);
     free(o->spent);
     free(o->msgs);
@@ -85,6 +88,7 @@ void apply_out_fini(struct apply_out *o)
     free(o->visitors);
     rollup_fini(&o->rollup);
     apply_out_init(o);
+    o->gen = gen; /* states may outlive o's memory, not its generations */
 }
 
 static int apply_list_session(struct apply_out *o, struct jstate_session *s)
@@ -257,7 +261,10 @@ static int apply_touchpoint(const struct apply_ctx *c, struct jstate_visitor *v,
     if (v->tp_event_id != NULL) {
         bool same = v->tp_session_id != NULL && strcmp(v->tp_session_id, session) == 0;
         long long spent = same ? (ev->event_ts_ms - v->tp_ms) / MS_PER_S : -1;
-        if (apply_add_spent(o, v->tp_event_id, same && spent < 0 ? 0 : spent) != 0) {
+        spent = same && spent < 0 ? 0 : spent;
+        if (same && v->tp_gen == o->gen && v->tp_row < o->nrows) {
+            o->rows[v->tp_row].time_spent_s = spent; /* its row is in this batch */
+        } else if (apply_add_spent(o, v->tp_event_id, spent) != 0) {
             return -1;
         }
     }
@@ -278,7 +285,10 @@ static int apply_touchpoint(const struct apply_ctx *c, struct jstate_visitor *v,
         .channel = apply_channel(ev),
         .page_url = apply_page_url(ev),
         .ts_ms = ev->event_ts_ms,
+        .time_spent_s = -1,
     };
+    v->tp_row = o->nrows - 1;
+    v->tp_gen = o->gen;
     o->stats.touchpoints++;
     if (prev == stage) {
         return 0;
@@ -476,8 +486,13 @@ int apply_close_session(const struct apply_ctx *c, struct jstate_visitor *v,
     if (v->tp_event_id != NULL && v->tp_session_id != NULL &&
         strcmp(v->tp_session_id, s->session_id) == 0) {
         long long spent = (s->s.end_ms - v->tp_ms) / MS_PER_S;
-        if (apply_add_spent(o, v->tp_event_id, spent < 0 ? 0 : spent) != 0 ||
-            jstate_visitor_set_tp(v, NULL, NULL, 0) != 0) {
+        spent = spent < 0 ? 0 : spent;
+        if (v->tp_gen == o->gen && v->tp_row < o->nrows) {
+            o->rows[v->tp_row].time_spent_s = spent;
+        } else if (apply_add_spent(o, v->tp_event_id, spent) != 0) {
+            return -1;
+        }
+        if (jstate_visitor_set_tp(v, NULL, NULL, 0) != 0) {
             return -1;
         }
     }

@@ -10,7 +10,8 @@
  *
  * A touchpoint's time spent is the time to the visitor's next touchpoint in
  * the same session, or to its session's end when the session closes or the
- * next touchpoint is in another session.
+ * next touchpoint is in another session. When the next touchpoint comes in
+ * the same batch, the time goes straight into the row (no update later).
  */
 
 #include <stdbool.h>
@@ -37,6 +38,7 @@ struct apply_journey_row {
     int channel;
     const char *page_url;
     long long ts_ms;
+    long long time_spent_s; /* -1 until known (the next touchpoint in the batch tells) */
 };
 
 /* The time spent on a touchpoint, now known. */
@@ -69,6 +71,7 @@ struct apply_out {
     struct jstate_visitor **visitors; /* borrowed: visitors whose attempts to write */
     size_t nvisitors, capvisitors;
     struct apply_stats stats;
+    unsigned gen; /* changes at each reset: tells a visitor's row index stale */
 };
 
 void apply_out_init(struct apply_out *o);

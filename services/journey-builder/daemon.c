@@ -394,9 +394,10 @@ static int jb_send_deadletter(struct jb_daemon *d, const struct jb_slot *s, long
     return rc;
 }
 
-/* Produces the batch's journey updates and dead letters and waits until
- * the broker acknowledged them all. Returns STEP_DONE or STEP_WAIT_BROKER. */
-static enum jb_step jb_produce(struct jb_daemon *d)
+/* Queues the batch's journey updates and dead letters, so the broker
+ * works on them while the database writes. Returns STEP_DONE or
+ * STEP_WAIT_BROKER. */
+static enum jb_step jb_produce_queue(struct jb_daemon *d)
 {
     long long now = lifecycle_now_ms();
 
@@ -412,6 +413,13 @@ static enum jb_step jb_produce(struct jb_daemon *d)
             return STEP_WAIT_BROKER;
         }
     }
+    return STEP_DONE;
+}
+
+/* Waits until the broker acknowledged everything queued. Returns STEP_DONE
+ * or STEP_WAIT_BROKER. */
+static enum jb_step jb_produce_wait(struct jb_daemon *d)
+{
     if (kafka_producer_flush(d->producer, JB_FLUSH_MS) != 0 ||
         atomic_load(&d->delivery_failed) != 0) {
         log_warn("journey.updates_unacknowledged",
@@ -674,6 +682,11 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     if (rc == STORE_OK) {
         rc = jb_apply_batch(d, starts, ids, idx, nrows, by_part);
     }
+    if (rc == STORE_OK && jb_produce_queue(d) != STEP_DONE) {
+        store_rollback(d->store);
+        *broker_down = true;
+        return STORE_OK;
+    }
     if (rc == STORE_OK) {
         rc = store_write(d->store, &d->out);
     }
@@ -691,7 +704,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     if (rc == STORE_OK) {
         rc = store_set_offsets(d->store, parts, next, stream, nparts);
     }
-    if (rc == STORE_OK && jb_produce(d) != STEP_DONE) {
+    if (rc == STORE_OK && jb_produce_wait(d) != STEP_DONE) {
         store_rollback(d->store);
         *broker_down = true;
         return STORE_OK;
@@ -873,10 +886,15 @@ static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t
             rc = STORE_REFUSED;
         }
     }
+    if (rc == STORE_OK && jb_produce_queue(d) != STEP_DONE) {
+        store_rollback(d->store);
+        *broker_down = true;
+        return STORE_OK;
+    }
     if (rc == STORE_OK) {
         rc = store_write(d->store, &d->out);
     }
-    if (rc == STORE_OK && jb_produce(d) != STEP_DONE) {
+    if (rc == STORE_OK && jb_produce_wait(d) != STEP_DONE) {
         store_rollback(d->store);
         *broker_down = true;
         return STORE_OK;

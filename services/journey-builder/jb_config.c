@@ -39,7 +39,7 @@ const struct config_var jb_config_vars[] = {
      "seconds without an event after which a session closes (match the enricher's idle "
      "minutes)",
      F(session_idle_s), 0},
-    {"ANALYTICS_JOURNEY_BUILDER_BATCH", CONFIG_INT, "5000", 1, 100000, NULL,
+    {"ANALYTICS_JOURNEY_BUILDER_BATCH", CONFIG_INT, "10000", 1, 100000, NULL,
      "enriched events consumed and written in one transaction", F(batch), 0},
     {"ANALYTICS_JOURNEY_BUILDER_LINGER_MS", CONFIG_INT, "5", 0, 1000, NULL,
      "producer batching delay in ms for journey updates", F(linger_ms), 0},

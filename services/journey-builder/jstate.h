@@ -34,6 +34,8 @@ struct jstate_visitor {
     /* The latest touchpoint while its time spent is unknown (NULL: none). */
     char *tp_event_id, *tp_session_id; /* owned */
     long long tp_ms;
+    size_t tp_row;                 /* the open touchpoint's row in the batch's apply_out... */
+    unsigned tp_gen;               /* ...while this equals its gen */
     struct jstate_funnel *funnels; /* owned; one per funnel of the set */
     size_t nfunnels;
     bool listed; /* in the batch's list of visitors to write */

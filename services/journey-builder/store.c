@@ -1108,6 +1108,11 @@ static int store_write_journeys(struct store *st, const struct apply_out *o)
         copybuf_text(b, apply_channel_name(j->channel), false);
         copybuf_text(b, j->page_url, true);
         copybuf_ts_ms(b, j->ts_ms);
+        if (j->time_spent_s >= 0) {
+            copybuf_int(b, j->time_spent_s);
+        } else {
+            copybuf_null(b);
+        }
         copybuf_end_row(b);
     }
     if (copybuf_failed(b)) {
@@ -1117,11 +1122,12 @@ static int store_write_journeys(struct store *st, const struct apply_out *o)
     if (b->len == 0) {
         return STORE_OK;
     }
-    return store_copy_in(st,
-                         "COPY customer_journeys (event_id, fingerprint, user_id, session_id, seq,"
-                         " stage, previous_stage, touchpoint, channel, page_url, occurred_at)"
-                         " FROM STDIN",
-                         b->data, b->len, "write journeys");
+    return store_copy_in(
+        st,
+        "COPY customer_journeys (event_id, fingerprint, user_id, session_id, seq,"
+        " stage, previous_stage, touchpoint, channel, page_url, occurred_at, time_spent_s)"
+        " FROM STDIN",
+        b->data, b->len, "write journeys");
 }
 
 static int store_write_spent(struct store *st, const struct apply_out *o)
