@@ -208,19 +208,18 @@ static int apply_device(const Analytics__V1__EnrichedEvent *ev)
     return ev->ua != NULL ? (int)ev->ua->device_type : 0;
 }
 
-/* Copies what a session takes from its first event. Returns 0 or -1. */
+/* Copies what a session takes from its first (earliest) event, as its
+ * channel and device. Returns 0 or -1. */
 static int apply_session_origin(struct jstate_session *s, const Analytics__V1__EnrichedEvent *ev)
 {
     const Analytics__V1__Campaign *cp = ev->campaign;
     int rc = jstate_set_str(&s->site_id, ev->site_id);
 
     rc |= jstate_set_str(&s->country, ev->geo != NULL ? ev->geo->country_code : NULL);
-    if (cp != NULL) {
-        rc |= jstate_set_str(&s->referrer_host, cp->referrer_host);
-        rc |= jstate_set_str(&s->utm_source, cp->utm_source);
-        rc |= jstate_set_str(&s->utm_medium, cp->utm_medium);
-        rc |= jstate_set_str(&s->utm_campaign, cp->utm_campaign);
-    }
+    rc |= jstate_set_str(&s->referrer_host, cp != NULL ? cp->referrer_host : NULL);
+    rc |= jstate_set_str(&s->utm_source, cp != NULL ? cp->utm_source : NULL);
+    rc |= jstate_set_str(&s->utm_medium, cp != NULL ? cp->utm_medium : NULL);
+    rc |= jstate_set_str(&s->utm_campaign, cp != NULL ? cp->utm_campaign : NULL);
     return rc != 0 ? -1 : 0;
 }
 
@@ -236,7 +235,8 @@ static int apply_session_event(struct jstate_session *s, const Analytics__V1__En
         .conversion = conversion,
     };
 
-    if (s->s.events == 0 && apply_session_origin(s, ev) != 0) {
+    /* Earlier than every event so far (as jsession_add decides the channel). */
+    if ((s->s.events == 0 || ev->event_ts_ms < s->s.start_ms) && apply_session_origin(s, ev) != 0) {
         return -1;
     }
     if (ev->user_id != NULL && ev->user_id[0] != '\0' && jstate_set_str(&s->user_id, ev->user_id)) {
