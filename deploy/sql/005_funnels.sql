@@ -56,7 +56,7 @@ CREATE TABLE funnel_progress (
     kafka_partition integer     NOT NULL,
     started_at      timestamptz NOT NULL,                -- the attempt's first step
     day             date        NOT NULL,                -- its UTC day: the rollup row it counts in
-    channel         text        NOT NULL,                -- of its first step: idem
+    channel         text        NOT NULL,                -- of its first step's session: idem
     device_type     text        NOT NULL,
     reached_ms      bigint[]    NOT NULL,                -- per step, ms since the epoch; 0: not reached
     inferred        integer     NOT NULL DEFAULT 0,      -- bit i: step i + 1 inferred
@@ -84,7 +84,7 @@ AS $$ SELECT ARRAY[1, 2, 3, 5, 7, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300
 
 -- Funnel rollups: one row per funnel, UTC day, step, channel and device.
 -- Attempts are counted on the day they started, with the channel and device
--- of their first step, so a step's row never outnumbers the step before it
+-- of the session of their first step, so a step's row never outnumbers the step before it
 -- in a strict funnel and a 30-day report reads at most days x steps x
 -- channels x devices rows.
 CREATE TABLE funnel_daily (

@@ -317,7 +317,7 @@ static long long apply_abandon_at(const struct funnel *f, const struct jstate_fu
         funnel_completed(f, p) || p->furthest < f->abandon_from) {
         return 0;
     }
-    return p->reached_ms[p->furthest] + f->abandon_after_ms;
+    return funnel_last_step_ms(f, p) + f->abandon_after_ms;
 }
 
 static struct rollup_delta *apply_delta(struct apply_out *o, int funnel,

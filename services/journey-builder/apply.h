@@ -75,9 +75,13 @@ struct apply_out {
 };
 
 void apply_out_init(struct apply_out *o);
+
+/* Frees what o holds. Like apply_out_reset it unmarks the states o lists,
+ * so it must run before they are freed. */
 void apply_out_fini(struct apply_out *o);
 
-/* Forgets everything o holds (the listed states are unmarked). */
+/* Forgets everything o holds; the listed states are unmarked (written to),
+ * so reset before freeing any of them. */
 void apply_out_reset(struct apply_out *o);
 
 /* Applies ev (not a bot's) to its visitor v and session s (NULL when the

@@ -310,6 +310,16 @@ int funnel_advance(const struct funnel *f, struct funnel_progress *p, const stru
     return n;
 }
 
+long long funnel_last_step_ms(const struct funnel *f, const struct funnel_progress *p)
+{
+    long long last = 0;
+
+    for (int k = 0; k < f->nsteps; k++) {
+        last = p->reached_ms[k] > last ? p->reached_ms[k] : last;
+    }
+    return last;
+}
+
 bool funnel_abandon_due(const struct funnel *f, const struct funnel_progress *p, long long now_ms,
                         bool session_closed)
 {
@@ -320,5 +330,5 @@ bool funnel_abandon_due(const struct funnel *f, const struct funnel_progress *p,
     if (session_closed) {
         return true;
     }
-    return f->abandon_after_ms > 0 && now_ms - p->reached_ms[p->furthest] >= f->abandon_after_ms;
+    return f->abandon_after_ms > 0 && now_ms - funnel_last_step_ms(f, p) >= f->abandon_after_ms;
 }

@@ -24,7 +24,7 @@
  *
  * Abandonment: an attempt that reached abandon_from_step (1-based) but not
  * the last step is abandoned when the visitor's session closes, or
- * abandon_after_minutes after its last step (0: only at session close).
+ * abandon_after_minutes after its latest step (0: only at session close).
  */
 
 #include <stdbool.h>
@@ -94,6 +94,10 @@ int funnel_advance(const struct funnel *f, struct funnel_progress *p, const stru
 
 /* True when p's attempt is complete (its last step reached). */
 bool funnel_completed(const struct funnel *f, const struct funnel_progress *p);
+
+/* The time of the latest step p reached (in an any-order funnel not
+ * always the furthest one); 0 when none. */
+long long funnel_last_step_ms(const struct funnel *f, const struct funnel_progress *p);
 
 /* True when p's attempt is to be counted abandoned now: not yet counted,
  * reached abandon_from but not completed, and the session closed or

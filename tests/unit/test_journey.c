@@ -378,6 +378,18 @@ static void test_abandonment(void **state)
     assert_true(funnel_abandon_due(f, &p, T0 + MIN_MS, true));
     funnel_set_fini(&s);
 
+    /* Any order: the time counts from the latest step, not the furthest. */
+    load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\",\"order\":\"any\","
+                     "\"abandon_from_step\":2,\"abandon_after_minutes\":60," FOUR_STEPS "}]}");
+    f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    assert_int_equal(advance(f, &p, "c", T0, h), 1);
+    assert_int_equal(advance(f, &p, "b", T0 + 50 * MIN_MS, h), 1);
+    assert_int_equal(funnel_last_step_ms(f, &p), T0 + 50 * MIN_MS);
+    assert_false(funnel_abandon_due(f, &p, T0 + 65 * MIN_MS, false));
+    assert_true(funnel_abandon_due(f, &p, T0 + 110 * MIN_MS, false));
+    funnel_set_fini(&s);
+
     /* No abandon_from_step: never. */
     load_funnels(&s, "{\"version\":1,\"funnels\":[{\"name\":\"f\"," FOUR_STEPS "}]}");
     funnel_progress_reset(&p);
