@@ -90,6 +90,7 @@ struct jb_daemon {
     size_t ndays;
     long long backoff_ms, retry_at_mono;
     long long blocked_since, due_at_mono, retention_at_mono;
+    bool pg_said; /* a PostgreSQL state was logged: the first is, changed or not */
     bool stopping;
     atomic_int delivery_failed;
     pthread_t thread;
@@ -203,7 +204,8 @@ static void jb_trim(struct jb_daemon *d)
 
 static void jb_pg_state(struct jb_daemon *d, bool up)
 {
-    if (atomic_exchange(&d->pg_up, up) != up) {
+    if (atomic_exchange(&d->pg_up, up) != up || !d->pg_said) {
+        d->pg_said = true;
         metric_set(d->m.pg_up, up ? 1 : 0);
         if (up) {
             log_info("journey.pg_available");
