@@ -356,6 +356,33 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, NULL);
 }
 
+/* The group session timeout and the prefetch bound of o, when set. */
+static int kafka_conf_set_consumer_bounds(rd_kafka_conf_t *conf,
+                                          const struct kafka_consumer_opts *o, char *err,
+                                          size_t errlen)
+{
+    char session[32], heartbeat[32], queued_kb[32], fetch_bytes[32];
+
+    if (o->session_timeout_ms > 0) {
+        snprintf(session, sizeof(session), "%d", o->session_timeout_ms);
+        snprintf(heartbeat, sizeof(heartbeat), "%d", o->session_timeout_ms / 3);
+        if (kafka_conf_set(conf, "session.timeout.ms", session, err, errlen) != 0 ||
+            kafka_conf_set(conf, "heartbeat.interval.ms", heartbeat, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    if (o->prefetch_mb > 0) {
+        snprintf(queued_kb, sizeof(queued_kb), "%d", o->prefetch_mb * 1024);
+        snprintf(fetch_bytes, sizeof(fetch_bytes), "%d", o->prefetch_mb * 1024 * 1024);
+        if (kafka_conf_set(conf, "queued.max.messages.kbytes", queued_kb, err, errlen) != 0 ||
+            kafka_conf_set(conf, "fetch.max.bytes", fetch_bytes, err, errlen) != 0 ||
+            kafka_conf_set(conf, "max.partition.fetch.bytes", "1048576", err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_opts *o, char *err,
                                           size_t errlen)
 {
@@ -376,6 +403,7 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_opts *o, c
         kafka_conf_set(conf, "auto.commit.interval.ms", "1000", err, errlen) != 0 ||
         kafka_conf_set(conf, "log.connection.close", "false", err, errlen) != 0 ||
         kafka_conf_set_debug(conf, o->debug, err, errlen) != 0 ||
+        kafka_conf_set_consumer_bounds(conf, o, err, errlen) != 0 ||
         kafka_conf_set_extra(conf, o->extra, err, errlen) != 0) {
         goto out_conf;
     }

@@ -624,29 +624,8 @@ static void *daemon_main(void *arg)
 static int daemon_clients(struct enricher_daemon *d, char *err, size_t errlen)
 {
     const struct enricher_daemon_opts *o = &d->o;
-    char session_timeout[32], heartbeat[32];
-    char prefetch_kb[32], fetch_bytes[32];
-    /* Prefetch bounded in bytes: librdkafka's defaults (64 MB queued, 50 MB
-     * fetch responses) dominate the RSS. But librdkafka 2.0 waits a fixed
-     * second before fetching again once the bound is reached, so the bound
-     * also caps throughput at about that many bytes a second. */
-    const char *extra[] = {"session.timeout.ms",
-                           session_timeout,
-                           "heartbeat.interval.ms",
-                           heartbeat,
-                           "queued.max.messages.kbytes",
-                           prefetch_kb,
-                           "fetch.max.bytes",
-                           fetch_bytes,
-                           "max.partition.fetch.bytes",
-                           "1048576",
-                           NULL};
     const char *topics[] = {o->topic_raw, NULL};
 
-    snprintf(session_timeout, sizeof(session_timeout), "%d", o->group_session_timeout_ms);
-    snprintf(heartbeat, sizeof(heartbeat), "%d", o->group_session_timeout_ms / 3);
-    snprintf(prefetch_kb, sizeof(prefetch_kb), "%d", o->prefetch_mb * 1024);
-    snprintf(fetch_bytes, sizeof(fetch_bytes), "%d", o->prefetch_mb * 1024 * 1024);
     struct kafka_producer_opts po = {
         .brokers = o->brokers,
         .linger_ms = o->linger_ms,
@@ -667,7 +646,8 @@ static int daemon_clients(struct enricher_daemon *d, char *err, size_t errlen)
     struct kafka_consumer_opts co = {.brokers = o->brokers,
                                      .group = o->group,
                                      .topics = topics,
-                                     .extra = extra,
+                                     .session_timeout_ms = o->group_session_timeout_ms,
+                                     .prefetch_mb = o->prefetch_mb,
                                      .debug = o->kafka_debug,
                                      .on_revoke = daemon_on_revoke,
                                      .revoke_arg = d};

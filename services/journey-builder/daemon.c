@@ -1095,6 +1095,16 @@ static enum jb_step jb_turn(struct jb_daemon *d)
 {
     enum jb_step st = STEP_DONE;
 
+    if (d->nslots == 0 && !store_connected(d->store)) {
+        /* Fetch nothing while PostgreSQL is away: it could not be applied. */
+        st = jb_pg_connect(d);
+        if (st == STEP_WAIT_PG) {
+            return jb_wait(d, st);
+        }
+        if (st == STEP_FATAL) {
+            return st;
+        }
+    }
     if (d->nslots == 0) {
         st = jb_housekeeping(d);
         if (st == STEP_IDLE || st == STEP_DONE) {
@@ -1156,24 +1166,8 @@ static void *jb_main(void *arg)
 static int jb_clients(struct jb_daemon *d, char *err, size_t errlen)
 {
     const struct jb_daemon_opts *o = &d->o;
-    char session_timeout[32], heartbeat[32], prefetch_kb[32], fetch_bytes[32];
-    const char *extra[] = {"session.timeout.ms",
-                           session_timeout,
-                           "heartbeat.interval.ms",
-                           heartbeat,
-                           "queued.max.messages.kbytes",
-                           prefetch_kb,
-                           "fetch.max.bytes",
-                           fetch_bytes,
-                           "max.partition.fetch.bytes",
-                           "1048576",
-                           NULL};
     const char *topics[] = {o->topic_enriched, NULL};
 
-    snprintf(session_timeout, sizeof(session_timeout), "%d", o->group_session_timeout_ms);
-    snprintf(heartbeat, sizeof(heartbeat), "%d", o->group_session_timeout_ms / 3);
-    snprintf(prefetch_kb, sizeof(prefetch_kb), "%d", o->prefetch_mb * 1024);
-    snprintf(fetch_bytes, sizeof(fetch_bytes), "%d", o->prefetch_mb * 1024 * 1024);
     struct kafka_producer_opts po = {
         .brokers = o->brokers,
         .linger_ms = o->linger_ms,
@@ -1190,7 +1184,8 @@ static int jb_clients(struct jb_daemon *d, char *err, size_t errlen)
     struct kafka_consumer_opts co = {.brokers = o->brokers,
                                      .group = o->group,
                                      .topics = topics,
-                                     .extra = extra,
+                                     .session_timeout_ms = o->group_session_timeout_ms,
+                                     .prefetch_mb = o->prefetch_mb,
                                      .debug = o->kafka_debug,
                                      .on_revoke = jb_on_revoke,
                                      .revoke_arg = d};

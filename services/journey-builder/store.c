@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define STORE_ERR_MAX 512
+#define STORE_STATEMENT_TIMEOUT "30s"
 
 struct store {
     char *dsn;
@@ -266,6 +267,12 @@ int store_connect(struct store *st, int timeout_s)
     int rc = store_schema(st);
     if (rc == STORE_OK) {
         rc = store_cmd(st, "SET TIME ZONE 'UTC'", "set time zone");
+    }
+    /* A statement stuck behind a lock (or a hung server) fails after this
+     * (57014, retried like an outage) instead of holding the loop forever. */
+    if (rc == STORE_OK) {
+        rc = store_cmd(st, "SET statement_timeout = '" STORE_STATEMENT_TIMEOUT "'",
+                       "set statement timeout");
     }
     if (rc == STORE_OK) {
         rc = store_cmd(st, store_staging_sql, "create staging tables");

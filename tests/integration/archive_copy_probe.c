@@ -152,8 +152,8 @@ static int probe_partitions(PGconn *conn)
 
 /* Runs a COPY of buf and checks its outcome: want_state "" for success,
  * else the SQLSTATE it must fail with. Returns 0 when it did. */
-static int probe_copy(PGconn *conn, const char *what, const char *sql,
-                      const struct copybuf *buf, const char *want_state)
+static int probe_copy(PGconn *conn, const char *what, const char *sql, const struct copybuf *buf,
+                      const char *want_state)
 {
     char state[6], err[1024];
     int rc = pg_copy_rows(conn, sql, buf->data, buf->len, state, err, sizeof(err));

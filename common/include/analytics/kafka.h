@@ -118,6 +118,16 @@ struct kafka_consumer_opts {
     const char *const *topics; /* NULL-terminated */
     const char *const *extra;  /* NULL-terminated name, value pairs */
     const char *debug;         /* librdkafka debug contexts ("cgrp,fetch"); NULL or "" for none */
+    /* Group session timeout in ms (heartbeats at a third of it): how soon a
+     * dead member's partitions move. 0: librdkafka's default. */
+    int session_timeout_ms;
+    /* Messages fetched ahead, in MB (fetch responses and the local queue
+     * both bounded by it, 1 MB per partition): librdkafka's defaults (64 MB
+     * queued, 50 MB responses) dominate a daemon's memory. But librdkafka
+     * 2.0 waits a fixed second before fetching again once the bound is
+     * reached, so it also caps throughput at about that many MB a second.
+     * 0: librdkafka's defaults. */
+    int prefetch_mb;
     /* Called from inside kafka_consumer_poll (on the polling thread) when
      * partitions are being revoked, before the stored offsets are committed:
      * the place to wait for work in flight and store its offsets. Stores for
