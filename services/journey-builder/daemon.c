@@ -81,8 +81,9 @@ struct jb_daemon {
     struct jcache *visitors, *sessions;
     struct apply_out out;
     struct jb_part parts[JB_PARTS_MAX];
-    int64_t stream_new[JB_PARTS_MAX]; /* per partition, the clock a batch moves it to */
-    struct jb_slot *slots;            /* the batch in hand */
+    int64_t stream_new[JB_PARTS_MAX];           /* per partition, the clock a batch moves it to */
+    long long n_archived, n_duplicates, n_bots; /* of the batch's transaction, counted at commit */
+    struct jb_slot *slots;                      /* the batch in hand */
     size_t nslots;
     long long batch_started_mono;
     struct copybuf rows;           /* archive rows of the batch */
@@ -620,12 +621,12 @@ static int jb_apply_batch(struct jb_daemon *d, const size_t *starts, const char 
             continue;
         }
         if (status[i] == STORE_ROW_DUPLICATE) {
-            metric_add(d->m.duplicates, 1);
+            d->n_duplicates++;
             continue;
         }
-        metric_add(d->m.archived, 1);
+        d->n_archived++;
         if (jb_is_bot(ev)) {
-            metric_add(d->m.bots, 1);
+            d->n_bots++;
             continue;
         }
         struct jstate_visitor *v = jcache_get(d->visitors, ev->fingerprint);
@@ -672,6 +673,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     int rc;
 
     *broker_down = false;
+    d->n_archived = d->n_duplicates = d->n_bots = 0;
     for (size_t i = 0; i < nparts; i++) {
         expect[i] = d->parts[parts[i]].applied;
         by_part[parts[i]] = d->parts[parts[i]].stream_ms;
@@ -773,6 +775,9 @@ static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t npar
             metric_add(d->m.dead, 1);
         }
     }
+    metric_add(d->m.archived, (double)d->n_archived);
+    metric_add(d->m.duplicates, (double)d->n_duplicates);
+    metric_add(d->m.bots, (double)d->n_bots);
     jb_count(d);
     metric_observe(d->m.batch_seconds,
                    (double)(lifecycle_mono_ms() - d->batch_started_mono) / 1000.0);
