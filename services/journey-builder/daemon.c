@@ -82,6 +82,7 @@ struct jb_daemon {
     struct apply_out out;
     struct jb_part parts[JB_PARTS_MAX];
     int64_t stream_new[JB_PARTS_MAX];           /* per partition, the clock a batch moves it to */
+    int64_t next_new[JB_PARTS_MAX];             /* per partition, the offset a batch moves it to */
     long long n_archived, n_duplicates, n_bots; /* of the batch's transaction, counted at commit */
     struct jb_slot *slots;                      /* the batch in hand */
     size_t nslots;
@@ -307,15 +308,17 @@ static int jb_load_parts(struct jb_daemon *d, const int32_t *parts, size_t n)
 /* The partitions of the batch, each once, into parts. Returns how many. */
 static size_t jb_batch_parts(const struct jb_daemon *d, int32_t *parts)
 {
+    bool seen[JB_PARTS_MAX] = {false};
     size_t n = 0;
 
     for (size_t i = 0; i < d->nslots; i++) {
         int32_t p = d->slots[i].m.partition;
-        size_t k = 0;
-        while (k < n && parts[k] != p) {
-            k++;
+        if (p < 0 || p >= JB_PARTS_MAX) {
+            parts[n++] = p; /* the caller refuses it */
+            break;
         }
-        if (k == n) {
+        if (!seen[p]) {
+            seen[p] = true;
             parts[n++] = p;
         }
     }
@@ -552,50 +555,43 @@ static const char *jb_session_id(const Analytics__V1__EnrichedEvent *ev)
 static int jb_load_states(struct jb_daemon *d, const char *const *fps, const char *const *sids,
                           const int32_t *parts, size_t n)
 {
-    const char **vfps = calloc(n + 1, sizeof(*vfps)), **ssids = calloc(n + 1, sizeof(*ssids));
-    const char **sfps = calloc(n + 1, sizeof(*sfps));
-    int *vparts = calloc(n + 1, sizeof(*vparts)), *sparts = calloc(n + 1, sizeof(*sparts));
-    size_t nv = 0, ns = 0;
+    struct jstate_visitor **vs = calloc(n + 1, sizeof(*vs));
+    struct jstate_session **ss = calloc(n + 1, sizeof(*ss));
+    size_t nv = 0, ns = 0, nf = d->o.ctx->funnels->n;
     int rc = STORE_REFUSED;
 
     store_set_error(d->store, "out of memory");
-    if (vfps == NULL || ssids == NULL || sfps == NULL || vparts == NULL || sparts == NULL) {
+    if (vs == NULL || ss == NULL) {
         goto out;
     }
-    /* Missing ones go in the cache as placeholders at once, so each is
-     * asked for once; the load replaces them. */
+    /* The missing ones go in the cache fresh at once (so each is read
+     * once), then are filled from the database in two queries. A failure
+     * leaves them half-filled: the caller then forgets every state. */
     for (size_t i = 0; i < n; i++) {
         if (jcache_get(d->visitors, fps[i]) == NULL) {
-            struct jstate_visitor *v = jstate_visitor_new(fps[i], parts[i], d->o.ctx->funnels->n);
+            struct jstate_visitor *v = jstate_visitor_new(fps[i], parts[i], nf);
             if (v == NULL || jcache_put(d->visitors, fps[i], v) != 0) {
                 jstate_visitor_free(v);
                 goto out;
             }
-            vparts[nv] = parts[i];
-            vfps[nv++] = v->fingerprint;
+            vs[nv++] = v;
         }
         if (sids[i] != NULL && jcache_get(d->sessions, sids[i]) == NULL) {
-            struct jstate_session *ss =
-                jstate_session_new(sids[i], fps[i], parts[i], d->o.ctx->funnels->n);
-            if (ss == NULL || jcache_put(d->sessions, sids[i], ss) != 0) {
-                jstate_session_free(ss);
+            struct jstate_session *s = jstate_session_new(sids[i], fps[i], parts[i], nf);
+            if (s == NULL || jcache_put(d->sessions, sids[i], s) != 0) {
+                jstate_session_free(s);
                 goto out;
             }
-            sparts[ns] = parts[i];
-            sfps[ns] = ss->fingerprint;
-            ssids[ns++] = ss->session_id;
+            ss[ns++] = s;
         }
     }
-    rc = nv > 0 ? store_load_visitors(d->store, vfps, vparts, nv, d->visitors) : STORE_OK;
+    rc = nv > 0 ? store_load_visitors(d->store, vs, nv) : STORE_OK;
     if (rc == STORE_OK && ns > 0) {
-        rc = store_load_sessions(d->store, ssids, sfps, sparts, ns, d->sessions);
+        rc = store_load_sessions(d->store, ss, ns);
     }
 out:
-    free(vfps);
-    free(ssids);
-    free(sfps);
-    free(vparts);
-    free(sparts);
+    free(vs);
+    free(ss);
     return rc;
 }
 
@@ -677,7 +673,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     for (size_t i = 0; i < nparts; i++) {
         expect[i] = d->parts[parts[i]].applied;
         by_part[parts[i]] = d->parts[parts[i]].stream_ms;
-        next[i] = expect[i];
+        d->next_new[parts[i]] = expect[i];
     }
     rc = store_begin(d->store);
     if (rc == STORE_OK) {
@@ -696,13 +692,12 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     }
     for (size_t i = 0; i < d->nslots; i++) {
         const struct jb_slot *s = &d->slots[i];
-        for (size_t k = 0; k < nparts; k++) {
-            if (parts[k] == s->m.partition && s->m.offset + 1 > next[k]) {
-                next[k] = s->m.offset + 1;
-            }
+        if (s->m.offset + 1 > d->next_new[s->m.partition]) {
+            d->next_new[s->m.partition] = s->m.offset + 1;
         }
     }
     for (size_t k = 0; k < nparts; k++) {
+        next[k] = d->next_new[parts[k]];
         stream[k] = by_part[parts[k]];
     }
     if (rc == STORE_OK) {

@@ -133,6 +133,12 @@ static int store_copy_in(struct store *st, const char *sql, const char *data, si
     return down ? STORE_DOWN : STORE_REFUSED;
 }
 
+/* A number column, 0 when NULL. */
+static long long store_ll(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
 /* ---- array literals ---- */
 
 static void store_arr_putc(struct store *st, char c)
@@ -395,38 +401,36 @@ int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *nex
 
 int store_fence(struct store *st, const int32_t *parts, const int64_t *expect, size_t n)
 {
-    int64_t *next = calloc(n > 0 ? n : 1, sizeof(*next));
-    int64_t *stream = calloc(n > 0 ? n : 1, sizeof(*stream));
     char *arr = store_int_array(NULL, parts, n);
     PGresult *res = NULL;
-    int rc = STORE_REFUSED;
+    int rc;
 
-    if (next == NULL || stream == NULL || arr == NULL) {
-        errbuf_printf(st->err, sizeof(st->err), "out of memory");
-        goto out;
+    if (arr == NULL) {
+        store_set_error(st, "out of memory");
+        return STORE_REFUSED;
     }
     const char *params[] = {st->topic, arr};
     rc = store_query(st,
-                     "SELECT kafka_partition FROM journey_offsets WHERE topic = $1"
+                     "SELECT kafka_partition, next_offset FROM journey_offsets WHERE topic = $1"
                      " AND kafka_partition = ANY($2::int[]) ORDER BY 1 FOR UPDATE",
                      2, params, PGRES_TUPLES_OK, "lock offsets", &res);
-    PQclear(res);
-    if (rc == STORE_OK) {
-        rc = store_offsets(st, parts, n, next, stream);
-    }
+    free(arr);
     for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-        if (next[i] != expect[i]) {
+        long long at = -1; /* no row */
+        for (int r = 0; r < PQntuples(res); r++) {
+            if (store_ll(res, r, 0) == parts[i]) {
+                at = store_ll(res, r, 1);
+            }
+        }
+        if (at != expect[i]) {
             errbuf_printf(st->err, sizeof(st->err),
                           "partition %d: the database is at offset %lld, this replica at %lld:"
                           " another replica took it",
-                          (int)parts[i], (long long)next[i], (long long)expect[i]);
+                          (int)parts[i], at, (long long)expect[i]);
             rc = STORE_FENCED;
         }
     }
-out:
-    free(next);
-    free(stream);
-    free(arr);
+    PQclear(res);
     return rc;
 }
 
@@ -565,11 +569,6 @@ static int store_enum(const char *name, const char *(*name_of)(int), int max)
     return 0;
 }
 
-static long long store_ll(const PGresult *res, int r, int c)
-{
-    return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
-}
-
 static const char *store_str(const PGresult *res, int r, int c)
 {
     return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
@@ -656,34 +655,41 @@ static int store_take_progress(const struct store *st, struct jstate_visitor *v,
     return jstate_set_str(&fs->session_id, store_str(res, r, 10));
 }
 
-/* Finds fingerprint fp among the n new visitors. */
-static struct jstate_visitor *store_visitor_of(struct jstate_visitor **vs, size_t n, const char *fp)
+/* The state a row is about: its first column is the 1-based position, in
+ * the array the query was given, of its key (unnest ... WITH ORDINALITY). */
+static void *store_row_state(void *const *states, size_t n, const PGresult *res, int r)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(vs[i]->fingerprint, fp) == 0) {
-            return vs[i];
-        }
-    }
-    return NULL;
+    long long i = store_ll(res, r, 0);
+
+    return i >= 1 && (size_t)i <= n ? states[i - 1] : NULL;
 }
 
-static int store_visitors_query(struct store *st, struct jstate_visitor **vs, size_t n,
-                                const char *arr)
+int store_load_visitors(struct store *st, struct jstate_visitor *const *vs, size_t n)
 {
-    const char *params[] = {arr};
+    const char **fps = calloc(n + 1, sizeof(*fps));
     PGresult *res = NULL;
-    int rc = store_query(st,
-                         "SELECT f.fp, j.seq, j.stage, j.event_id, j.ms, j.session_id, j.open"
-                         " FROM unnest($1::text[]) AS f(fp) CROSS JOIN LATERAL ("
-                         "  SELECT seq, stage, event_id, " STORE_MS(
-                             "occurred_at") " AS ms, session_id,"
-                                            "         time_spent_s IS NULL AS open"
-                                            "  FROM customer_journeys c WHERE c.fingerprint = f.fp "
-                                            "ORDER BY seq DESC LIMIT 1) j",
-                         1, params, PGRES_TUPLES_OK, "read journeys", &res);
+    int rc = STORE_REFUSED;
 
+    for (size_t i = 0; fps != NULL && i < n; i++) {
+        fps[i] = vs[i]->fingerprint;
+    }
+    const char *arr = fps != NULL ? store_text_array(st, fps, n) : NULL;
+    free(fps);
+    if (arr == NULL) {
+        store_set_error(st, "out of memory");
+        return STORE_REFUSED;
+    }
+    const char *params[] = {arr};
+    rc = store_query(st,
+                     "SELECT f.i, j.seq, j.stage, j.event_id, j.ms, j.session_id, j.open"
+                     " FROM unnest($1::text[]) WITH ORDINALITY AS f(fp, i) CROSS JOIN LATERAL ("
+                     "SELECT seq, stage, event_id, " STORE_MS(
+                         "occurred_at") " AS ms, session_id,"
+                                        " time_spent_s IS NULL AS open FROM customer_journeys c"
+                                        " WHERE c.fingerprint = f.fp ORDER BY seq DESC LIMIT 1) j",
+                     1, params, PGRES_TUPLES_OK, "read journeys", &res);
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
-        struct jstate_visitor *v = store_visitor_of(vs, n, PQgetvalue(res, r, 0));
+        struct jstate_visitor *v = store_row_state((void *const *)vs, n, res, r);
         if (v != NULL && store_take_journey(st, v, res, r) != 0) {
             rc = STORE_REFUSED;
         }
@@ -692,57 +698,24 @@ static int store_visitors_query(struct store *st, struct jstate_visitor **vs, si
     if (rc != STORE_OK) {
         return rc;
     }
-    rc = store_query(st,
-                     "SELECT fingerprint, funnel, " STORE_MS(
-                         "started_at") ","
-                                       " day - DATE '1970-01-01', channel, device_type, "
-                                       "reached_ms::text, inferred,"
-                                       " furthest, abandoned, session_id, " STORE_MS(
-                                           "abandon_at") " FROM funnel_progress WHERE fingerprint "
-                                                         "= ANY($1::text[])",
-                     1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
+    rc = store_query(
+        st,
+        "SELECT f.i, p.funnel, " STORE_MS(
+            "p.started_at") ","
+                            " p.day - DATE '1970-01-01', p.channel, p.device_type, "
+                            "p.reached_ms::text,"
+                            " p.inferred, p.furthest, p.abandoned, p.session_id, " STORE_MS(
+                                "p.abandon_at") " FROM unnest($1::text[]) WITH ORDINALITY AS f(fp, "
+                                                "i)"
+                                                " JOIN funnel_progress p ON p.fingerprint = f.fp",
+        1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
-        struct jstate_visitor *v = store_visitor_of(vs, n, PQgetvalue(res, r, 0));
+        struct jstate_visitor *v = store_row_state((void *const *)vs, n, res, r);
         if (v != NULL && store_take_progress(st, v, res, r) != 0) {
             rc = STORE_REFUSED;
         }
     }
     PQclear(res);
-    return rc;
-}
-
-int store_load_visitors(struct store *st, const char *const *fps, const int *parts, size_t n,
-                        struct jcache *cache)
-{
-    struct jstate_visitor **vs = calloc(n > 0 ? n : 1, sizeof(*vs));
-    const char *arr = store_text_array(st, fps, n);
-    int rc = STORE_REFUSED;
-    size_t i;
-
-    errbuf_printf(st->err, sizeof(st->err), "out of memory");
-    if (vs == NULL || arr == NULL) {
-        goto out;
-    }
-    for (i = 0; i < n; i++) {
-        vs[i] = jstate_visitor_new(fps[i], parts[i], st->ctx->funnels->n);
-        if (vs[i] == NULL) {
-            goto out;
-        }
-    }
-    rc = store_visitors_query(st, vs, n, arr);
-    for (i = 0; rc == STORE_OK && i < n; i++) {
-        if (jcache_put(cache, fps[i], vs[i]) != 0) {
-            errbuf_printf(st->err, sizeof(st->err), "out of memory");
-            rc = STORE_REFUSED;
-            break;
-        }
-        vs[i] = NULL;
-    }
-out:
-    for (i = 0; vs != NULL && i < n; i++) {
-        jstate_visitor_free(vs[i]);
-    }
-    free(vs);
     return rc;
 }
 
@@ -795,58 +768,50 @@ static int store_take_session(const struct store *st, struct jstate_session *s, 
     return rc != 0 ? -1 : 0;
 }
 
-int store_load_sessions(struct store *st, const char *const *ids, const char *const *fps,
-                        const int *parts, size_t n, struct jcache *cache)
+int store_load_sessions(struct store *st, struct jstate_session *const *ss, size_t n)
 {
-    struct jstate_session **ss = calloc(n > 0 ? n : 1, sizeof(*ss));
-    const char *arr = store_text_array(st, ids, n);
+    const char **ids = calloc(n + 1, sizeof(*ids));
     PGresult *res = NULL;
-    int rc = STORE_REFUSED;
-    size_t i;
+    int rc;
 
-    errbuf_printf(st->err, sizeof(st->err), "out of memory");
-    if (ss == NULL || arr == NULL) {
-        goto out;
+    for (size_t i = 0; ids != NULL && i < n; i++) {
+        ids[i] = ss[i]->session_id;
     }
-    for (i = 0; i < n; i++) {
-        if ((ss[i] = jstate_session_new(ids[i], fps[i], parts[i], st->ctx->funnels->n)) == NULL) {
-            goto out;
-        }
+    const char *arr = ids != NULL ? store_text_array(st, ids, n) : NULL;
+    free(ids);
+    if (arr == NULL) {
+        store_set_error(st, "out of memory");
+        return STORE_REFUSED;
     }
     const char *params[] = {arr};
     rc = store_query(
         st,
-        "SELECT session_id, fingerprint, user_id, site_id, " STORE_MS("started_at") ", " STORE_MS(
-            "ended_at") ", page_views, events, entry_page, exit_page, channel,"
-                        " referrer_host, utm_source, utm_medium, utm_campaign, device_type,"
-                        " country_code, converted, closed, last_event_id, kafka_partition, "
-                        "COALESCE(" STORE_MS("entry_at") ", 0), COALESCE(" STORE_MS(
-                            "exit_at") ", 0),"
-                                       " funnel_steps::text FROM sessions WHERE session_id = "
-                                       "ANY($1::text[])",
+        "SELECT f.i, s.fingerprint, s.user_id, s.site_id, " STORE_MS("s.started_at") ", " STORE_MS(
+            "s.ended_at") ", s.page_views, s.events, s.entry_page,"
+                          " s.exit_page, s.channel, s.referrer_host, s.utm_source, s.utm_medium,"
+                          " s.utm_campaign, s.device_type, s.country_code, s.converted, s.closed,"
+                          " s.last_event_id, s.kafka_partition, COALESCE(" STORE_MS(
+                              "s.entry_at") ", 0), COALESCE(" STORE_MS("s.exit_at") ", 0), "
+                                                                                    "s.funnel_"
+                                                                                    "steps::text"
+                                                                                    " FROM "
+                                                                                    "unnest($1::"
+                                                                                    "text[]) WITH "
+                                                                                    "ORDINALITY AS "
+                                                                                    "f(id, i)"
+                                                                                    " JOIN "
+                                                                                    "sessions s ON "
+                                                                                    "s.session_id "
+                                                                                    "= f.id",
         1, params, PGRES_TUPLES_OK, "read sessions", &res);
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
-        for (i = 0; i < n; i++) {
-            if (strcmp(ss[i]->session_id, PQgetvalue(res, r, 0)) == 0 &&
-                store_take_session(st, ss[i], res, r) != 0) {
-                rc = STORE_REFUSED;
-            }
+        struct jstate_session *s = store_row_state((void *const *)ss, n, res, r);
+        if (s != NULL && store_take_session(st, s, res, r) != 0) {
+            store_set_error(st, "out of memory");
+            rc = STORE_REFUSED;
         }
     }
     PQclear(res);
-    for (i = 0; rc == STORE_OK && i < n; i++) {
-        if (jcache_put(cache, ids[i], ss[i]) != 0) {
-            errbuf_printf(st->err, sizeof(st->err), "out of memory");
-            rc = STORE_REFUSED;
-            break;
-        }
-        ss[i] = NULL;
-    }
-out:
-    for (i = 0; ss != NULL && i < n; i++) {
-        jstate_session_free(ss[i]);
-    }
-    free(ss);
     return rc;
 }
 

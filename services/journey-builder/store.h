@@ -72,15 +72,14 @@ int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *nex
  * exist, in a transaction of its own. */
 int store_ensure_days(struct store *st, const long long *days, size_t n);
 
-/* Reads the states of visitors fps[0..n) (on Kafka partitions parts[]) into
- * cache: one entry each, fresh for a visitor the database does not know. */
-int store_load_visitors(struct store *st, const char *const *fps, const int *parts, size_t n,
-                        struct jcache *cache);
+/* Fills the fresh states vs[0..n) (each made with its fingerprint and
+ * partition) from the database: the visitor's latest touchpoint and its
+ * attempts. A visitor the database does not know stays fresh. */
+int store_load_visitors(struct store *st, struct jstate_visitor *const *vs, size_t n);
 
-/* Reads sessions ids[0..n) (of visitors fps[], partitions parts[]) into
- * cache: one entry each, empty for a session the database does not know. */
-int store_load_sessions(struct store *st, const char *const *ids, const char *const *fps,
-                        const int *parts, size_t n, struct jcache *cache);
+/* Fills the empty sessions ss[0..n) from the database; one it does not know
+ * stays empty. */
+int store_load_sessions(struct store *st, struct jstate_session *const *ss, size_t n);
 
 int store_begin(struct store *st);
 int store_commit(struct store *st);
