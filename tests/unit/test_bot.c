@@ -28,25 +28,13 @@
 
 /* ---- helpers ---- */
 
-/* The package's JSON under $ANALYTICS_SOURCE_DIR, else under the repo root
- * found from this file's path (tests/unit/test_bot.c). */
+/* The package's JSON under $ANALYTICS_SOURCE_DIR, else under this tree. */
 static void patterns_path(char *out, size_t cap)
 {
     const char *src = getenv("ANALYTICS_SOURCE_DIR");
-    const char *self = __FILE__;
-    const char *suffix = "tests/unit/test_bot.c";
-    size_t n = strlen(self);
-    size_t sn = strlen(suffix);
 
-    if (src != NULL && src[0] != '\0') {
-        snprintf(out, cap, "%s/%s", src, CUA_REL);
-        return;
-    }
-    if (n >= sn && strcmp(self + n - sn, suffix) == 0) {
-        snprintf(out, cap, "%.*s%s", (int)(n - sn), self, CUA_REL);
-    } else {
-        snprintf(out, cap, "%s", CUA_REL);
-    }
+    snprintf(out, cap, "%s/%s", src != NULL && src[0] != '\0' ? src : ANALYTICS_TEST_SOURCE_DIR,
+             CUA_REL);
 }
 
 static char *slurp(const char *path, size_t *len_out)

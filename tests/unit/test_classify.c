@@ -22,20 +22,11 @@ static char g_tmpfile[128]; /* g_tmp/rules.json */
 
 static int group_setup(void **state)
 {
-    const char *suffix = "tests/unit/test_classify.c";
-    const char *file = __FILE__;
-    size_t flen = strlen(file), slen = strlen(suffix);
     const char *src = getenv("ANALYTICS_SOURCE_DIR");
 
     (void)state;
-    if (src != NULL && src[0] != '\0') {
-        snprintf(g_pages, sizeof(g_pages), "%s/deploy/config/pages.json", src);
-    } else if (flen >= slen && strcmp(file + flen - slen, suffix) == 0) {
-        snprintf(g_pages, sizeof(g_pages), "%.*sdeploy/config/pages.json", (int)(flen - slen),
-                 file);
-    } else {
-        snprintf(g_pages, sizeof(g_pages), "deploy/config/pages.json");
-    }
+    snprintf(g_pages, sizeof(g_pages), "%s/deploy/config/pages.json",
+             src != NULL && src[0] != '\0' ? src : ANALYTICS_TEST_SOURCE_DIR);
     snprintf(g_tmp, sizeof(g_tmp), "/tmp/test_classify.XXXXXX");
     if (mkdtemp(g_tmp) == NULL) {
         return -1;

@@ -31,16 +31,9 @@ static char g_file[128];
 
 static int group_setup(void **state)
 {
-    const char *suffix = "tests/unit/test_journey.c";
-    const char *file = __FILE__;
-    size_t flen = strlen(file), slen = strlen(suffix);
     (void)state;
 
-    if (flen >= slen && strcmp(file + flen - slen, suffix) == 0) {
-        snprintf(g_config, sizeof(g_config), "%.*sdeploy/config", (int)(flen - slen), file);
-    } else {
-        snprintf(g_config, sizeof(g_config), "deploy/config");
-    }
+    snprintf(g_config, sizeof(g_config), "%s/deploy/config", ANALYTICS_TEST_SOURCE_DIR);
     snprintf(g_tmp, sizeof(g_tmp), "/tmp/test_journey.XXXXXX");
     if (mkdtemp(g_tmp) == NULL) {
         return -1;

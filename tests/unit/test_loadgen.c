@@ -34,18 +34,10 @@ static char g_pages[1024];              /* deploy/config/pages.json of this tree
 
 static int group_setup(void **state)
 {
-    const char *suffix = "tests/unit/test_loadgen.c";
-    const char *file = __FILE__;
-    size_t flen = strlen(file), slen = strlen(suffix);
     char err[256];
 
     (void)state;
-    if (flen >= slen && strcmp(file + flen - slen, suffix) == 0) {
-        snprintf(g_pages, sizeof(g_pages), "%.*sdeploy/config/pages.json", (int)(flen - slen),
-                 file);
-    } else {
-        snprintf(g_pages, sizeof(g_pages), "deploy/config/pages.json");
-    }
+    snprintf(g_pages, sizeof(g_pages), "%s/deploy/config/pages.json", ANALYTICS_TEST_SOURCE_DIR);
     g_agents = loadgen_agents_load(LOADGEN_AGENTS_FILE, err, sizeof(err));
     if (g_agents == NULL) {
         fprintf(stderr, "cannot load agents: %s\n", err);
