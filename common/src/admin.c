@@ -4,28 +4,26 @@
 #include "analytics/log.h"
 #include "analytics/metrics.h"
 
-#include <civetweb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct admin {
-    struct mg_context *ctx;
+    struct http_server *srv;
     struct admin_opts opts;
+    struct http_route routes[3];
 };
 
-static int admin_only_get(struct mg_connection *c)
+static int admin_only_get(struct http_request *c)
 {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-
-    if (strcmp(ri->request_method, "GET") != 0) {
+    if (strcmp(http_method(c), "GET") != 0) {
         http_send_json(c, 405, "{\"error\":\"method not allowed\"}\n", "Allow: GET\r\n");
         return 0;
     }
     return 1;
 }
 
-static int admin_healthz(struct mg_connection *c, void *arg)
+static int admin_healthz(void *arg, struct http_request *c)
 {
     (void)arg;
     if (!admin_only_get(c)) {
@@ -34,7 +32,7 @@ static int admin_healthz(struct mg_connection *c, void *arg)
     return http_send_json(c, 200, "{\"status\":\"ok\"}\n", NULL);
 }
 
-static int admin_readyz(struct mg_connection *c, void *arg)
+static int admin_readyz(void *arg, struct http_request *c)
 {
     struct admin *a = arg;
     char why[256] = "";
@@ -52,7 +50,7 @@ static int admin_readyz(struct mg_connection *c, void *arg)
     return http_send_json(c, 503, body, NULL);
 }
 
-static int admin_metrics(struct mg_connection *c, void *arg)
+static int admin_metrics(void *arg, struct http_request *c)
 {
     struct admin *a = arg;
     char *text;
@@ -72,7 +70,7 @@ static int admin_metrics(struct mg_connection *c, void *arg)
 
 struct admin *admin_start(const struct admin_opts *o, char *err, size_t errlen)
 {
-    struct http_opts ho = {o->listen, 4, 10000, 5000, "admin"};
+    struct http_opts ho;
     struct admin *a = calloc(1, sizeof(*a));
 
     if (a == NULL) {
@@ -80,20 +78,30 @@ struct admin *admin_start(const struct admin_opts *o, char *err, size_t errlen)
         return NULL;
     }
     a->opts = *o;
-    a->ctx = http_start(&ho, err, errlen);
-    if (a->ctx == NULL) {
+    a->routes[0] = (struct http_route){"/healthz", NULL, admin_healthz, NULL, a};
+    a->routes[1] = (struct http_route){"/readyz", NULL, admin_readyz, NULL, a};
+    a->routes[2] = (struct http_route){"/metrics", NULL, admin_metrics, NULL, a};
+    /* Idle or slow connections cost no thread; two threads keep /healthz
+     * answering while a slow /readyz check or /metrics render runs. */
+    http_opts_default(&ho);
+    ho.listen = o->listen;
+    ho.threads = 2;
+    ho.max_connections = 512;
+    ho.max_body_bytes = 4096;
+    ho.routes = a->routes;
+    ho.n_routes = 3;
+    ho.name = "admin";
+    a->srv = http_start(&ho, err, errlen);
+    if (a->srv == NULL) {
         free(a);
         return NULL;
     }
-    mg_set_request_handler(a->ctx, "/healthz$", admin_healthz, a);
-    mg_set_request_handler(a->ctx, "/readyz$", admin_readyz, a);
-    mg_set_request_handler(a->ctx, "/metrics$", admin_metrics, a);
     return a;
 }
 
 int admin_port(const struct admin *a)
 {
-    return http_bound_port(a->ctx);
+    return http_bound_port(a->srv);
 }
 
 void admin_stop(struct admin *a)
@@ -101,6 +109,6 @@ void admin_stop(struct admin *a)
     if (a == NULL) {
         return;
     }
-    http_stop(a->ctx);
+    http_stop(a->srv, 1000);
     free(a);
 }

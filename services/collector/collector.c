@@ -9,7 +9,6 @@
 #include "guard.h"
 #include "ingest.h"
 
-#include <civetweb.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +18,13 @@
 #define COLLECTOR_ORIGIN_MAX 255       /* bytes of an Origin header we echo */
 #define COLLECTOR_DEADLETTER_MAX 65536 /* bytes of original input kept in a dead letter */
 
-static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {202, 204, 400, 401, 403, 405,
-                                                               413, 415, 429, 500, 503, 0};
+static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {
+    202, 204, 400, 401, 403, 405, 408, 413, 415, 429, 431, 500, 503, 0};
 static const char *const collector_status_labels[COLLECTOR_STATUS_SLOTS] = {
     "status=\"202\"", "status=\"204\"", "status=\"400\"", "status=\"401\"",
-    "status=\"403\"", "status=\"405\"", "status=\"413\"", "status=\"415\"",
-    "status=\"429\"", "status=\"500\"", "status=\"503\"", "status=\"other\""};
+    "status=\"403\"", "status=\"405\"", "status=\"408\"", "status=\"413\"",
+    "status=\"415\"", "status=\"429\"", "status=\"431\"", "status=\"500\"",
+    "status=\"503\"", "status=\"other\""};
 
 /* A growable response buffer; on allocation failure it sets failed. */
 struct collector_buf {
@@ -94,7 +94,7 @@ static void collector_cors_headers(enum cors_decision d, const char *origin, cha
 }
 
 /* Sends a {"error":...} body with extra headers. */
-static int collector_error(struct mg_connection *c, int status, const char *msg, const char *cors,
+static int collector_error(struct http_request *c, int status, const char *msg, const char *cors,
                            const char *extra)
 {
     struct collector_buf b = {0};
@@ -132,60 +132,6 @@ static bool collector_content_type_ok(const char *ct)
         }
     }
     return false;
-}
-
-/* Reads the body into a new buffer (caller frees). Returns 0, 413 when it
- * exceeds max, or 400 when the client stopped sending early. */
-static int collector_read_body(struct mg_connection *c, long long declared, size_t max, char **out,
-                               size_t *outlen)
-{
-    size_t cap = declared >= 0 ? (size_t)declared + 1 : (max < 16384 ? max + 1 : 16384);
-    size_t len = 0;
-    char *buf;
-
-    if (declared > (long long)max) {
-        return 413;
-    }
-    buf = malloc(cap);
-    if (buf == NULL) {
-        return 500;
-    }
-    for (;;) {
-        int n;
-        if (len == cap) {
-            if (cap > max) {
-                free(buf);
-                return 413;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                return 500;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        n = mg_read(c, buf + len, cap - len);
-        if (n < 0) {
-            free(buf);
-            return 400; /* the client broke off mid-body */
-        }
-        if (n == 0) {
-            break;
-        }
-        len += (size_t)n;
-        if (len > max) {
-            free(buf);
-            return 413;
-        }
-    }
-    if (declared >= 0 && (long long)len != declared) {
-        free(buf);
-        return 400;
-    }
-    *out = buf;
-    *outlen = len;
-    return 0;
 }
 
 /* Packs a message into buf (grown as needed). Returns the length, or 0 on
@@ -318,7 +264,7 @@ static int collector_submit(struct collector *col, const struct event_batch *bat
 }
 
 /* Parses and submits a body; sends the response. */
-static int collector_process(struct collector *col, struct mg_connection *c, const char *body,
+static int collector_process(struct collector *col, struct http_request *c, const char *body,
                              size_t len, const struct event_request *req, const char *cors)
 {
     struct event_batch batch = {0};
@@ -360,7 +306,7 @@ static int collector_process(struct collector *col, struct mg_connection *c, con
     return status;
 }
 
-static int collector_preflight(struct mg_connection *c, enum cors_decision d, const char *origin)
+static int collector_preflight(struct http_request *c, enum cors_decision d, const char *origin)
 {
     char headers[1024];
 
@@ -377,30 +323,21 @@ static int collector_preflight(struct mg_connection *c, enum cors_decision d, co
 }
 
 /* Finds the request's write key: X-Write-Key, else ?write_key=. */
-static const char *collector_write_key(struct mg_connection *c, char *buf, size_t buflen)
+static const char *collector_write_key(struct http_request *c)
 {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    const char *h = mg_get_header(c, "X-Write-Key");
+    const char *h = http_header(c, "X-Write-Key");
 
-    if (h != NULL) {
-        return h;
-    }
-    if (ri->query_string != NULL &&
-        mg_get_var(ri->query_string, strlen(ri->query_string), "write_key", buf, buflen) > 0) {
-        return buf;
-    }
-    return NULL;
+    return h != NULL ? h : http_query(c, "write_key");
 }
 
 /* Checks write key, rate limit and content type. Returns 0 to go on, or
  * the status already sent. */
-static int collector_guard(struct collector *col, struct mg_connection *c, const char *ip,
+static int collector_guard(struct collector *col, struct http_request *c, const char *ip,
                            const char **site_id, const char *cors)
 {
-    char keybuf[256];
     int retry;
 
-    *site_id = write_keys_match(col->keys, collector_write_key(c, keybuf, sizeof(keybuf)));
+    *site_id = write_keys_match(col->keys, collector_write_key(c));
     if (*site_id == NULL) {
         return collector_error(c, 401, "missing or invalid write key", cors, NULL);
     }
@@ -409,76 +346,111 @@ static int collector_guard(struct collector *col, struct mg_connection *c, const
         snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
         return collector_error(c, 429, "rate limit exceeded", cors, extra);
     }
-    if (!collector_content_type_ok(mg_get_header(c, "Content-Type"))) {
+    if (!collector_content_type_ok(http_header(c, "Content-Type"))) {
         return collector_error(c, 415, "content type must be application/json or text/plain", cors,
                                NULL);
     }
     return 0;
 }
 
-static int collector_handle(struct collector *col, struct mg_connection *c)
+/* The CORS decision for the request's Origin; an Origin longer than any
+ * real one is refused before it reaches a header. */
+static enum cors_decision collector_cors(const struct collector *col, struct http_request *c,
+                                         char *cors, size_t corslen)
 {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    const char *origin = mg_get_header(c, "Origin");
-    /* an Origin longer than any real one is refused before it reaches a header */
+    const char *origin = http_header(c, "Origin");
     enum cors_decision d = origin != NULL && strlen(origin) > COLLECTOR_ORIGIN_MAX
                                ? CORS_DENIED
                                : cors_check(col->cors, origin);
-    struct event_request req = {0};
-    char cors[600], ip[64];
-    char *body = NULL;
-    size_t len = 0;
-    int status;
 
-    if (strcmp(ri->request_method, "OPTIONS") == 0) {
-        return collector_preflight(c, d, origin);
+    collector_cors_headers(d, origin, cors, corslen);
+    return d;
+}
+
+/* The client's IP: from X-Forwarded-For when the peer is a trusted proxy. */
+static void collector_client_ip(const struct collector *col, struct http_request *c, char *ip,
+                                size_t iplen)
+{
+    if (client_ip_resolve(col->proxies, http_peer(c), http_header(c, "X-Forwarded-For"), ip,
+                          iplen) != 0) {
+        snprintf(ip, iplen, "%s", http_peer(c));
     }
-    if (strcmp(ri->request_method, "POST") != 0) {
+}
+
+/* Everything decided from the headers alone: method, origin, write key,
+ * rate limit, content type. Returns 0 to read the body, or the status sent. */
+static int collector_check_headers(struct collector *col, struct http_request *c)
+{
+    const char *method = http_method(c);
+    const char *site_id;
+    char cors[600], ip[64];
+    enum cors_decision d;
+
+    if (strcmp(method, "OPTIONS") == 0) {
+        d = collector_cors(col, c, cors, sizeof(cors));
+        return collector_preflight(c, d, http_header(c, "Origin"));
+    }
+    if (strcmp(method, "POST") != 0) {
         return collector_error(c, 405, "method not allowed; use POST", NULL,
                                "Allow: POST, OPTIONS\r\n");
     }
-    if (d == CORS_DENIED) {
+    if (collector_cors(col, c, cors, sizeof(cors)) == CORS_DENIED) {
         return collector_error(c, 403, "origin not allowed", NULL, NULL);
     }
-    collector_cors_headers(d, origin, cors, sizeof(cors));
-    if (client_ip_resolve(col->proxies, ri->remote_addr, mg_get_header(c, "X-Forwarded-For"), ip,
-                          sizeof(ip)) != 0) {
-        snprintf(ip, sizeof(ip), "%s", ri->remote_addr);
-    }
-    status = collector_guard(col, c, ip, &req.site_id, cors);
-    if (status != 0) {
-        return status;
-    }
-    status =
-        collector_read_body(c, ri->content_length, (size_t)col->cfg->max_body_bytes, &body, &len);
-    if (status != 0) {
-        char msg[96];
-        if (status == 413) {
-            snprintf(msg, sizeof(msg), "body exceeds %lld bytes", col->cfg->max_body_bytes);
-        } else {
-            snprintf(msg, sizeof(msg), "%s",
-                     status == 400 ? "incomplete request body" : "out of memory");
-        }
-        return collector_error(c, status, msg, cors, "Connection: close\r\n");
-    }
+    collector_client_ip(col, c, ip, sizeof(ip));
+    return collector_guard(col, c, ip, &site_id, cors);
+}
+
+/* The body is in: parses it and submits the events. */
+static int collector_handle(struct collector *col, struct http_request *c)
+{
+    struct event_request req = {0};
+    char cors[600], ip[64];
+    const char *body;
+    size_t len;
+
+    collector_cors(col, c, cors, sizeof(cors));
+    collector_client_ip(col, c, ip, sizeof(ip));
+    body = http_body(c, &len);
+    req.site_id = write_keys_match(col->keys, collector_write_key(c));
     req.received_ms = lifecycle_now_ms();
     req.client_ip = ip;
-    req.user_agent = mg_get_header(c, "User-Agent");
-    req.origin = origin;
+    req.user_agent = http_header(c, "User-Agent");
+    req.origin = http_header(c, "Origin");
     req.collector_id = col->collector_id;
-    status = collector_process(col, c, body, len, &req, cors);
-    free(body);
+    return collector_process(col, c, body != NULL ? body : "", len, &req, cors);
+}
+
+static void collector_account(struct collector *col, int status, long long t0)
+{
+    collector_count_status(col, status);
+    metric_observe(col->m_latency, (double)(lifecycle_mono_ms() - t0) / 1000.0);
+}
+
+int collector_check_events(void *arg, struct http_request *c)
+{
+    struct collector *col = arg;
+    long long t0 = lifecycle_mono_ms();
+    int status = collector_check_headers(col, c);
+
+    if (status != 0) {
+        collector_account(col, status, t0);
+    }
     return status;
 }
 
-int collector_handle_events(struct mg_connection *c, void *arg)
+void collector_refused_events(void *arg, int status)
+{
+    collector_count_status(arg, status);
+}
+
+int collector_handle_events(void *arg, struct http_request *c)
 {
     struct collector *col = arg;
     long long t0 = lifecycle_mono_ms();
     int status = collector_handle(col, c);
 
-    collector_count_status(col, status);
-    metric_observe(col->m_latency, (double)(lifecycle_mono_ms() - t0) / 1000.0);
+    collector_account(col, status, t0);
     return status;
 }
 

@@ -12,12 +12,12 @@
 #include "analytics/event.h"
 #include "collector_config.h"
 
-struct mg_connection;
+struct http_request;
 struct metrics;
 struct metric;
 struct ingest;
 
-#define COLLECTOR_STATUS_SLOTS 12
+#define COLLECTOR_STATUS_SLOTS 14
 
 struct collector {
     const struct collector_config *cfg; /* borrowed */
@@ -45,7 +45,12 @@ int collector_init(struct collector *col, const struct collector_config *cfg,
 
 void collector_fini(struct collector *col);
 
-/* civetweb request handler for the events endpoint; arg is the collector. */
-int collector_handle_events(struct mg_connection *c, void *arg);
+/* The events endpoint's http_route callbacks; arg is the collector.
+ * check decides from the headers (method, CORS, write key, rate limit,
+ * content type), handle parses the body and submits its events, refused
+ * counts a status the HTTP server answered itself (413, 431, 503, ...). */
+int collector_check_events(void *arg, struct http_request *c);
+int collector_handle_events(void *arg, struct http_request *c);
+void collector_refused_events(void *arg, int status);
 
 #endif

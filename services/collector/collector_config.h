@@ -20,6 +20,11 @@ struct collector_config {
     bool spool_fsync;
     int ack; /* enum collector_ack */
     long long threads;
+    long long max_connections;
+    long long header_timeout_ms;
+    long long body_timeout_ms;
+    long long keep_alive_ms;
+    long long inflight_max_mb;
     long long max_body_bytes;
     long long max_batch;
     char *cors_origins;

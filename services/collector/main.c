@@ -9,12 +9,16 @@
 #include "collector.h"
 #include "ingest.h"
 
-#include <civetweb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define SHUTDOWN_BUDGET_MS 8000 /* flush until then; purge and spool in the last 2 s */
+#define HTTP_DRAIN_MS 5000      /* requests in flight at SIGTERM get this long */
+
+/* jemalloc: purge freed pages from a background thread within a second, so
+ * the memory a burst of large requests used goes back to the system. */
+const char *malloc_conf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 extern char **environ;
 
@@ -58,7 +62,8 @@ int main(int argc, char **argv)
     struct spool *spool = NULL;
     struct ingest *ing = NULL;
     struct admin *admin = NULL;
-    struct mg_context *http = NULL;
+    struct http_server *http = NULL;
+    struct http_route route;
     char raw[256], dlq[256], err[512];
     int rc = 1, bad;
 
@@ -111,13 +116,27 @@ int main(int argc, char **argv)
 
     struct admin_opts ao = {cfg.admin_listen, metrics, collector_ready, ing};
     admin = admin_start(&ao, err, sizeof(err));
-    struct http_opts ho = {cfg.listen, (int)cfg.threads, 10000, 30000, "collector"};
+    route = (struct http_route){"/api/analytics/events", collector_check_events,
+                                collector_handle_events, collector_refused_events, &col};
+    struct http_opts ho;
+    http_opts_default(&ho);
+    ho.listen = cfg.listen;
+    ho.threads = (int)cfg.threads;
+    ho.max_connections = (int)cfg.max_connections;
+    ho.header_timeout_ms = (int)cfg.header_timeout_ms;
+    ho.body_timeout_ms = (int)cfg.body_timeout_ms;
+    ho.keep_alive_ms = (int)cfg.keep_alive_ms;
+    ho.max_body_bytes = cfg.max_body_bytes;
+    ho.inflight_max_bytes = cfg.inflight_max_mb << 20;
+    ho.routes = &route;
+    ho.n_routes = 1;
+    ho.name = "collector";
+    ho.metrics = metrics;
     http = admin != NULL ? http_start(&ho, err, sizeof(err)) : NULL;
     if (http == NULL) {
         log_error("http.listen_failed", LOG_STR("error", err));
         goto out;
     }
-    mg_set_request_handler(http, "/api/analytics/events$", collector_handle_events, &col);
     log_info("collector.started", LOG_INT("port", http_bound_port(http)),
              LOG_INT("admin_port", admin_port(admin)),
              LOG_STR("ack", cfg.ack == COLLECTOR_ACK_DELIVERED ? "delivered" : "queued"));
@@ -125,13 +144,13 @@ int main(int argc, char **argv)
     int failed = collector_wait_for_stop(ing);
     long long deadline = lifecycle_mono_ms() + SHUTDOWN_BUDGET_MS;
     ingest_begin_stop(ing); /* the replay batch ends while requests drain */
-    http_stop(http);        /* waits for requests in flight, delivered-mode waits included */
+    http_stop(http, HTTP_DRAIN_MS); /* requests in flight, delivered-mode waits included */
     http = NULL;
     ingest_stop(ing, deadline);
     rc = failed;
 
 out:
-    http_stop(http);
+    http_stop(http, 0);
     admin_stop(admin);
     ingest_free(ing);
     spool_close(spool);
