@@ -26,6 +26,7 @@
 #define HTTP_FD_RESERVE 64        /* descriptors kept for everything but connections */
 #define HTTP_CL_MAX 8             /* Content-Length lines compared */
 #define HTTP_LOG_EVERY_MS 1000    /* at most one libmicrohttpd message a second */
+#define HTTP_SUSPENDED_WAIT_MS 15000 /* at stop, for deferred answers still owed */
 
 static const char http_408[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                                "Content-Type: application/json\r\nContent-Length: 47\r\n\r\n"
@@ -63,6 +64,7 @@ struct http_request {
     long long reserved;  /* bytes counted against inflight_max_bytes */
     int refuse_status;   /* answer this once the body is in (0: none) */
     bool responded;
+    bool deferred;       /* the handler answers later, from another thread */
 };
 
 struct http_server {
@@ -79,6 +81,7 @@ struct http_server {
     atomic_llong last_log_ms;
     pthread_t sweeper;
     bool sweeper_started;
+    atomic_int suspended; /* connections waiting for a deferred answer */
     pthread_mutex_t sweep_lock;
     pthread_cond_t sweep_cond;
 
@@ -453,6 +456,21 @@ static void http_append(struct http_request *r, const char *data, size_t n)
     r->body[r->len] = '\0';
 }
 
+/* Runs the route's handler on the body in hand, then frees the body
+ * (unless the handler deferred its answer: then the body lives until the
+ * request completes). */
+static void http_run(struct http_request *r)
+{
+    r->route->handle(r->route->arg, r);
+    if (r->deferred) {
+        return; /* r belongs to the answering thread until it resumes */
+    }
+    if (!r->responded) {
+        http_refuse(r, 500, "no response", "Connection: close\r\n");
+    }
+    http_release(r); /* the response is copied: free the body before it is sent */
+}
+
 /* The last call: the whole body is in. Runs the handler. */
 static void http_finish(struct http_request *r)
 {
@@ -469,11 +487,7 @@ static void http_finish(struct http_request *r)
         return;
     }
     http_conn_arm(r->conn, HTTP_EXPIRE_NONE, 0);
-    r->route->handle(r->route->arg, r);
-    if (!r->responded) {
-        http_refuse(r, 500, "no response", "Connection: close\r\n");
-    }
-    http_release(r); /* the response is copied: free the body before it is sent */
+    http_run(r);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *mc, const char *url,
@@ -591,6 +605,26 @@ int http_send(struct http_request *r, int status, const char *content_type, cons
     MHD_destroy_response(resp);
     http_conn_arm(r->conn, HTTP_EXPIRE_CLOSE, r->srv->o.body_timeout_ms);
     return ok == MHD_YES ? status : 500;
+}
+
+void http_defer(struct http_request *r)
+{
+    r->deferred = true;
+    atomic_fetch_add(&r->srv->suspended, 1);
+    MHD_suspend_connection(r->mc);
+}
+
+void http_resume(struct http_request *r)
+{
+    struct http_server *s = r->srv;
+    struct MHD_Connection *mc = r->mc;
+
+    if (!r->responded) {
+        http_refuse(r, 500, "no response", "Connection: close\r\n");
+    }
+    /* once resumed, the polling thread may complete and free r */
+    MHD_resume_connection(mc);
+    atomic_fetch_sub(&s->suspended, 1);
 }
 
 int http_send_json(struct http_request *r, int status, const char *json, const char *extra_headers)
@@ -750,7 +784,7 @@ struct http_server *http_start(const struct http_opts *o, char *err, size_t errl
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                         MHD_USE_ITC | MHD_USE_TURBO;
+                         MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     struct http_server *s;
     int idle_s;
 
@@ -777,13 +811,13 @@ struct http_server *http_start(const struct http_opts *o, char *err, size_t errl
     idle_s = (o->header_timeout_ms > o->keep_alive_ms ? o->header_timeout_ms : o->keep_alive_ms);
     idle_s = (idle_s > o->body_timeout_ms ? idle_s : o->body_timeout_ms) / 1000 + 2;
     s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_log_message, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(o->threads > 1 ? o->threads : 1),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->o.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)idle_s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, s, MHD_OPTION_EXTERNAL_LOGGER,
-        http_log_message, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, s, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s (in use or not allowed?)", o->listen);
         http_free(s);
@@ -838,6 +872,18 @@ void http_stop(struct http_server *s, int drain_ms)
     until = lifecycle_mono_ms() + drain_ms;
     while (atomic_load(&s->requests) > 0 && lifecycle_mono_ms() < until) {
         usleep(10000);
+    }
+    /* libmicrohttpd aborts when stopped with a connection suspended: a
+     * deferred answer is always given (the ingest resolves every wait), so
+     * wait for it however long the drain took. */
+    until = lifecycle_mono_ms() + HTTP_SUSPENDED_WAIT_MS;
+    while (atomic_load(&s->suspended) > 0 && lifecycle_mono_ms() < until) {
+        usleep(10000);
+    }
+    if (atomic_load(&s->suspended) > 0) {
+        log_error("http.stop_suspended", LOG_STR("server", s->name),
+                  LOG_INT("suspended", atomic_load(&s->suspended)));
+        return; /* leave the daemon running rather than abort: the process is ending */
     }
     http_free(s);
 }

@@ -212,24 +212,19 @@ static void collector_batch_body(struct collector_buf *b, const struct event_bat
     collector_buf_puts(b, "]}\n");
 }
 
-/* Hands the batch's events and dead letters to the ingest. Returns 0, or
- * INGEST_FULL / -1 when some could not be taken. *accepted counts those taken;
- * *first_unsent is the first event not submitted (n_events when all were),
- * or SIZE_MAX when a delivered-mode failure cannot be pinned to an event. */
+/* Hands the batch's events and dead letters to the ingest, with w (NULL in
+ * queued mode). Returns 0, or INGEST_FULL / -1 when some could not be
+ * taken. *accepted counts those taken; *first_unsent is the first event not
+ * submitted (n_events when all were). */
 static int collector_submit(struct collector *col, const struct event_batch *batch,
-                            size_t *accepted, size_t *first_unsent)
+                            struct ingest_wait *w, size_t *accepted, size_t *first_unsent)
 {
-    struct ingest_wait wait;
-    struct ingest_wait *w = col->delivered ? &wait : NULL;
     uint8_t *buf = NULL;
     size_t cap = 0;
     int rc = 0;
 
     *accepted = 0;
     *first_unsent = batch->n_events;
-    if (w != NULL) {
-        ingest_wait_init(w);
-    }
     for (size_t i = 0; i < batch->n_events && rc == 0; i++) {
         const Analytics__V1__RawEvent *ev = &batch->events[i];
         size_t n = collector_pack(&ev->base, &buf, &cap);
@@ -250,60 +245,127 @@ static int collector_submit(struct collector *col, const struct event_batch *bat
         collector_deadletter(col, r->code, r->error, r->original, strlen(r->original),
                              r->fingerprint, NULL, r->index, &buf, &cap);
     }
-    if (w != NULL) {
-        int failed = ingest_wait_done(w);
-        ingest_wait_fini(w);
-        if (failed > 0) {
-            *accepted -= (size_t)failed < *accepted ? (size_t)failed : *accepted;
-            *first_unsent = SIZE_MAX;
-            rc = INGEST_FULL;
-        }
-    }
     free(buf);
     return rc;
 }
 
-/* Parses and submits a body; sends the response. */
-static int collector_process(struct collector *col, struct http_request *c, const char *body,
-                             size_t len, const struct event_request *req, const char *cors)
-{
-    struct event_batch batch = {0};
-    struct collector_buf b = {0};
-    char err[256];
-    size_t accepted = 0, first_unsent;
-    int status;
+/* One parsed request on its way: in delivered mode it waits, its
+ * connection suspended, until the broker acknowledged every event. The
+ * events' strings borrowed from the request (IP, user agent) die with the
+ * handler's frame: once submitted, only counts and rejections are read. */
+struct collector_pending {
+    struct collector *col;
+    struct http_request *c;
+    struct event_batch batch;
+    struct ingest_wait wait;
+    size_t accepted;
+    size_t first_unsent;
     int rc;
+    long long t0; /* monotonic ms at the start of the handler */
+    char cors[600];
+};
 
-    if (event_batch_parse(body, len, &col->limits, req, &batch, err, sizeof(err)) != 0) {
+/* Answers a submitted batch and returns the status. failed events (not
+ * delivered, not spooled) are taken off the accepted count. */
+static int collector_answer(struct collector_pending *p, int failed)
+{
+    struct collector_buf b = {0};
+    int status;
+
+    if (failed > 0) {
+        p->accepted -= (size_t)failed < p->accepted ? (size_t)failed : p->accepted;
+        p->first_unsent = SIZE_MAX; /* cannot be pinned to an event */
+        p->rc = INGEST_FULL;
+    }
+    metric_add(p->col->m_in, (double)p->accepted);
+    metric_add(p->col->m_rejected, (double)p->batch.n_rejected);
+    /* 503 only when nothing was taken or we cannot say what was: a client
+     * retrying a partly taken batch would otherwise send events twice. */
+    if (p->rc != 0 && (p->accepted == 0 || p->first_unsent == SIZE_MAX)) {
+        return collector_error(
+            p->c, 503,
+            p->rc == INGEST_FULL ? "broker unreachable and spool full" : "spool write failed",
+            p->cors, "Retry-After: 5\r\n");
+    }
+    status = p->batch.n_events == 0 ? 400 : 202;
+    collector_batch_body(&b, &p->batch, p->accepted, p->first_unsent);
+    if (b.failed) {
+        free(b.p);
+        return collector_error(p->c, 500, "out of memory", p->cors, NULL);
+    }
+    http_send(p->c, status, "application/json", b.p, b.len, p->cors);
+    free(b.p);
+    return status;
+}
+
+static void collector_pending_free(struct collector_pending *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    event_batch_fini(&p->batch);
+    ingest_wait_fini(&p->wait);
+    free(p);
+}
+
+static void collector_account(struct collector *col, int status, long long t0)
+{
+    collector_count_status(col, status);
+    metric_observe(col->m_latency, (double)(lifecycle_mono_ms() - t0) / 1000.0);
+}
+
+/* The last event of a deferred request is resolved (usually on the
+ * producer's delivery thread): answer, resume the connection, free. */
+static void collector_delivered(void *arg, int failed)
+{
+    struct collector_pending *p = arg;
+    int status = collector_answer(p, failed);
+
+    collector_account(p->col, status, p->t0);
+    http_resume(p->c);
+    collector_pending_free(p);
+}
+
+/* Parses and submits a body; sends the response, or in delivered mode
+ * defers it to collector_delivered. Returns the status, or 0 when deferred. */
+static int collector_process(struct collector *col, struct http_request *c, const char *body,
+                             size_t len, const struct event_request *req, const char *cors,
+                             long long t0)
+{
+    struct collector_pending *p = calloc(1, sizeof(*p));
+    char err[256];
+    int status;
+
+    if (p == NULL) {
+        return collector_error(c, 503, "out of memory; retry", cors, "Retry-After: 1\r\n");
+    }
+    p->col = col;
+    p->c = c;
+    p->t0 = t0;
+    snprintf(p->cors, sizeof(p->cors), "%s", cors);
+    ingest_wait_init(&p->wait);
+    if (event_batch_parse(body, len, &col->limits, req, &p->batch, err, sizeof(err)) != 0) {
         uint8_t *buf = NULL;
         size_t cap = 0;
         collector_deadletter(col, "malformed_request", err, body, len, NULL, NULL, 0, &buf, &cap);
         free(buf);
         metric_add(col->m_rejected, 1);
-        event_batch_fini(&batch);
+        collector_pending_free(p);
         return collector_error(c, 400, err, cors, NULL);
     }
-    rc = collector_submit(col, &batch, &accepted, &first_unsent);
-    metric_add(col->m_in, (double)accepted);
-    metric_add(col->m_rejected, (double)batch.n_rejected);
-    /* 503 only when nothing was taken or we cannot say what was: a client
-     * retrying a partly taken batch would otherwise send events twice. */
-    if (rc != 0 && (accepted == 0 || first_unsent == SIZE_MAX)) {
-        event_batch_fini(&batch);
-        return collector_error(
-            c, 503, rc == INGEST_FULL ? "broker unreachable and spool full" : "spool write failed",
-            cors, "Retry-After: 5\r\n");
+    if (!col->delivered) {
+        p->rc = collector_submit(col, &p->batch, NULL, &p->accepted, &p->first_unsent);
+        status = collector_answer(p, 0);
+        collector_pending_free(p);
+        return status;
     }
-    status = batch.n_events == 0 ? 400 : 202;
-    collector_batch_body(&b, &batch, accepted, first_unsent);
-    event_batch_fini(&batch);
-    if (b.failed) {
-        free(b.p);
-        return collector_error(c, 500, "out of memory", cors, NULL);
+    /* suspend first: the answer may come from the delivery thread at once */
+    http_defer(c);
+    p->rc = collector_submit(col, &p->batch, &p->wait, &p->accepted, &p->first_unsent);
+    if (ingest_wait_seal(&p->wait, collector_delivered, p)) {
+        collector_delivered(p, ingest_wait_failed(&p->wait));
     }
-    http_send(c, status, "application/json", b.p, b.len, cors);
-    free(b.p);
-    return status;
+    return 0;
 }
 
 static int collector_preflight(struct http_request *c, enum cors_decision d, const char *origin)
@@ -401,8 +463,9 @@ static int collector_check_headers(struct collector *col, struct http_request *c
     return collector_guard(col, c, ip, &site_id, cors);
 }
 
-/* The body is in: parses it and submits the events. */
-static int collector_handle(struct collector *col, struct http_request *c)
+/* The body is in: parses it and submits the events. Returns the status, or
+ * 0 when the answer is deferred. */
+static int collector_handle(struct collector *col, struct http_request *c, long long t0)
 {
     struct event_request req = {0};
     char cors[600], ip[64];
@@ -418,13 +481,7 @@ static int collector_handle(struct collector *col, struct http_request *c)
     req.user_agent = http_header(c, "User-Agent");
     req.origin = http_header(c, "Origin");
     req.collector_id = col->collector_id;
-    return collector_process(col, c, body != NULL ? body : "", len, &req, cors);
-}
-
-static void collector_account(struct collector *col, int status, long long t0)
-{
-    collector_count_status(col, status);
-    metric_observe(col->m_latency, (double)(lifecycle_mono_ms() - t0) / 1000.0);
+    return collector_process(col, c, body != NULL ? body : "", len, &req, cors, t0);
 }
 
 int collector_check_events(void *arg, struct http_request *c)
@@ -448,9 +505,11 @@ int collector_handle_events(void *arg, struct http_request *c)
 {
     struct collector *col = arg;
     long long t0 = lifecycle_mono_ms();
-    int status = collector_handle(col, c);
+    int status = collector_handle(col, c, t0);
 
-    collector_account(col, status, t0);
+    if (status != 0) { /* a deferred answer is accounted when it is given */
+        collector_account(col, status, t0);
+    }
     return status;
 }
 

@@ -31,8 +31,9 @@ const struct config_var collector_config_vars[] = {
      "answer 202 once the broker acknowledged the event or it is in the spool (delivered), "
      "or once the producer holds it in memory (queued: faster, a crash loses the queue)",
      F(ack), 0},
-    {"ANALYTICS_COLLECTOR_THREADS", CONFIG_INT, "32", 2, 4096, NULL,
-     "HTTP threads: requests handled at once (connections are read without a thread each)",
+    {"ANALYTICS_COLLECTOR_THREADS", CONFIG_INT, "2", 1, 256, NULL,
+     "HTTP event-loop threads: each reads many connections and parses their requests "
+     "(a request waiting for the broker holds none)",
      F(threads), 0},
     {"ANALYTICS_COLLECTOR_MAX_CONNECTIONS", CONFIG_INT, "10000", 16, 1000000, NULL,
      "open connections at most; beyond, new ones are closed at once", F(max_connections), 0},

@@ -50,6 +50,9 @@ void ingest_wait_init(struct ingest_wait *w)
     pthread_cond_init(&w->cv, NULL);
     w->pending = 0;
     w->failed = 0;
+    w->sealed = false;
+    w->done = NULL;
+    w->done_arg = NULL;
 }
 
 void ingest_wait_fini(struct ingest_wait *w)
@@ -67,6 +70,10 @@ static void ingest_wait_add(struct ingest_wait *w)
 
 static void ingest_wait_resolve(struct ingest_wait *w, bool ok)
 {
+    void (*done)(void *, int) = NULL;
+    void *arg = NULL;
+    int failed;
+
     pthread_mutex_lock(&w->mu);
     w->pending--;
     if (!ok) {
@@ -74,8 +81,42 @@ static void ingest_wait_resolve(struct ingest_wait *w, bool ok)
     }
     if (w->pending == 0) {
         pthread_cond_broadcast(&w->cv);
+        if (w->sealed) {
+            done = w->done;
+            arg = w->done_arg;
+            w->done = NULL;
+        }
+    }
+    failed = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    if (done != NULL) {
+        done(arg, failed); /* may free w: nothing of it is touched after */
+    }
+}
+
+bool ingest_wait_seal(struct ingest_wait *w, void (*done)(void *arg, int failed), void *arg)
+{
+    bool finished;
+
+    pthread_mutex_lock(&w->mu);
+    w->sealed = true;
+    finished = w->pending == 0;
+    if (!finished) {
+        w->done = done;
+        w->done_arg = arg;
     }
     pthread_mutex_unlock(&w->mu);
+    return finished;
+}
+
+int ingest_wait_failed(struct ingest_wait *w)
+{
+    int failed;
+
+    pthread_mutex_lock(&w->mu);
+    failed = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    return failed;
 }
 
 int ingest_wait_done(struct ingest_wait *w)

@@ -33,13 +33,17 @@ struct ingest_opts {
     struct metrics *metrics; /* borrowed */
 };
 
-/* Tracks one request's events in delivered mode. Lives on the request
- * thread's stack; ingest_wait_done must return before it goes away. */
+/* Tracks one request's events in delivered mode. Either a thread blocks in
+ * ingest_wait_done, or ingest_wait_seal registers a callback that runs once
+ * every event is resolved; the wait must outlive that. */
 struct ingest_wait {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int pending;
     int failed;
+    bool sealed;
+    void (*done)(void *arg, int failed);
+    void *done_arg;
 };
 
 /* Starts the producer and the replayer thread. Returns a new ingest (free
@@ -52,6 +56,16 @@ void ingest_wait_fini(struct ingest_wait *w);
 /* Blocks until every event submitted with w is resolved. Returns the number
  * that could be neither delivered nor spooled (lost unless the client retries). */
 int ingest_wait_done(struct ingest_wait *w);
+
+/* Says no more events will be submitted with w. When all are resolved
+ * already, returns true and done is never called; otherwise returns false
+ * and done(arg, failed) runs once, on the thread that resolves the last
+ * one (the producer's delivery thread, usually), with the number that could
+ * be neither delivered nor spooled. */
+bool ingest_wait_seal(struct ingest_wait *w, void (*done)(void *arg, int failed), void *arg);
+
+/* The number resolved as failed so far (all of them once sealed and done). */
+int ingest_wait_failed(struct ingest_wait *w);
 
 /* Submits one record for topic (enum spool_topic). w is NULL in queued mode.
  * Returns 0 when it is queued, delivered or spooled (or, with w, will be

@@ -7,8 +7,9 @@
  * or idle client costs a socket and a little memory, never a worker.
  *
  * A handler runs only once a request has fully arrived, on one of
- * `threads` polling threads (while it runs, it holds that thread). Every
- * limit a stranger could push against is bounded here:
+ * `threads` polling threads; a handler that must wait (for a broker, say)
+ * defers its answer instead of blocking the thread and every connection on
+ * it. Every limit a stranger could push against is bounded here:
  *
  *   - open connections (beyond max_connections new ones are closed at once);
  *   - time: the request line and headers must arrive within
@@ -48,7 +49,7 @@ struct http_route {
 
 struct http_opts {
     const char *listen;            /* host:port; port 0 picks a free one */
-    int threads;                   /* polling threads, i.e. handlers running at once */
+    int threads;                   /* polling threads: they read, and run the handlers */
     int max_connections;           /* open connections at most */
     int header_timeout_ms;         /* request line and headers */
     int body_timeout_ms;           /* the body, from the end of the headers */
@@ -113,6 +114,15 @@ const char *http_body(const struct http_request *r, size_t *len);
  * request; a second call is ignored and returns 500. */
 int http_send(struct http_request *r, int status, const char *content_type, const char *body,
               size_t len, const char *extra_headers);
+
+/* Tells the server the handler will answer later, from any thread: the
+ * connection is suspended (no deadline runs) and r and its body stay valid
+ * until http_resume. The handler then returns 0. */
+void http_defer(struct http_request *r);
+
+/* Ends a deferral: call once, after http_send (500 is sent when nothing
+ * was). r must not be touched after this returns. */
+void http_resume(struct http_request *r);
 
 /* http_send for a NUL-terminated JSON body. */
 int http_send_json(struct http_request *r, int status, const char *json,
