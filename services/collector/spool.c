@@ -5,7 +5,7 @@
  *
  *   seg-<seq, 16 decimal digits>.spool   segment files, seq counts up from 1
  *   cursor                               the committed read position
- *   cursor.tmp                           the next cursor while it is written
+ *   cursor.tmp                           a new cursor file while it is made
  *   (the directory itself is flock()ed so two processes never share it)
  *
  * A segment is a run of frames, nothing else. One frame, all integers
@@ -19,10 +19,34 @@
  *   13   4     key length
  *   17   ...   key, then the value (frame length - 17 - key length bytes)
  *
- * The cursor file is 28 bytes: magic "SPCR" (0x52435053), version 1 (u32),
- * segment seq (u64), byte offset of the next unconsumed frame in it (u64),
- * crc32 of the first 24 bytes (u32). It is written to cursor.tmp, fdatasync'ed
- * and renamed over cursor. Segments older than the cursor's are unlinked.
+ * The cursor file is SPOOL_CURSOR_FILE (4096) bytes, made once at open (all
+ * of it written, then fdatasync'ed and renamed from cursor.tmp) and then only
+ * overwritten in place, so moving the cursor never needs a new block: it
+ * works on a full disk. It has two slots, at 0 and SPOOL_CURSOR_SLOT; each
+ * write goes to the slot of its generation, so the slots alternate and a
+ * torn write leaves the previous record. One record, 36 bytes:
+ *
+ *   0    4     magic "SPCR" (0x52435053)
+ *   4    4     version 2
+ *   8    8     generation (counts up with each write; the highest valid wins)
+ *   16   8     segment seq of the read position
+ *   24   8     byte offset of the next unconsumed frame in it
+ *   32   4     crc32 of bytes 0 .. 32
+ *
+ * Version 1 was a 28-byte file (magic, version 1, seq, offset, crc32 of the
+ * first 24 bytes) renamed into place at every commit: it is still read, and
+ * replaced by the preallocated file at open.
+ *
+ * Segments are unlinked as soon as the reader has passed them, whether or not
+ * the cursor write succeeded: the next open resumes at the cursor when its
+ * segment is still there, else at the start of the oldest segment left, so a
+ * failed cursor write makes a restart send at most one segment again. When the
+ * reader drains the tail, the writer moves to a new (empty) segment and the
+ * drained one is unlinked, so a drained spool holds no data on disk.
+ *
+ * A write that fails with ENOSPC or EDQUOT is cut back and reported as
+ * SPOOL_FULL: the spool is full until the replay frees space; every append
+ * tries the disk again, so the spool takes records again by itself then.
  *
  * Each append is one write(2) of the whole frame to the tail segment
  * (O_APPEND) under the mutex, so a completed append survives kill -9, and a
@@ -30,10 +54,12 @@
  * segment, which spool_open cuts off. Segments are bounded by segment_bytes
  * unless a single frame is larger. Pending bytes count whole frames.
  *
- * Locking: s->lock guards the segment table, the tail file, the roll flag and
- * the pending counters. The read position, the read file and the peek buffer
- * belong to the replayer thread alone; it learns how far it may read (the end
- * of the frames completely written) from the segment table under the lock.
+ * Locking: s->lock guards the segment table, the tail file, the roll and
+ * disk_full flags and the pending counters. The read position, the read
+ * file, the peek buffer and the cursor file belong to the replayer thread
+ * alone (and to spool_open before it); it learns how far it may read (the
+ * end of the frames completely written) from the segment table under the
+ * lock.
  */
 #include "spool.h"
 #include "analytics/errbuf.h"
@@ -62,8 +88,9 @@
 #define SPOOL_STACK_FRAME 4096u     /* frames up to this size are built on the stack */
 
 #define SPOOL_CURSOR_MAGIC 0x52435053u /* "SPCR" */
-#define SPOOL_CURSOR_VERSION 1u
-#define SPOOL_CURSOR_LEN 28u
+#define SPOOL_CURSOR_VERSION 2u
+#define SPOOL_CURSOR_V1 1u
+#define SPOOL_CURSOR_V1_LEN 28u
 #define SPOOL_CURSOR_NAME "cursor"
 #define SPOOL_CURSOR_TMP "cursor.tmp"
 
@@ -90,9 +117,12 @@ struct spool {
     size_t nsegs;
     size_t segs_cap;
     int tail_fd;
-    bool roll; /* start a new segment before the next append */
+    bool roll;      /* start a new segment before the next append */
+    bool disk_full; /* the last append found the filesystem full */
     uint64_t pending_bytes;
     uint64_t pending_records;
+    int fault_errno[SPOOL_FAULT_OPS]; /* spool_fault_set */
+    int fault_count[SPOOL_FAULT_OPS];
 
     /* Replayer only. */
     uint64_t rd_seq; /* read position: next unconsumed frame */
@@ -107,6 +137,9 @@ struct spool {
     size_t npeek;       /* records returned by the last peek */
     uint64_t saved_seq; /* position in the cursor file */
     uint64_t saved_off;
+    int cursor_fd;       /* the preallocated cursor file, or -1 until made */
+    uint64_t cursor_gen; /* generation of the last record written or read */
+    bool cursor_failing; /* the last cursor write failed (logged once) */
 };
 
 enum spool_frame_status { SPOOL_FRAME_OK, SPOOL_FRAME_SHORT, SPOOL_FRAME_BAD };
@@ -135,6 +168,35 @@ static void spool_put_u64(unsigned char *p, uint64_t v)
 static uint64_t spool_get_u64(const unsigned char *p)
 {
     return (uint64_t)spool_get_u32(p) | (uint64_t)spool_get_u32(p + 4) << 32;
+}
+
+/* True for the errors that mean the filesystem has no room left. */
+static bool spool_errno_full(int e)
+{
+    return e == ENOSPC || e == EDQUOT;
+}
+
+/* Consumes one injected failure of op (see spool_fault_set). Returns true
+ * with errno set when op is to fail now. */
+static bool spool_fault_hit(struct spool *s, enum spool_fault_op op)
+{
+    if (s->fault_count[op] == 0) {
+        return false;
+    }
+    if (s->fault_count[op] > 0) {
+        s->fault_count[op]--;
+    }
+    errno = s->fault_errno[op];
+    return true;
+}
+
+void spool_fault_set(struct spool *s, enum spool_fault_op op, int err_no, int count)
+{
+    if (s == NULL || (unsigned)op >= SPOOL_FAULT_OPS) {
+        return;
+    }
+    s->fault_errno[op] = err_no;
+    s->fault_count[op] = count;
 }
 
 static void spool_seg_name(char *buf, size_t len, uint64_t seq)
@@ -324,24 +386,30 @@ static void spool_sync_dir(const struct spool *s)
 }
 
 /* Creates segment seq as the new tail (closing the old tail file). Caller
- * holds the lock. Returns 0, or -1 (logged, errno kept). */
+ * holds the lock. Returns 0, or -1 with errno kept (logged unless the
+ * filesystem is full: the caller reports that). */
 static int spool_seg_create(struct spool *s, uint64_t seq)
 {
     char name[SPOOL_SEG_NAME_MAX];
     char path[PATH_MAX];
-    int fd;
+    int fd = -1;
 
     if (spool_seg_push(s, seq, 0, 0) == -1) {
         log_error("spool.out_of_memory", LOG_STR("path", s->dir));
+        errno = ENOMEM;
         return -1;
     }
     spool_seg_name(name, sizeof(name), seq);
-    fd = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (!spool_fault_hit(s, SPOOL_FAULT_SEGMENT)) {
+        fd = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    }
     if (fd == -1) {
         int saved = errno;
         spool_seg_path(s, seq, path, sizeof(path));
-        log_error("spool.segment_create_failed", LOG_STR("path", path),
-                  LOG_STR("error", strerror(saved)));
+        if (!spool_errno_full(saved)) {
+            log_error("spool.segment_create_failed", LOG_STR("path", path),
+                      LOG_STR("error", strerror(saved)));
+        }
         s->nsegs--;
         errno = saved;
         return -1;
@@ -357,16 +425,92 @@ static int spool_seg_create(struct spool *s, uint64_t seq)
 
 /* ---- cursor ---- */
 
-/* Reads the cursor file. Returns 1 with *seq and *off set, 0 when there is
- * no usable cursor (missing, or invalid: logged), or -1 on an I/O error. */
-static int spool_cursor_read(struct spool *s, uint64_t *seq, uint64_t *off, char *err,
-                             size_t errlen)
+uint64_t spool_cursor_slot(uint64_t gen)
 {
-    unsigned char b[SPOOL_CURSOR_LEN + 1];
+    return (gen % 2) * SPOOL_CURSOR_SLOT;
+}
+
+void spool_cursor_encode(unsigned char *out, uint64_t gen, const struct spool_pos *pos)
+{
+    spool_put_u32(out, SPOOL_CURSOR_MAGIC);
+    spool_put_u32(out + 4, SPOOL_CURSOR_VERSION);
+    spool_put_u64(out + 8, gen);
+    spool_put_u64(out + 16, pos->seq);
+    spool_put_u64(out + 24, pos->off);
+    spool_put_u32(out + 32, (uint32_t)crc32(crc32(0L, Z_NULL, 0), out, 32));
+}
+
+/* Decodes one record of the current version. Returns 0, or -1 when it is
+ * not a valid record. */
+static int spool_cursor_record_decode(const unsigned char *p, uint64_t *gen, struct spool_pos *pos)
+{
+    if (spool_get_u32(p) != SPOOL_CURSOR_MAGIC || spool_get_u32(p + 4) != SPOOL_CURSOR_VERSION ||
+        crc32(crc32(0L, Z_NULL, 0), p, 32) != spool_get_u32(p + 32)) {
+        return -1;
+    }
+    *gen = spool_get_u64(p + 8);
+    pos->seq = spool_get_u64(p + 16);
+    pos->off = spool_get_u64(p + 24);
+    return 0;
+}
+
+/* Decodes the 28-byte cursor file of version 1. Returns 0 or -1. */
+static int spool_cursor_v1_decode(const unsigned char *p, struct spool_pos *pos)
+{
+    if (spool_get_u32(p) != SPOOL_CURSOR_MAGIC || spool_get_u32(p + 4) != SPOOL_CURSOR_V1 ||
+        crc32(crc32(0L, Z_NULL, 0), p, 24) != spool_get_u32(p + 24)) {
+        return -1;
+    }
+    pos->seq = spool_get_u64(p + 8);
+    pos->off = spool_get_u64(p + 16);
+    return 0;
+}
+
+int spool_cursor_decode(const unsigned char *file, size_t len, uint64_t *gen, struct spool_pos *pos)
+{
+    bool found = false;
+
+    if (file == NULL || gen == NULL || pos == NULL) {
+        return -1;
+    }
+    if (len == SPOOL_CURSOR_V1_LEN) {
+        *gen = 0;
+        return spool_cursor_v1_decode(file, pos);
+    }
+    if (len != SPOOL_CURSOR_FILE) {
+        return -1;
+    }
+    for (uint64_t slot = 0; slot < 2; slot++) {
+        struct spool_pos p;
+        uint64_t g;
+        /* A record is valid only in the slot its generation writes to. */
+        if (spool_cursor_record_decode(file + slot * SPOOL_CURSOR_SLOT, &g, &p) == 0 &&
+            spool_cursor_slot(g) == slot * SPOOL_CURSOR_SLOT && (!found || g > *gen)) {
+            *gen = g;
+            *pos = p;
+            found = true;
+        }
+    }
+    return found ? 0 : -1;
+}
+
+/* Reads the cursor file. Returns 1 with *pos set, 0 when there is no usable
+ * cursor (missing, or invalid: logged), or -1 on an I/O error (err set). A
+ * file of the preallocated size stays open in s->cursor_fd for writing, and
+ * s->cursor_gen is the generation read. */
+static int spool_cursor_read(struct spool *s, struct spool_pos *pos, char *err, size_t errlen)
+{
+    unsigned char b[SPOOL_CURSOR_FILE + 1];
+    bool writable = true;
+    uint64_t gen = 0;
     ssize_t n;
     int fd;
 
-    fd = openat(s->dir_fd, SPOOL_CURSOR_NAME, O_RDONLY | O_CLOEXEC);
+    fd = openat(s->dir_fd, SPOOL_CURSOR_NAME, O_RDWR | O_CLOEXEC);
+    if (fd == -1 && errno == EACCES) {
+        fd = openat(s->dir_fd, SPOOL_CURSOR_NAME, O_RDONLY | O_CLOEXEC);
+        writable = false; /* read it; a new file is made and renamed over it */
+    }
     if (fd == -1) {
         if (errno == ENOENT) {
             return 0;
@@ -382,67 +526,126 @@ static int spool_cursor_read(struct spool *s, uint64_t *seq, uint64_t *off, char
         close(fd);
         return -1;
     }
-    close(fd);
-    if (n != SPOOL_CURSOR_LEN || spool_get_u32(b) != SPOOL_CURSOR_MAGIC ||
-        spool_get_u32(b + 4) != SPOOL_CURSOR_VERSION ||
-        crc32(crc32(0L, Z_NULL, 0), b, 24) != spool_get_u32(b + 24)) {
+    if (n == SPOOL_CURSOR_FILE && writable) {
+        s->cursor_fd = fd; /* already preallocated: written in place from now on */
+    } else {
+        close(fd);
+    }
+    if (spool_cursor_decode(b, (size_t)n, &gen, pos) == -1) {
         log_warn("spool.cursor_invalid", LOG_STR("path", s->dir),
                  LOG_STR("action", "replaying from the oldest segment"));
         return 0;
     }
-    *seq = spool_get_u64(b + 8);
-    *off = spool_get_u64(b + 16);
+    s->cursor_gen = gen;
     return 1;
 }
 
-/* Persists the read position: write cursor.tmp, fdatasync, rename over
- * cursor. Returns 0 or -1 (logged). */
-static int spool_cursor_write(struct spool *s)
+/* Makes the preallocated cursor file holding the read position: the whole
+ * image is written to cursor.tmp, fdatasync'ed and renamed over cursor, and
+ * stays open in s->cursor_fd. Needs free space, unlike the writes after it.
+ * Returns 0, or -1 with *what and errno set (nothing left behind). */
+static int spool_cursor_reserve(struct spool *s, const char **what)
 {
-    unsigned char b[SPOOL_CURSOR_LEN];
-    const char *what = "open";
+    unsigned char img[SPOOL_CURSOR_FILE];
+    struct spool_pos pos = {s->rd_seq, s->rd_off};
+    uint64_t gen = s->cursor_gen + 1;
     int saved;
     int fd;
 
-    spool_put_u32(b, SPOOL_CURSOR_MAGIC);
-    spool_put_u32(b + 4, SPOOL_CURSOR_VERSION);
-    spool_put_u64(b + 8, s->rd_seq);
-    spool_put_u64(b + 16, s->rd_off);
-    spool_put_u32(b + 24, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, 24));
-
-    fd = openat(s->dir_fd, SPOOL_CURSOR_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    memset(img, 0, sizeof(img));
+    spool_cursor_encode(img + spool_cursor_slot(gen), gen, &pos);
+    *what = "create";
+    fd = openat(s->dir_fd, SPOOL_CURSOR_TMP, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd == -1) {
-        goto fail;
+        return -1;
     }
-    what = "write";
-    if (spool_write_full(fd, b, sizeof(b)) == -1) {
-        goto fail_close;
+    *what = "write";
+    if (spool_write_full(fd, img, sizeof(img)) == -1) {
+        goto fail_unlink;
     }
-    what = "fdatasync";
+    *what = "fdatasync";
     if (fdatasync(fd) == -1) {
-        goto fail_close;
+        goto fail_unlink;
     }
-    what = "close";
-    if (close(fd) == -1) {
-        goto fail;
-    }
-    what = "rename";
+    *what = "rename";
     if (renameat(s->dir_fd, SPOOL_CURSOR_TMP, s->dir_fd, SPOOL_CURSOR_NAME) == -1) {
-        goto fail;
+        goto fail_unlink;
     }
     spool_sync_dir(s);
+    s->cursor_fd = fd;
+    s->cursor_gen = gen;
+    return 0;
+
+fail_unlink:
+    saved = errno;
+    close(fd);
+    unlinkat(s->dir_fd, SPOOL_CURSOR_TMP, 0);
+    errno = saved;
+    return -1;
+}
+
+/* Overwrites the slot of the next generation with the read position and
+ * fdatasyncs: no new block is needed. Returns 0, or -1 with *what and errno
+ * set (the other slot still holds the previous position). */
+static int spool_cursor_put(struct spool *s, const char **what)
+{
+    unsigned char rec[SPOOL_CURSOR_RECORD];
+    struct spool_pos pos = {s->rd_seq, s->rd_off};
+    uint64_t gen = s->cursor_gen + 1;
+    ssize_t n;
+
+    spool_cursor_encode(rec, gen, &pos);
+    *what = "pwrite";
+    do {
+        n = pwrite(s->cursor_fd, rec, sizeof(rec), (off_t)spool_cursor_slot(gen));
+    } while (n == -1 && errno == EINTR);
+    if (n == -1) {
+        return -1;
+    }
+    if ((size_t)n != sizeof(rec)) {
+        errno = EIO; /* a short write inside one allocated block */
+        return -1;
+    }
+    *what = "fdatasync";
+    if (fdatasync(s->cursor_fd) == -1) {
+        return -1;
+    }
+    s->cursor_gen = gen;
+    return 0;
+}
+
+/* Persists the read position, making the cursor file first when open could
+ * not. A failure is logged once (spool.cursor_write_failed) until a write
+ * succeeds again (spool.cursor_write_recovered). Returns 0 or -1. */
+static int spool_cursor_write(struct spool *s)
+{
+    const char *what = "pwrite";
+    int rc;
+
+    if (spool_fault_hit(s, SPOOL_FAULT_CURSOR)) {
+        rc = -1;
+    } else if (s->cursor_fd == -1) {
+        rc = spool_cursor_reserve(s, &what);
+    } else {
+        rc = spool_cursor_put(s, &what);
+    }
+    if (rc == -1) {
+        if (!s->cursor_failing) {
+            log_error("spool.cursor_write_failed", LOG_STR("path", s->dir), LOG_STR("op", what),
+                      LOG_STR("error", strerror(errno)),
+                      LOG_STR("action", "drained segments are still removed; a restart "
+                                        "sends at most one segment again"));
+            s->cursor_failing = true;
+        }
+        return -1;
+    }
+    if (s->cursor_failing) {
+        log_info("spool.cursor_write_recovered", LOG_STR("path", s->dir));
+        s->cursor_failing = false;
+    }
     s->saved_seq = s->rd_seq;
     s->saved_off = s->rd_off;
     return 0;
-
-fail_close:
-    saved = errno;
-    close(fd);
-    errno = saved;
-fail:
-    log_error("spool.cursor_write_failed", LOG_STR("path", s->dir), LOG_STR("op", what),
-              LOG_STR("error", strerror(errno)));
-    return -1;
 }
 
 /* ---- open: directory, scan, recovery ---- */
@@ -680,54 +883,90 @@ fail:
     return -1;
 }
 
+size_t spool_resume_point(const struct spool_pos *cursor, const uint64_t *seqs, size_t n,
+                          struct spool_pos *at)
+{
+    size_t first = 0;
+
+    if (cursor != NULL) {
+        while (first < n && seqs[first] < cursor->seq) {
+            first++;
+        }
+    }
+    if (first < n) {
+        at->seq = seqs[first];
+        at->off = (cursor != NULL && seqs[first] == cursor->seq) ? cursor->off : 0;
+    } else {
+        at->seq = cursor != NULL ? cursor->seq + 1 : 1;
+        at->off = 0;
+    }
+    return first;
+}
+
 /* Rebuilds the table from the directory and the cursor, removes segments
  * already consumed, and makes sure there is a tail. Returns 0 or -1 with err
  * set. */
 static int spool_recover(struct spool *s, char *err, size_t errlen)
 {
+    struct spool_pos cur = {0, 0};
+    struct spool_pos at;
     uint64_t *seqs = NULL;
-    uint64_t cur_seq = 0;
-    uint64_t cur_off = 0;
     size_t n = 0;
-    size_t first = 0;
+    size_t first;
     int rc = -1;
     int have;
 
-    have = spool_cursor_read(s, &cur_seq, &cur_off, err, errlen);
+    have = spool_cursor_read(s, &cur, err, errlen);
     if (have == -1 || spool_list(s, &seqs, &n, err, errlen) == -1) {
         goto out;
     }
-    if (have == 1) {
-        /* Segments before the cursor's were consumed; a crash kept them. */
-        for (; first < n && seqs[first] < cur_seq; first++) {
-            char name[SPOOL_SEG_NAME_MAX];
-            spool_seg_name(name, sizeof(name), seqs[first]);
-            if (unlinkat(s->dir_fd, name, 0) == -1) {
-                log_warn("spool.segment_unlink_failed", LOG_STR("path", s->dir),
-                         LOG_STR("segment", name), LOG_STR("error", strerror(errno)));
-            }
+    first = spool_resume_point(have == 1 ? &cur : NULL, seqs, n, &at);
+    /* Segments before the resume point were consumed; a crash kept them. */
+    for (size_t i = 0; i < first; i++) {
+        char name[SPOOL_SEG_NAME_MAX];
+        spool_seg_name(name, sizeof(name), seqs[i]);
+        if (unlinkat(s->dir_fd, name, 0) == -1) {
+            log_warn("spool.segment_unlink_failed", LOG_STR("path", s->dir),
+                     LOG_STR("segment", name), LOG_STR("error", strerror(errno)));
         }
     }
     for (size_t i = first; i < n; i++) {
-        uint64_t start = (have == 1 && seqs[i] == cur_seq) ? cur_off : 0;
+        uint64_t start = seqs[i] == at.seq ? at.off : 0;
         if (spool_recover_seg(s, seqs[i], start, i + 1 == n, err, errlen) == -1) {
             goto out;
         }
     }
     if (s->nsegs == 0) {
-        uint64_t seq = have == 1 ? cur_seq + 1 : 1;
-        if (seq == UINT64_MAX || spool_seg_create(s, seq) == -1) {
+        if (at.seq == 0 || at.seq == UINT64_MAX || spool_seg_create(s, at.seq) == -1) {
             errbuf_printf(err, errlen, "cannot create a segment in %s: %s", s->dir,
                           strerror(errno));
             goto out;
         }
-        s->rd_seq = seq;
+        s->rd_seq = at.seq;
         s->rd_off = 0;
     }
     rc = 0;
 out:
     free(seqs);
     return rc;
+}
+
+/* Makes sure the cursor file is preallocated, so that no later cursor write
+ * needs space. When it cannot be made now (a full disk at start), logs it
+ * and leaves it to the next commit. */
+static void spool_cursor_prepare(struct spool *s)
+{
+    const char *what = "create";
+
+    if (s->cursor_fd != -1) {
+        return;
+    }
+    if (spool_cursor_reserve(s, &what) == -1) {
+        log_warn("spool.cursor_reserve_failed", LOG_STR("path", s->dir), LOG_STR("op", what),
+                 LOG_STR("error", strerror(errno)),
+                 LOG_STR("action", "retried at the next replay"));
+        s->cursor_failing = true;
+    }
 }
 
 struct spool *spool_open(const char *dir, uint64_t max_bytes, uint64_t segment_bytes,
@@ -747,6 +986,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, uint64_t segment_b
     s->dir_fd = -1;
     s->tail_fd = -1;
     s->rd_fd = -1;
+    s->cursor_fd = -1;
     s->max_bytes = max_bytes;
     s->segment_bytes = segment_bytes;
     s->fsync_each = fsync_each;
@@ -766,6 +1006,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, uint64_t segment_b
     }
     s->saved_seq = s->rd_seq;
     s->saved_off = s->rd_off;
+    spool_cursor_prepare(s);
     log_info("spool.opened", LOG_STR("path", s->dir), LOG_INT("segments", s->nsegs),
              LOG_INT("pending_records", s->pending_records),
              LOG_INT("pending_bytes", s->pending_bytes));
@@ -776,6 +1017,9 @@ fail_mutex:
 fail_free:
     if (s->tail_fd != -1) {
         close(s->tail_fd);
+    }
+    if (s->cursor_fd != -1) {
+        close(s->cursor_fd);
     }
     if (s->dir_fd != -1) {
         close(s->dir_fd);
@@ -799,17 +1043,84 @@ static void spool_tail_rollback(struct spool *s, uint64_t end)
     }
 }
 
+/* Writes the frame, the whole of it or (on an injected failure) half of it
+ * before failing like a disk filling mid-write. Returns 0 or -1 (errno). */
+static int spool_frame_write(struct spool *s, const unsigned char *frame, size_t len)
+{
+    if (spool_fault_hit(s, SPOOL_FAULT_APPEND)) {
+        int saved = errno;
+        (void)spool_write_full(s->tail_fd, frame, len / 2);
+        errno = saved;
+        return -1;
+    }
+    return spool_write_full(s->tail_fd, frame, len);
+}
+
+/* Appends a built frame to the tail, starting a new segment when due.
+ * Caller holds the lock. Returns 0, SPOOL_FULL (the bound, or the disk:
+ * then *err_no is set), or -1 with *op and *err_no set (*op NULL when
+ * already logged). */
+static int spool_append_locked(struct spool *s, const unsigned char *frame, size_t len,
+                               const char **op, int *err_no)
+{
+    struct spool_seg *tail;
+
+    if (s->pending_bytes + len > s->max_bytes) {
+        return SPOOL_FULL;
+    }
+    tail = &s->segs[s->nsegs - 1];
+    if (s->roll || (tail->end > 0 && tail->end + len > s->segment_bytes)) {
+        if (spool_seg_create(s, tail->seq + 1) == -1) {
+            *err_no = errno;
+            return spool_errno_full(errno) ? SPOOL_FULL : -1;
+        }
+        tail = &s->segs[s->nsegs - 1];
+    }
+    if (spool_frame_write(s, frame, len) == -1) {
+        *op = "write";
+    } else if (s->fsync_each && fdatasync(s->tail_fd) == -1) {
+        *op = "fdatasync";
+    }
+    if (*op != NULL) {
+        *err_no = errno;
+        spool_tail_rollback(s, tail->end);
+        return spool_errno_full(*err_no) ? SPOOL_FULL : -1;
+    }
+    tail->end += len;
+    tail->records++;
+    s->pending_bytes += len;
+    s->pending_records++;
+    return 0;
+}
+
+/* Builds the frame of a record into frame (len bytes). */
+static void spool_frame_build(unsigned char *frame, size_t len, int topic, const void *key,
+                              size_t key_len, const void *value, size_t value_len)
+{
+    spool_put_u32(frame, SPOOL_MAGIC);
+    spool_put_u32(frame + 4, (uint32_t)len);
+    frame[12] = (unsigned char)topic;
+    spool_put_u32(frame + 13, (uint32_t)key_len);
+    if (key_len > 0) {
+        memcpy(frame + SPOOL_HDR, key, key_len);
+    }
+    if (value_len > 0) {
+        memcpy(frame + SPOOL_HDR + key_len, value, value_len);
+    }
+    spool_put_u32(frame + 8, (uint32_t)crc32(crc32(0L, Z_NULL, 0), frame + 12, (uInt)(len - 12)));
+}
+
 int spool_append(struct spool *s, int topic, const void *key, size_t key_len, const void *value,
                  size_t value_len)
 {
     unsigned char stack[SPOOL_STACK_FRAME];
     unsigned char *frame = stack;
-    struct spool_seg *tail;
     const char *op = NULL;
-    uint32_t crc;
+    bool was_full;
+    uint64_t pending = 0;
     size_t len;
     int err_no = 0;
-    int rc = -1;
+    int rc;
 
     if (s == NULL || (topic != SPOOL_TOPIC_RAW && topic != SPOOL_TOPIC_DEADLETTER) ||
         (key == NULL && key_len > 0) || (value == NULL && value_len > 0)) {
@@ -830,49 +1141,24 @@ int spool_append(struct spool *s, int topic, const void *key, size_t key_len, co
             return -1;
         }
     }
-    spool_put_u32(frame, SPOOL_MAGIC);
-    spool_put_u32(frame + 4, (uint32_t)len);
-    frame[12] = (unsigned char)topic;
-    spool_put_u32(frame + 13, (uint32_t)key_len);
-    if (key_len > 0) {
-        memcpy(frame + SPOOL_HDR, key, key_len);
-    }
-    if (value_len > 0) {
-        memcpy(frame + SPOOL_HDR + key_len, value, value_len);
-    }
-    crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), frame + 12, (uInt)(len - 12));
-    spool_put_u32(frame + 8, crc);
+    spool_frame_build(frame, len, topic, key, key_len, value, value_len);
 
     pthread_mutex_lock(&s->lock);
-    if (s->pending_bytes + len > s->max_bytes) {
-        rc = SPOOL_FULL;
-        goto out_unlock;
+    rc = spool_append_locked(s, frame, len, &op, &err_no);
+    was_full = s->disk_full;
+    if (rc == 0 || err_no != 0) {
+        s->disk_full = rc == SPOOL_FULL; /* only a write tells whether the disk is full */
     }
-    tail = &s->segs[s->nsegs - 1];
-    if (s->roll || (tail->end > 0 && tail->end + len > s->segment_bytes)) {
-        if (spool_seg_create(s, tail->seq + 1) == -1) {
-            goto out_unlock;
-        }
-        tail = &s->segs[s->nsegs - 1];
-    }
-    if (spool_write_full(s->tail_fd, frame, len) == -1) {
-        op = "write";
-    } else if (s->fsync_each && fdatasync(s->tail_fd) == -1) {
-        op = "fdatasync";
-    }
-    if (op != NULL) {
-        err_no = errno;
-        spool_tail_rollback(s, tail->end);
-        goto out_unlock;
-    }
-    tail->end += len;
-    tail->records++;
-    s->pending_bytes += len;
-    s->pending_records++;
-    rc = 0;
-out_unlock:
+    pending = s->pending_bytes;
     pthread_mutex_unlock(&s->lock);
-    if (op != NULL) {
+    if (rc == SPOOL_FULL && err_no != 0 && !was_full) {
+        log_warn("spool.disk_full", LOG_STR("path", s->dir), LOG_STR("error", strerror(err_no)),
+                 LOG_INT("pending_bytes", pending),
+                 LOG_STR("action", "answering spool full until the replay frees space"));
+    } else if (rc == 0 && was_full) {
+        log_info("spool.disk_space_returned", LOG_STR("path", s->dir),
+                 LOG_INT("pending_bytes", pending));
+    } else if (rc == -1 && op != NULL) {
         log_error("spool.write_failed", LOG_STR("path", s->dir), LOG_STR("op", op),
                   LOG_STR("error", strerror(err_no)));
     }
@@ -1099,8 +1385,10 @@ int spool_peek(struct spool *s, struct spool_record *out, size_t max)
     return 0;
 }
 
-/* Unlinks the segments before the read position. Caller holds the lock. */
-static void spool_unlink_consumed(struct spool *s)
+/* Unlinks the segments before the read position, and closes the read file
+ * when it was one of them (an open file keeps its blocks). Caller holds the
+ * lock and is the replayer. Returns the number of segments removed. */
+static size_t spool_unlink_consumed(struct spool *s)
 {
     size_t k = 0;
 
@@ -1113,17 +1401,41 @@ static void spool_unlink_consumed(struct spool *s)
         }
         k++;
     }
+    if (s->rd_fd != -1 && s->rd_fd_seq < s->rd_seq) {
+        close(s->rd_fd);
+        s->rd_fd = -1;
+    }
     if (k > 0) {
         memmove(s->segs, s->segs + k, (s->nsegs - k) * sizeof(*s->segs));
         s->nsegs -= k;
         spool_sync_dir(s);
     }
+    return k;
+}
+
+/* When the reader has drained the tail, moves the writer to a new empty
+ * segment and the reader with it, so the drained one can go (its space is
+ * needed most when the disk is full). When the new segment cannot be made,
+ * the next append tries again. Caller holds the lock. */
+static void spool_roll_drained_tail(struct spool *s)
+{
+    struct spool_seg *tail = &s->segs[s->nsegs - 1];
+
+    if (tail->seq != s->rd_seq || tail->end == 0 || s->rd_off < tail->end) {
+        return;
+    }
+    if (tail->seq + 1 == UINT64_MAX || spool_seg_create(s, tail->seq + 1) == -1) {
+        s->roll = true;
+        return;
+    }
+    spool_reader_move(s, s->segs[s->nsegs - 1].seq);
 }
 
 int spool_commit(struct spool *s, size_t n)
 {
     struct spool_seg *g;
     uint64_t bytes = 0;
+    bool space_back;
     size_t i = 0;
     int rc = 0;
 
@@ -1152,6 +1464,7 @@ int spool_commit(struct spool *s, size_t n)
             i++;
             spool_reader_move(s, s->segs[i].seq);
         }
+        spool_roll_drained_tail(s);
     }
     pthread_mutex_unlock(&s->lock);
     if (g == NULL) {
@@ -1161,14 +1474,22 @@ int spool_commit(struct spool *s, size_t n)
     if (s->rd_seq == s->saved_seq && s->rd_off == s->saved_off) {
         return 0;
     }
-    /* The cursor goes first: a crash before the unlinks only leaves segments
-     * that the next open removes. */
+    /* The cursor goes first, so a crash before the unlinks only leaves
+     * segments that the next open removes. The unlinks happen even when the
+     * cursor write failed: a full disk needs their space back, and the next
+     * open then starts at the oldest segment left. */
     if (spool_cursor_write(s) == -1) {
         rc = -1;
-    } else {
-        pthread_mutex_lock(&s->lock);
-        spool_unlink_consumed(s);
-        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_lock(&s->lock);
+    space_back = spool_unlink_consumed(s) > 0 && s->disk_full;
+    if (space_back) {
+        s->disk_full = false; /* the next append finds out for sure */
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (space_back) {
+        log_info("spool.disk_space_returned", LOG_STR("path", s->dir),
+                 LOG_STR("reason", "drained segments removed"));
     }
     return rc;
 }
@@ -1209,6 +1530,9 @@ void spool_close(struct spool *s)
     }
     if (s->rd_fd != -1) {
         close(s->rd_fd);
+    }
+    if (s->cursor_fd != -1) {
+        close(s->cursor_fd);
     }
     if (s->dir_fd != -1) {
         close(s->dir_fd); /* releases the flock */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define HDR 17u       /* frame header bytes, see spool.c */
 #define KEY_LEN 10u   /* "key-000000" */
@@ -678,6 +679,521 @@ static void test_fsync_each(void **state)
     spool_close(s);
 }
 
+/* ---- a full disk, the cursor ---- */
+
+/* Total bytes of the segment files in the spool directory. */
+static off_t segment_bytes(const char *path)
+{
+    char file[512];
+    struct dirent *de;
+    off_t total = 0;
+    DIR *d = opendir(path);
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "seg-", 4) == 0) {
+            snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+            total += file_size(file);
+        }
+    }
+    closedir(d);
+    return total;
+}
+
+/* Number of this process's open files under path that are deleted: an
+ * unlinked segment still open keeps its blocks. */
+static int deleted_open_files(const char *path)
+{
+    char link[300];
+    char target[512];
+    struct dirent *de;
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        ssize_t len;
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+        len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0) {
+            continue;
+        }
+        target[len] = '\0';
+        if (strncmp(target, path, strlen(path)) == 0 && strstr(target, "(deleted)") != NULL) {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static int count_substr(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* Reads the cursor file into buf (at least SPOOL_CURSOR_FILE + 1 bytes).
+ * Returns its length. */
+static size_t read_cursor(const struct fixture *f, unsigned char *buf, size_t cap)
+{
+    char path[192];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/cursor", f->path);
+    fd = open(path, O_RDONLY);
+    assert_true(fd != -1);
+    n = read(fd, buf, cap);
+    assert_true(n >= 0);
+    close(fd);
+    return (size_t)n;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+/* Writes a version-1 cursor file (28 bytes, renamed into place by older
+ * collectors) for position seq/off. */
+static void write_v1_cursor(const struct fixture *f, uint64_t seq, uint64_t off)
+{
+    unsigned char b[28];
+    char path[192];
+    int fd;
+
+    put_le(b, 0x52435053u, 4);
+    put_le(b + 4, 1, 4);
+    put_le(b + 8, seq, 8);
+    put_le(b + 16, off, 8);
+    put_le(b + 24, crc32(crc32(0L, Z_NULL, 0), b, 24), 4);
+    snprintf(path, sizeof(path), "%s/cursor", f->path);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd != -1);
+    assert_int_equal(write(fd, b, sizeof(b)), (ssize_t)sizeof(b));
+    close(fd);
+}
+
+/* Peeks and commits count records in peeks of at most batch, expecting every
+ * commit to return commit_rc. */
+static void consume(struct spool *s, int first, int count, size_t batch, int commit_rc)
+{
+    struct spool_record recs[64];
+    int next = first;
+
+    assert_true(batch <= 64);
+    while (next < first + count) {
+        size_t want =
+            (size_t)(first + count - next) < batch ? (size_t)(first + count - next) : batch;
+        int n = spool_peek(s, recs, want);
+        assert_true(n > 0);
+        for (int k = 0; k < n; k++) {
+            check_record(&recs[k], next++);
+        }
+        assert_int_equal(spool_commit(s, (size_t)n), commit_rc);
+    }
+}
+
+static void test_cursor_record(void **state)
+{
+    unsigned char file[SPOOL_CURSOR_FILE];
+    unsigned char v1[28];
+    struct spool_pos pos = {7, 12345};
+    struct spool_pos got;
+    uint64_t gen = 99;
+
+    (void)state;
+    assert_int_equal(spool_cursor_slot(1), SPOOL_CURSOR_SLOT);
+    assert_int_equal(spool_cursor_slot(2), 0);
+    assert_true(SPOOL_CURSOR_RECORD <= SPOOL_CURSOR_SLOT);
+    assert_true(2 * SPOOL_CURSOR_SLOT <= SPOOL_CURSOR_FILE);
+
+    /* A fresh (zeroed) file holds no record. */
+    memset(file, 0, sizeof(file));
+    assert_int_equal(spool_cursor_decode(file, sizeof(file), &gen, &got), -1);
+
+    /* One record in its slot. */
+    spool_cursor_encode(file + spool_cursor_slot(5), 5, &pos);
+    assert_int_equal(spool_cursor_decode(file, sizeof(file), &gen, &got), 0);
+    assert_int_equal(gen, 5);
+    assert_int_equal(got.seq, 7);
+    assert_int_equal(got.off, 12345);
+
+    /* The next generation goes to the other slot and wins. */
+    pos.off = 20000;
+    spool_cursor_encode(file + spool_cursor_slot(6), 6, &pos);
+    assert_int_equal(spool_cursor_decode(file, sizeof(file), &gen, &got), 0);
+    assert_int_equal(gen, 6);
+    assert_int_equal(got.off, 20000);
+
+    /* A torn write of generation 6: generation 5 is still there. */
+    file[spool_cursor_slot(6) + 30] ^= 0x5a;
+    assert_int_equal(spool_cursor_decode(file, sizeof(file), &gen, &got), 0);
+    assert_int_equal(gen, 5);
+    assert_int_equal(got.off, 12345);
+
+    /* A record is believed only in the slot of its generation. */
+    memset(file, 0, sizeof(file));
+    spool_cursor_encode(file + spool_cursor_slot(4), 5, &pos);
+    assert_int_equal(spool_cursor_decode(file, sizeof(file), &gen, &got), -1);
+
+    /* Wrong lengths, NULL. */
+    spool_cursor_encode(file + spool_cursor_slot(5), 5, &pos);
+    assert_int_equal(spool_cursor_decode(file, sizeof(file) - 1, &gen, &got), -1);
+    assert_int_equal(spool_cursor_decode(file, 0, &gen, &got), -1);
+    assert_int_equal(spool_cursor_decode(file, SPOOL_CURSOR_RECORD, &gen, &got), -1);
+    assert_int_equal(spool_cursor_decode(NULL, sizeof(file), &gen, &got), -1);
+
+    /* The 28-byte cursor of version 1 is still read, as generation 0. */
+    put_le(v1, 0x52435053u, 4);
+    put_le(v1 + 4, 1, 4);
+    put_le(v1 + 8, 3, 8);
+    put_le(v1 + 16, 910, 8);
+    put_le(v1 + 24, crc32(crc32(0L, Z_NULL, 0), v1, 24), 4);
+    assert_int_equal(spool_cursor_decode(v1, sizeof(v1), &gen, &got), 0);
+    assert_int_equal(gen, 0);
+    assert_int_equal(got.seq, 3);
+    assert_int_equal(got.off, 910);
+    v1[20] ^= 1;
+    assert_int_equal(spool_cursor_decode(v1, sizeof(v1), &gen, &got), -1);
+}
+
+static void test_resume_point(void **state)
+{
+    static const uint64_t segs[] = {3, 4, 5};
+    struct spool_pos cur;
+    struct spool_pos at;
+
+    (void)state;
+    /* No cursor: everything on disk, from the oldest segment. */
+    assert_int_equal(spool_resume_point(NULL, segs, 3, &at), 0);
+    assert_int_equal(at.seq, 3);
+    assert_int_equal(at.off, 0);
+    /* The cursor's segment is there: resume exactly at the cursor. */
+    cur = (struct spool_pos){4, 100};
+    assert_int_equal(spool_resume_point(&cur, segs, 3, &at), 1);
+    assert_int_equal(at.seq, 4);
+    assert_int_equal(at.off, 100);
+    /* A cursor write failed since segment 2: segments 2 and 3 were drained
+     * and removed all the same, so the replay starts at the beginning of
+     * segment 4: at most the consumed part of one segment again. */
+    cur = (struct spool_pos){2, 500};
+    assert_int_equal(spool_resume_point(&cur, segs + 1, 2, &at), 0);
+    assert_int_equal(at.seq, 4);
+    assert_int_equal(at.off, 0);
+    /* Everything consumed, the segments left over are removed. */
+    cur = (struct spool_pos){6, 0};
+    assert_int_equal(spool_resume_point(&cur, segs, 3, &at), 3);
+    assert_int_equal(at.seq, 7);
+    assert_int_equal(at.off, 0);
+    /* Nothing on disk. */
+    assert_int_equal(spool_resume_point(NULL, NULL, 0, &at), 0);
+    assert_int_equal(at.seq, 1);
+    cur = (struct spool_pos){9, 50};
+    assert_int_equal(spool_resume_point(&cur, NULL, 0, &at), 0);
+    assert_int_equal(at.seq, 10);
+    assert_int_equal(at.off, 0);
+}
+
+/* A drained spool holds no data on disk: the drained tail goes too, and no
+ * open file keeps an unlinked segment's blocks. */
+static void test_drained_tail_removed(void **state)
+{
+    struct fixture *f = *state;
+    struct spool *s = open_spool(f, BIG, BIG);
+    char path[256];
+
+    append_range(s, 0, 10);
+    assert_int_equal(segment_bytes(f->path), 10 * FRAME);
+    drain_expect(s, 0, 10, 4);
+    seg_path(f, 1, path, sizeof(path));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(segment_bytes(f->path), 0);
+    assert_int_equal(count_segments(f->path), 1);
+    assert_int_equal(deleted_open_files(f->path), 0);
+    append_range(s, 10, 13);
+    spool_close(s);
+
+    capture_begin(f);
+    s = open_spool(f, BIG, BIG);
+    assert_log_quiet(capture_end(f));
+    assert_int_equal(spool_pending_records(s), 3);
+    drain_expect(s, 10, 3, 64);
+    assert_int_equal(segment_bytes(f->path), 0);
+    spool_close(s);
+}
+
+/* The cursor file is made at open, whole, and then only written in place. */
+static void test_cursor_preallocated(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char buf[SPOOL_CURSOR_FILE + 1];
+    struct spool_pos pos;
+    struct stat before, after;
+    char path[192];
+    uint64_t gen;
+    struct spool *s = open_spool(f, BIG, 4 * FRAME);
+
+    snprintf(path, sizeof(path), "%s/cursor", f->path);
+    assert_int_equal(stat(path, &before), 0);
+    assert_int_equal(before.st_size, SPOOL_CURSOR_FILE);
+    assert_true((uint64_t)before.st_blocks * 512 >= SPOOL_CURSOR_FILE); /* not sparse */
+    append_range(s, 0, 10);
+    drain_expect(s, 0, 10, 3);
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino); /* never replaced by a rename */
+    assert_int_equal(after.st_size, SPOOL_CURSOR_FILE);
+    assert_int_equal(read_cursor(f, buf, sizeof(buf)), SPOOL_CURSOR_FILE);
+    assert_int_equal(spool_cursor_decode(buf, SPOOL_CURSOR_FILE, &gen, &pos), 0);
+    assert_true(gen > 4);
+    assert_int_equal(pos.seq, 4); /* the drained tail (3) rolled over to 4 */
+    assert_int_equal(pos.off, 0);
+    spool_close(s);
+}
+
+/* A cursor of the previous version is honoured and replaced. */
+static void test_cursor_v1_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char buf[SPOOL_CURSOR_FILE + 1];
+    char path[256];
+    struct spool *s = open_spool(f, BIG, 4 * FRAME);
+
+    append_range(s, 0, 12);
+    spool_close(s);
+    write_v1_cursor(f, 2, FRAME); /* record 5 is next */
+
+    capture_begin(f);
+    s = open_spool(f, BIG, 4 * FRAME);
+    assert_log_quiet(capture_end(f));
+    seg_path(f, 1, path, sizeof(path));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(spool_pending_records(s), 7);
+    assert_int_equal(read_cursor(f, buf, sizeof(buf)), SPOOL_CURSOR_FILE);
+    spool_close(s);
+    s = open_spool(f, BIG, 4 * FRAME);
+    drain_expect(s, 5, 7, 64);
+    spool_close(s);
+}
+
+/* A torn cursor write (a crash in it) costs one commit, not the spool. */
+static void test_cursor_torn_slot(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char buf[SPOOL_CURSOR_FILE + 1];
+    struct spool_record recs[8];
+    struct spool_pos pos;
+    char path[192];
+    uint64_t gen;
+    struct spool *s = open_spool(f, BIG, BIG);
+
+    append_range(s, 0, 20);
+    assert_int_equal(spool_peek(s, recs, 5), 5);
+    assert_int_equal(spool_commit(s, 5), 0);
+    assert_int_equal(spool_peek(s, recs, 5), 5);
+    assert_int_equal(spool_commit(s, 5), 0);
+    spool_close(s);
+    assert_int_equal(read_cursor(f, buf, sizeof(buf)), SPOOL_CURSOR_FILE);
+    assert_int_equal(spool_cursor_decode(buf, SPOOL_CURSOR_FILE, &gen, &pos), 0);
+    assert_int_equal(pos.off, 10 * FRAME);
+    snprintf(path, sizeof(path), "%s/cursor", f->path);
+    flip_byte(path, (off_t)spool_cursor_slot(gen) + 20);
+
+    capture_begin(f);
+    s = open_spool(f, BIG, BIG);
+    assert_log_quiet(capture_end(f));
+    assert_int_equal(spool_pending_records(s), 15);
+    drain_expect(s, 5, 15, 64);
+    spool_close(s);
+}
+
+/* An append that finds the disk full is SPOOL_FULL, cut back, logged once,
+ * and the spool takes records again once there is space. */
+static void test_append_disk_full(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEY_LEN + 1];
+    char value[VALUE_LEN];
+    char path[256];
+    const char *log;
+    struct spool *s = open_spool(f, BIG, 4 * FRAME);
+
+    append_range(s, 0, 6); /* segment 1: 0..3, segment 2: 4, 5 */
+    seg_path(f, 2, path, sizeof(path));
+    make_record(6, key, value);
+    capture_begin(f);
+    spool_fault_set(s, SPOOL_FAULT_APPEND, ENOSPC, 2);
+    assert_int_equal(spool_append(s, 0, key, KEY_LEN, value, VALUE_LEN), SPOOL_FULL);
+    assert_int_equal(spool_append(s, 0, key, KEY_LEN, value, VALUE_LEN), SPOOL_FULL);
+    log = capture_end(f);
+    assert_int_equal(count_substr(log, "\"event\":\"spool.disk_full\""), 1);
+    assert_null(strstr(log, "spool.write_failed"));
+    assert_null(strstr(log, "\"lvl\":\"error\""));
+    assert_int_equal(spool_pending_records(s), 6);
+    assert_int_equal(file_size(path), 2 * FRAME); /* the half-written frame is cut off */
+
+    log_init("test_spool", LOG_LEVEL_INFO);
+    capture_begin(f);
+    assert_int_equal(spool_append(s, 0, key, KEY_LEN, value, VALUE_LEN), 0);
+    assert_non_null(strstr(capture_end(f), "\"event\":\"spool.disk_space_returned\""));
+    log_init("test_spool", LOG_LEVEL_WARN);
+
+    /* Other write errors stay errors. */
+    make_record(7, key, value);
+    capture_begin(f);
+    spool_fault_set(s, SPOOL_FAULT_APPEND, EIO, 1);
+    assert_int_equal(spool_append(s, 1, key, KEY_LEN, value, VALUE_LEN), -1);
+    assert_non_null(strstr(capture_end(f), "\"event\":\"spool.write_failed\""));
+    assert_int_equal(spool_append(s, 1, key, KEY_LEN, value, VALUE_LEN), 0);
+
+    /* No room for a new segment file is a full disk too. */
+    make_record(8, key, value);
+    capture_begin(f);
+    spool_fault_set(s, SPOOL_FAULT_SEGMENT, ENOSPC, 1);
+    assert_int_equal(spool_append(s, 0, key, KEY_LEN, value, VALUE_LEN), SPOOL_FULL);
+    log = capture_end(f);
+    assert_non_null(strstr(log, "\"event\":\"spool.disk_full\""));
+    assert_null(strstr(log, "\"lvl\":\"error\""));
+    assert_int_equal(spool_append(s, 0, key, KEY_LEN, value, VALUE_LEN), 0);
+    assert_int_equal(spool_pending_records(s), 9);
+    spool_close(s);
+
+    capture_begin(f);
+    s = open_spool(f, BIG, 4 * FRAME);
+    assert_log_quiet(capture_end(f)); /* nothing torn was left behind */
+    drain_expect(s, 0, 9, 5);
+    spool_close(s);
+}
+
+/* Cursor writes fail (a full disk, say) for the whole replay: drained
+ * segments are removed all the same, and a restart replays at most the
+ * consumed part of one segment. */
+static void test_cursor_failure_replays_one_segment(void **state)
+{
+    struct fixture *f = *state;
+    const char *log;
+    struct spool *s = open_spool(f, BIG, 5 * FRAME);
+
+    append_range(s, 0, 30); /* six segments of five */
+    capture_begin(f);
+    spool_fault_set(s, SPOOL_FAULT_CURSOR, ENOSPC, -1);
+    consume(s, 0, 23, 4, -1);
+    log = capture_end(f);
+    assert_int_equal(count_substr(log, "\"event\":\"spool.cursor_write_failed\""), 1);
+    assert_int_equal(count_segments(f->path), 2); /* 1 .. 4 are gone */
+    assert_int_equal(segment_bytes(f->path), 10 * FRAME);
+    assert_int_equal(deleted_open_files(f->path), 0);
+    assert_int_equal(spool_pending_records(s), 7);
+    spool_close(s);
+
+    s = open_spool(f, BIG, 5 * FRAME);
+    assert_int_equal(spool_pending_records(s), 10); /* 20, 21, 22 again */
+    consume(s, 20, 5, 5, 0);                        /* cursor writes work again */
+    spool_close(s);
+    s = open_spool(f, BIG, 5 * FRAME);
+    drain_expect(s, 25, 5, 64);
+    spool_close(s);
+}
+
+/* The same without the fault hook (so it runs against any version): a
+ * directory named cursor.tmp makes every cursor write fail. A restart after
+ * 23 of 30 records replays the 7 left and at most one segment (5) more. */
+static void test_cursor_unwritable_replays_one_segment(void **state)
+{
+    struct fixture *f = *state;
+    struct spool_record recs[8];
+    char tmp[192];
+    int next = 0;
+    struct spool *s;
+
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    snprintf(tmp, sizeof(tmp), "%s/cursor.tmp", f->path);
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    s = open_spool(f, BIG, 5 * FRAME);
+    append_range(s, 0, 30);
+    while (next < 23) {
+        int n = spool_peek(s, recs, (size_t)(23 - next < 4 ? 23 - next : 4));
+        assert_true(n > 0);
+        next += n;
+        spool_commit(s, (size_t)n);
+    }
+    spool_close(s);
+    s = open_spool(f, BIG, 5 * FRAME);
+    assert_true(spool_pending_records(s) <= 7 + 5);
+    assert_true(spool_pending_records(s) >= 7);
+    assert_int_equal(rmdir(tmp), 0);
+    drain_expect(s, 30 - (int)spool_pending_records(s), (int)spool_pending_records(s), 64);
+    spool_close(s);
+}
+
+/* With the cursor failing, draining everything still leaves nothing to
+ * replay: the drained tail is removed too. */
+static void test_cursor_failure_full_drain(void **state)
+{
+    struct fixture *f = *state;
+    struct spool_record recs[8];
+    struct spool *s = open_spool(f, BIG, 5 * FRAME);
+
+    append_range(s, 0, 12);
+    spool_fault_set(s, SPOOL_FAULT_CURSOR, ENOSPC, -1);
+    consume(s, 0, 12, 5, -1);
+    assert_int_equal(segment_bytes(f->path), 0);
+    spool_close(s);
+    s = open_spool(f, BIG, 5 * FRAME);
+    assert_int_equal(spool_pending_records(s), 0);
+    assert_int_equal(spool_peek(s, recs, 8), 0);
+    append_range(s, 12, 14);
+    drain_expect(s, 12, 2, 8);
+    spool_close(s);
+}
+
+/* The cursor file cannot be made at open (cursor.tmp is in the way, as a
+ * full disk would refuse it): the spool still opens, says so, and makes the
+ * file at a later commit. */
+static void test_cursor_reserve_retried(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char buf[SPOOL_CURSOR_FILE + 1];
+    char tmp[192];
+    char path[192];
+    const char *log;
+    struct spool *s;
+
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    snprintf(tmp, sizeof(tmp), "%s/cursor.tmp", f->path);
+    snprintf(path, sizeof(path), "%s/cursor", f->path);
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    capture_begin(f);
+    s = open_spool(f, BIG, 4 * FRAME);
+    log = capture_end(f);
+    assert_non_null(strstr(log, "\"event\":\"spool.cursor_reserve_failed\""));
+    assert_int_equal(access(path, F_OK), -1);
+    append_range(s, 0, 10);
+    capture_begin(f);
+    consume(s, 0, 5, 5, -1);
+    log = capture_end(f);
+    assert_null(strstr(log, "cursor_write_failed")); /* said once already */
+    assert_int_equal(count_segments(f->path), 2);
+    assert_int_equal(rmdir(tmp), 0);
+    log_init("test_spool", LOG_LEVEL_INFO);
+    capture_begin(f);
+    consume(s, 5, 2, 5, 0);
+    assert_non_null(strstr(capture_end(f), "\"event\":\"spool.cursor_write_recovered\""));
+    log_init("test_spool", LOG_LEVEL_WARN);
+    assert_int_equal(read_cursor(f, buf, sizeof(buf)), SPOOL_CURSOR_FILE);
+    spool_close(s);
+    s = open_spool(f, BIG, 4 * FRAME);
+    drain_expect(s, 7, 3, 64);
+    spool_close(s);
+}
+
 /* ---- threads ---- */
 
 #define THREADS 4
@@ -838,6 +1354,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_creates_missing_dirs_and_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_damage_and_leftovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_each, setup, teardown),
+        cmocka_unit_test(test_cursor_record),
+        cmocka_unit_test(test_resume_point),
+        cmocka_unit_test_setup_teardown(test_drained_tail_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_preallocated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_v1_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_torn_slot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_disk_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_failure_replays_one_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_unwritable_replays_one_segment, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_failure_full_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_reserve_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_and_replay, setup, teardown),
     };
