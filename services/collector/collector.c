@@ -392,22 +392,51 @@ static const char *collector_write_key(struct mg_connection *c, char *buf, size_
     return NULL;
 }
 
-/* Checks write key, rate limit and content type. Returns 0 to go on, or
- * the status already sent. */
+/* Joins every X-Forwarded-For line of the request into buf (xff_join keeps
+ * the right-most entries when they do not all fit): mg_get_header gives only
+ * the first line, so a client's own line would hide the one its proxy added.
+ * Returns buf, or NULL when the request has no such line. */
+static const char *collector_xff(struct mg_connection *c, char *buf, size_t buflen)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const char *lines[MG_MAX_HEADERS];
+    size_t n = 0;
+
+    for (int i = 0; i < ri->num_headers && n < MG_MAX_HEADERS; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "X-Forwarded-For") == 0) {
+            lines[n++] = ri->http_headers[i].value;
+        }
+    }
+    if (n == 0 || xff_join(lines, n, buf, buflen) < 0) {
+        return NULL;
+    }
+    return buf;
+}
+
+/* Checks rate limit, write key and content type. The rate limit comes
+ * first, so requests with a missing or wrong key are counted and limited
+ * too: a key-guessing flood gets 429 after the burst. A client is keyed by
+ * its IPv4 address or its IPv6 network (client_ip_key). Returns 0 to go on,
+ * or the status already sent. */
 static int collector_guard(struct collector *col, struct mg_connection *c, const char *ip,
                            const char **site_id, const char *cors)
 {
     char keybuf[256];
+    char rlkey[64];
     int retry;
 
-    *site_id = write_keys_match(col->keys, collector_write_key(c, keybuf, sizeof(keybuf)));
-    if (*site_id == NULL) {
-        return collector_error(c, 401, "missing or invalid write key", cors, NULL);
+    *site_id = NULL;
+    if (client_ip_key(ip, (unsigned)col->cfg->rate_limit_ipv6_prefix, rlkey, sizeof(rlkey)) != 0) {
+        snprintf(rlkey, sizeof(rlkey), "%s", ip); /* not an address: its text is the key */
     }
-    if (!ratelimit_allow(col->ratelimit, ip, 1.0, lifecycle_mono_ms(), &retry)) {
+    if (!ratelimit_allow(col->ratelimit, rlkey, 1.0, lifecycle_mono_ms(), &retry)) {
         char extra[64];
         snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
         return collector_error(c, 429, "rate limit exceeded", cors, extra);
+    }
+    *site_id = write_keys_match(col->keys, collector_write_key(c, keybuf, sizeof(keybuf)));
+    if (*site_id == NULL) {
+        return collector_error(c, 401, "missing or invalid write key", cors, NULL);
     }
     if (!collector_content_type_ok(mg_get_header(c, "Content-Type"))) {
         return collector_error(c, 415, "content type must be application/json or text/plain", cors,
@@ -425,7 +454,7 @@ static int collector_handle(struct collector *col, struct mg_connection *c)
                                ? CORS_DENIED
                                : cors_check(col->cors, origin);
     struct event_request req = {0};
-    char cors[600], ip[64];
+    char cors[600], ip[64], xff[2048];
     char *body = NULL;
     size_t len = 0;
     int status;
@@ -441,7 +470,7 @@ static int collector_handle(struct collector *col, struct mg_connection *c)
         return collector_error(c, 403, "origin not allowed", NULL, NULL);
     }
     collector_cors_headers(d, origin, cors, sizeof(cors));
-    if (client_ip_resolve(col->proxies, ri->remote_addr, mg_get_header(c, "X-Forwarded-For"), ip,
+    if (client_ip_resolve(col->proxies, ri->remote_addr, collector_xff(c, xff, sizeof(xff)), ip,
                           sizeof(ip)) != 0) {
         snprintf(ip, sizeof(ip), "%s", ri->remote_addr);
     }
