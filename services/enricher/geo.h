@@ -41,10 +41,10 @@ struct geo_db *geo_db_open(const char *tor_dir, const char *mmdb_path, char *err
 void geo_db_free(struct geo_db *db);
 
 /* Looks up the country of ip (IPv4 dotted quad or IPv6 text; IPv4-mapped and
- * NAT64 64:ff9b::/96 IPv6 are looked up as IPv4). Writes the upper-case ISO 3166-1 alpha-2 code to cc,
- * or "" when no source knows the address. Returns the enum geo_source that
- * answered (GEO_SOURCE_NONE when unknown), or -1 when ip is not an address
- * (cc is then ""). */
+ * NAT64 64:ff9b::/96 IPv6 are looked up as IPv4). Writes the upper-case ISO
+ * 3166-1 alpha-2 code to cc, or "" when no source knows the address. Returns
+ * the enum geo_source that answered (GEO_SOURCE_NONE when unknown), or -1
+ * when ip is not an address (cc is then ""). */
 int geo_lookup(const struct geo_db *db, const char *ip, char cc[3]);
 
 /* Name of a source for the enriched event's GeoInfo.source: "geoipdb",

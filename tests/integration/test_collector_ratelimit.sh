@@ -81,9 +81,11 @@ codes 1 -H 'X-Forwarded-For: 203.0.113.60:4711'
 expect_eq "an address with a port is the client's address" " 202" "$CODES"
 codes 1 -H 'X-Forwarded-For: [2001:db8:9::1]:443'
 expect_eq "a bracketed IPv6 address with a port is the client's address" " 202" "$CODES"
+codes 1 -H 'X-Forwarded-For: fe80::1%eth0'
+expect_eq "an IPv6 address with a zone id is the client's address" " 202" "$CODES"
 sleep 0.5
 dump analytics.events.raw raw >"$T/raw2.jsonl"
-for ip in 203.0.113.50 203.0.113.60 2001:db8:9::1; do
+for ip in 203.0.113.50 203.0.113.60 2001:db8:9::1 fe80::1; do
   check "$ip recorded as the client" bash -c "jq -r '.value.client_ip' '$T/raw2.jsonl' | grep -qx '$ip'"
 done
 check "no garbage recorded as a client" bash -c "! jq -r '.value.client_ip' '$T/raw2.jsonl' | grep -q 'not-an-ip'"
