@@ -392,21 +392,49 @@ static const char *collector_write_key(struct http_request *c)
     return h != NULL ? h : http_query(c, "write_key");
 }
 
-/* Checks write key, rate limit and content type. Returns 0 to go on, or
- * the status already sent. */
+#define COLLECTOR_XFF_LINES 64 /* X-Forwarded-For lines read (a request has at most 63 headers) */
+
+/* Joins every X-Forwarded-For line of the request into buf (xff_join keeps
+ * the right-most entries when they do not all fit), so a client's own line
+ * cannot hide the one its proxy added. Returns buf, or NULL when the
+ * request has no such line. */
+static const char *collector_xff(struct http_request *c, char *buf, size_t buflen)
+{
+    const char *lines[COLLECTOR_XFF_LINES];
+    size_t n = http_headers(c, "X-Forwarded-For", lines, COLLECTOR_XFF_LINES);
+
+    if (n > COLLECTOR_XFF_LINES) {
+        n = COLLECTOR_XFF_LINES;
+    }
+    if (n == 0 || xff_join(lines, n, buf, buflen) < 0) {
+        return NULL;
+    }
+    return buf;
+}
+
+/* Checks rate limit, write key and content type. The rate limit comes
+ * first, so requests with a missing or wrong key are counted and limited
+ * too: a key-guessing flood gets 429 after the burst. A client is keyed by
+ * its IPv4 address or its IPv6 network (client_ip_key). Returns 0 to go on,
+ * or the status already sent. */
 static int collector_guard(struct collector *col, struct http_request *c, const char *ip,
                            const char **site_id, const char *cors)
 {
+    char rlkey[64];
     int retry;
 
-    *site_id = write_keys_match(col->keys, collector_write_key(c));
-    if (*site_id == NULL) {
-        return collector_error(c, 401, "missing or invalid write key", cors, NULL);
+    *site_id = NULL;
+    if (client_ip_key(ip, (unsigned)col->cfg->rate_limit_ipv6_prefix, rlkey, sizeof(rlkey)) != 0) {
+        snprintf(rlkey, sizeof(rlkey), "%s", ip); /* not an address: its text is the key */
     }
-    if (!ratelimit_allow(col->ratelimit, ip, 1.0, lifecycle_mono_ms(), &retry)) {
+    if (!ratelimit_allow(col->ratelimit, rlkey, 1.0, lifecycle_mono_ms(), &retry)) {
         char extra[64];
         snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
         return collector_error(c, 429, "rate limit exceeded", cors, extra);
+    }
+    *site_id = write_keys_match(col->keys, collector_write_key(c));
+    if (*site_id == NULL) {
+        return collector_error(c, 401, "missing or invalid write key", cors, NULL);
     }
     if (!collector_content_type_ok(http_header(c, "Content-Type"))) {
         return collector_error(c, 415, "content type must be application/json or text/plain", cors,
@@ -433,7 +461,9 @@ static enum cors_decision collector_cors(const struct collector *col, struct htt
 static void collector_client_ip(const struct collector *col, struct http_request *c, char *ip,
                                 size_t iplen)
 {
-    if (client_ip_resolve(col->proxies, http_peer(c), http_header(c, "X-Forwarded-For"), ip,
+    char xff[2048];
+
+    if (client_ip_resolve(col->proxies, http_peer(c), collector_xff(c, xff, sizeof(xff)), ip,
                           iplen) != 0) {
         snprintf(ip, iplen, "%s", http_peer(c));
     }

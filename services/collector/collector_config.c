@@ -62,9 +62,15 @@ const struct config_var collector_config_vars[] = {
     {"ANALYTICS_COLLECTOR_TRUSTED_PROXIES", CONFIG_STRING, "", 0, 0, NULL,
      "proxies (IPs or CIDRs) whose X-Forwarded-For is believed", F(trusted_proxies), 0},
     {"ANALYTICS_COLLECTOR_RATE_LIMIT", CONFIG_INT, "100", 0, 1000000, NULL,
-     "requests per second per client IP (0 turns the limit off)", F(rate_limit), 0},
+     "requests per second per client (an IPv4 address or IPv6 network), wrong write keys "
+     "included; 0 turns the limit off",
+     F(rate_limit), 0},
     {"ANALYTICS_COLLECTOR_RATE_BURST", CONFIG_INT, "200", 1, 10000000, NULL,
      "requests a client IP may send at once before the rate applies", F(rate_burst), 0},
+    {"ANALYTICS_COLLECTOR_RATE_LIMIT_IPV6_PREFIX", CONFIG_INT, "64", 32, 128, NULL,
+     "IPv6 clients share one rate-limit bucket per network of this many bits (64: one "
+     "subscriber's /64; 128: per address)",
+     F(rate_limit_ipv6_prefix), 0},
     {"ANALYTICS_COLLECTOR_LINGER_MS", CONFIG_INT, "2", 0, 1000, NULL,
      "producer batching delay in ms", F(linger_ms), 0},
     {"ANALYTICS_COLLECTOR_PRODUCE_TIMEOUT_MS", CONFIG_INT, "4000", 1000, 4000, NULL,

@@ -32,6 +32,7 @@ struct collector_config {
     char *trusted_proxies;
     long long rate_limit;
     long long rate_burst;
+    long long rate_limit_ipv6_prefix;
     long long linger_ms;
     long long produce_timeout_ms;
     long long queue_max_events;

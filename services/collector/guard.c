@@ -5,6 +5,7 @@
  */
 #include "guard.h"
 #include "analytics/errbuf.h"
+#include "analytics/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -68,6 +69,23 @@ static bool guard_list_next(const char **pos, const char **item, size_t *len)
     return true;
 }
 
+/* True when s[0..len) is a decimal port 1..65535. */
+static bool guard_port_valid(const char *s, size_t len)
+{
+    long port = 0;
+
+    if (len == 0 || len > 5) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        port = port * 10 + (s[i] - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
 /* Counts the items of a comma-separated list (commas + 1). */
 static size_t guard_list_count(const char *s)
 {
@@ -114,23 +132,6 @@ static bool cors_host_valid(const char *s, size_t len)
     return true;
 }
 
-/* True when s[0..len) is a decimal port 1..65535. */
-static bool cors_port_valid(const char *s, size_t len)
-{
-    long port = 0;
-
-    if (len == 0 || len > 5) {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        port = port * 10 + (s[i] - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
 /* True when s[0..len) (trailing slash already removed) is
  * http[s]://host[:port], or the literal "null" origin. */
 static bool cors_origin_valid(const char *s, size_t len)
@@ -169,7 +170,7 @@ static bool cors_origin_valid(const char *s, size_t len)
     if (!cors_host_valid(host, (size_t)(colon - host))) {
         return false;
     }
-    return colon == end || cors_port_valid(colon + 1, (size_t)(end - colon - 1));
+    return colon == end || guard_port_valid(colon + 1, (size_t)(end - colon - 1));
 }
 
 struct cors *cors_new(const char *allowlist, char *err, size_t errlen)
@@ -826,6 +827,14 @@ static bool proxy_list_trusts(const struct proxy_list *pl, const struct ip_addr 
     return false;
 }
 
+/* Clears the bits of a from bit prefix on (0..128). */
+static void ip_clear_host_bits(struct ip_addr *a, unsigned prefix)
+{
+    for (unsigned bit = prefix; bit < 128; bit++) {
+        a->b[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+    }
+}
+
 /* Parses a decimal prefix length s[0..len) no greater than max. */
 static bool ip_prefix_parse(const char *s, size_t len, unsigned max, unsigned *out)
 {
@@ -871,10 +880,7 @@ static bool ip_cidr_parse(const char *s, size_t len, struct ip_cidr *c)
         prefix -= 96;
     }
     c->prefix = prefix;
-    /* Clear the host bits so matching compares whole bytes. */
-    for (unsigned bit = prefix; bit < 128; bit++) {
-        c->net.b[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
-    }
+    ip_clear_host_bits(&c->net, prefix); /* so matching compares whole bytes */
     return true;
 }
 
@@ -912,6 +918,118 @@ out_free:
     return NULL;
 }
 
+/* True when cutting the list v at tail (v < tail) leaves the entry starting
+ * at tail whole: only white space lies between a comma and tail. */
+static bool xff_cut_clean(const char *v, const char *tail)
+{
+    const char *p = tail - 1;
+
+    while (p > v && isspace((unsigned char)*p)) {
+        p--;
+    }
+    return *p == ',';
+}
+
+int xff_join(const char *const *lines, size_t n, char *out, size_t outlen)
+{
+    size_t pos; /* the list built so far, right to left, is out[pos..] */
+    bool dropped = false;
+
+    if (out == NULL || outlen == 0) {
+        return -1;
+    }
+    pos = outlen - 1;
+    out[pos] = '\0';
+    for (size_t i = n; i-- > 0 && !dropped;) {
+        const char *v = lines[i];
+        size_t len = v != NULL ? strlen(v) : 0;
+        size_t sep = pos < outlen - 1 ? 2 : 0; /* ", " before what is there */
+
+        guard_trim(&v, &len);
+        if (len == 0) {
+            continue;
+        }
+        if (len + sep > pos) {
+            /* Keep the whole entries at the end of v that fit, then stop. */
+            size_t avail = pos > sep ? pos - sep : 0;
+            const char *tail = v + len - avail;
+            dropped = true;
+            if (!xff_cut_clean(v, tail)) {
+                /* The cut is inside an entry: drop up to the next comma. */
+                const char *comma = memchr(tail, ',', avail);
+                avail = comma != NULL ? avail - (size_t)(comma + 1 - tail) : 0;
+                tail = comma != NULL ? comma + 1 : tail;
+            }
+            len = avail;
+            v = tail;
+            guard_trim(&v, &len);
+            if (len == 0) {
+                break;
+            }
+        }
+        pos -= sep;
+        memcpy(out + pos, ", ", sep);
+        pos -= len;
+        memcpy(out + pos, v, len);
+    }
+    memmove(out, out + pos, outlen - pos);
+    return dropped ? 1 : 0;
+}
+
+/* Parses an IPv6 address s[0..len), maybe with a zone ("fe80::1%eth0": up
+ * to 16 letters, digits, '.', '_' or '-'), which is dropped. */
+static bool xff_v6_parse(const char *s, size_t len, struct ip_addr *a)
+{
+    const char *pct = memchr(s, '%', len);
+
+    if (pct != NULL) {
+        size_t zlen = len - (size_t)(pct - s) - 1;
+        if (zlen == 0 || zlen > 16) {
+            return false;
+        }
+        for (size_t i = 1; i <= zlen; i++) {
+            unsigned char ch = (unsigned char)pct[i];
+            if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '-') {
+                return false;
+            }
+        }
+        len = (size_t)(pct - s);
+    }
+    /* Brackets and zones belong to IPv6 only: "[192.0.2.1]" is not an entry. */
+    return memchr(s, ':', len) != NULL && ip_parse(s, len, a, NULL);
+}
+
+/* Parses one X-Forwarded-For entry s[0..len) (trimmed): "v4", "v4:port",
+ * "v6", "[v6]" or "[v6]:port", a v6 maybe with a zone. Returns false for
+ * anything else. */
+static bool xff_entry_parse(const char *s, size_t len, struct ip_addr *a)
+{
+    const char *end = s + len;
+    const char *colon;
+
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (close == NULL) {
+            return false;
+        }
+        if (close + 1 != end &&
+            (close[1] != ':' || !guard_port_valid(close + 2, (size_t)(end - close - 2)))) {
+            return false;
+        }
+        return xff_v6_parse(s + 1, (size_t)(close - s - 1), a);
+    }
+    colon = memchr(s, ':', len);
+    if (colon == NULL) {
+        return ip_parse(s, len, a, NULL);
+    }
+    if (memchr(colon + 1, ':', (size_t)(end - colon - 1)) != NULL) {
+        return xff_v6_parse(s, len, a); /* two colons or more: IPv6 */
+    }
+    /* one colon: IPv4 and a port */
+    return guard_port_valid(colon + 1, (size_t)(end - colon - 1)) &&
+           ip_parse(s, (size_t)(colon - s), a, NULL);
+}
+
 int client_ip_resolve(const struct proxy_list *pl, const char *peer, const char *xff, char *out,
                       size_t outlen)
 {
@@ -928,7 +1046,7 @@ int client_ip_resolve(const struct proxy_list *pl, const char *peer, const char 
     if (xff != NULL && proxy_list_trusts(pl, &cur)) {
         /* Walk right to left: each hop was added by the one after it. */
         end = xff + strlen(xff);
-        for (;;) {
+        for (int hop = 0; hop < CLIENT_IP_MAX_HOPS; hop++) {
             const char *start = end;
             const char *item;
             size_t len;
@@ -938,18 +1056,64 @@ int client_ip_resolve(const struct proxy_list *pl, const char *peer, const char 
             item = start;
             len = (size_t)(end - start);
             guard_trim(&item, &len);
-            if (!ip_parse(item, len, &next, NULL)) {
-                break; /* malformed: keep the last good address */
+            if (len > 0) {
+                if (!xff_entry_parse(item, len, &next)) {
+                    break; /* malformed: keep the last good address */
+                }
+                cur = next;
+                if (!proxy_list_trusts(pl, &cur)) {
+                    break;
+                }
             }
-            cur = next;
-            if (!proxy_list_trusts(pl, &cur) || start == xff) {
+            if (start == xff) {
                 break;
             }
             end = start - 1; /* the comma */
         }
     }
     if (out == NULL || inet_ntop(cur.family, cur.b, out, (socklen_t)outlen) == NULL) {
+        if (out != NULL && outlen > 0) {
+            out[0] = '\0';
+        }
         return -1; /* out is too small */
+    }
+    return 0;
+}
+
+int client_ip_key(const char *ip, unsigned v6_prefix, char *out, size_t outlen)
+{
+    struct ip_addr a;
+    unsigned char v4[4];
+    char text[INET6_ADDRSTRLEN];
+    int n;
+
+    if (out == NULL || outlen == 0) {
+        return -1;
+    }
+    out[0] = '\0';
+    if (ip == NULL || v6_prefix > 128 || !ip_parse(ip, strlen(ip), &a, NULL)) {
+        return -1;
+    }
+    if (a.family == AF_INET6 && ipaddr_embedded_v4(a.b, v4) != IPADDR_EMBED_NONE) {
+        memset(&a, 0, sizeof(a));
+        a.family = AF_INET;
+        memcpy(a.b, v4, sizeof(v4));
+    }
+    if (a.family == AF_INET) {
+        if (inet_ntop(AF_INET, a.b, out, (socklen_t)outlen) == NULL) {
+            out[0] = '\0';
+            return -1;
+        }
+        return 0;
+    }
+    ip_clear_host_bits(&a, v6_prefix);
+    if (inet_ntop(AF_INET6, a.b, text, sizeof(text)) == NULL) {
+        return -1;
+    }
+    n = snprintf(out, outlen, "%s/%u", text, v6_prefix);
+    if (n < 0 || (size_t)n >= outlen) {
+        out[0] = '\0';
+        return -1;
     }
     return 0;
 }

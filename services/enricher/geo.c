@@ -3,6 +3,7 @@
 #include "geo.h"
 
 #include "analytics/errbuf.h"
+#include "analytics/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -392,11 +393,13 @@ size_t geo_db_memory(const struct geo_db *db)
     return db->n4 * sizeof(struct geo_range4) + db->n6 * sizeof(struct geo_range6);
 }
 
-/* Parses ip into b: returns 4 (b[0..3] set) for IPv4 and IPv4-mapped IPv6,
- * 6 (b[0..15]) for other IPv6, or -1 when ip is not an address. */
+/* Parses ip into b: returns 4 (b[0..3] set) for IPv4 and for an IPv6 form
+ * of an IPv4 client (IPv4-mapped, NAT64 64:ff9b::/96), 6 (b[0..15]) for other
+ * IPv6, or -1 when ip is not an address. */
 static int geo_parse_ip(const char *ip, unsigned char b[16])
 {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    unsigned char v4[4];
+    enum ipaddr_embed kind;
 
     if (ip == NULL) {
         return -1;
@@ -407,8 +410,9 @@ static int geo_parse_ip(const char *ip, unsigned char b[16])
     if (inet_pton(AF_INET6, ip, b) != 1) {
         return -1;
     }
-    if (memcmp(b, mapped, sizeof(mapped)) == 0) {
-        memmove(b, b + 12, 4);
+    kind = ipaddr_embedded_v4(b, v4);
+    if (kind == IPADDR_EMBED_MAPPED || kind == IPADDR_EMBED_NAT64) {
+        memcpy(b, v4, sizeof(v4));
         return 4;
     }
     return 6;
@@ -530,6 +534,21 @@ const char *geo_source_name(int source)
     }
 }
 
+/* Truncates the IPv6 address b (not an IPv4 client's: geo_parse_ip made
+ * those IPv4) to /48, and further where the /48 would still hold a whole
+ * IPv4 address: a 6to4 address keeps 2002: and the /24 of its IPv4 (a /40).
+ * Teredo's client IPv4 lies past the /48 and goes with it. */
+static void geo_truncate6(unsigned char b[16])
+{
+    unsigned char v4[4];
+    size_t keep = 6;
+
+    if (ipaddr_embedded_v4(b, v4) == IPADDR_EMBED_6TO4) {
+        keep = 5; /* 2002 in bytes 0-1, the IPv4 in bytes 2-5: drop its last octet */
+    }
+    memset(b + keep, 0, 16 - keep);
+}
+
 int geo_truncate(const char *ip, char *out, size_t outlen)
 {
     unsigned char b[16];
@@ -547,7 +566,7 @@ int geo_truncate(const char *ip, char *out, size_t outlen)
         b[3] = 0;
         s = inet_ntop(AF_INET, b, out, (socklen_t)outlen);
     } else {
-        memset(b + 6, 0, 10);
+        geo_truncate6(b);
         s = inet_ntop(AF_INET6, b, out, (socklen_t)outlen);
     }
     if (s == NULL) {

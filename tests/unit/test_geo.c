@@ -532,6 +532,38 @@ static void test_truncate(void **state)
     assert_int_equal(geo_truncate("203.0.113.7", NULL, 0), -1);
 }
 
+/* Every IPv6 form that carries an IPv4 address keeps at most that
+ * address's /24 (issue 11): a 6to4 /48 is 2002: plus a whole IPv4 address. */
+static void test_truncate_embedded_v4(void **state)
+{
+    (void)state;
+    /* 6to4: 203.0.113.7 is cb00:7107. */
+    expect_trunc("2002:cb00:7107::1", "2002:cb00:7100::");
+    expect_trunc("2002:cb00:7107:ffff:1:2:3:4", "2002:cb00:7100::");
+    expect_trunc("2002:c000:24d:1::", "2002:c000:200::");
+    expect_trunc("2002:ffff:ffff:ffff::", "2002:ffff:ff00::");
+    /* NAT64's well-known prefix: an IPv4 client, written as IPv4. */
+    expect_trunc("64:ff9b::203.0.113.7", "203.0.113.0");
+    expect_trunc("64:ff9b::cb00:7107", "203.0.113.0");
+    /* Teredo (RFC 4380's example: server 65.54.227.120, client 192.0.2.45
+     * inverted in the last 32 bits): the client's IPv4 is past the /48. */
+    expect_trunc("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:4136::");
+    /* Local-use NAT64 (64:ff9b:1::/48): whatever it embeds lies past the /48. */
+    expect_trunc("64:ff9b:1:cb00:71:700::", "64:ff9b:1::");
+    /* Near misses of those prefixes are ordinary IPv6. */
+    expect_trunc("2003:cb00:7107::1", "2003:cb00:7107::");
+    expect_trunc("2001:1:4136:e378::1", "2001:1:4136::");
+}
+
+/* A NAT64 address is looked up by the IPv4 client it carries, as an
+ * IPv4-mapped one is. */
+static void test_nat64_lookup(void **state)
+{
+    (void)state;
+    expect_cc(g_db, "64:ff9b::8.8.8.8", "US");
+    expect_cc(g_db, "64:ff9b::101:101", "AU");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,7 +572,8 @@ int main(void)
         cmocka_unit_test(test_lookup_invalid), cmocka_unit_test(test_lookup_speed),
         cmocka_unit_test(test_small_files),    cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_open_errors),    cmocka_unit_test(test_mmdb),
-        cmocka_unit_test(test_truncate),
+        cmocka_unit_test(test_truncate),       cmocka_unit_test(test_truncate_embedded_v4),
+        cmocka_unit_test(test_nat64_lookup),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,30 @@
+/* IPv4 addresses carried inside IPv6 addresses. Contracts in ipaddr.h. */
+#include "analytics/ipaddr.h"
+
+#include <string.h>
+
+enum ipaddr_embed ipaddr_embedded_v4(const unsigned char a[16], unsigned char v4[4])
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
+    if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+        memcpy(v4, a + 12, 4);
+        return IPADDR_EMBED_MAPPED;
+    }
+    if (memcmp(a, nat64, sizeof(nat64)) == 0) {
+        memcpy(v4, a + 12, 4);
+        return IPADDR_EMBED_NAT64;
+    }
+    if (a[0] == 0x20 && a[1] == 0x02) {
+        memcpy(v4, a + 2, 4);
+        return IPADDR_EMBED_6TO4;
+    }
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) {
+        for (int i = 0; i < 4; i++) {
+            v4[i] = (unsigned char)~a[12 + i];
+        }
+        return IPADDR_EMBED_TEREDO;
+    }
+    return IPADDR_EMBED_NONE;
+}
