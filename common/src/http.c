@@ -65,6 +65,8 @@ struct http_request {
     int refuse_status;   /* answer this once the body is in (0: none) */
     bool responded;
     bool deferred;       /* the handler answers later, from another thread */
+    struct MHD_Response *ready; /* a deferred answer, queued once resumed */
+    unsigned int ready_status;
 };
 
 struct http_server {
@@ -516,7 +518,14 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *mc, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (!r->responded) {
+    if (r->ready != NULL) {
+        /* resumed: queue the deferred answer here, on the polling thread */
+        enum MHD_Result ok = MHD_queue_response(mc, r->ready_status, r->ready);
+        MHD_destroy_response(r->ready);
+        r->ready = NULL;
+        return ok;
+    }
+    if (!r->responded && !r->deferred) {
         http_finish(r);
     }
     return MHD_YES;
@@ -534,6 +543,9 @@ static void http_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         return;
     }
     http_conn_arm(r->conn, HTTP_EXPIRE_CLOSE, s->o.keep_alive_ms);
+    if (r->ready != NULL) {
+        MHD_destroy_response(r->ready); /* the connection died before it resumed */
+    }
     http_release(r);
     free(r);
     *con_cls = NULL;
@@ -601,6 +613,12 @@ int http_send(struct http_request *r, int status, const char *content_type, cons
         /* connections are short: do not keep this one idle */
         MHD_add_response_header(resp, "Connection", "close");
     }
+    if (r->deferred) {
+        /* not from this thread: the polling thread queues it after resume */
+        r->ready = resp;
+        r->ready_status = (unsigned int)status;
+        return status;
+    }
     ok = MHD_queue_response(r->mc, (unsigned int)status, resp);
     MHD_destroy_response(resp);
     http_conn_arm(r->conn, HTTP_EXPIRE_CLOSE, r->srv->o.body_timeout_ms);
@@ -622,6 +640,7 @@ void http_resume(struct http_request *r)
     if (!r->responded) {
         http_refuse(r, 500, "no response", "Connection: close\r\n");
     }
+    http_conn_arm(r->conn, HTTP_EXPIRE_CLOSE, s->o.body_timeout_ms);
     /* once resumed, the polling thread may complete and free r */
     MHD_resume_connection(mc);
     atomic_fetch_sub(&s->suspended, 1);
