@@ -21,11 +21,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HTTP_SWEEP_MS 100         /* how often deadlines are checked */
-#define HTTP_CHUNKED_START 16384  /* first buffer for a body of unknown length */
-#define HTTP_FD_RESERVE 64        /* descriptors kept for everything but connections */
-#define HTTP_CL_MAX 8             /* Content-Length lines compared */
-#define HTTP_LOG_EVERY_MS 1000    /* at most one libmicrohttpd message a second */
+#define HTTP_SWEEP_MS 100            /* how often deadlines are checked */
+#define HTTP_CHUNKED_START 16384     /* first buffer for a body of unknown length */
+#define HTTP_FD_RESERVE 64           /* descriptors kept for everything but connections */
+#define HTTP_CL_MAX 8                /* Content-Length lines compared */
+#define HTTP_LOG_EVERY_MS 1000       /* at most one libmicrohttpd message a second */
 #define HTTP_SUSPENDED_WAIT_MS 15000 /* at stop, for deferred answers still owed */
 
 static const char http_408[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
@@ -61,10 +61,10 @@ struct http_request {
     char *body;
     size_t len;
     size_t cap;
-    long long reserved;  /* bytes counted against inflight_max_bytes */
-    int refuse_status;   /* answer this once the body is in (0: none) */
+    long long reserved; /* bytes counted against inflight_max_bytes */
+    int refuse_status;  /* answer this once the body is in (0: none) */
     bool responded;
-    bool deferred;       /* the handler answers later, from another thread */
+    bool deferred;              /* the handler answers later, from another thread */
     struct MHD_Response *ready; /* a deferred answer, queued once resumed */
     unsigned int ready_status;
 };
@@ -77,8 +77,8 @@ struct http_server {
     struct http_conn *conns;
     atomic_int n_conns;
     atomic_llong inflight;
-    atomic_int requests; /* headers in, not yet completed */
-    atomic_bool stopping;     /* responses close their connections */
+    atomic_int requests;  /* headers in, not yet completed */
+    atomic_bool stopping; /* responses close their connections */
     atomic_bool sweeper_exit;
     atomic_llong last_log_ms;
     pthread_t sweeper;
@@ -493,9 +493,8 @@ static void http_finish(struct http_request *r)
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *mc, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_data_size,
-                                   void **con_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
 {
     struct http_server *s = cls;
     struct http_request *r = *con_cls;
@@ -598,8 +597,8 @@ int http_send(struct http_request *r, int status, const char *content_type, cons
         return 500;
     }
     r->responded = true;
-    resp = MHD_create_response_from_buffer(len, (void *)(len > 0 ? body : ""),
-                                           MHD_RESPMEM_MUST_COPY);
+    resp =
+        MHD_create_response_from_buffer(len, (void *)(len > 0 ? body : ""), MHD_RESPMEM_MUST_COPY);
     if (resp == NULL) {
         return 500;
     }
@@ -757,7 +756,7 @@ static void http_fit_fd_limit(struct http_server *s)
     setrlimit(RLIMIT_NOFILE, &rl);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
         int fit = rl.rlim_cur > HTTP_FD_RESERVE * 2 ? (int)(rl.rlim_cur - HTTP_FD_RESERVE)
-                                                     : (int)rl.rlim_cur / 2;
+                                                    : (int)rl.rlim_cur / 2;
         log_warn("http.connections_limited", LOG_STR("server", s->name),
                  LOG_INT("wanted", s->o.max_connections), LOG_INT("max_connections", fit),
                  LOG_STR("why", "RLIMIT_NOFILE"));
@@ -773,8 +772,7 @@ static void http_metrics(struct http_server *s)
     s->m_timeouts = metrics_counter(s->o.metrics, "analytics_http_timeouts_total",
                                     "Requests answered 408: not received in time", NULL);
     s->m_busy = metrics_counter(s->o.metrics, "analytics_http_busy_total",
-                                "Requests answered 503: the bytes in flight were at the cap",
-                                NULL);
+                                "Requests answered 503: the bytes in flight were at the cap", NULL);
 }
 
 static void http_free(struct http_server *s)
@@ -831,12 +829,11 @@ struct http_server *http_start(const struct http_opts *o, char *err, size_t errl
     idle_s = (idle_s > o->body_timeout_ms ? idle_s : o->body_timeout_ms) / 1000 + 2;
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_log_message, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(o->threads > 1 ? o->threads : 1),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->o.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)idle_s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, s, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)(o->threads > 1 ? o->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)s->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)idle_s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED,
+        http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, s, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s (in use or not allowed?)", o->listen);
         http_free(s);

@@ -18,13 +18,12 @@
 #define COLLECTOR_ORIGIN_MAX 255       /* bytes of an Origin header we echo */
 #define COLLECTOR_DEADLETTER_MAX 65536 /* bytes of original input kept in a dead letter */
 
-static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {
-    202, 204, 400, 401, 403, 405, 408, 413, 415, 429, 431, 500, 503, 0};
+static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {202, 204, 400, 401, 403, 405, 408,
+                                                               413, 415, 429, 431, 500, 503, 0};
 static const char *const collector_status_labels[COLLECTOR_STATUS_SLOTS] = {
-    "status=\"202\"", "status=\"204\"", "status=\"400\"", "status=\"401\"",
-    "status=\"403\"", "status=\"405\"", "status=\"408\"", "status=\"413\"",
-    "status=\"415\"", "status=\"429\"", "status=\"431\"", "status=\"500\"",
-    "status=\"503\"", "status=\"other\""};
+    "status=\"202\"", "status=\"204\"", "status=\"400\"", "status=\"401\"",  "status=\"403\"",
+    "status=\"405\"", "status=\"408\"", "status=\"413\"", "status=\"415\"",  "status=\"429\"",
+    "status=\"431\"", "status=\"500\"", "status=\"503\"", "status=\"other\""};
 
 /* A growable response buffer; on allocation failure it sets failed. */
 struct collector_buf {
@@ -282,10 +281,10 @@ static int collector_answer(struct collector_pending *p, int failed)
     /* 503 only when nothing was taken or we cannot say what was: a client
      * retrying a partly taken batch would otherwise send events twice. */
     if (p->rc != 0 && (p->accepted == 0 || p->first_unsent == SIZE_MAX)) {
-        return collector_error(
-            p->c, 503,
-            p->rc == INGEST_FULL ? "broker unreachable and spool full" : "spool write failed",
-            p->cors, "Retry-After: 5\r\n");
+        return collector_error(p->c, 503,
+                               p->rc == INGEST_FULL ? "broker unreachable and spool full"
+                                                    : "spool write failed",
+                               p->cors, "Retry-After: 5\r\n");
     }
     status = p->batch.n_events == 0 ? 400 : 202;
     collector_batch_body(&b, &p->batch, p->accepted, p->first_unsent);

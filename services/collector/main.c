@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 
     int failed = collector_wait_for_stop(ing);
     long long deadline = lifecycle_mono_ms() + SHUTDOWN_BUDGET_MS;
-    ingest_begin_stop(ing); /* the replay batch ends while requests drain */
+    ingest_begin_stop(ing);         /* the replay batch ends while requests drain */
     http_stop(http, HTTP_DRAIN_MS); /* requests in flight, delivered-mode waits included */
     http = NULL;
     ingest_stop(ing, deadline);

@@ -48,19 +48,19 @@ struct http_route {
 };
 
 struct http_opts {
-    const char *listen;            /* host:port; port 0 picks a free one */
-    int threads;                   /* polling threads: they read, and run the handlers */
-    int max_connections;           /* open connections at most */
-    int header_timeout_ms;         /* request line and headers */
-    int body_timeout_ms;           /* the body, from the end of the headers */
-    int keep_alive_ms;             /* an idle keep-alive connection */
-    long long max_body_bytes;      /* one request's body */
-    long long inflight_max_bytes;  /* bodies held by all requests at once */
-    int max_headers;               /* header lines of one request */
+    const char *listen;              /* host:port; port 0 picks a free one */
+    int threads;                     /* polling threads: they read, and run the handlers */
+    int max_connections;             /* open connections at most */
+    int header_timeout_ms;           /* request line and headers */
+    int body_timeout_ms;             /* the body, from the end of the headers */
+    int keep_alive_ms;               /* an idle keep-alive connection */
+    long long max_body_bytes;        /* one request's body */
+    long long inflight_max_bytes;    /* bodies held by all requests at once */
+    int max_headers;                 /* header lines of one request */
     const struct http_route *routes; /* borrowed; must outlive the server */
     size_t n_routes;
-    const char *name;              /* for log lines and metric labels, e.g. "collector" */
-    struct metrics *metrics;       /* optional, borrowed: registers analytics_http_* */
+    const char *name;        /* for log lines and metric labels, e.g. "collector" */
+    struct metrics *metrics; /* optional, borrowed: registers analytics_http_* */
 };
 
 /* Fills o with the defaults for a listener (limits sized for the admin
@@ -94,8 +94,7 @@ const char *http_header(const struct http_request *r, const char *name);
 
 /* Stores up to max values of every header line of that name, in the order
  * they came, into out. Returns how many there are (which may exceed max). */
-size_t http_headers(const struct http_request *r, const char *name, const char **out,
-                    size_t max);
+size_t http_headers(const struct http_request *r, const char *name, const char **out, size_t max);
 
 /* A query-string argument, URL-decoded, or NULL. Borrowed. */
 const char *http_query(const struct http_request *r, const char *name);
@@ -125,7 +124,6 @@ void http_defer(struct http_request *r);
 void http_resume(struct http_request *r);
 
 /* http_send for a NUL-terminated JSON body. */
-int http_send_json(struct http_request *r, int status, const char *json,
-                   const char *extra_headers);
+int http_send_json(struct http_request *r, int status, const char *json, const char *extra_headers);
 
 #endif
