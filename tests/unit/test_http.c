@@ -318,6 +318,45 @@ static void test_deadlines(void **state)
     http_stop(s, 1000);
 }
 
+/* Past three quarters of max_connections every answer closes its
+ * connection, so idle keep-alive ones do not pile up. */
+static void test_pressure_closes(void **state)
+{
+    struct http_opts o;
+    char err[256], out[2048];
+    struct http_server *s;
+    int idle[7], port;
+
+    (void)state;
+    http_opts_default(&o);
+    o.listen = "127.0.0.1:0";
+    o.max_connections = 8;
+    o.routes = g_routes;
+    o.n_routes = 2;
+    s = http_start(&o, err, sizeof(err));
+    assert_non_null(s);
+    port = http_bound_port(s);
+    assert_int_equal(roundtrip(port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                               out, sizeof(out)),
+                     200);
+    assert_null(strcasestr(out, "Connection: close"));
+    for (int i = 0; i < 7; i++) {
+        idle[i] = dial(port);
+    }
+    for (int i = 0; i < 100 && http_connections(s) < 7; i++) {
+        usleep(10000);
+    }
+    assert_int_equal(http_connections(s), 7);
+    assert_int_equal(roundtrip(port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                               out, sizeof(out)),
+                     200);
+    assert_non_null(strcasestr(out, "Connection: close"));
+    for (int i = 0; i < 7; i++) {
+        close(idle[i]);
+    }
+    http_stop(s, 1000);
+}
+
 /* http_stop waits for an answer deferred to another thread. */
 static void test_stop_waits_for_deferred(void **state)
 {
@@ -338,9 +377,13 @@ static void test_stop_waits_for_deferred(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes_and_body), cmocka_unit_test(test_framing),
-        cmocka_unit_test(test_inflight_cap),    cmocka_unit_test(test_deferred),
-        cmocka_unit_test(test_deadlines),       cmocka_unit_test(test_stop_waits_for_deferred),
+        cmocka_unit_test(test_routes_and_body),
+        cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_inflight_cap),
+        cmocka_unit_test(test_deferred),
+        cmocka_unit_test(test_deadlines),
+        cmocka_unit_test(test_pressure_closes),
+        cmocka_unit_test(test_stop_waits_for_deferred),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
