@@ -14,6 +14,10 @@
 #include <sys/random.h>
 #include <uuid/uuid.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define EVENT_TS_MAX_MS 4102444800000LL /* 2100-01-01T00:00:00Z, exclusive */
 #define EVENT_UUID_LEN 37               /* 36 characters and the NUL */
 #define EVENT_SCAN_LEVELS 3             /* levels the raw-text scanner keeps track of */
@@ -121,63 +125,83 @@ void event_limits_default(struct event_limits *l)
 
 /* ---- nesting ---- */
 
-/* Returns the end of the string whose first character (after the opening
- * quote) is at p: its closing quote, or end when it has none. A quote is
- * escaped when an odd run of backslashes stands before it. Short strings
- * (keys, ids) are walked byte by byte, which beats a call to memchr. */
-static const char *event_string_end(const char *p, const char *end)
-{
-    for (const char *stop = end - p > 24 ? p + 24 : end; p < stop; p++) {
-        if (*p == '"') {
-            return p;
-        }
-        if (*p == '\\') {
-            if (++p == stop) {
-                break;
-            }
-        }
-    }
-    while (p < end) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        size_t bs = 0;
+/* The state of event_nesting_check between bytes. */
+struct event_nest {
+    size_t depth;
+    size_t skip; /* offset of the byte an escape takes, SIZE_MAX for none */
+    bool in_string;
+};
 
-        if (q == NULL) {
-            return end;
-        }
-        while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\') {
-            bs++;
-        }
-        if (bs % 2 == 0) {
-            return q;
-        }
-        p = q + 1;
+/* Feeds the byte c at offset i to the nesting state. Only quotes,
+ * backslashes and brackets change it. Returns -1 when c opens a level
+ * beyond max, else 0. */
+static inline int event_nest_byte(struct event_nest *st, char c, size_t i, size_t max)
+{
+    if (i == st->skip) {
+        return 0;
     }
-    return end;
+    if (st->in_string) {
+        if (c == '\\') {
+            st->skip = i + 1;
+        } else if (c == '"') {
+            st->in_string = false;
+        }
+    } else if (c == '"') {
+        st->in_string = true;
+    } else if (c == '{' || c == '[') {
+        if (++st->depth > max) {
+            return -1;
+        }
+    } else if ((c == '}' || c == ']') && st->depth > 0) {
+        st->depth--;
+    }
+    return 0;
 }
+
+#if defined(__SSE2__)
+/* Bit k set when p[k] (of 16) is a quote, a backslash or a bracket. */
+static inline unsigned event_specials16(const char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i f = _mm_and_si128(v, _mm_set1_epi8((char)0xDF)); /* { and } fold onto [ and ] */
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_or_si128(_mm_cmpeq_epi8(f, _mm_set1_epi8('[')), _mm_cmpeq_epi8(f, _mm_set1_epi8(']'))));
+
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
 
 int event_nesting_check(const char *s, size_t len, size_t max, size_t *too_deep_at)
 {
-    const char *p = s, *end = s + len;
-    size_t depth = 0;
+    struct event_nest st = {0, SIZE_MAX, false};
+    size_t i = 0;
 
-    while (p < end) {
-        char c = *p;
+#if defined(__SSE2__)
+    /* 16 bytes at a time, visiting only the bytes that matter */
+    for (; len - i >= 16; i += 16) {
+        for (unsigned m = event_specials16(s + i); m != 0; m &= m - 1) {
+            size_t k = i + (size_t)__builtin_ctz(m);
 
-        if (c == '"') {
-            p = event_string_end(p + 1, end);
-        } else if (c == '{' || c == '[') {
-            if (++depth > max) {
-                if (too_deep_at != NULL) {
-                    *too_deep_at = (size_t)(p - s);
-                }
-                return -1;
+            if (event_nest_byte(&st, s[k], k, max) != 0) {
+                i = k;
+                goto too_deep;
             }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
         }
-        p++;
+    }
+#endif
+    for (; i < len; i++) {
+        if (event_nest_byte(&st, s[i], i, max) != 0) {
+            goto too_deep;
+        }
     }
     return 0;
+
+too_deep:
+    if (too_deep_at != NULL) {
+        *too_deep_at = i;
+    }
+    return -1;
 }
 
 /* ---- numbers ---- */
@@ -1048,7 +1072,10 @@ static void event_scan(const char *body, size_t len, size_t events_ord, struct e
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             size_t k = event_number_run(p, (size_t)(end - p));
 
-            if (!event_number_fits_numeric(p, k)) {
+            /* without an exponent, fewer digits than numeric's scale always fit */
+            if ((k > EVENT_PG_MAX_DSCALE || memchr(p, 'e', k) != NULL ||
+                 memchr(p, 'E', k) != NULL) &&
+                !event_number_fits_numeric(p, k)) {
                 event_scan_note(&sc, EVENT_BAD_NUMBER, (size_t)(p - body));
             }
             p += k - 1;
