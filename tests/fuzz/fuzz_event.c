@@ -12,7 +12,9 @@
  *    event_data_json that cJSON parses back to an object, and packs as
  *    protobuf; each rejection has a code, a message and its original text;
  *  - failure: the batch is empty and err holds a reason;
- *  - a body nested deeper than the limit is never accepted.
+ *  - a body nested deeper than the limit is never accepted;
+ *  - event_nesting_check (SSE2, 16 bytes at a time) answers as a plain
+ *    byte-by-byte walk does, for several limits.
  */
 #include "analytics/event.h"
 
@@ -27,11 +29,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_event: invariant broken: %s (%s:%d)\n", #cond, __FILE__,       \
+            fprintf(stderr, "fuzz_event: invariant broken: %s (%s:%d)\n", #cond, __FILE__,         \
                     __LINE__);                                                                     \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
+
+/* The nesting check byte by byte, the reference for event_nesting_check. */
+static int fuzz_nesting_ref(const char *s, size_t len, size_t max, size_t *at)
+{
+    size_t depth = 0;
+    bool in_string = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max) {
+                *at = i;
+                return -1;
+            }
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* Compares event_nesting_check with the reference on s for a few limits. */
+static void fuzz_check_nesting(const char *s, size_t len)
+{
+    static const size_t limits[] = {1, 2, 3, 7, 16, 17, 32, 64};
+
+    for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+        size_t at = SIZE_MAX, ref_at = SIZE_MAX;
+        int rc = event_nesting_check(s, len, limits[k], &at);
+
+        FUZZ_CHECK(rc == fuzz_nesting_ref(s, len, limits[k], &ref_at));
+        FUZZ_CHECK(at == ref_at);
+    }
+}
 
 /* Checks one accepted event. */
 static void fuzz_check_event(const Analytics__V1__RawEvent *ev, size_t total)
@@ -109,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(b.events == NULL && b.rejected == NULL && b.priv == NULL);
     }
     event_batch_fini(&b);
+    fuzz_check_nesting(body, size);
     /* the helpers on their own, on the same bytes */
     (void)event_utf8_check(body, size, NULL);
     (void)event_number_fits_numeric(body, size);

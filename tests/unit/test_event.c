@@ -931,6 +931,23 @@ static void test_nesting_bounded(void **state)
         assert_int_equal(at, 6);
     }
 
+    /* every alignment of an escape against the 16-byte blocks: a backslash
+     * at the end of one block takes the first byte of the next */
+    for (size_t pad = 0; pad < 40; pad++) {
+        char buf[128];
+        size_t at = 0;
+        int k = snprintf(buf, sizeof(buf), "[\"%.*s\\\"[[\",[[]]]", (int)pad,
+                         "........................................");
+
+        assert_int_equal(event_nesting_check(buf, (size_t)k, 3, NULL), 0);
+        assert_int_equal(event_nesting_check(buf, (size_t)k, 2, &at), -1);
+        assert_int_equal(at, (size_t)k - 4); /* the second [ after the string */
+        k = snprintf(buf, sizeof(buf), "[\"%.*s\\\\\"[[\",[[]]]", (int)pad,
+                     "........................................");
+        assert_int_equal(event_nesting_check(buf, (size_t)k, 2, &at), -1);
+        assert_int_equal(at, (size_t)k - 8); /* the string ended before [[: its second [ */
+    }
+
     /* the limit is configurable below the hard bound, never above it */
     event_limits_default(&lim);
     lim.max_nesting = 2;
