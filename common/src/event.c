@@ -895,7 +895,7 @@ struct event_scan_result {
     size_t body_bad_at;     /* its offset in the body */
 };
 
-static size_t event_number_run(const char *s, size_t n);
+static inline size_t event_number_run_exp(const char *s, size_t n, bool *has_exp);
 
 /* One open container, as the scanner sees it. */
 struct event_scan_level {
@@ -1070,12 +1070,11 @@ static void event_scan(const char *body, size_t len, size_t events_ord, struct e
             sc.lv[sc.depth].idx++;
             sc.lv[sc.depth].expect_key = sc.lv[sc.depth].is_obj;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t k = event_number_run(p, (size_t)(end - p));
+            bool has_exp = false;
+            size_t k = event_number_run_exp(p, (size_t)(end - p), &has_exp);
 
             /* without an exponent, fewer digits than numeric's scale always fit */
-            if ((k > EVENT_PG_MAX_DSCALE || memchr(p, 'e', k) != NULL ||
-                 memchr(p, 'E', k) != NULL) &&
-                !event_number_fits_numeric(p, k)) {
+            if ((has_exp || k > EVENT_PG_MAX_DSCALE) && !event_number_fits_numeric(p, k)) {
                 event_scan_note(&sc, EVENT_BAD_NUMBER, (size_t)(p - body));
             }
             p += k - 1;
@@ -1084,16 +1083,30 @@ static void event_scan(const char *body, size_t len, size_t events_ord, struct e
     }
 }
 
-/* Length of the run of number characters cJSON collects at s[0..n). */
-static size_t event_number_run(const char *s, size_t n)
+/* Length of the run of number characters cJSON collects at s[0..n); sets
+ * *has_exp when it holds an e or E. */
+static inline size_t event_number_run_exp(const char *s, size_t n, bool *has_exp)
 {
     size_t i = 0;
 
-    while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.' ||
-                     s[i] == 'e' || s[i] == 'E')) {
-        i++;
+    for (; i < n; i++) {
+        char c = s[i];
+
+        if (c == 'e' || c == 'E') {
+            *has_exp = true;
+        } else if (!((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')) {
+            break;
+        }
     }
     return i;
+}
+
+/* Length of the run of number characters cJSON collects at s[0..n). */
+static size_t event_number_run(const char *s, size_t n)
+{
+    bool has_exp = false;
+
+    return event_number_run_exp(s, n, &has_exp);
 }
 
 /* True when s[0..n) is a number as RFC 8259 writes it (cJSON takes more: +1, .5, 01). */
@@ -1340,12 +1353,16 @@ static int event_fail_span(const cJSON *obj, const struct event_span *sp, struct
                       where);
 }
 
-/* Rejects the event when an object in it has a key twice. Returns 0, -1
- * with f set, or -2 when out of memory. */
-static int event_check_dups(const cJSON *obj, struct event_fail *f)
+/* Rejects the event obj when an object in it has a key twice. The caller
+ * has matched obj's own keys to the known fields: known_dup is a known field
+ * seen twice (or NULL), n_unknown the members that are no known field (a
+ * known field never equals one of those). Returns 0, -1 with f set, or -2
+ * when out of memory. */
+static int event_check_dups(const cJSON *obj, const char *known_dup, size_t n_unknown,
+                            struct event_fail *f)
 {
-    const char *dup = NULL;
-    int rc = event_dup_in_object(obj, &dup);
+    const char *dup = known_dup;
+    int rc = dup != NULL ? 1 : n_unknown >= 2 ? event_dup_in_object(obj, &dup) : 0;
 
     if (rc > 0) {
         return event_fail(f, "duplicate_key", "field '%.40s' appears twice", dup);
@@ -1380,23 +1397,28 @@ static int event_check_fields(struct event_ctx *ctx, const cJSON *obj, size_t in
     const struct event_limits *lim = ctx->lim;
     const struct event_span *sp = ctx->priv->spans != NULL ? &ctx->priv->spans[index] : NULL;
     const cJSON *slot[EVENT_F_COUNT] = {0};
-    size_t ord = 0;
+    const char *known_dup = NULL;
+    size_t ord = 0, n_unknown = 0;
     int rc;
 
     for (const cJSON *c = obj->child; c != NULL; c = c->next, ord++) {
         int i = c->string != NULL ? event_field_index(c->string, strlen(c->string)) : -1;
 
-        if (i >= 0 && slot[i] == NULL) {
-            slot[i] = c; /* duplicates are rejected below */
+        if (i < 0) {
+            n_unknown++;
+        } else if (slot[i] == NULL) {
+            slot[i] = c;
             if (i == EVENT_F_EVENT_DATA) {
                 out->data_ord = ord;
             }
+        } else if (known_dup == NULL) {
+            known_dup = event_field_table[i].name; /* rejected below */
         }
     }
     if (sp != NULL && sp->bad != EVENT_BAD_NONE) {
         return event_fail_span(obj, sp, f);
     }
-    rc = event_check_dups(obj, f);
+    rc = event_check_dups(obj, known_dup, n_unknown, f);
     if (rc != 0) {
         return rc;
     }
