@@ -3,8 +3,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +14,23 @@
 #include <sys/random.h>
 #include <uuid/uuid.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define EVENT_TS_MAX_MS 4102444800000LL /* 2100-01-01T00:00:00Z, exclusive */
 #define EVENT_UUID_LEN 37               /* 36 characters and the NUL */
 #define EVENT_SCAN_LEVELS 3             /* levels the raw-text scanner keeps track of */
 #define EVENT_ID_POOL 32                /* random UUIDs fetched per getrandom call */
+#define EVENT_DAY_MS 86400000LL
+#define EVENT_SMALL_OBJECT 16 /* members compared pairwise for duplicates; more are sorted */
+
+/* PostgreSQL 15 numeric (src/backend/utils/adt/numeric.c): the exponent
+ * bound of set_var_from_str, the display scale of 14 bits and a weight of
+ * int16 base-10000 digits (below 10^131072), checked by make_result. */
+#define EVENT_PG_EXP_LIMIT 1073741823LL /* INT_MAX / 2: |exponent| must stay below */
+#define EVENT_PG_MAX_DSCALE 16383LL     /* digits after the decimal point */
+#define EVENT_PG_MAX_MSD 131071LL       /* power of ten of the most significant digit */
 
 /* The event fields we read; anything else at the top of an event is ignored. */
 enum event_field {
@@ -46,13 +61,21 @@ static const struct {
     EVENT_FIELD("consent"),
 };
 
+/* What the raw-text scanner can find wrong in a string or a number. */
+enum event_bad {
+    EVENT_BAD_NONE,
+    EVENT_BAD_NUL,    /* a \u0000 escape, which cJSON decodes into a NUL that cuts the string */
+    EVENT_BAD_NUMBER, /* a number PostgreSQL's numeric refuses */
+};
+
 /* Where the raw-text scanner found things in one event (see event_scan). */
 struct event_span {
     size_t data_start; /* the first "event_data" object: body[data_start..data_end) */
     size_t data_end;
-    size_t data_ord;         /* its position among the event's members */
-    bool has_data;           /* data_* are set */
-    unsigned char nul_field; /* 1 + the field holding a \u0000 escape, or 0 */
+    size_t data_ord;   /* its position among the event's members */
+    bool has_data;     /* data_* are set */
+    unsigned char bad; /* the first enum event_bad found in the event */
+    size_t bad_ord;    /* the member it was in, SIZE_MAX when not in a member */
 };
 
 /* What a batch owns besides the arrays in struct event_batch. */
@@ -95,6 +118,155 @@ void event_limits_default(struct event_limits *l)
     l->max_props = 100;
     l->max_depth = 5;
     l->max_skew_ms = 86400000LL;
+    l->max_nesting = 32;
+    l->retention_days = 400;
+    l->future_days = 2;
+}
+
+/* ---- nesting ---- */
+
+/* The state of event_nesting_check between bytes. */
+struct event_nest {
+    size_t depth;
+    size_t skip; /* offset of the byte an escape takes, SIZE_MAX for none */
+    bool in_string;
+};
+
+/* Feeds the byte c at offset i to the nesting state. Only quotes,
+ * backslashes and brackets change it. Returns -1 when c opens a level
+ * beyond max, else 0. */
+static inline int event_nest_byte(struct event_nest *st, char c, size_t i, size_t max)
+{
+    if (i == st->skip) {
+        return 0;
+    }
+    if (st->in_string) {
+        if (c == '\\') {
+            st->skip = i + 1;
+        } else if (c == '"') {
+            st->in_string = false;
+        }
+    } else if (c == '"') {
+        st->in_string = true;
+    } else if (c == '{' || c == '[') {
+        if (++st->depth > max) {
+            return -1;
+        }
+    } else if ((c == '}' || c == ']') && st->depth > 0) {
+        st->depth--;
+    }
+    return 0;
+}
+
+#if defined(__SSE2__)
+/* Bit k set when p[k] (of 16) is a quote, a backslash or a bracket. */
+static inline unsigned event_specials16(const char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i f = _mm_and_si128(v, _mm_set1_epi8((char)0xDF)); /* { and } fold onto [ and ] */
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_or_si128(_mm_cmpeq_epi8(f, _mm_set1_epi8('[')), _mm_cmpeq_epi8(f, _mm_set1_epi8(']'))));
+
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+int event_nesting_check(const char *s, size_t len, size_t max, size_t *too_deep_at)
+{
+    struct event_nest st = {0, SIZE_MAX, false};
+    size_t i = 0;
+
+#if defined(__SSE2__)
+    /* 16 bytes at a time, visiting only the bytes that matter */
+    for (; len - i >= 16; i += 16) {
+        for (unsigned m = event_specials16(s + i); m != 0; m &= m - 1) {
+            size_t k = i + (size_t)__builtin_ctz(m);
+
+            if (event_nest_byte(&st, s[k], k, max) != 0) {
+                i = k;
+                goto too_deep;
+            }
+        }
+    }
+#endif
+    for (; i < len; i++) {
+        if (event_nest_byte(&st, s[i], i, max) != 0) {
+            goto too_deep;
+        }
+    }
+    return 0;
+
+too_deep:
+    if (too_deep_at != NULL) {
+        *too_deep_at = i;
+    }
+    return -1;
+}
+
+/* ---- numbers ---- */
+
+/* Reads the decimal digits at s[*i..n) into *v, saturating at limit, and
+ * advances *i past them. Returns how many there were. */
+static size_t event_read_digits(const char *s, size_t n, size_t *i, long long limit, long long *v)
+{
+    size_t start = *i;
+
+    *v = 0;
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
+        if (*v < limit) {
+            *v = *v * 10 + (s[*i] - '0');
+        }
+        (*i)++;
+    }
+    if (*v > limit) {
+        *v = limit;
+    }
+    return *i - start;
+}
+
+bool event_number_fits_numeric(const char *s, size_t n)
+{
+    size_t i = 0, int_start, int_n, frac_n = 0;
+    long long msd = LLONG_MIN, e = 0;
+    bool neg_exp = false;
+
+    if (i < n && (s[i] == '-' || s[i] == '+')) {
+        i++;
+    }
+    for (int_start = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (msd == LLONG_MIN && s[i] != '0') {
+            msd = (long long)i; /* made relative below */
+        }
+    }
+    int_n = i - int_start;
+    if (msd != LLONG_MIN) {
+        msd = (long long)(int_n - 1) - (msd - (long long)int_start);
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            frac_n++;
+            if (msd == LLONG_MIN && s[i] != '0') {
+                msd = -(long long)frac_n;
+            }
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            neg_exp = s[i] == '-';
+            i++;
+        }
+        event_read_digits(s, n, &i, EVENT_PG_EXP_LIMIT, &e);
+        if (e >= EVENT_PG_EXP_LIMIT) {
+            return false;
+        }
+        e = neg_exp ? -e : e;
+    }
+    if ((long long)frac_n - e > EVENT_PG_MAX_DSCALE) {
+        return false;
+    }
+    return msd == LLONG_MIN || msd + e <= EVENT_PG_MAX_MSD;
 }
 
 /* ---- UTF-8 ---- */
@@ -459,7 +631,54 @@ static int event_check_timestamp(const cJSON *it, bool historical, long long *ms
     return 1;
 }
 
-/* Checks the members of the event_data container node at nesting level depth. */
+/* True when a live (not historical) event's client time is further from
+ * the receive time than the tolerance: it is then kept at the receive time
+ * downstream (enrich_event_time). */
+static bool event_skew_suspect(const struct event_limits *lim, bool historical,
+                               long long received_ms, long long client_ms)
+{
+    long long skew = received_ms - client_ms;
+
+    return !historical && (skew > lim->max_skew_ms || skew < -lim->max_skew_ms);
+}
+
+/* The UTC day (days since 1970-01-01) of ms, which is not negative. */
+static long long event_day(long long ms)
+{
+    return ms / EVENT_DAY_MS;
+}
+
+/* Checks that the time the event will be stored at (its client time ts_ms
+ * when present and believed, else the receive time now_ms) is on a day the
+ * store keeps: the journey-builder dead-letters older than retention_days
+ * before today as expired and later than future_days after it as future.
+ * now_ms <= 0 (unknown) skips the check. Returns 0 or -1 with f set. */
+static int event_check_age(const struct event_limits *lim, bool historical, long long now_ms,
+                           bool ts_present, long long ts_ms, struct event_fail *f)
+{
+    long long day, today;
+
+    if (now_ms <= 0 || !ts_present || event_skew_suspect(lim, historical, now_ms, ts_ms)) {
+        return 0;
+    }
+    day = event_day(ts_ms);
+    today = event_day(now_ms);
+    if (lim->retention_days > 0 && day < today - lim->retention_days) {
+        return event_fail(f, "expired",
+                          "field 'timestamp' is older than the retention period (%lld days)",
+                          lim->retention_days);
+    }
+    if (lim->future_days >= 0 && day > today + lim->future_days) {
+        return event_fail(f, "future",
+                          "field 'timestamp' is more than %lld days ahead of the server's clock",
+                          lim->future_days);
+    }
+    return 0;
+}
+
+/* Checks the members of the event_data container node at nesting level
+ * depth; recurses once per level, never beyond lim->max_depth (and the whole
+ * body's nesting is bounded before cJSON parsed it). */
 static int event_check_data(const cJSON *node, size_t depth, const struct event_limits *lim,
                             size_t *props, struct event_fail *f)
 {
@@ -571,6 +790,85 @@ static int event_check_consent(const cJSON *it, Analytics__V1__Consent *c, struc
     return 0;
 }
 
+/* ---- duplicate keys ---- */
+
+static int event_key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The key of member c, "" when it has none. */
+static const char *event_key(const cJSON *c)
+{
+    return c->string != NULL ? c->string : "";
+}
+
+/* Finds a key that appears twice among the members of the object obj (keys
+ * as cJSON decoded them). Small objects are compared pairwise, larger ones
+ * sorted. Returns 1 with the key in *dup (borrowed from the tree), 0 when
+ * every key is unique, -1 when out of memory. */
+static int event_dup_in_object(const cJSON *obj, const char **dup)
+{
+    const char **keys;
+    size_t n = 0, k = 0;
+    int rc = 0;
+
+    for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+        n++;
+    }
+    if (n <= EVENT_SMALL_OBJECT) {
+        for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+            const char *kc = event_key(c);
+
+            for (const cJSON *d = c->next; d != NULL; d = d->next) {
+                const char *kd = event_key(d);
+
+                if (kc[0] == kd[0] && strcmp(kc, kd) == 0) {
+                    *dup = event_key(c);
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+    keys = malloc(n * sizeof(*keys));
+    if (keys == NULL) {
+        return -1;
+    }
+    for (const cJSON *c = obj->child; c != NULL; c = c->next) {
+        keys[k++] = event_key(c);
+    }
+    qsort(keys, n, sizeof(*keys), event_key_cmp);
+    for (k = 1; k < n && rc == 0; k++) {
+        if (strcmp(keys[k - 1], keys[k]) == 0) {
+            *dup = keys[k];
+            rc = 1;
+        }
+    }
+    free(keys);
+    return rc;
+}
+
+/* Looks for a key twice in one object anywhere in node (an object, array or
+ * scalar), leaving out the member skip (NULL for none) and what is under it.
+ * Recurses once per level: the nesting check bounds the depth before cJSON
+ * builds the tree. Returns 1 with the key in *dup, 0 when none, -1 when out
+ * of memory. */
+static int event_find_dup(const cJSON *node, const cJSON *skip, const char **dup)
+{
+    int rc = 0;
+
+    if (cJSON_IsObject(node)) {
+        rc = event_dup_in_object(node, dup);
+    }
+    for (const cJSON *c = node->child; c != NULL && rc == 0; c = c->next) {
+        if (c != skip && c->child != NULL) {
+            rc = event_find_dup(c, NULL, dup);
+        }
+    }
+    return rc;
+}
+
 /* ---- the raw-text scanner ----
  *
  * cJSON keeps no positions and rewrites what it prints (numbers go through a
@@ -579,12 +877,25 @@ static int event_check_consent(const cJSON *it, Analytics__V1__Consent *c, struc
  *  - the raw text of its first "event_data" object, which becomes
  *    event_data_json once whitespace is dropped (exact, and faster than
  *    printing the tree);
- *  - the field holding a \u0000 escape, which cJSON decodes into a NUL that
- *    silently cuts the string short.
- * The scanner matches keys by their raw text: a key written with escapes
- * ("\u0065vents") is not recognised. Member positions are checked against the
- * tree before a span is used, so a mismatch only means falling back to
- * cJSON_PrintUnformatted (and, for \u0000, going unnoticed). */
+ *  - the first string holding a \u0000 escape (which cJSON decodes into a NUL
+ *    that silently cuts the string short) or number PostgreSQL's numeric
+ *    refuses, anywhere in the event, keys included; outside the events such
+ *    a string or number is noted for the whole body.
+ * Events are found by position: the member of the body that the tree says is
+ * "events", then its elements, counted by commas, so escaped keys do not
+ * matter. "event_data" is matched by its raw text: a key written with
+ * escapes ("\u0065vent_data") is not recognised, and its position is checked
+ * against the tree before a span is used, so a mismatch only means falling
+ * back to cJSON_PrintUnformatted. */
+
+/* What the scanner found besides the spans. */
+struct event_scan_result {
+    size_t data_bytes;      /* room the minified event_data texts need: lengths plus one NUL each */
+    unsigned char body_bad; /* an enum event_bad outside every event, the first one */
+    size_t body_bad_at;     /* its offset in the body */
+};
+
+static inline size_t event_number_run_exp(const char *s, size_t n, bool *has_exp);
 
 /* One open container, as the scanner sees it. */
 struct event_scan_level {
@@ -602,20 +913,43 @@ struct event_scanner {
     bool is_batch;
     struct event_scan_level lv[EVENT_SCAN_LEVELS + 1]; /* by depth, 1-based */
     size_t depth;
-    size_t events_keys; /* raw "events" keys seen at the top */
-    bool in_events;     /* the depth-2 container is the first "events" array */
+    bool in_events; /* the depth-2 container is the events array */
     struct event_span *spans;
     size_t total;
-    struct event_span *cur; /* the event being scanned, or NULL */
+    struct event_span *cur; /* the event object being scanned, or NULL */
     size_t data_keys;       /* raw "event_data" keys seen in cur */
     bool capturing;         /* inside cur's event_data object */
-    size_t events_ord;      /* member index of the first raw "events" key, or SIZE_MAX */
-    size_t data_bytes;      /* captured lengths plus one NUL each */
+    size_t events_ord;      /* member index of "events" in the body (from the tree), or SIZE_MAX */
+    struct event_scan_result *out;
 };
 
 static bool event_raw_key_is(const struct event_scan_level *l, const char *name, size_t n)
 {
     return l->key != NULL && l->key_len == n && memcmp(l->key, name, n) == 0;
+}
+
+/* Notes a bad string or number at body offset at: in the event the scanner
+ * is inside (the first one found there), else for the whole body. */
+static void event_scan_note(struct event_scanner *sc, enum event_bad bad, size_t at)
+{
+    size_t idx = SIZE_MAX;
+
+    if (!sc->is_batch && sc->depth >= 1) {
+        idx = 0;
+    } else if (sc->is_batch && sc->in_events && sc->depth >= 2) {
+        idx = sc->lv[2].idx;
+    }
+    if (idx < sc->total) {
+        struct event_span *sp = &sc->spans[idx];
+
+        if (sp->bad == EVENT_BAD_NONE) {
+            sp->bad = (unsigned char)bad;
+            sp->bad_ord = sc->depth >= sc->ev_level ? sc->lv[sc->ev_level].idx : SIZE_MAX;
+        }
+    } else if (sc->out->body_bad == EVENT_BAD_NONE) {
+        sc->out->body_bad = (unsigned char)bad;
+        sc->out->body_bad_at = at;
+    }
 }
 
 /* Notes a string that ends at *p (the closing quote), holds a \u0000 escape
@@ -624,26 +958,17 @@ static void event_scan_string(struct event_scanner *sc, const char *s, const cha
 {
     size_t d = sc->depth;
     struct event_scan_level *l = d >= 1 && d <= EVENT_SCAN_LEVELS ? &sc->lv[d] : NULL;
-    int field;
 
     if (l != NULL && l->is_obj && l->expect_key) {
         l->key = s;
         l->key_len = (size_t)(p - s);
         l->expect_key = false;
-        if (d == 1 && sc->is_batch && event_raw_key_is(l, "events", 6) && sc->events_keys++ == 0) {
-            sc->events_ord = l->idx;
-        }
         if (d == sc->ev_level && sc->cur != NULL && event_raw_key_is(l, "event_data", 10)) {
             sc->data_keys++;
         }
     }
-    if (!nul || sc->cur == NULL || d < sc->ev_level) {
-        return;
-    }
-    l = &sc->lv[sc->ev_level];
-    field = l->key != NULL ? event_field_index(l->key, l->key_len) : -1;
-    if (field >= 0 && sc->cur->nul_field == 0) {
-        sc->cur->nul_field = (unsigned char)(field + 1);
+    if (nul) {
+        event_scan_note(sc, EVENT_BAD_NUL, (size_t)(s - 1 - sc->body));
     }
 }
 
@@ -670,8 +995,7 @@ static void event_scan_open(struct event_scanner *sc, const char *p)
     l->key = NULL;
     l->key_len = 0;
     if (sc->depth == 2) {
-        sc->in_events = sc->is_batch && *p == '[' && sc->events_keys == 1 &&
-                        event_raw_key_is(&sc->lv[1], "events", 6);
+        sc->in_events = sc->is_batch && *p == '[' && sc->lv[1].idx == sc->events_ord;
     }
     if (sc->depth == e) {
         size_t idx = sc->is_batch ? sc->lv[2].idx : 0;
@@ -694,7 +1018,7 @@ static void event_scan_close(struct event_scanner *sc, const char *p)
         sc->cur->data_end = (size_t)(p + 1 - sc->body);
         sc->cur->has_data = true;
         sc->capturing = false;
-        sc->data_bytes += sc->cur->data_end - sc->cur->data_start + 1;
+        sc->out->data_bytes += sc->cur->data_end - sc->cur->data_start + 1;
     }
     if (sc->depth == sc->ev_level) {
         sc->cur = NULL;
@@ -702,22 +1026,24 @@ static void event_scan_close(struct event_scanner *sc, const char *p)
     sc->depth--;
 }
 
-/* Scans body (accepted by cJSON, an object on top) into spans[0..total).
- * Returns the member index of the first raw "events" key (SIZE_MAX when
- * none) and in *data_bytes the room the minified event_data texts need. */
-static size_t event_scan(const char *body, size_t len, bool is_batch, struct event_span *spans,
-                         size_t total, size_t *data_bytes)
+/* Scans body (accepted by cJSON, an object on top, whose member at index
+ * events_ord is the events array, SIZE_MAX for a single event) into
+ * spans[0..total) (zeroed) and *out. */
+static void event_scan(const char *body, size_t len, size_t events_ord, struct event_span *spans,
+                       size_t total, struct event_scan_result *out)
 {
     struct event_scanner sc;
     const char *p = body, *end = body + len;
 
     memset(&sc, 0, sizeof(sc));
+    memset(out, 0, sizeof(*out));
     sc.body = body;
-    sc.is_batch = is_batch;
-    sc.ev_level = is_batch ? 3 : 1;
+    sc.is_batch = events_ord != SIZE_MAX;
+    sc.ev_level = sc.is_batch ? 3 : 1;
     sc.spans = spans;
     sc.total = total;
-    sc.events_ord = SIZE_MAX;
+    sc.events_ord = events_ord;
+    sc.out = out;
     while (p < end) {
         char c = *p;
 
@@ -743,23 +1069,44 @@ static size_t event_scan(const char *body, size_t len, bool is_batch, struct eve
         } else if (c == ',' && sc.depth >= 1 && sc.depth <= EVENT_SCAN_LEVELS) {
             sc.lv[sc.depth].idx++;
             sc.lv[sc.depth].expect_key = sc.lv[sc.depth].is_obj;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            bool has_exp = false;
+            size_t k = event_number_run_exp(p, (size_t)(end - p), &has_exp);
+
+            /* without an exponent, fewer digits than numeric's scale always fit */
+            if ((has_exp || k > EVENT_PG_MAX_DSCALE) && !event_number_fits_numeric(p, k)) {
+                event_scan_note(&sc, EVENT_BAD_NUMBER, (size_t)(p - body));
+            }
+            p += k - 1;
         }
         p++;
     }
-    *data_bytes = sc.data_bytes;
-    return sc.events_ord;
+}
+
+/* Length of the run of number characters cJSON collects at s[0..n); sets
+ * *has_exp when it holds an e or E. */
+static inline size_t event_number_run_exp(const char *s, size_t n, bool *has_exp)
+{
+    size_t i = 0;
+
+    for (; i < n; i++) {
+        char c = s[i];
+
+        if (c == 'e' || c == 'E') {
+            *has_exp = true;
+        } else if (!((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')) {
+            break;
+        }
+    }
+    return i;
 }
 
 /* Length of the run of number characters cJSON collects at s[0..n). */
 static size_t event_number_run(const char *s, size_t n)
 {
-    size_t i = 0;
+    bool has_exp = false;
 
-    while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.' ||
-                     s[i] == 'e' || s[i] == 'E')) {
-        i++;
-    }
-    return i;
+    return event_number_run_exp(s, n, &has_exp);
 }
 
 /* True when s[0..n) is a number as RFC 8259 writes it (cJSON takes more: +1, .5, 01). */
@@ -974,7 +1321,66 @@ struct event_fields {
     Analytics__V1__Consent consent;
 };
 
-/* Validates the fields of one event object into out. Returns 0 or -1 with f set. */
+/* The key of the member of obj at position ord, or NULL (ord SIZE_MAX or beyond). */
+static const char *event_member_name(const cJSON *obj, size_t ord)
+{
+    const cJSON *c = obj->child;
+
+    for (size_t i = 0; c != NULL && i < ord; i++) {
+        c = c->next;
+    }
+    return ord != SIZE_MAX && c != NULL ? c->string : NULL;
+}
+
+/* Rejects the event for what the scanner found bad in it (sp->bad set).
+ * Returns -1 with f set. */
+static int event_fail_span(const cJSON *obj, const struct event_span *sp, struct event_fail *f)
+{
+    const char *name = event_member_name(obj, sp->bad_ord);
+    char where[64];
+
+    if (name != NULL) {
+        snprintf(where, sizeof(where), "field '%.40s'", name);
+    } else {
+        snprintf(where, sizeof(where), "the event");
+    }
+    if (sp->bad == EVENT_BAD_NUL) {
+        return event_fail(f, "invalid_value", "%s contains a NUL character (\\u0000)", where);
+    }
+    return event_fail(f, "invalid_value",
+                      "%s has a number PostgreSQL's numeric cannot hold (over 131072 digits "
+                      "before the point or 16383 after)",
+                      where);
+}
+
+/* Rejects the event obj when an object in it has a key twice. The caller
+ * has matched obj's own keys to the known fields: known_dup is a known field
+ * seen twice (or NULL), n_unknown the members that are no known field (a
+ * known field never equals one of those). Returns 0, -1 with f set, or -2
+ * when out of memory. */
+static int event_check_dups(const cJSON *obj, const char *known_dup, size_t n_unknown,
+                            struct event_fail *f)
+{
+    const char *dup = known_dup;
+    int rc = dup != NULL ? 1 : n_unknown >= 2 ? event_dup_in_object(obj, &dup) : 0;
+
+    if (rc > 0) {
+        return event_fail(f, "duplicate_key", "field '%.40s' appears twice", dup);
+    }
+    for (const cJSON *c = obj->child; c != NULL && rc == 0; c = c->next) {
+        if (c->child != NULL) {
+            rc = event_find_dup(c, NULL, &dup);
+            if (rc > 0) {
+                return event_fail(f, "duplicate_key", "key '%.40s' appears twice in field '%.40s'",
+                                  dup, event_key(c));
+            }
+        }
+    }
+    return rc < 0 ? -2 : 0;
+}
+
+/* Validates the fields of one event object into out. Returns 0, -1 with f
+ * set, or -2 when out of memory. */
 static int event_check_fields(struct event_ctx *ctx, const cJSON *obj, size_t index,
                               struct event_fields *out, struct event_fail *f)
 {
@@ -991,22 +1397,30 @@ static int event_check_fields(struct event_ctx *ctx, const cJSON *obj, size_t in
     const struct event_limits *lim = ctx->lim;
     const struct event_span *sp = ctx->priv->spans != NULL ? &ctx->priv->spans[index] : NULL;
     const cJSON *slot[EVENT_F_COUNT] = {0};
-    size_t ord = 0;
+    const char *known_dup = NULL;
+    size_t ord = 0, n_unknown = 0;
     int rc;
 
     for (const cJSON *c = obj->child; c != NULL; c = c->next, ord++) {
         int i = c->string != NULL ? event_field_index(c->string, strlen(c->string)) : -1;
 
-        if (i >= 0 && slot[i] == NULL) {
-            slot[i] = c; /* the first of duplicate keys wins, as in cJSON */
+        if (i < 0) {
+            n_unknown++;
+        } else if (slot[i] == NULL) {
+            slot[i] = c;
             if (i == EVENT_F_EVENT_DATA) {
                 out->data_ord = ord;
             }
+        } else if (known_dup == NULL) {
+            known_dup = event_field_table[i].name; /* rejected below */
         }
     }
-    if (sp != NULL && sp->nul_field != 0) {
-        return event_fail(f, "invalid_value", "field '%s' contains a NUL character (\\u0000)",
-                          event_field_table[sp->nul_field - 1].name);
+    if (sp != NULL && sp->bad != EVENT_BAD_NONE) {
+        return event_fail_span(obj, sp, f);
+    }
+    rc = event_check_dups(obj, known_dup, n_unknown, f);
+    if (rc != 0) {
+        return rc;
     }
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         enum event_field fld = strings[i].field;
@@ -1027,6 +1441,10 @@ static int event_check_fields(struct event_ctx *ctx, const cJSON *obj, size_t in
         return -1;
     }
     out->ts_present = rc == 1;
+    if (event_check_age(lim, ctx->batch->historical, ctx->req->received_ms, out->ts_present,
+                        out->ts_ms, f) != 0) {
+        return -1;
+    }
     if (event_check_event_data(slot[EVENT_F_EVENT_DATA], lim, f) != 0) {
         return -1;
     }
@@ -1047,7 +1465,6 @@ static int event_emit(struct event_ctx *ctx, size_t index, const struct event_fi
     const cJSON *data = in->data;
     const char *id = in->str[EVENT_F_EVENT_ID];
     const char *data_json = "{}";
-    long long skew;
 
     if (cJSON_IsObject(data) && data->child != NULL) {
         data_json = event_data_json(ctx, data, in->data_ord, index);
@@ -1073,10 +1490,9 @@ static int event_emit(struct event_ctx *ctx, size_t index, const struct event_fi
     ev->received_ts_ms = req->received_ms;
     ev->client_ts_ms = in->ts_present ? in->ts_ms : req->received_ms;
     ev->client_ts_present = in->ts_present;
-    skew = ev->received_ts_ms - ev->client_ts_ms;
-    ev->clock_skew_ms = skew;
+    ev->clock_skew_ms = ev->received_ts_ms - ev->client_ts_ms;
     ev->clock_skew_suspect =
-        !b->historical && (skew > ctx->lim->max_skew_ms || skew < -ctx->lim->max_skew_ms);
+        event_skew_suspect(ctx->lim, b->historical, ev->received_ts_ms, ev->client_ts_ms);
     ev->page_url = event_pb_str(in->str[EVENT_F_PAGE_URL]);
     ev->referrer_url = event_pb_str(in->str[EVENT_F_REFERRER_URL]);
     ev->event_data_json = (char *)data_json;
@@ -1098,13 +1514,18 @@ static int event_parse_one(struct event_ctx *ctx, const cJSON *item, size_t inde
 {
     struct event_fields fields;
     struct event_fail f;
+    int rc;
 
     if (!cJSON_IsObject(item)) {
         event_fail(&f, "invalid_type", "event must be a JSON object");
         return event_reject(ctx, item, index, &f);
     }
     memset(&fields, 0, sizeof(fields));
-    if (event_check_fields(ctx, item, index, &fields, &f) != 0) {
+    rc = event_check_fields(ctx, item, index, &fields, &f);
+    if (rc == -2) {
+        return -1;
+    }
+    if (rc != 0) {
         return event_reject(ctx, item, index, &f);
     }
     return event_emit(ctx, index, &fields);
@@ -1134,15 +1555,21 @@ static int event_batch_alloc(struct event_batch *b, cJSON *root, size_t total)
 }
 
 /* Parses body and checks the request's shape; on success *root is the tree,
- * *events the events array (NULL for a single event) and *total the count. */
+ * *events the events array (NULL for a single event) and *total the count.
+ * Nesting is bounded on the raw text before cJSON recurses into it; in a
+ * batch, a key twice in an object outside the events fails the request. */
 static int event_parse_body(const char *body, size_t len, const struct event_limits *lim,
                             cJSON **root_out, cJSON **events_out, bool *historical, size_t *total,
                             char *err, size_t errlen)
 {
-    const char *end = NULL, *nul;
+    const char *end = NULL, *nul, *dup = NULL;
     const cJSON *hist;
     cJSON *root, *events;
     size_t bad = 0, n = 0, pos;
+    size_t max_nesting = lim->max_nesting == 0 || lim->max_nesting > EVENT_NESTING_MAX
+                             ? EVENT_NESTING_MAX
+                             : lim->max_nesting;
+    int rc;
 
     if (len > 0 && body == NULL) {
         errbuf_printf(err, errlen, "no body");
@@ -1159,6 +1586,12 @@ static int event_parse_body(const char *body, size_t len, const struct event_lim
     nul = memchr(body, '\0', len);
     if (nul != NULL) {
         errbuf_printf(err, errlen, "malformed JSON: NUL byte at byte %zu", (size_t)(nul - body));
+        return -1;
+    }
+    if (event_nesting_check(body, len, max_nesting, &bad) != 0) {
+        errbuf_printf(err, errlen,
+                      "too_deep: arrays and objects nest deeper than %zu levels at byte %zu",
+                      max_nesting, bad);
         return -1;
     }
     root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
@@ -1181,13 +1614,23 @@ static int event_parse_body(const char *body, size_t len, const struct event_lim
         errbuf_printf(err, errlen, "the body must be a JSON object");
         goto fail;
     }
+    events = cJSON_GetObjectItemCaseSensitive(root, "events");
+    rc = events != NULL ? event_find_dup(root, events, &dup) : 0;
+    if (rc != 0) {
+        if (rc > 0) {
+            errbuf_printf(err, errlen, "duplicate_key: key '%.40s' appears twice in the batch",
+                          dup);
+        } else {
+            errbuf_printf(err, errlen, "out of memory");
+        }
+        goto fail;
+    }
     hist = cJSON_GetObjectItemCaseSensitive(root, "historical");
     if (hist != NULL && !cJSON_IsBool(hist)) {
         errbuf_printf(err, errlen, "field 'historical' must be a boolean");
         goto fail;
     }
     *historical = cJSON_IsTrue(hist);
-    events = cJSON_GetObjectItemCaseSensitive(root, "events");
     if (events != NULL) {
         if (!cJSON_IsArray(events)) {
             errbuf_printf(err, errlen, "field 'events' must be an array");
@@ -1218,26 +1661,35 @@ fail:
 }
 
 /* Runs the raw-text scanner over the body and sizes the buffer for the
- * minified event_data texts (allocated on first use). When the scanner and
- * cJSON disagree on which "events" array counts, the spans are dropped.
- * Returns 0. */
+ * minified event_data texts (allocated on first use). Returns 0, or -1 with
+ * the reason in err when a string or number outside the events is bad. */
 static int event_scan_body(struct event_ctx *ctx, const cJSON *root, const cJSON *events,
-                           size_t len)
+                           size_t len, char *err, size_t errlen)
 {
     struct event_priv *priv = ctx->priv;
-    size_t ord, events_ord = 0;
+    struct event_scan_result res;
+    size_t events_ord = SIZE_MAX;
 
-    ord =
-        event_scan(ctx->body, len, events != NULL, priv->spans, ctx->batch->total, &priv->data_cap);
     if (events != NULL) {
+        events_ord = 0;
         for (const cJSON *c = root->child; c != NULL && c != events; c = c->next) {
             events_ord++;
         }
-        if (ord != events_ord) {
-            free(priv->spans);
-            priv->spans = NULL;
-            priv->data_cap = 0;
-        }
+    }
+    event_scan(ctx->body, len, events_ord, priv->spans, ctx->batch->total, &res);
+    priv->data_cap = res.data_bytes;
+    if (res.body_bad == EVENT_BAD_NUL) {
+        errbuf_printf(err, errlen,
+                      "invalid_value: a string holds a NUL character (\\u0000) at byte %zu",
+                      res.body_bad_at);
+        return -1;
+    }
+    if (res.body_bad == EVENT_BAD_NUMBER) {
+        errbuf_printf(err, errlen,
+                      "invalid_value: the number at byte %zu does not fit PostgreSQL's numeric "
+                      "(over 131072 digits before the point or 16383 after)",
+                      res.body_bad_at);
+        return -1;
     }
     return 0;
 }
@@ -1277,8 +1729,9 @@ int event_batch_parse(const char *body, size_t len, const struct event_limits *l
     ctx.batch = batch;
     ctx.priv = batch->priv;
     ctx.body = body;
-    if (event_scan_body(&ctx, root, events, len) != 0) {
-        goto oom;
+    if (event_scan_body(&ctx, root, events, len, err, errlen) != 0) {
+        event_batch_fini(batch);
+        return -1;
     }
     item = events != NULL ? events->child : root;
     for (i = 0; i < total && item != NULL; i++, item = item->next) {

@@ -118,7 +118,10 @@ OLD_PID=$!
 ITEST_PIDS+=("$OLD_PID")
 
 # ---- the stream: loadgen through the collector and the enricher ----
-start_collector c1 ANALYTICS_COLLECTOR_TRUSTED_PROXIES=127.0.0.0/8
+# The collector rejects events older than its ANALYTICS_RETENTION_DAYS itself;
+# a longer one here lets the 450-day-old event below through, to test the
+# journey-builder's own expired dead letter.
+start_collector c1 ANALYTICS_COLLECTOR_TRUSTED_PROXIES=127.0.0.0/8 ANALYTICS_RETENTION_DAYS=36500
 start_enricher e1
 # Events two hours old, 500 visitors' first visits (seed 12: 34 bookings
 # completed) over seven minutes of event time: well under the 30 minutes of

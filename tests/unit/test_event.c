@@ -1,7 +1,8 @@
 /*
  * Unit tests for parsing and validating collector input into raw events
  * (common/src/event.c): field rules, batches, historical imports, clock skew,
- * consent, the protobuf round trip, ISO-8601 and UTF-8 checks.
+ * consent, the protobuf round trip, ISO-8601 and UTF-8 checks; the body
+ * rules of issue 11 (nesting, NULs, duplicate keys, numbers, event time).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -132,17 +133,23 @@ static void expect_fail(const char *json, size_t len, const char *needle)
 #define EXPECT_FAIL(lit, needle) expect_fail((lit), sizeof(lit) - 1, (needle))
 
 /* An event whose field holds a string of n copies of c (heap, caller frees).
- * The field comes first: of duplicate keys the first one counts. */
+ * The field comes first, then the required fields it is not. */
 static char *event_with_string(const char *field, size_t n, char c)
 {
+    const char *rest = "\"," BASE "}";
     size_t cap = n + 128;
     char *s = malloc(cap);
     int k;
 
     assert_non_null(s);
+    if (strcmp(field, "event_type") == 0) {
+        rest = "\",\"fingerprint\":\"fp-1\"}";
+    } else if (strcmp(field, "fingerprint") == 0) {
+        rest = "\",\"event_type\":\"page_view\"}";
+    }
     k = snprintf(s, cap, "{\"%s\":\"", field);
     memset(s + k, c, n);
-    memcpy(s + k + n, "\"," BASE "}", sizeof("\"," BASE "}"));
+    memcpy(s + k + n, rest, strlen(rest) + 1);
     return s;
 }
 
@@ -518,11 +525,14 @@ static void test_historical_batch(void **state)
                                "{" BASE "},"
                                "{" BASE ",\"timestamp\":\"2001-09-09T01:46:40Z\"},"
                                "{" BASE ",\"timestamp\":null}]}";
+    struct event_limits nolim; /* 2001 is beyond the retention: that is test_event_age */
     struct event_batch b;
     char err[256];
 
     (void)state;
-    assert_int_equal(parse(json, &b, err, sizeof(err)), 0);
+    event_limits_default(&nolim);
+    nolim.retention_days = 0;
+    assert_int_equal(parse_lim(json, &nolim, &b, err, sizeof(err)), 0);
     assert_true(b.historical);
     assert_int_equal(b.total, 4);
     assert_int_equal(b.n_events, 2);
@@ -554,8 +564,9 @@ static void test_historical_batch(void **state)
     event_batch_fini(&b);
 
     /* a single event may say it too */
-    assert_int_equal(parse("{" BASE ",\"historical\":true,\"timestamp\":1}", &b, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        parse_lim("{" BASE ",\"historical\":true,\"timestamp\":1}", &nolim, &b, err, sizeof(err)),
+        0);
     assert_true(b.historical);
     assert_true(b.events[0].historical);
     event_batch_fini(&b);
@@ -621,10 +632,8 @@ static void test_event_data_json(void **state)
     expect_data_json("{\"other\":{\"event_data\":{\"x\":1}},\"a\":[1,{\"b\":2},3]," BASE
                      ",\"event_data\":{\"y\":2}}",
                      "{\"y\":2}");
-    /* of duplicate keys the first counts, even one written with escapes */
-    expect_data_json(EV("\"event_data\":{\"a\":1},\"event_data\":{\"b\":2}"), "{\"a\":1}");
-    expect_data_json(EV("\"event_data\":null,\"event_data\":{\"b\":2}"), "{}");
-    expect_data_json(EV("\"event\\u005fdata\":{\"a\":1},\"event_data\":{\"b\":2}"), "{\"a\":1}");
+    /* a key written with escapes is the key (cJSON prints the data then) */
+    expect_data_json(EV("\"event\\u005fdata\":{\"a\":1}"), "{\"a\":1}");
     /* what cJSON accepts but JSON does not is rewritten by cJSON */
     expect_data_json(EV("\"event_data\":{\"n\":01,\"m\":1.}"), "{\"n\":1,\"m\":1}");
     expect_data_json(EV("\"event_data\":{\"s\":\"a\tb\"}"), "{\"s\":\"a\\tb\"}");
@@ -640,16 +649,16 @@ static void test_event_data_json(void **state)
     assert_string_equal(b.events[2].event_data_json, "{\"i\":[2,2]}");
     event_batch_fini(&b);
     /* objects in other top-level arrays are not events */
-    assert_int_equal(parse("{\"meta\":[{\"event_data\":{\"z\":9},\"user_id\":\"\\u0000\"}],"
+    assert_int_equal(parse("{\"meta\":[{\"event_data\":{\"z\":9},\"user_id\":[1]}],"
                            "\"events\":[{\"event_data\":{\"a\":1}," BASE "}]}",
                            &b, err, sizeof(err)),
                      0);
     assert_int_equal(b.n_events, 1);
     assert_string_equal(b.events[0].event_data_json, "{\"a\":1}");
     event_batch_fini(&b);
+    /* an escaped "events" key is found by position, its events' data raw */
     assert_int_equal(parse("{\"x\":{\"events\":[]},\"\\u0065vents\":[{" BASE
-                           ",\"event_data\":{\"i\" : 1}}],\"events\":[{" BASE
-                           ",\"event_data\":{\"j\":2}}]}",
+                           ",\"event_data\":{\"i\" : 1}}]}",
                            &b, err, sizeof(err)),
                      0);
     assert_int_equal(b.n_events, 1);
@@ -803,19 +812,378 @@ static void test_nul_escape(void **state)
     parse_one_ok(EV("\"user_id\":\"a\\\\u0000\""), &b);
     assert_string_equal(b.events[0].user_id, "a\\u0000");
     event_batch_fini(&b);
-    /* ignored fields may hold anything */
-    expect_ok(EV("\"note\":\"\\u0000\""));
+    /* ignored fields too, and keys, however they are written */
+    expect_rejected(EV("\"note\":\"\\u0000\""), "invalid_value", "'note' contains a NUL");
+    expect_rejected(EV("\"page_\\u0075rl\":\"https://x/a\\u0000SECRET\""), "invalid_value",
+                    "'page_url' contains a NUL");
+    expect_rejected(EV("\"x\\u0000y\":1"), "invalid_value", "NUL");
+    expect_rejected(EV("\"n\":{\"deep\":[{\"k\\u0000\":1}]}"), "invalid_value",
+                    "'n' contains a NUL");
 
     assert_int_equal(parse(batch, &b, err, sizeof(err)), 0);
-    assert_int_equal(b.n_events, 2);
+    assert_int_equal(b.n_events, 1);
     assert_int_equal(b.events[0].batch_index, 0);
-    assert_int_equal(b.events[1].batch_index, 2);
-    assert_int_equal(b.n_rejected, 2);
+    assert_int_equal(b.n_rejected, 3);
     assert_int_equal(b.rejected[0].index, 1);
     assert_non_null(strstr(b.rejected[0].error, "user_id"));
-    assert_int_equal(b.rejected[1].index, 3);
-    assert_non_null(strstr(b.rejected[1].error, "event_data"));
+    assert_int_equal(b.rejected[1].index, 2);
+    assert_non_null(strstr(b.rejected[1].error, "'other'"));
+    assert_int_equal(b.rejected[2].index, 3);
+    assert_non_null(strstr(b.rejected[2].error, "event_data"));
     event_batch_fini(&b);
+
+    /* outside the events, the whole request fails; so does a bare string element */
+    EXPECT_FAIL("{\"meta\":\"a\\u0000\",\"events\":[{" BASE "}]}",
+                "invalid_value: a string holds a NUL character (\\u0000) at byte 8");
+    EXPECT_FAIL("{\"m\\u0000\":1,\"events\":[{" BASE "}]}", "NUL character");
+    assert_int_equal(parse("{\"events\":[{" BASE "},\"\\u0000\"]}", &b, err, sizeof(err)), 0);
+    assert_int_equal(b.n_events, 1);
+    assert_int_equal(b.n_rejected, 1);
+    assert_int_equal(b.rejected[0].index, 1);
+    event_batch_fini(&b);
+}
+
+/* ---- nesting, duplicate keys, numbers, event time (issue 11) ---- */
+
+/* Returns a heap body: prefix, then d copies of open, d of close, then suffix. */
+static char *nested_body(const char *prefix, size_t d, const char *open, const char *close,
+                         const char *suffix)
+{
+    size_t lo = strlen(open), lc = strlen(close), lp = strlen(prefix), ls = strlen(suffix);
+    char *s = malloc(lp + d * (lo + lc) + ls + 1), *p = s;
+
+    assert_non_null(s);
+    memcpy(p, prefix, lp);
+    p += lp;
+    for (size_t i = 0; i < d; i++, p += lo) {
+        memcpy(p, open, lo);
+    }
+    for (size_t i = 0; i < d; i++, p += lc) {
+        memcpy(p, close, lc);
+    }
+    memcpy(p, suffix, ls + 1);
+    return s;
+}
+
+/* Expects body (heap) to fail as a whole with needle in the message; frees it. */
+static void expect_fail_free(char *body, const char *needle)
+{
+    expect_fail(body, strlen(body), needle);
+    free(body);
+}
+
+static void test_nesting_bounded(void **state)
+{
+    struct event_limits lim;
+    struct event_batch b;
+    char err[256];
+    char *s;
+
+    (void)state;
+    /* the issue's body: 700 arrays in an unknown field, crashed cJSON's recursion */
+    expect_fail_free(
+        nested_body("{\"event_type\":\"a\",\"fingerprint\":\"f\",\"x\":", 700, "[", "]", "}"),
+        "too_deep: arrays and objects nest deeper than 32 levels at byte 71");
+    /* objects, in event_data, in a batch element that is rejected anyway, very deep */
+    expect_fail_free(nested_body("{" BASE ",\"event_data\":", 610, "{\"a\":", "}", "}"),
+                     "too_deep");
+    expect_fail_free(nested_body("{\"events\":[{" BASE "},{\"x\":", 700, "[", "]", "}]}"),
+                     "too_deep");
+    expect_fail_free(nested_body("{\"a\":", 200000, "[", "]", "}"), "too_deep");
+    expect_fail_free(nested_body("", 100000, "[", "]", ""), "too_deep");
+    /* unbalanced or broken text is still bounded, then malformed */
+    expect_fail_free(nested_body("{\"a\":", 100, "[", "", "}"), "too_deep");
+    s = nested_body("{\"a\":", 20, "[", "", "}");
+    expect_fail(s, strlen(s), "malformed JSON");
+    free(s);
+
+    /* exactly 32 levels is fine: the body is 1, an unknown field holds 31 */
+    s = nested_body("{" BASE ",\"x\":", 31, "[", "]", "}");
+    assert_int_equal(parse(s, &b, err, sizeof(err)), 0);
+    assert_int_equal(b.n_events, 1);
+    event_batch_fini(&b);
+    free(s);
+    s = nested_body("{" BASE ",\"x\":", 32, "[", "]", "}");
+    expect_fail(s, strlen(s), "too_deep");
+    free(s);
+    /* a batch: wrapper 1, events 2, event 3, so event_data's 5 levels reach 8 */
+    assert_int_equal(parse("{\"events\":[{" BASE
+                           ",\"event_data\":{\"a\":{\"b\":{\"c\":{\"d\":[1]}}}}}]}",
+                           &b, err, sizeof(err)),
+                     0);
+    assert_int_equal(b.n_events, 1);
+    event_batch_fini(&b);
+
+    /* brackets in strings, escaped quotes and backslashes do not count */
+    s = nested_body("{" BASE ",\"x\":\"", 100, "[", "}", "\",\"y\":\"\\\"[[[[\\\\\"}");
+    assert_int_equal(parse(s, &b, err, sizeof(err)), 0);
+    assert_int_equal(b.n_events, 1);
+    event_batch_fini(&b);
+    free(s);
+    assert_int_equal(event_nesting_check("[\"\\\\\"[[]]]", 11, 3, NULL), 0);
+    assert_int_equal(event_nesting_check("[\"\\\\\"[[[]]]]", 13, 3, NULL), -1);
+    assert_int_equal(event_nesting_check("[\"\\\"[[[[\"]", 11, 1, NULL), 0);
+    assert_int_equal(event_nesting_check("\"[[[", 4, 1, NULL), 0); /* unterminated string */
+    {
+        size_t at = 0;
+
+        assert_int_equal(event_nesting_check("{\"a\":[[", 7, 2, &at), -1);
+        assert_int_equal(at, 6);
+    }
+
+    /* every alignment of an escape against the 16-byte blocks: a backslash
+     * at the end of one block takes the first byte of the next */
+    for (size_t pad = 0; pad < 40; pad++) {
+        char buf[128];
+        size_t at = 0;
+        int k = snprintf(buf, sizeof(buf), "[\"%.*s\\\"[[\",[[]]]", (int)pad,
+                         "........................................");
+
+        assert_int_equal(event_nesting_check(buf, (size_t)k, 3, NULL), 0);
+        assert_int_equal(event_nesting_check(buf, (size_t)k, 2, &at), -1);
+        assert_int_equal(at, (size_t)k - 4); /* the second [ after the string */
+        k = snprintf(buf, sizeof(buf), "[\"%.*s\\\\\"[[\",[[]]]", (int)pad,
+                     "........................................");
+        assert_int_equal(event_nesting_check(buf, (size_t)k, 2, &at), -1);
+        assert_int_equal(at, (size_t)k - 8); /* the string ended before [[: its second [ */
+    }
+
+    /* the limit is configurable below the hard bound, never above it */
+    event_limits_default(&lim);
+    lim.max_nesting = 2;
+    assert_int_equal(parse_lim(EV("\"x\":[1]"), &lim, &b, err, sizeof(err)), 0);
+    event_batch_fini(&b);
+    assert_int_equal(parse_lim(EV("\"x\":[[1]]"), &lim, &b, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "deeper than 2 levels"));
+    lim.max_nesting = 100000;
+    s = nested_body("{" BASE ",\"x\":", EVENT_NESTING_MAX, "[", "]", "}");
+    assert_int_equal(parse_lim(s, &lim, &b, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "deeper than 64 levels"));
+    free(s);
+}
+
+static void test_duplicate_keys(void **state)
+{
+    struct event_batch b;
+    char err[256];
+    char big[1024];
+    size_t n = 0;
+
+    (void)state;
+    /* at the top of an event: known fields, however written, and unknown ones */
+    expect_rejected("{\"event_type\":\"a\",\"event_type\":\"b\",\"fingerprint\":\"f\"}",
+                    "duplicate_key", "field 'event_type' appears twice");
+    expect_rejected(EV("\"page_url\":\"https://x/a\",\"page_\\u0075rl\":\"https://evil/\""),
+                    "duplicate_key", "'page_url' appears twice");
+    expect_rejected(EV("\"event_data\":{\"a\":1},\"event_data\":{\"b\":2}"), "duplicate_key",
+                    "'event_data' appears twice");
+    expect_rejected(EV("\"note\":1,\"note\":2"), "duplicate_key", "'note'");
+    /* in event_data, at any level, escaped or not */
+    expect_rejected(EV("\"event_data\":{\"a\":1,\"a\":2}"), "duplicate_key",
+                    "key 'a' appears twice in field 'event_data'");
+    expect_rejected(EV("\"event_data\":{\"price\":1,\"pri\\u0063e\":2}"), "duplicate_key",
+                    "'price'");
+    expect_rejected(EV("\"event_data\":{\"o\":[{\"k\":1,\"k\":2}]}"), "duplicate_key", "'k'");
+    /* equal values at different places are fine, and so are different keys */
+    expect_ok(EV("\"event_data\":{\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}]}"));
+
+    /* a large object is sorted rather than compared pairwise */
+    n += (size_t)snprintf(big + n, sizeof(big) - n, "{" BASE ",\"event_data\":{");
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+    }
+    snprintf(big + n, sizeof(big) - n, "}}");
+    expect_ok(big);
+    snprintf(big + n, sizeof(big) - n, ",\"k17\":0}}");
+    expect_rejected(big, "duplicate_key", "key 'k17' appears twice");
+
+    /* in a batch only that event is rejected */
+    assert_int_equal(parse("{\"events\":[{" BASE "},{" BASE
+                           ",\"event_data\":{\"a\":1,\"a\":1}},{" BASE
+                           ",\"fingerprint\":\"other\"}]}",
+                           &b, err, sizeof(err)),
+                     0);
+    assert_int_equal(b.n_events, 1);
+    assert_int_equal(b.n_rejected, 2);
+    assert_int_equal(b.rejected[0].index, 1);
+    assert_string_equal(b.rejected[0].code, "duplicate_key");
+    assert_int_equal(b.rejected[1].index, 2);
+    assert_string_equal(b.rejected[1].code, "duplicate_key");
+    event_batch_fini(&b);
+    /* the batch's own members fail the request */
+    EXPECT_FAIL("{\"events\":[{" BASE "}],\"events\":[{" BASE "}]}",
+                "duplicate_key: key 'events' appears twice in the batch");
+    EXPECT_FAIL("{\"\\u0065vents\":[{" BASE "}],\"events\":[{" BASE "}]}",
+                "'events' appears twice");
+    EXPECT_FAIL("{\"historical\":false,\"events\":[{" BASE "}],\"historical\":true}",
+                "'historical' appears twice");
+    EXPECT_FAIL("{\"meta\":{\"a\":1,\"a\":2},\"events\":[{" BASE "}]}", "'a' appears twice");
+}
+
+static void test_numbers_fit_numeric(void **state)
+{
+    /* what PostgreSQL 15 answered for '{"n":X}'::jsonb */
+    static const char *const fits[] = {
+        "0",        "-0",        "1e-16383", "1.5e-16382",     "1e131071",
+        "9e131071", "12e131070", "1e-400",   "1E+1000",        "0e999999999",
+        "59.90",    "-1.5E+3",   "1e400",    "0.00001e131076", "123456789012345678901234567890",
+    };
+    static const char *const refused[] = {
+        "1e-20000",
+        "1e-16384",
+        "0e-20000",
+        "0e-16384",
+        "0.0e-16384",
+        "1.5e-16383",
+        "1e131072",
+        "1e1073741823",
+        "0e2000000000",
+        "1e-1073741823",
+        "0.00001e131077",
+        "100e-16385",
+        "1e99999999999999999999",
+    };
+    char buf[140000];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]); i++) {
+        if (!event_number_fits_numeric(fits[i], strlen(fits[i]))) {
+            fail_msg("%s should fit", fits[i]);
+        }
+    }
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (event_number_fits_numeric(refused[i], strlen(refused[i]))) {
+            fail_msg("%s should not fit", refused[i]);
+        }
+    }
+    /* long digit strings: 131072 digits before the point and 16383 after fit */
+    memset(buf, '1', 131073);
+    assert_true(event_number_fits_numeric(buf, 131072));
+    assert_false(event_number_fits_numeric(buf, 131073));
+    memcpy(buf, "1.", 2);
+    memset(buf + 2, '0', 16384);
+    assert_true(event_number_fits_numeric(buf, 2 + 16383));
+    assert_false(event_number_fits_numeric(buf, 2 + 16384));
+}
+
+static void test_numbers_storable(void **state)
+{
+    struct event_batch b;
+    char err[256];
+    char *s;
+
+    (void)state;
+    /* answered 202, then refused by PostgreSQL: now rejected at once */
+    expect_rejected(EV("\"event_data\":{\"n\":1e-20000}"), "invalid_value",
+                    "field 'event_data' has a number PostgreSQL's numeric cannot hold");
+    expect_rejected(EV("\"event_data\":{\"a\":[1,{\"n\":0e-16384}]}"), "invalid_value", "numeric");
+    expect_rejected(EV("\"event_data\":{\"n\":-1.5e-16383}"), "invalid_value", "numeric");
+    expect_rejected(EV("\"event_d\\u0061ta\":{\"n\":1e-20000}"), "invalid_value", "numeric");
+    expect_rejected(EV("\"extra\":1e131072"), "invalid_value", "field 'extra'");
+    /* not finite as a double: refused as before */
+    expect_rejected(EV("\"event_data\":{\"n\":1e400}"), "invalid_value", "out of range");
+    /* small, exact and odd-but-storable numbers keep their text */
+    expect_data_json(EV("\"event_data\":{\"n\":1e-400,\"z\":0e999999999}"),
+                     "{\"n\":1e-400,\"z\":0e999999999}");
+    /* outside the events, the request fails */
+    EXPECT_FAIL("{\"x\":1e-20000,\"events\":[{" BASE "}]}",
+                "invalid_value: the number at byte 5 does not fit PostgreSQL's numeric");
+    /* in a batch, only that event */
+    assert_int_equal(parse("{\"events\":[{" BASE ",\"event_data\":{\"n\":1e-20000}},{" BASE "}]}",
+                           &b, err, sizeof(err)),
+                     0);
+    assert_int_equal(b.n_events, 1);
+    assert_int_equal(b.events[0].batch_index, 1);
+    assert_int_equal(b.n_rejected, 1);
+    assert_int_equal(b.rejected[0].index, 0);
+    event_batch_fini(&b);
+    /* a digit string beyond numeric's limits is never accepted */
+    s = nested_body("{" BASE ",\"event_data\":{\"n\":1.", 16384, "0", "", "}}");
+    if (parse(s, &b, err, sizeof(err)) == 0) {
+        assert_int_equal(b.n_events, 0);
+        event_batch_fini(&b);
+    }
+    free(s);
+}
+
+/* An event of a historical batch (or a live one) at client time ts. */
+static int parse_at(bool historical, long long ts, const struct event_limits *lim,
+                    struct event_batch *b)
+{
+    char json[256], err[256];
+
+    snprintf(json, sizeof(json), "{\"historical\":%s,\"events\":[{" BASE ",\"timestamp\":%lld}]}",
+             historical ? "true" : "false", ts);
+    assert_int_equal(parse_lim(json, lim, b, err, sizeof(err)), 0);
+    return b->n_events == 1 ? 0 : -1;
+}
+
+static void expect_at(bool historical, long long ts, const struct event_limits *lim,
+                      const char *code)
+{
+    struct event_batch b;
+    int rc = parse_at(historical, ts, lim, &b);
+
+    if (code == NULL && rc != 0) {
+        fail_msg("ts %lld rejected: %s", ts, b.rejected[0].error);
+    }
+    if (code != NULL) {
+        if (rc == 0) {
+            fail_msg("ts %lld accepted, expected %s", ts, code);
+        }
+        assert_string_equal(b.rejected[0].code, code);
+    }
+    event_batch_fini(&b);
+}
+
+static void test_event_age(void **state)
+{
+    const long long today = RECEIVED_MS / DAY_MS * DAY_MS; /* 00:00 UTC of the receive day */
+    struct event_limits lim;
+    struct event_batch b;
+
+    (void)state;
+    event_limits_default(&lim);
+    assert_true(lim.retention_days == 400);
+    assert_true(lim.future_days == 2);
+    /* the journey-builder keeps days from today - 400 to today + 2 */
+    expect_at(true, today - 400 * DAY_MS, &lim, NULL);
+    expect_at(true, today - 400 * DAY_MS - 1, &lim, "expired");
+    expect_at(true, 1000000000000LL, &lim, "expired");
+    expect_at(true, today + 3 * DAY_MS - 1, &lim, NULL);
+    expect_at(true, today + 3 * DAY_MS, &lim, "future");
+    parse_at(true, today + 30 * DAY_MS, &lim, &b);
+    assert_non_null(strstr(b.rejected[0].error, "more than 2 days ahead"));
+    event_batch_fini(&b);
+    parse_at(true, 1, &lim, &b);
+    assert_non_null(strstr(b.rejected[0].error, "older than the retention period (400 days)"));
+    event_batch_fini(&b);
+    /* a live event with a wild clock is kept at the receive time: fine */
+    expect_at(false, 1000000000000LL, &lim, NULL);
+    expect_at(false, today + 30 * DAY_MS, &lim, NULL);
+    /* a live event within the skew tolerance keeps its time, so the bound applies */
+    lim.max_skew_ms = 30LL * DAY_MS;
+    expect_at(false, today + 29 * DAY_MS, &lim, "future");
+    lim.retention_days = 7;
+    expect_at(false, today - 10 * DAY_MS, &lim, "expired");
+    /* configurable, and off */
+    expect_at(true, today - 8 * DAY_MS, &lim, "expired");
+    lim.retention_days = 0;
+    lim.future_days = -1;
+    expect_at(true, 1, &lim, NULL);
+    expect_at(true, today + 3000 * DAY_MS, &lim, NULL);
+    lim.future_days = 0;
+    expect_at(true, today + DAY_MS, &lim, "future");
+    /* an unknown receive time (no request) applies no bound */
+    {
+        static const char json[] = "{\"historical\":true,\"events\":[{" BASE ",\"timestamp\":1}]}";
+        char err[256];
+
+        assert_int_equal(
+            event_batch_parse(json, sizeof(json) - 1, NULL, NULL, &b, err, sizeof(err)), 0);
+        assert_int_equal(b.n_events, 1);
+        event_batch_fini(&b);
+    }
 }
 
 /* ---- batches ---- */
@@ -1206,6 +1574,11 @@ int main(void)
         cmocka_unit_test(test_event_data_strings),
         cmocka_unit_test(test_consent),
         cmocka_unit_test(test_nul_escape),
+        cmocka_unit_test(test_nesting_bounded),
+        cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_numbers_fit_numeric),
+        cmocka_unit_test(test_numbers_storable),
+        cmocka_unit_test(test_event_age),
         cmocka_unit_test(test_mixed_batch),
         cmocka_unit_test(test_all_rejected),
         cmocka_unit_test(test_max_batch),

@@ -19,7 +19,27 @@
  *                 all, strings <= max_string_len
  *   consent       optional: array of "necessary"/"analytics"/"marketing", or an
  *                 object of those keys to booleans
- * Unknown top-level fields are ignored.
+ * Unknown top-level fields are ignored (but see the rules for the whole body).
+ *
+ * Rules for the whole body, wherever in it (unknown fields included):
+ *   - arrays and objects nest at most max_nesting levels, checked on the raw
+ *     text before cJSON (which recurses) sees it: deeper is a whole-request
+ *     error "too_deep: ...";
+ *   - no string (key or value) holds a NUL, raw or written \u0000;
+ *   - no object has the same key twice (after decoding escapes, so
+ *     "page_\u0075rl" is "page_url");
+ *   - every number fits PostgreSQL's numeric, which jsonb stores: at most
+ *     131072 digits before the decimal point and 16383 after, once the
+ *     exponent is applied (1e-20000, 1e131072 and 0e-16384 do not fit);
+ *     numbers in event_data must also be finite as a double (1e400 is not).
+ * A breach inside one event of a batch rejects that event (codes
+ * invalid_value, duplicate_key); one outside the events (the batch's own
+ * members) fails the whole request, its message starting with the code.
+ *
+ * Event time (the client's timestamp when historical or within
+ * max_skew_ms, else the receive time) must be on a UTC day the store keeps:
+ * not before retention_days days before the receive day (code expired), not
+ * after future_days days after it (code future): the journey-builder's rule.
  */
 
 #include <stdbool.h>
@@ -28,15 +48,23 @@
 #include "analytics/v1/raw_event.pb-c.h"
 
 struct event_limits {
-    size_t max_batch;      /* events per request, default 500 */
-    size_t max_id_len;     /* event_id, fingerprint, user_id, session_id: 128 */
-    size_t max_type_len;   /* event_type: 64 */
-    size_t max_url_len;    /* page_url, referrer_url: 4096 */
-    size_t max_string_len; /* any string inside event_data: 2048 */
-    size_t max_props;      /* keys in event_data, nested ones included: 100 */
-    size_t max_depth;      /* nesting levels of event_data (the object itself is 1): 5 */
-    long long max_skew_ms; /* client clock tolerance before clock_skew_suspect: 24 h */
+    size_t max_batch;         /* events per request, default 500 */
+    size_t max_id_len;        /* event_id, fingerprint, user_id, session_id: 128 */
+    size_t max_type_len;      /* event_type: 64 */
+    size_t max_url_len;       /* page_url, referrer_url: 4096 */
+    size_t max_string_len;    /* any string inside event_data: 2048 */
+    size_t max_props;         /* keys in event_data, nested ones included: 100 */
+    size_t max_depth;         /* nesting levels of event_data (the object itself is 1): 5 */
+    long long max_skew_ms;    /* client clock tolerance before clock_skew_suspect: 24 h */
+    size_t max_nesting;       /* array/object levels of the whole body (the body itself is 1):
+                                 32; at most EVENT_NESTING_MAX, 0 means EVENT_NESTING_MAX */
+    long long retention_days; /* days of events the store keeps: 400; 0 means no bound */
+    long long future_days;    /* days ahead of the receive day accepted: 2; < 0 means no bound */
 };
+
+/* The hard bound on max_nesting: cJSON, cJSON_Delete and the validators
+ * recurse once per level on a worker thread's stack. */
+#define EVENT_NESTING_MAX 64
 
 /* Fills l with the defaults above. */
 void event_limits_default(struct event_limits *l);
@@ -76,8 +104,11 @@ struct event_batch {
  * batch. Returns 0 when the body is a well-formed event or batch: bad events
  * are then listed in batch->rejected and the good ones in batch->events.
  * Returns -1 when the whole request is unusable (invalid UTF-8, malformed
- * JSON, not an object, "events" not an array, an empty batch or more than
- * max_batch events), with the reason in err; batch is then empty.
+ * JSON, nesting beyond max_nesting, a NUL, duplicate key or unstorable
+ * number outside the events, not an object, "events" not an array, an
+ * empty batch or more than max_batch events), with the reason in err; batch
+ * is then empty. When req->received_ms is 0 or less (unknown), the
+ * retention and future bounds are not applied.
  * In both cases release with event_batch_fini. The events' strings point
  * into the batch and into req: valid until event_batch_fini. */
 int event_batch_parse(const char *body, size_t len, const struct event_limits *lim,
@@ -86,6 +117,19 @@ int event_batch_parse(const char *body, size_t len, const struct event_limits *l
 
 /* Frees everything the batch owns and zeroes it. Accepts a zeroed batch. */
 void event_batch_fini(struct event_batch *batch);
+
+/* Checks that the JSON text s[0..len) nests arrays and objects at most max
+ * levels deep, in one linear pass that skips strings (and their escapes);
+ * it does not otherwise check the syntax. Returns 0, or -1 with the offset
+ * of the first bracket beyond max in *too_deep_at (when not NULL). */
+int event_nesting_check(const char *s, size_t len, size_t max, size_t *too_deep_at);
+
+/* True when the JSON number text s[0..len) (as cJSON reads one: sign,
+ * digits, point, exponent) is a value PostgreSQL 15's numeric accepts: an
+ * exponent below 2^30 - 1 in magnitude, at most 16383 digits after the
+ * decimal point and a most significant digit below 10^131072, once the
+ * exponent is applied. */
+bool event_number_fits_numeric(const char *s, size_t len);
 
 /* Checks that s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). Returns 0, or -1 with the offset of the first bad
