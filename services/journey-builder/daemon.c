@@ -35,6 +35,7 @@
 #define JB_CLOCK_AHEAD_MS 60000 /* an event moves its partition clock at most this far past
                                    its receive time */
 #define JB_KAFKA_ASK_MS 2000    /* cluster id and watermarks: how long to wait for the broker */
+#define JB_CLUSTER_ASK_EVERY_MS 60000 /* the cluster id, while not known, asked this often */
 #define JB_CLOCK_BEHIND_WARN_S 300 /* host clock behind the receive times: warn past this */
 #define JB_DUE_REFUSED_MS 60000    /* a refused closing of sessions is retried after this */
 #define JB_PARTS_MAX 4096
@@ -103,6 +104,7 @@ struct jb_daemon {
     long long blocked_since, due_at_mono, retention_at_mono;
     bool pg_said; /* a PostgreSQL state was logged: the first is, changed or not */
     char cluster[STORE_CLUSTER_MAX]; /* the Kafka cluster's id; "" until known */
+    long long cluster_asked_mono;    /* when it was last asked for while not known */
     long long received_max;          /* the latest receive time seen (collector's clock) */
     bool clock_warned;               /* journey.host_clock_behind said, not cleared since */
     bool stopping;
@@ -306,13 +308,20 @@ static struct jb_part *jb_part(struct jb_daemon *d, int32_t p)
     return p >= 0 && p < JB_PARTS_MAX ? &d->parts[p] : NULL;
 }
 
-/* The id of the Kafka cluster, asked once (until known) and given to the
- * store, which writes it with the offsets. "" while not known. */
+/* The id of the Kafka cluster, asked for until known (at most once every
+ * JB_CLUSTER_ASK_EVERY_MS) and given to the store, which writes it with
+ * the offsets. "" while not known. */
 static const char *jb_cluster(struct jb_daemon *d)
 {
-    if (d->cluster[0] == '\0' &&
-        kafka_consumer_cluster_id(d->consumer, JB_KAFKA_ASK_MS, d->cluster, sizeof(d->cluster)) ==
-            0) {
+    long long now = lifecycle_mono_ms();
+
+    if (d->cluster[0] != '\0' ||
+        (d->cluster_asked_mono != 0 && now - d->cluster_asked_mono < JB_CLUSTER_ASK_EVERY_MS)) {
+        return d->cluster;
+    }
+    d->cluster_asked_mono = now;
+    if (kafka_consumer_cluster_id(d->consumer, JB_KAFKA_ASK_MS, d->cluster, sizeof(d->cluster)) ==
+        0) {
         log_info("journey.cluster", LOG_STR("cluster_id", d->cluster));
         store_set_cluster(d->store, d->cluster);
     }
@@ -325,9 +334,8 @@ static const char *jb_cluster(struct jb_daemon *d)
  * and counts it. *next is what to go on from. Returns a STORE_ code. */
 static int jb_check_offsets(struct jb_daemon *d, int32_t part, int64_t *next, const char *stored)
 {
+    const char *cluster = jb_cluster(d); /* asked for first: the offsets written carry it */
     int64_t low = -1, high = -1;
-
-    const char *cluster = jb_cluster(d);
 
     if (*next < 0) {
         return STORE_OK;

@@ -862,8 +862,9 @@ int store_load_sessions(struct store *st, struct jstate_session *const *ss, size
 
 /* ---- archiving ---- */
 
-/* The analytics_event_ids rows (event_id, event_time) of the rows i of
- * [0, n) with keep NULL or keep[i] true, into st->buf. */
+/* The analytics_event_ids rows (event_id, event_time) of events i of
+ * [0, n), all of them when skip is NULL, else those with skip[i] false,
+ * into st->buf. */
 static void store_id_rows(struct store *st, const char *const *ids, const long long *ms, size_t n,
                           const bool *skip)
 {
