@@ -105,7 +105,6 @@ struct jb_daemon {
     bool pg_said; /* a PostgreSQL state was logged: the first is, changed or not */
     char cluster[STORE_CLUSTER_MAX]; /* the Kafka cluster's id; "" until known */
     long long cluster_asked_mono;    /* when it was last asked for while not known */
-    long long received_max;          /* the latest receive time seen (collector's clock) */
     bool clock_warned;               /* journey.host_clock_behind said, not cleared since */
     bool stopping;
     atomic_int delivery_failed;
@@ -871,24 +870,28 @@ static int jb_scratch_alloc(struct jb_scratch *s, size_t n)
                                                                                             : -1;
 }
 
-/* The receive times of the attempt's events against this host's clock:
- * the gauge, and a warning when the host is behind by more than
- * JB_CLOCK_BEHIND_WARN_S (said once until it is not). */
+/* The latest receive time of the attempt's events against this host's
+ * clock: the gauge, and a warning when the host is behind by more than
+ * JB_CLOCK_BEHIND_WARN_S (said once until it is not). An attempt without
+ * events changes nothing. */
 static void jb_watch_clock(struct jb_daemon *d)
 {
-    long long wall = lifecycle_now_ms();
+    long long wall = lifecycle_now_ms(), received = 0;
 
     for (size_t i = d->lo; i < d->hi; i++) {
         const Analytics__V1__EnrichedEvent *ev = d->slots[i].ev;
-        if (ev != NULL && ev->received_ts_ms > d->received_max) {
-            d->received_max = ev->received_ts_ms;
+        if (ev != NULL && ev->received_ts_ms > received) {
+            received = ev->received_ts_ms;
         }
     }
-    long long behind = jcheck_clock_behind_s(d->received_max, wall);
+    if (received <= 0) {
+        return;
+    }
+    long long behind = jcheck_clock_behind_s(received, wall);
     metric_set(d->m.clock_behind, (double)behind);
     if (behind > JB_CLOCK_BEHIND_WARN_S && !d->clock_warned) {
         log_warn("journey.host_clock_behind", LOG_INT("seconds", behind),
-                 LOG_INT("received_ms", d->received_max), LOG_INT("host_ms", wall));
+                 LOG_INT("received_ms", received), LOG_INT("host_ms", wall));
     }
     d->clock_warned = behind > JB_CLOCK_BEHIND_WARN_S;
 }

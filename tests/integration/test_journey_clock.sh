@@ -55,11 +55,11 @@ expect_eq "archived at their own times, three days after this host's clock" 3 \
 check "and applied: touchpoints and sessions" \
   q_is "SELECT (SELECT count(*) > 0 FROM customer_journeys) AND (SELECT count(*) > 0 FROM sessions)" t
 behind="$(jb_metric analytics_journey_builder_host_clock_behind_seconds)"
-# (Return visits come hours after the first ones: the latest receive time
-# is a little past the three days.)
+# (Return visits come hours after the first ones: the receive times run a
+# little past the three days. The gauge is of the last batch.)
 latest_s="$(q "SELECT extract(epoch FROM max(received_at) - now())::bigint FROM analytics_events")"
-check "host_clock_behind_seconds says how far the latest receive time is ahead ($behind s, $latest_s s)" \
-  test "${behind%.*}" -gt $((latest_s - 600)) -a "${behind%.*}" -le "$latest_s" -a "$latest_s" -gt $((3 * 86400 - 600))
+check "host_clock_behind_seconds says about three days ($behind s; the latest receive time $latest_s s ahead)" \
+  test "${behind%.*}" -gt $((3 * 86400 - 600)) -a "${behind%.*}" -le "$latest_s"
 expect_eq "journey.host_clock_behind logged once, at warn" "1 warn" \
   "$(grep -c '"event":"journey.host_clock_behind"' "$T/jb.log") $(log_field "$T/jb.log" journey.host_clock_behind lvl)"
 check "readyz 200" http_status_is "http://127.0.0.1:$JB_ADMIN/readyz" 200
