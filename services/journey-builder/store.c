@@ -902,6 +902,7 @@ static int store_archive_copy(struct store *st, const char *data, size_t len)
     return rc;
 }
 
+/* True when the last failure was a unique_violation (23505). */
 static bool store_duplicate(const struct store *st)
 {
     return strcmp(st->sqlstate, "23505") == 0;
