@@ -10,7 +10,9 @@
  *
  * (the fast path), or, when that fails with unique_violation (23505), with
  * the same bytes copied into a staging table and INSERT ... SELECT ... ON
- * CONFLICT DO NOTHING (the slow path). Pure: no I/O.
+ * CONFLICT DO NOTHING (the slow path). Pure: no I/O. (The journey-builder's
+ * store_archive COPYs the batch's ids into analytics_event_ids first, which
+ * is what decides a duplicate there, whatever the event's time.)
  *
  *   struct copybuf buf;
  *   copybuf_init(&buf);
