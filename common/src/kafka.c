@@ -558,6 +558,37 @@ int kafka_consumer_commit(struct kafka_consumer *c)
     return (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET) ? 0 : -1;
 }
 
+int kafka_consumer_cluster_id(struct kafka_consumer *c, int timeout_ms, char *buf, size_t len)
+{
+    char *id = rd_kafka_clusterid(c->rk, timeout_ms);
+
+    if (len > 0) {
+        snprintf(buf, len, "%s", id != NULL ? id : "");
+    }
+    if (id == NULL) {
+        return -1;
+    }
+    rd_kafka_mem_free(c->rk, id);
+    return 0;
+}
+
+int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic, int32_t partition,
+                              int timeout_ms, int64_t *low, int64_t *high)
+{
+    rd_kafka_resp_err_t e = rd_kafka_get_watermark_offsets(c->rk, topic, partition, low, high);
+
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && *high >= 0) {
+        return 0; /* as the last fetch response said */
+    }
+    e = rd_kafka_query_watermark_offsets(c->rk, topic, partition, low, high, timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("kafka.watermarks_failed", LOG_STR("topic", topic),
+                 LOG_INT("partition", partition), LOG_STR("error", rd_kafka_err2str(e)));
+        return -1;
+    }
+    return 0;
+}
+
 void kafka_message_release(struct kafka_message *msg)
 {
     if (msg->priv != NULL) {

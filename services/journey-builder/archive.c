@@ -504,3 +504,44 @@ void archive_day_str(long long day, char *buf, size_t len)
     archive_civil(day, &y, &m, &d);
     snprintf(buf, len, "%04lld-%02u-%02u", y, m, d);
 }
+
+/* An id and its position, sorted by id and then position. */
+struct archive_pos {
+    const char *id;
+    size_t i;
+};
+
+static int archive_pos_cmp(const void *a, const void *b)
+{
+    const struct archive_pos *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+
+    if (c != 0) {
+        return c;
+    }
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int archive_mark_repeats(const char *const *ids, size_t n, bool *repeat)
+{
+    struct archive_pos *pos;
+
+    if (n < 2) {
+        return 0;
+    }
+    pos = malloc(n * sizeof(*pos));
+    if (pos == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pos[i] = (struct archive_pos){ids[i], i};
+    }
+    qsort(pos, n, sizeof(*pos), archive_pos_cmp);
+    for (size_t k = 1; k < n; k++) {
+        if (strcmp(pos[k].id, pos[k - 1].id) == 0) {
+            repeat[pos[k].i] = true;
+        }
+    }
+    free(pos);
+    return 0;
+}

@@ -10,7 +10,9 @@
  *
  * (the fast path), or, when that fails with unique_violation (23505), with
  * the same bytes copied into a staging table and INSERT ... SELECT ... ON
- * CONFLICT DO NOTHING (the slow path). Pure: no I/O.
+ * CONFLICT DO NOTHING (the slow path). Pure: no I/O. (The journey-builder's
+ * store_archive COPYs the batch's ids into analytics_event_ids first, which
+ * is what decides a duplicate there, whatever the event's time.)
  *
  *   struct copybuf buf;
  *   copybuf_init(&buf);
@@ -52,6 +54,7 @@
  *    its strings NULL; schema_version is 1 when 0, and must fit a smallint.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "analytics/copybuf.h"
@@ -83,5 +86,11 @@ long long archive_day(long long ts_ms);
  * 1-9999 are written as signed astronomical years, which PostgreSQL does
  * not read as dates. Pure. */
 void archive_day_str(long long day, char *buf, size_t len);
+
+/* Marks the repeats of a batch: repeat[i] is set true when ids[j] equals
+ * ids[i] for some j < i (the first of each id is the one that counts), and
+ * left as it was otherwise. ids[0..n) are borrowed, none NULL. Returns 0,
+ * or -1 when memory runs out (repeat is then untouched). Pure. */
+int archive_mark_repeats(const char *const *ids, size_t n, bool *repeat);
 
 #endif

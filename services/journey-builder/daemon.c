@@ -10,6 +10,7 @@
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "archive.h"
 #include "jcache.h"
+#include "jcheck.h"
 #include "rollup.h"
 #include "store.h"
 
@@ -31,7 +32,12 @@
 #define JB_RETENTION_EVERY_MS 3600000LL
 #define JB_DAYS_AHEAD 7         /* partitions made ahead of today */
 #define JB_FUTURE_DAYS 2        /* an event later than this is refused */
-#define JB_CLOCK_AHEAD_MS 60000 /* a partition clock runs at most this far past now */
+#define JB_CLOCK_AHEAD_MS 60000 /* an event moves its partition clock at most this far past
+                                   its receive time */
+#define JB_KAFKA_ASK_MS 2000    /* cluster id and watermarks: how long to wait for the broker */
+#define JB_CLUSTER_ASK_EVERY_MS 60000 /* the cluster id, while not known, asked this often */
+#define JB_CLOCK_BEHIND_WARN_S 300 /* host clock behind the receive times: warn past this */
+#define JB_DUE_REFUSED_MS 60000    /* a refused closing of sessions is retried after this */
 #define JB_PARTS_MAX 4096
 #define JB_DEADLETTER_MAX 65536
 #define JB_DAYS_KNOWN 64
@@ -48,6 +54,7 @@ struct jb_slot {
     enum jb_slot_kind kind;
     const char *dead_code;
     char dead_reason[256];
+    bool refused; /* the database refused what it made: dead-lettered on every attempt */
 };
 
 /* What this replica knows of a partition while it holds it. */
@@ -56,6 +63,7 @@ struct jb_part {
     int64_t applied;       /* first offset not applied; -1: none ever */
     int64_t stream_ms;     /* latest event time applied: the partition's clock */
     long long raised_mono; /* when stream_ms last moved (or was read) */
+    bool verified;         /* applied checked against the broker (jb_check_offsets) */
 };
 
 /* The outcome of one attempt at a unit of work. */
@@ -71,6 +79,7 @@ struct jb_metrics {
     struct metric *consumed, *archived, *duplicates, *skipped, *dead, *bots;
     struct metric *touchpoints, *stage_changes, *funnel_steps, *closed, *abandoned;
     struct metric *updates, *batch_seconds, *pg_up, *paused, *pg_errors, *fenced, *dropped;
+    struct metric *offsets_reset, *refused, *clock_behind;
 };
 
 struct jb_daemon {
@@ -86,6 +95,7 @@ struct jb_daemon {
     long long n_archived, n_duplicates, n_bots; /* of the batch's transaction, counted at commit */
     struct jb_slot *slots;                      /* the batch in hand */
     size_t nslots;
+    size_t lo, hi; /* the slots of the next attempt: all, or a part after a refusal */
     long long batch_started_mono;
     struct copybuf rows;           /* archive rows of the batch */
     long long days[JB_DAYS_KNOWN]; /* days whose partitions exist */
@@ -93,6 +103,9 @@ struct jb_daemon {
     long long backoff_ms, retry_at_mono;
     long long blocked_since, due_at_mono, retention_at_mono;
     bool pg_said; /* a PostgreSQL state was logged: the first is, changed or not */
+    char cluster[STORE_CLUSTER_MAX]; /* the Kafka cluster's id; "" until known */
+    long long cluster_asked_mono;    /* when it was last asked for while not known */
+    bool clock_warned;               /* journey.host_clock_behind said, not cleared since */
     bool stopping;
     atomic_int delivery_failed;
     pthread_t thread;
@@ -146,6 +159,17 @@ static void jb_register_metrics(struct jb_daemon *d)
                         "Batches redone because another replica had moved a partition", NULL);
     m->dropped = metrics_counter(r, "analytics_journey_builder_retention_partitions_dropped_total",
                                  "Daily event partitions dropped by retention", NULL);
+    m->offsets_reset =
+        metrics_counter(r, "analytics_journey_builder_offsets_reset_total",
+                        "Partitions whose applied offsets belonged to another cluster or lay past"
+                        " the partition's end, restarted from the broker's offsets",
+                        NULL);
+    m->refused = metrics_counter(r, "analytics_journey_builder_refused_total",
+                                 "Events dead-lettered because the database refused their rows",
+                                 NULL);
+    m->clock_behind = metrics_gauge(
+        r, "analytics_journey_builder_host_clock_behind_seconds",
+        "How far this host's clock is behind the latest receive time seen (0: not behind)", NULL);
 }
 
 /* ---- states ---- */
@@ -169,6 +193,7 @@ static void jb_release_batch(struct jb_daemon *d)
         kafka_message_release(&d->slots[i].m);
     }
     d->nslots = 0;
+    d->lo = d->hi = 0;
 }
 
 /* Partitions are being revoked (inside kafka_consumer_poll): nothing is in
@@ -282,26 +307,97 @@ static struct jb_part *jb_part(struct jb_daemon *d, int32_t p)
     return p >= 0 && p < JB_PARTS_MAX ? &d->parts[p] : NULL;
 }
 
-/* Reads the applied offsets of the partitions in parts[0..n) not known. */
-static int jb_load_parts(struct jb_daemon *d, const int32_t *parts, size_t n)
+/* The id of the Kafka cluster, asked for until known (at most once every
+ * JB_CLUSTER_ASK_EVERY_MS) and given to the store, which writes it with
+ * the offsets. "" while not known. */
+static const char *jb_cluster(struct jb_daemon *d)
+{
+    long long now = lifecycle_mono_ms();
+
+    if (d->cluster[0] != '\0' ||
+        (d->cluster_asked_mono != 0 && now - d->cluster_asked_mono < JB_CLUSTER_ASK_EVERY_MS)) {
+        return d->cluster;
+    }
+    d->cluster_asked_mono = now;
+    if (kafka_consumer_cluster_id(d->consumer, JB_KAFKA_ASK_MS, d->cluster, sizeof(d->cluster)) ==
+        0) {
+        log_info("journey.cluster", LOG_STR("cluster_id", d->cluster));
+        store_set_cluster(d->store, d->cluster);
+    }
+    return d->cluster;
+}
+
+/* Checks that the offsets read for partition part (next, recorded on
+ * cluster stored) belong to the stream the broker has now; when they do
+ * not, moves them to the broker's first offset, logs journey.offsets_reset
+ * and counts it. *next is what to go on from. Returns a STORE_ code. */
+static int jb_check_offsets(struct jb_daemon *d, int32_t part, int64_t *next, const char *stored)
+{
+    const char *cluster = jb_cluster(d); /* asked for first: the offsets written carry it */
+    int64_t low = -1, high = -1;
+
+    if (*next < 0) {
+        return STORE_OK;
+    }
+    if (kafka_consumer_watermarks(d->consumer, d->o.topic_enriched, part, JB_KAFKA_ASK_MS, &low,
+                                  &high) != 0) {
+        low = high = -1;
+    }
+    enum jcheck_offsets v = jcheck_offsets(*next, stored, cluster, high);
+    if (v == JCHECK_KEEP) {
+        return STORE_OK;
+    }
+    int64_t to = low >= 0 ? low : 0;
+    int rc = store_reset_offset(d->store, part, *next, to);
+    if (rc != STORE_OK) {
+        return rc;
+    }
+    log_error("journey.offsets_reset", LOG_STR("topic", d->o.topic_enriched),
+              LOG_INT("partition", part), LOG_STR("reason", jcheck_offsets_reason(v)),
+              LOG_INT("applied_offset", *next), LOG_INT("high_watermark", high),
+              LOG_INT("reset_to", to), LOG_STR("recorded_cluster", stored),
+              LOG_STR("cluster", cluster));
+    metric_add(d->m.offsets_reset, 1);
+    *next = to;
+    return STORE_OK;
+}
+
+/* Reads the applied offsets of the partitions in parts[0..n) not known;
+ * with verify (partitions with messages in hand, so the consumer knows
+ * their watermarks), also checks that those not verified yet belong to
+ * this stream (jb_check_offsets), resetting them when not. */
+static int jb_load_parts(struct jb_daemon *d, const int32_t *parts, size_t n, bool verify)
 {
     int32_t want[JB_PARTS_MAX];
     int64_t next[JB_PARTS_MAX], stream[JB_PARTS_MAX];
     size_t k = 0;
+    int rc = STORE_OK;
 
     for (size_t i = 0; i < n; i++) {
-        if (!d->parts[parts[i]].known) {
+        const struct jb_part *p = &d->parts[parts[i]];
+        if (!p->known || (verify && !p->verified)) {
             want[k++] = parts[i];
         }
     }
     if (k == 0) {
         return STORE_OK;
     }
-    int rc = store_offsets(d->store, want, k, next, stream);
-    for (size_t i = 0; rc == STORE_OK && i < k; i++) {
-        struct jb_part *p = &d->parts[want[i]];
-        *p = (struct jb_part){true, next[i], stream[i], lifecycle_mono_ms()};
+    char(*cluster)[STORE_CLUSTER_MAX] = calloc(k, sizeof(*cluster));
+    if (cluster == NULL) {
+        store_set_error(d->store, "out of memory");
+        return STORE_REFUSED;
     }
+    rc = store_offsets(d->store, want, k, next, stream, cluster);
+    for (size_t i = 0; rc == STORE_OK && i < k; i++) {
+        if (verify) {
+            rc = jb_check_offsets(d, want[i], &next[i], cluster[i]);
+        }
+        if (rc == STORE_OK) {
+            d->parts[want[i]] =
+                (struct jb_part){true, next[i], stream[i], lifecycle_mono_ms(), verify};
+        }
+    }
+    free(cluster);
     return rc;
 }
 
@@ -311,7 +407,7 @@ static size_t jb_batch_parts(const struct jb_daemon *d, int32_t *parts)
     bool seen[JB_PARTS_MAX] = {false};
     size_t n = 0;
 
-    for (size_t i = 0; i < d->nslots; i++) {
+    for (size_t i = d->lo; i < d->hi; i++) {
         int32_t p = d->slots[i].m.partition;
         if (p < 0 || p >= JB_PARTS_MAX) {
             parts[n++] = p; /* the caller refuses it */
@@ -326,12 +422,12 @@ static size_t jb_batch_parts(const struct jb_daemon *d, int32_t *parts)
 }
 
 /* A partition's clock: its latest event time, moved on by the time passed
- * since, so sessions close when the stream goes quiet; never past now. */
-static long long jb_clock(const struct jb_part *p, long long now_ms)
+ * since (monotonic: this host's wall clock plays no part), so sessions
+ * close when the stream goes quiet. Events move it at most
+ * JB_CLOCK_AHEAD_MS past their receive time. */
+static long long jb_clock(const struct jb_part *p)
 {
-    long long c = p->stream_ms + (lifecycle_mono_ms() - p->raised_mono);
-
-    return c < now_ms ? c : now_ms;
+    return p->stream_ms + (lifecycle_mono_ms() - p->raised_mono);
 }
 
 /* ---- delivery ---- */
@@ -414,7 +510,7 @@ static enum jb_step jb_produce_queue(struct jb_daemon *d)
             return STEP_WAIT_BROKER;
         }
     }
-    for (size_t i = 0; i < d->nslots; i++) {
+    for (size_t i = d->lo; i < d->hi; i++) {
         if (d->slots[i].kind == SLOT_DEAD && jb_send_deadletter(d, &d->slots[i], now) != 0) {
             return STEP_WAIT_BROKER;
         }
@@ -468,18 +564,44 @@ static bool jb_day_known(const struct jb_daemon *d, long long day)
     return false;
 }
 
-/* Sorts the batch's slots out: applied already, too old or too far ahead
- * to keep, not archivable; builds the archive rows of the others. Returns
- * 0, or -1 when memory runs out. */
-static int jb_classify(struct jb_daemon *d, size_t *starts, const char **ids, size_t *idx,
-                       size_t *nrows, long long *days, size_t *ndays)
+/* Scratch arrays of one batch, one entry per message. */
+struct jb_scratch {
+    size_t *starts, *idx;
+    const char **ids, **fps, **sids;
+    int32_t *parts;
+    long long *days, *ms;
+};
+
+/* Whether slot s's event time can be kept, against the stream's clock
+ * (jcheck_time); dead-letters it when not. */
+static bool jb_time_ok(const struct jb_daemon *d, struct jb_slot *s, const struct jb_part *p)
 {
-    long long today = archive_day(lifecycle_now_ms());
+    long long ref = jcheck_reference_ms(s->ev->received_ts_ms, p != NULL ? p->stream_ms : 0,
+                                        lifecycle_now_ms());
+
+    switch (jcheck_time(s->ev->event_ts_ms, ref, d->o.retention_days, JB_FUTURE_DAYS)) {
+    case JCHECK_TIME_EXPIRED:
+        jb_dead(s, "expired", "event time older than the retention period");
+        return false;
+    case JCHECK_TIME_FUTURE:
+        jb_dead(s, "future", "event time more than two days after it was received");
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* Sorts the attempt's slots out: applied already, too old or too far
+ * ahead to keep, refused by the database before, not archivable; builds
+ * the archive rows of the others (row k: event ids[k] at ms[k], slot
+ * idx[k]). Returns 0, or -1 when memory runs out. */
+static int jb_classify(struct jb_daemon *d, struct jb_scratch *sc, size_t *nrows, size_t *ndays)
+{
     char err[256];
 
     copybuf_reset(&d->rows);
     *nrows = *ndays = 0;
-    for (size_t i = 0; i < d->nslots; i++) {
+    for (size_t i = d->lo; i < d->hi; i++) {
         struct jb_slot *s = &d->slots[i];
         struct jb_part *p = jb_part(d, s->m.partition);
         if (s->kind == SLOT_DEAD && s->ev == NULL) {
@@ -492,15 +614,14 @@ static int jb_classify(struct jb_daemon *d, size_t *starts, const char **ids, si
         if (s->kind == SLOT_SKIP) {
             continue;
         }
+        if (s->refused) {
+            s->kind = SLOT_DEAD;
+            continue;
+        }
+        if (!jb_time_ok(d, s, p)) {
+            continue;
+        }
         long long day = archive_day(s->ev->event_ts_ms);
-        if (day < today - d->o.retention_days) {
-            jb_dead(s, "expired", "event time older than the retention period");
-            continue;
-        }
-        if (day > today + JB_FUTURE_DAYS) {
-            jb_dead(s, "future", "event time more than two days ahead");
-            continue;
-        }
         size_t start = d->rows.len;
         int rc = archive_row(&d->rows, s->ev, err, sizeof(err));
         if (rc == ARCHIVE_NOMEM) {
@@ -510,16 +631,17 @@ static int jb_classify(struct jb_daemon *d, size_t *starts, const char **ids, si
             jb_dead(s, "invalid_event", err);
             continue;
         }
-        starts[*nrows] = start;
-        ids[*nrows] = s->ev->event_id;
-        idx[(*nrows)++] = i;
+        sc->starts[*nrows] = start;
+        sc->ids[*nrows] = s->ev->event_id;
+        sc->ms[*nrows] = s->ev->event_ts_ms;
+        sc->idx[(*nrows)++] = i;
         if (!jb_day_known(d, day)) {
             size_t k = 0;
-            while (k < *ndays && days[k] != day) {
+            while (k < *ndays && sc->days[k] != day) {
                 k++;
             }
             if (k == *ndays) {
-                days[(*ndays)++] = day;
+                sc->days[(*ndays)++] = day;
             }
         }
     }
@@ -595,22 +717,21 @@ out:
     return rc;
 }
 
-/* Archives the rows and applies the new events of the batch (inside the
+/* Archives the rows and applies the new events of the attempt (inside the
  * transaction). Returns a STORE_ code. */
-static int jb_apply_batch(struct jb_daemon *d, const size_t *starts, const char **ids,
-                          const size_t *idx, size_t nrows, int64_t *stream)
+static int jb_apply_batch(struct jb_daemon *d, const struct jb_scratch *sc, size_t nrows,
+                          int64_t *stream)
 {
     enum store_row *status = calloc(nrows + 1, sizeof(*status));
     char(*reasons)[256] = calloc(nrows + 1, sizeof(*reasons));
-    long long clock_cap = lifecycle_now_ms() + JB_CLOCK_AHEAD_MS;
     int rc = STORE_REFUSED;
 
     if (status == NULL || reasons == NULL) {
         goto out;
     }
-    rc = store_archive(d->store, &d->rows, starts, nrows, ids, status, reasons);
+    rc = store_archive(d->store, &d->rows, sc->starts, nrows, sc->ids, sc->ms, status, reasons);
     for (size_t i = 0; rc == STORE_OK && i < nrows; i++) {
-        struct jb_slot *s = &d->slots[idx[i]];
+        struct jb_slot *s = &d->slots[sc->idx[i]];
         const Analytics__V1__EnrichedEvent *ev = s->ev;
         if (status[i] == STORE_ROW_REFUSED) {
             jb_dead(s, "refused", reasons[i]);
@@ -635,6 +756,7 @@ static int jb_apply_batch(struct jb_daemon *d, const size_t *starts, const char 
             break;
         }
         struct jb_part *p = jb_part(d, s->m.partition);
+        long long clock_cap = ev->received_ts_ms + JB_CLOCK_AHEAD_MS;
         long long t = ev->event_ts_ms < clock_cap ? ev->event_ts_ms : clock_cap;
         if (p != NULL && t > stream[s->m.partition]) {
             stream[s->m.partition] = t;
@@ -661,8 +783,7 @@ static void jb_count(struct jb_daemon *d)
  * apply, write, produce, commit. Returns a STORE_ code, or STORE_OK with
  * *broker set when the broker did not acknowledge the updates. */
 static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
-                       const size_t *starts, const char **ids, const size_t *idx, size_t nrows,
-                       bool *broker_down)
+                       const struct jb_scratch *sc, size_t nrows, bool *broker_down)
 {
     int64_t expect[JB_PARTS_MAX], next[JB_PARTS_MAX], stream[JB_PARTS_MAX];
     int64_t *by_part = d->stream_new;
@@ -680,7 +801,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
         rc = store_fence(d->store, parts, expect, nparts);
     }
     if (rc == STORE_OK) {
-        rc = jb_apply_batch(d, starts, ids, idx, nrows, by_part);
+        rc = jb_apply_batch(d, sc, nrows, by_part);
     }
     if (rc == STORE_OK && jb_produce_queue(d) != STEP_DONE) {
         store_rollback(d->store);
@@ -690,7 +811,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     if (rc == STORE_OK) {
         rc = store_write(d->store, &d->out);
     }
-    for (size_t i = 0; i < d->nslots; i++) {
+    for (size_t i = d->lo; i < d->hi; i++) {
         const struct jb_slot *s = &d->slots[i];
         if (s->m.offset + 1 > d->next_new[s->m.partition]) {
             d->next_new[s->m.partition] = s->m.offset + 1;
@@ -722,14 +843,6 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     return rc;
 }
 
-/* Scratch arrays of one batch, one entry per message. */
-struct jb_scratch {
-    size_t *starts, *idx;
-    const char **ids, **fps, **sids;
-    int32_t *parts;
-    long long *days;
-};
-
 static void jb_scratch_free(struct jb_scratch *s)
 {
     free(s->starts);
@@ -739,6 +852,7 @@ static void jb_scratch_free(struct jb_scratch *s)
     free(s->sids);
     free(s->parts);
     free(s->days);
+    free(s->ms);
 }
 
 static int jb_scratch_alloc(struct jb_scratch *s, size_t n)
@@ -751,10 +865,40 @@ static int jb_scratch_alloc(struct jb_scratch *s, size_t n)
     s->sids = calloc(n, sizeof(*s->sids));
     s->parts = calloc(n, sizeof(*s->parts));
     s->days = calloc(n, sizeof(*s->days));
-    return s->starts && s->idx && s->ids && s->fps && s->sids && s->parts && s->days ? 0 : -1;
+    s->ms = calloc(n, sizeof(*s->ms));
+    return s->starts && s->idx && s->ids && s->fps && s->sids && s->parts && s->days && s->ms ? 0
+                                                                                            : -1;
 }
 
-/* Stores the Kafka offsets of a committed batch and lets it go. */
+/* The latest receive time of the attempt's events against this host's
+ * clock: the gauge, and a warning when the host is behind by more than
+ * JB_CLOCK_BEHIND_WARN_S (said once until it is not). An attempt without
+ * events changes nothing. */
+static void jb_watch_clock(struct jb_daemon *d)
+{
+    long long wall = lifecycle_now_ms(), received = 0;
+
+    for (size_t i = d->lo; i < d->hi; i++) {
+        const Analytics__V1__EnrichedEvent *ev = d->slots[i].ev;
+        if (ev != NULL && ev->received_ts_ms > received) {
+            received = ev->received_ts_ms;
+        }
+    }
+    if (received <= 0) {
+        return;
+    }
+    long long behind = jcheck_clock_behind_s(received, wall);
+    metric_set(d->m.clock_behind, (double)behind);
+    if (behind > JB_CLOCK_BEHIND_WARN_S && !d->clock_warned) {
+        log_warn("journey.host_clock_behind", LOG_INT("seconds", behind),
+                 LOG_INT("received_ms", received), LOG_INT("host_ms", wall));
+    }
+    d->clock_warned = behind > JB_CLOCK_BEHIND_WARN_S;
+}
+
+/* Stores the Kafka offsets of a committed attempt and lets its messages
+ * go: the whole batch, or the part of it the attempt held (then the next
+ * attempt takes the rest). */
 static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t nparts)
 {
     for (size_t k = 0; k < nparts; k++) {
@@ -763,13 +907,18 @@ static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t npar
             kafka_consumer_store_offset(d->consumer, d->o.topic_enriched, parts[k], p->applied);
         }
     }
-    for (size_t i = 0; i < d->nslots; i++) {
-        if (d->slots[i].kind == SLOT_SKIP) {
+    for (size_t i = d->lo; i < d->hi; i++) {
+        const struct jb_slot *s = &d->slots[i];
+        if (s->kind == SLOT_SKIP) {
             metric_add(d->m.skipped, 1);
-        } else if (d->slots[i].kind == SLOT_DEAD) {
+        } else if (s->kind == SLOT_DEAD) {
             metric_add(d->m.dead, 1);
+            if (strcmp(s->dead_code, "refused") == 0) {
+                metric_add(d->m.refused, 1);
+            }
         }
     }
+    jb_watch_clock(d);
     metric_add(d->m.archived, (double)d->n_archived);
     metric_add(d->m.duplicates, (double)d->n_duplicates);
     metric_add(d->m.bots, (double)d->n_bots);
@@ -777,12 +926,51 @@ static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t npar
     metric_observe(d->m.batch_seconds,
                    (double)(lifecycle_mono_ms() - d->batch_started_mono) / 1000.0);
     apply_out_reset(&d->out);
-    jb_release_batch(d);
+    if (d->hi < d->nslots) {
+        d->lo = d->hi;
+        d->hi = d->nslots;
+    } else {
+        jb_release_batch(d);
+    }
     jb_trim(d);
 }
 
-/* One attempt at the batch in hand. STEP_DONE when it is committed (or
- * must be redone at once: *again), else why it waits. */
+/* The database refused what the attempt's events made (SQLSTATE 22 or 23:
+ * the data's fault, whichever table refused it): rolls back and halves the
+ * attempt, so that the events at fault are found in a few tries; one alone
+ * is dead-lettered ("refused", with the reason) on every later attempt,
+ * and the rest goes on. Returns STEP_DONE to try again at once, or
+ * STEP_FATAL when the attempt was refused without any event left to blame. */
+static enum jb_step jb_refused(struct jb_daemon *d)
+{
+    char reason[256];
+    size_t n = d->hi - d->lo;
+    struct jb_slot *s = &d->slots[d->lo];
+
+    snprintf(reason, sizeof(reason), "%s", store_error(d->store));
+    store_rollback(d->store);
+    jb_forget(d);
+    metric_add(d->m.pg_errors, 1);
+    if (n > 1) {
+        d->hi = d->lo + n / 2;
+        log_warn("journey.batch_split", LOG_STR("reason", reason), LOG_INT("events", n),
+                 LOG_INT("retrying", d->hi - d->lo));
+        return STEP_DONE;
+    }
+    if (n == 0 || s->refused || s->kind != SLOT_EVENT || s->ev == NULL) {
+        log_error("journey.pg_refused", LOG_STR("where", "batch"), LOG_STR("error", reason));
+        return STEP_FATAL;
+    }
+    s->refused = true;
+    jb_dead(s, "refused", reason);
+    log_warn("journey.event_refused", LOG_STR("event_id", s->ev->event_id),
+             LOG_INT("partition", s->m.partition), LOG_INT("offset", s->m.offset),
+             LOG_STR("reason", reason));
+    return STEP_DONE;
+}
+
+/* One attempt at the batch in hand (slots lo..hi). STEP_DONE when it is
+ * committed (or must be redone at once), else why it waits. */
 static enum jb_step jb_process(struct jb_daemon *d)
 {
     int32_t parts[JB_PARTS_MAX];
@@ -806,12 +994,12 @@ static enum jb_step jb_process(struct jb_daemon *d)
     if (jb_scratch_alloc(&sc, d->nslots) != 0) {
         goto out_oom;
     }
-    rc = jb_load_parts(d, parts, nparts);
+    rc = jb_load_parts(d, parts, nparts, true);
     if (rc != STORE_OK) {
         st = jb_pg_failed(d, rc, "read offsets");
         goto out;
     }
-    if (jb_classify(d, sc.starts, sc.ids, sc.idx, &nrows, sc.days, &ndays) != 0) {
+    if (jb_classify(d, &sc, &nrows, &ndays) != 0) {
         goto out_oom;
     }
     if (ndays > 0) {
@@ -832,7 +1020,11 @@ static enum jb_step jb_process(struct jb_daemon *d)
     }
     rc = jb_load_states(d, sc.fps, sc.sids, sc.parts, nlive);
     if (rc == STORE_OK) {
-        rc = jb_transact(d, parts, nparts, sc.starts, sc.ids, sc.idx, nrows, &broker_down);
+        rc = jb_transact(d, parts, nparts, &sc, nrows, &broker_down);
+    }
+    if (rc == STORE_REFUSED && store_refused_by_data(d->store)) {
+        st = jb_refused(d);
+        goto out;
     }
     if (rc != STORE_OK) {
         st = jb_pg_failed(d, rc, "batch");
@@ -908,7 +1100,6 @@ static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t
 static size_t jb_due_clocks(struct jb_daemon *d, int32_t *parts, size_t n, int64_t *close_before,
                             int64_t *now)
 {
-    long long wall = lifecycle_now_ms();
     size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -916,7 +1107,7 @@ static size_t jb_due_clocks(struct jb_daemon *d, int32_t *parts, size_t n, int64
         if (p == NULL || !p->known || p->stream_ms <= 0) {
             continue;
         }
-        now[k] = jb_clock(p, wall);
+        now[k] = jb_clock(p);
         close_before[k] = now[k] - d->o.session_idle_ms;
         parts[k++] = parts[i];
     }
@@ -937,7 +1128,7 @@ static enum jb_step jb_due(struct jb_daemon *d)
     if (n <= 0) {
         return STEP_IDLE;
     }
-    rc = jb_load_parts(d, parts, (size_t)n);
+    rc = jb_load_parts(d, parts, (size_t)n, false);
     size_t np = rc == STORE_OK ? jb_due_clocks(d, parts, (size_t)n, close_before, now) : 0;
     if (rc == STORE_OK && np > 0) {
         rc = store_find_due(d->store, parts, close_before, now, np, JB_DUE_LIMIT, &due, &ndue);
@@ -962,6 +1153,16 @@ static enum jb_step jb_due(struct jb_daemon *d)
         }
     }
     store_due_free(due, ndue);
+    if (rc == STORE_REFUSED && store_refused_by_data(d->store)) {
+        /* Not one event's fault: nothing to dead-letter. Say it and try
+         * later rather than exit (a restart would meet the same rows). */
+        log_error("journey.due_refused", LOG_STR("error", store_error(d->store)));
+        store_rollback(d->store);
+        jb_forget(d);
+        metric_add(d->m.pg_errors, 1);
+        d->due_at_mono = lifecycle_mono_ms() + JB_DUE_REFUSED_MS;
+        return STEP_IDLE;
+    }
     if (rc != STORE_OK) {
         return jb_pg_failed(d, rc, "close idle sessions");
     }
@@ -1047,6 +1248,8 @@ static enum jb_step jb_fill(struct jb_daemon *d)
         d->slots[d->nslots++] = (struct jb_slot){.m = m};
         timeout = 0;
     }
+    d->lo = 0;
+    d->hi = d->nslots;
     if (r < 0 && d->nslots == 0) {
         return STEP_FATAL;
     }

@@ -26,12 +26,12 @@ struct store {
     char sqlstate[6];   /* of the last failure; "" when none came */
     struct copybuf buf; /* rows of the COPY being built */
     struct copybuf arr; /* array literals */
+    struct copybuf sub; /* the archive rows of a batch not archived yet */
+    char cluster[STORE_CLUSTER_MAX]; /* the Kafka cluster's id; "" when not known */
 };
 
 /* The staging tables a transaction fills with COPY before merging them. */
 static const char store_staging_sql[] =
-    "CREATE TEMP TABLE IF NOT EXISTS jb_events (LIKE analytics_events INCLUDING DEFAULTS) "
-    "  ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS jb_sessions (LIKE sessions INCLUDING DEFAULTS) "
     "  ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS jb_spent (event_id text, seconds integer) "
@@ -51,6 +51,7 @@ const char *store_error(const struct store *st)
 void store_set_error(struct store *st, const char *msg)
 {
     snprintf(st->err, sizeof(st->err), "%s", msg);
+    st->sqlstate[0] = '\0';
 }
 
 /* SQLSTATE classes worth retrying: the connection (08), the server going
@@ -207,6 +208,7 @@ struct store *store_new(const char *dsn, const char *topic, const struct apply_c
     st->ctx = c;
     copybuf_init(&st->buf);
     copybuf_init(&st->arr);
+    copybuf_init(&st->sub);
     return st;
 }
 
@@ -227,6 +229,7 @@ void store_free(struct store *st)
     store_disconnect(st);
     copybuf_fini(&st->buf);
     copybuf_fini(&st->arr);
+    copybuf_fini(&st->sub);
     free(st->dsn);
     free(st->topic);
     free(st);
@@ -363,7 +366,8 @@ static int store_prepare(struct store *st)
 
 /* ---- offsets ---- */
 
-int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next, int64_t *stream)
+int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next, int64_t *stream,
+                  char (*cluster)[STORE_CLUSTER_MAX])
 {
     char *arr = store_int_array(NULL, parts, n);
     PGresult *res = NULL;
@@ -375,8 +379,8 @@ int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *nex
     }
     const char *params[] = {st->topic, arr};
     rc = store_query(st,
-                     "SELECT kafka_partition, next_offset, stream_ms FROM journey_offsets"
-                     " WHERE topic = $1 AND kafka_partition = ANY($2::int[])",
+                     "SELECT kafka_partition, next_offset, stream_ms, coalesce(cluster_id, '')"
+                     " FROM journey_offsets WHERE topic = $1 AND kafka_partition = ANY($2::int[])",
                      2, params, PGRES_TUPLES_OK, "read offsets", &res);
     free(arr);
     if (rc != STORE_OK) {
@@ -385,6 +389,7 @@ int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *nex
     for (size_t i = 0; i < n; i++) {
         next[i] = -1;
         stream[i] = 0;
+        cluster[i][0] = '\0';
     }
     for (int r = 0; r < PQntuples(res); r++) {
         long p = strtol(PQgetvalue(res, r, 0), NULL, 10);
@@ -392,11 +397,48 @@ int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *nex
             if (parts[i] == p) {
                 next[i] = strtoll(PQgetvalue(res, r, 1), NULL, 10);
                 stream[i] = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+                snprintf(cluster[i], STORE_CLUSTER_MAX, "%s", PQgetvalue(res, r, 3));
             }
         }
     }
     PQclear(res);
     return STORE_OK;
+}
+
+void store_set_cluster(struct store *st, const char *cluster_id)
+{
+    snprintf(st->cluster, sizeof(st->cluster), "%s", cluster_id != NULL ? cluster_id : "");
+}
+
+int store_reset_offset(struct store *st, int32_t part, int64_t from, int64_t to)
+{
+    char p[16], f[32], t[32];
+    PGresult *res = NULL;
+
+    snprintf(p, sizeof(p), "%d", (int)part);
+    snprintf(f, sizeof(f), "%lld", (long long)from);
+    snprintf(t, sizeof(t), "%lld", (long long)to);
+    const char *params[] = {st->topic, p, f, t, st->cluster[0] != '\0' ? st->cluster : NULL};
+    int rc = store_query(st,
+                         "UPDATE journey_offsets SET next_offset = $4::bigint,"
+                         " cluster_id = coalesce($5, cluster_id), updated_at = now()"
+                         " WHERE topic = $1 AND kafka_partition = $2::int"
+                         " AND next_offset = $3::bigint",
+                         5, params, PGRES_COMMAND_OK, "reset offsets", &res);
+    if (rc == STORE_OK && strcmp(PQcmdTuples(res), "1") != 0) {
+        errbuf_printf(st->err, sizeof(st->err),
+                      "partition %d: the database is no longer at offset %lld: another replica"
+                      " moved it",
+                      (int)part, (long long)from);
+        rc = STORE_FENCED;
+    }
+    PQclear(res);
+    return rc;
+}
+
+bool store_refused_by_data(const struct store *st)
+{
+    return strncmp(st->sqlstate, "22", 2) == 0 || strncmp(st->sqlstate, "23", 2) == 0;
 }
 
 int store_fence(struct store *st, const int32_t *parts, const int64_t *expect, size_t n)
@@ -444,15 +486,17 @@ int store_set_offsets(struct store *st, const int32_t *parts, const int64_t *nex
     if (a == NULL || b == NULL || c == NULL) {
         errbuf_printf(st->err, sizeof(st->err), "out of memory");
     } else {
-        const char *params[] = {st->topic, a, b, c};
+        const char *params[] = {st->topic, a, b, c, st->cluster[0] != '\0' ? st->cluster : NULL};
         rc = store_exec_params(
             st,
-            "INSERT INTO journey_offsets AS o (topic, kafka_partition, next_offset, stream_ms)"
-            " SELECT $1, p, n, s FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS x(p, n, s)"
+            "INSERT INTO journey_offsets AS o (topic, kafka_partition, next_offset, stream_ms,"
+            " cluster_id)"
+            " SELECT $1, p, n, s, $5 FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS x(p, n, s)"
             " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = "
             "EXCLUDED.next_offset,"
-            " stream_ms = GREATEST(o.stream_ms, EXCLUDED.stream_ms), updated_at = now()",
-            4, params, "write offsets");
+            " stream_ms = GREATEST(o.stream_ms, EXCLUDED.stream_ms),"
+            " cluster_id = coalesce(EXCLUDED.cluster_id, o.cluster_id), updated_at = now()",
+            5, params, "write offsets");
     }
     free(a);
     free(b);
@@ -525,6 +569,7 @@ int store_ensure_ahead(struct store *st, int days_ahead)
 int store_retention(struct store *st, int days, int *dropped)
 {
     static const char *const deletes[] = {
+        "DELETE FROM analytics_event_ids WHERE event_time < $1::date",
         "DELETE FROM customer_journeys WHERE occurred_at < $1::date",
         "DELETE FROM sessions WHERE started_at < $1::date AND closed",
         "DELETE FROM funnel_progress WHERE started_at < $1::date",
@@ -817,76 +862,169 @@ int store_load_sessions(struct store *st, struct jstate_session *const *ss, size
 
 /* ---- archiving ---- */
 
-/* Archives rows through the staging table, skipping event ids already
- * there; marks the ids inserted NEW (the first row of each) and the others
- * DUPLICATE. */
-static int store_archive_merge(struct store *st, const char *data, size_t len,
-                               const char *const *ids, size_t n, enum store_row *status)
+/* The analytics_event_ids rows (event_id, event_time) of events i of
+ * [0, n), all of them when skip is NULL, else those with skip[i] false,
+ * into st->buf. */
+static void store_id_rows(struct store *st, const char *const *ids, const long long *ms, size_t n,
+                          const bool *skip)
+{
+    copybuf_reset(&st->buf);
+    for (size_t i = 0; i < n; i++) {
+        if (skip == NULL || !skip[i]) {
+            copybuf_text(&st->buf, ids[i], false);
+            copybuf_ts_ms(&st->buf, ms[i]);
+            copybuf_end_row(&st->buf);
+        }
+    }
+}
+
+/* COPYs the ids in st->buf into analytics_event_ids, then the rows
+ * data[0..len) into analytics_events. A unique_violation (23505) means an
+ * id was there already. */
+static int store_archive_copy(struct store *st, const char *data, size_t len)
 {
     char sql[4096];
+    int rc;
+
+    if (copybuf_failed(&st->buf)) {
+        store_set_error(st, "archive events: out of memory");
+        return STORE_REFUSED;
+    }
+    if (len == 0) {
+        return STORE_OK;
+    }
+    rc = store_copy_in(st, "COPY analytics_event_ids (event_id, event_time) FROM STDIN",
+                       st->buf.data, st->buf.len, "archive event ids");
+    if (rc == STORE_OK) {
+        snprintf(sql, sizeof(sql), "COPY analytics_events (%s) FROM STDIN", archive_columns);
+        rc = store_copy_in(st, sql, data, len, "archive events");
+    }
+    return rc;
+}
+
+/* True when the last failure was a unique_violation (23505). */
+static bool store_duplicate(const struct store *st)
+{
+    return strcmp(st->sqlstate, "23505") == 0;
+}
+
+/* Sets dup[i] for the ids of ids[0..n) that analytics_event_ids holds
+ * already, and for the repeats of an id within the batch. */
+static int store_known_ids(struct store *st, const char *const *ids, size_t n, bool *dup)
+{
+    const char *arr = store_text_array(st, ids, n);
     PGresult *res = NULL;
     int rc;
 
-    snprintf(sql, sizeof(sql), "COPY jb_events (%s) FROM STDIN", archive_columns);
-    rc = store_copy_in(st, sql, data, len, "stage events");
-    if (rc != STORE_OK) {
-        return rc;
+    if (arr == NULL || archive_mark_repeats(ids, n, dup) != 0) {
+        store_set_error(st, "out of memory");
+        return STORE_REFUSED;
     }
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO analytics_events (%s) SELECT %s FROM jb_events"
-             " ON CONFLICT DO NOTHING RETURNING event_id",
-             archive_columns, archive_columns);
-    rc = store_query(st, sql, 0, NULL, PGRES_TUPLES_OK, "archive events", &res);
-    if (rc != STORE_OK) {
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        status[i] = STORE_ROW_DUPLICATE;
-    }
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *id = PQgetvalue(res, r, 0);
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(ids[i], id) == 0) {
-                status[i] = STORE_ROW_NEW;
-                break;
-            }
+    const char *params[] = {arr};
+    rc = store_query(st,
+                     "SELECT x.i FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i)"
+                     " JOIN analytics_event_ids e ON e.event_id = x.id",
+                     1, params, PGRES_TUPLES_OK, "read archived ids", &res);
+    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
+        long long i = store_ll(res, r, 0);
+        if (i >= 1 && (size_t)i <= n) {
+            dup[i - 1] = true;
         }
     }
     PQclear(res);
-    return store_cmd(st, "DELETE FROM jb_events", "clear staged events");
+    return rc;
+}
+
+/* The rows of rows[] not marked dup, into st->sub. */
+static void store_new_rows(struct store *st, const struct copybuf *rows, const size_t *starts,
+                           size_t n, const bool *dup)
+{
+    copybuf_reset(&st->sub);
+    for (size_t i = 0; i < n; i++) {
+        size_t end = i + 1 < n ? starts[i + 1] : rows->len;
+        if (!dup[i]) {
+            copybuf_append(&st->sub, rows->data + starts[i], end - starts[i]);
+        }
+    }
 }
 
 /* One row at a time, each in a savepoint: the rows the database refuses
- * are marked REFUSED with the reason, the others archived. */
+ * are marked REFUSED with the reason, those whose id it holds DUPLICATE,
+ * the others archived (NEW). Rows marked dup are DUPLICATE at once. */
 static int store_archive_each(struct store *st, const struct copybuf *rows, const size_t *starts,
-                              size_t n, const char *const *ids, enum store_row *status,
-                              char (*reasons)[256])
+                              size_t n, const char *const *ids, const long long *ms,
+                              const bool *dup, enum store_row *status, char (*reasons)[256])
 {
     int rc = STORE_OK;
 
     for (size_t i = 0; rc == STORE_OK && i < n; i++) {
         size_t end = i + 1 < n ? starts[i + 1] : rows->len;
+        status[i] = STORE_ROW_DUPLICATE;
+        if (dup[i]) {
+            continue;
+        }
         rc = store_cmd(st, "SAVEPOINT jb_row", "savepoint");
         if (rc != STORE_OK) {
             break;
         }
-        rc = store_archive_merge(st, rows->data + starts[i], end - starts[i], &ids[i], 1,
-                                 &status[i]);
+        store_id_rows(st, &ids[i], &ms[i], 1, NULL);
+        rc = store_archive_copy(st, rows->data + starts[i], end - starts[i]);
         if (rc == STORE_REFUSED) {
-            status[i] = STORE_ROW_REFUSED;
-            errbuf_printf(reasons[i], sizeof(reasons[i]), "%s", st->err);
+            if (!store_duplicate(st)) {
+                status[i] = STORE_ROW_REFUSED;
+                errbuf_printf(reasons[i], sizeof(reasons[i]), "%s", st->err);
+            }
             rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_row", "rollback to savepoint");
         } else if (rc == STORE_OK) {
+            status[i] = STORE_ROW_NEW;
             rc = store_cmd(st, "RELEASE SAVEPOINT jb_row", "release savepoint");
         }
     }
     return rc;
 }
 
-int store_archive(struct store *st, const struct copybuf *rows, const size_t *starts, size_t n,
-                  const char *const *event_ids, enum store_row *status, char (*reasons)[256])
+/* After the fast path met an id archived already: reads which ids are
+ * known, archives the others at once, and falls back to one row at a time
+ * when that is refused too (a row the database refuses, or a replica
+ * archiving the same id meanwhile). Inside savepoint jb_archive. */
+static int store_archive_known(struct store *st, const struct copybuf *rows, const size_t *starts,
+                               size_t n, const char *const *ids, const long long *ms,
+                               enum store_row *status, char (*reasons)[256])
 {
-    char sql[4096];
+    bool *dup = calloc(n, sizeof(*dup));
+    int rc = STORE_REFUSED;
+
+    if (dup == NULL) {
+        store_set_error(st, "out of memory");
+        return STORE_REFUSED;
+    }
+    rc = store_known_ids(st, ids, n, dup);
+    if (rc == STORE_OK) {
+        store_new_rows(st, rows, starts, n, dup);
+        store_id_rows(st, ids, ms, n, dup);
+        rc = copybuf_failed(&st->sub) ? STORE_REFUSED : store_archive_copy(st, st->sub.data,
+                                                                            st->sub.len);
+    }
+    if (rc == STORE_OK) {
+        for (size_t i = 0; i < n; i++) {
+            status[i] = dup[i] ? STORE_ROW_DUPLICATE : STORE_ROW_NEW;
+        }
+        rc = store_cmd(st, "RELEASE SAVEPOINT jb_archive", "release savepoint");
+    } else if (rc == STORE_REFUSED) {
+        log_debug("journey.archive_each", LOG_STR("reason", st->err));
+        rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
+        if (rc == STORE_OK) {
+            rc = store_archive_each(st, rows, starts, n, ids, ms, dup, status, reasons);
+        }
+    }
+    free(dup);
+    return rc;
+}
+
+int store_archive(struct store *st, const struct copybuf *rows, const size_t *starts, size_t n,
+                  const char *const *event_ids, const long long *event_ms, enum store_row *status,
+                  char (*reasons)[256])
+{
     int rc;
 
     if (n == 0) {
@@ -896,8 +1034,8 @@ int store_archive(struct store *st, const struct copybuf *rows, const size_t *st
     if (rc != STORE_OK) {
         return rc;
     }
-    snprintf(sql, sizeof(sql), "COPY analytics_events (%s) FROM STDIN", archive_columns);
-    rc = store_copy_in(st, sql, rows->data, rows->len, "archive events");
+    store_id_rows(st, event_ids, event_ms, n, NULL);
+    rc = store_archive_copy(st, rows->data, rows->len);
     if (rc == STORE_OK) {
         for (size_t i = 0; i < n; i++) {
             status[i] = STORE_ROW_NEW;
@@ -907,23 +1045,23 @@ int store_archive(struct store *st, const struct copybuf *rows, const size_t *st
     if (rc != STORE_REFUSED) {
         return rc;
     }
-    bool duplicate = strcmp(st->sqlstate, "23505") == 0;
+    bool duplicate = store_duplicate(st);
     log_debug("journey.archive_slow_path", LOG_STR("reason", st->err));
     rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
     if (rc != STORE_OK) {
         return rc;
     }
     if (duplicate) {
-        rc = store_archive_merge(st, rows->data, rows->len, event_ids, n, status);
-        if (rc != STORE_REFUSED) {
-            return rc;
-        }
-        rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
-        if (rc != STORE_OK) {
-            return rc;
-        }
+        return store_archive_known(st, rows, starts, n, event_ids, event_ms, status, reasons);
     }
-    return store_archive_each(st, rows, starts, n, event_ids, status, reasons);
+    bool *none = calloc(n, sizeof(*none));
+    if (none == NULL) {
+        store_set_error(st, "out of memory");
+        return STORE_REFUSED;
+    }
+    rc = store_archive_each(st, rows, starts, n, event_ids, event_ms, none, status, reasons);
+    free(none);
+    return rc;
 }
 
 /* ---- writing a batch ---- */

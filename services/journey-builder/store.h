@@ -32,6 +32,8 @@
 #define STORE_REFUSED (-2)
 #define STORE_FENCED (-3)
 
+#define STORE_CLUSTER_MAX 128 /* bytes of a Kafka cluster id kept, with its NUL */
+
 struct store;
 
 /* Returns a store for dsn (not connected yet), reading and writing the
@@ -63,10 +65,28 @@ bool store_connected(const struct store *st);
  * one). */
 void store_disconnect(struct store *st);
 
+/* True when the last failure was the data's (SQLSTATE class 22, a data
+ * exception, or 23, an integrity constraint): the rows in hand are at
+ * fault, not the schema, the statement or the server. */
+bool store_refused_by_data(const struct store *st);
+
 /* Reads the applied offsets of partitions parts[0..n): next[i] the first
- * offset not applied (-1 when the partition has no row yet) and stream[i]
- * its clock (latest event time applied, ms; 0 when none). */
-int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next, int64_t *stream);
+ * offset not applied (-1 when the partition has no row yet), stream[i]
+ * its clock (latest event time applied, ms; 0 when none) and cluster[i]
+ * the id of the Kafka cluster they were applied from ("" when not
+ * recorded). */
+int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next, int64_t *stream,
+                  char (*cluster)[STORE_CLUSTER_MAX]);
+
+/* The id of the Kafka cluster consumed from (borrowed; copied, truncated
+ * to STORE_CLUSTER_MAX - 1 bytes), written with every offset from now on.
+ * NULL or "": not known (the rows keep the id they had). */
+void store_set_cluster(struct store *st, const char *cluster_id);
+
+/* Outside a transaction: moves partition part's applied offset from from
+ * to to (the broker's offsets after the topic's identity changed), with the
+ * current cluster id. STORE_FENCED when the row no longer says from. */
+int store_reset_offset(struct store *st, int32_t part, int64_t from, int64_t to);
 
 /* Makes sure the daily partitions of days[0..n) (days since 1970-01-01)
  * exist, in a transaction of its own. */
@@ -99,11 +119,15 @@ enum store_row {
 };
 
 /* Inside a transaction: archives rows (COPY text of archive_columns, one
- * row per event; row i starts at starts[i]) into analytics_events. Sets
- * status[i] for each; a refused row's reason goes to reasons[i] (owned by
- * the caller, reasonlen bytes each). */
+ * row per event; row i starts at starts[i], is the event event_ids[i] at
+ * event_ms[i]) into analytics_events, and their ids into
+ * analytics_event_ids, which says what "the same event" is: an id there
+ * already (whatever its time), or earlier in the batch, makes the row a
+ * DUPLICATE, not archived. Sets status[i] for each; a refused row's reason
+ * goes to reasons[i] (owned by the caller, 256 bytes each). */
 int store_archive(struct store *st, const struct copybuf *rows, const size_t *starts, size_t n,
-                  const char *const *event_ids, enum store_row *status, char (*reasons)[256]);
+                  const char *const *event_ids, const long long *event_ms, enum store_row *status,
+                  char (*reasons)[256]);
 
 /* Inside a transaction: writes what o holds (sessions, journey rows, times
  * spent, attempts, rollups). */

@@ -13,6 +13,7 @@
 #include "analytics/log.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -638,6 +639,36 @@ static void test_days(void **state)
     archive_day_str(0, NULL, 0);
 }
 
+/* The first of each id counts; its repeats, wherever they are, are marked. */
+static void test_mark_repeats(void **state)
+{
+    (void)state;
+    const char *ids[] = {"b", "a", "b", "c", "a", "b", "d"};
+    bool rep[7] = {false};
+
+    assert_int_equal(archive_mark_repeats(ids, 7, rep), 0);
+    assert_false(rep[0]);
+    assert_false(rep[1]);
+    assert_true(rep[2]);
+    assert_false(rep[3]);
+    assert_true(rep[4]);
+    assert_true(rep[5]);
+    assert_false(rep[6]);
+
+    /* Marks only: what was marked before stays marked. */
+    const char *two[] = {"x", "y"};
+    bool pre[2] = {true, false};
+    assert_int_equal(archive_mark_repeats(two, 2, pre), 0);
+    assert_true(pre[0]);
+    assert_false(pre[1]);
+
+    /* Nothing to do for none or one. */
+    assert_int_equal(archive_mark_repeats(ids, 0, rep), 0);
+    bool one = false;
+    assert_int_equal(archive_mark_repeats(ids, 1, &one), 0);
+    assert_false(one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -659,6 +690,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invalid_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffer_grows_and_clears, setup, teardown),
         cmocka_unit_test(test_days),
+        cmocka_unit_test(test_mark_repeats),
     };
 
     log_init("test_archive", LOG_LEVEL_ERROR);

@@ -174,6 +174,20 @@ int kafka_consumer_assignment(struct kafka_consumer *c, int32_t *parts, size_t m
 /* Commits stored offsets now (synchronously). Returns 0 or -1. */
 int kafka_consumer_commit(struct kafka_consumer *c);
 
+/* Writes the id of the cluster c is connected to into buf (len bytes,
+ * truncated), waiting up to timeout_ms for the brokers' metadata. Returns
+ * 0, or -1 when it is not known (no broker answered, or one too old to
+ * tell); buf is then "". */
+int kafka_consumer_cluster_id(struct kafka_consumer *c, int timeout_ms, char *buf, size_t len);
+
+/* The partition's low and high watermarks (the first offset held and the
+ * offset the next message will get): as the last fetch response from it
+ * said when c has fetched from it (the low one may then be -1: not
+ * known), else asked of its leader, waiting up to timeout_ms. Returns 0,
+ * or -1 (logged as a warning) when the leader did not answer. */
+int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic, int32_t partition,
+                              int timeout_ms, int64_t *low, int64_t *high);
+
 void kafka_message_release(struct kafka_message *msg);
 
 /* Commits stored offsets, leaves the group and frees c. Accepts NULL. */

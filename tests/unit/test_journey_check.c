@@ -1,0 +1,122 @@
+/* Unit tests for what the journey-builder trusts (services/journey-builder/
+ * jcheck.c): whether journey_offsets belong to the stream the broker has
+ * (a devbroker started afresh, a topic made again), and whether an event's
+ * time is kept, judged by the stream's clock rather than this host's. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "jcheck.h"
+
+#define DAY_MS 86400000LL
+#define T_2026_12_01_120000 1796126400000LL /* 2026-12-01 12:00:00 UTC */
+
+static void test_offsets_kept(void **state)
+{
+    (void)state;
+    /* No row yet: nothing to judge, whatever the broker says. */
+    assert_int_equal(jcheck_offsets(-1, "c1", "c2", 0), JCHECK_KEEP);
+    /* The same cluster, within the partition. */
+    assert_int_equal(jcheck_offsets(500, "c1", "c1", 500), JCHECK_KEEP);
+    assert_int_equal(jcheck_offsets(0, "c1", "c1", 0), JCHECK_KEEP);
+    assert_int_equal(jcheck_offsets(10, "c1", "c1", 900), JCHECK_KEEP);
+    /* A cluster not recorded (rows older than the check) or not known now:
+     * judged by the watermark alone. */
+    assert_int_equal(jcheck_offsets(500, "", "c1", 600), JCHECK_KEEP);
+    assert_int_equal(jcheck_offsets(500, NULL, "c1", 600), JCHECK_KEEP);
+    assert_int_equal(jcheck_offsets(500, "c1", "", 600), JCHECK_KEEP);
+    assert_int_equal(jcheck_offsets(500, "c1", NULL, 600), JCHECK_KEEP);
+    /* Watermark not known: judged by the cluster alone. */
+    assert_int_equal(jcheck_offsets(500, "c1", "c1", -1), JCHECK_KEEP);
+    assert_int_equal(jcheck_offsets(500, "", "", -1), JCHECK_KEEP);
+}
+
+static void test_offsets_reset(void **state)
+{
+    (void)state;
+    /* A devbroker started afresh: another cluster id, even when the new
+     * partition already holds more messages than the old offsets. */
+    assert_int_equal(jcheck_offsets(500, "mockCluster1", "mockCluster2", 0), JCHECK_RESET_CLUSTER);
+    assert_int_equal(jcheck_offsets(500, "mockCluster1", "mockCluster2", 9000),
+                     JCHECK_RESET_CLUSTER);
+    assert_int_equal(jcheck_offsets(0, "a", "b", -1), JCHECK_RESET_CLUSTER);
+    /* A topic made again on the same cluster: offsets past its end. */
+    assert_int_equal(jcheck_offsets(501, "c1", "c1", 500), JCHECK_RESET_BEYOND_END);
+    assert_int_equal(jcheck_offsets(1, "", "", 0), JCHECK_RESET_BEYOND_END);
+    assert_int_equal(jcheck_offsets(334, NULL, NULL, 12), JCHECK_RESET_BEYOND_END);
+    assert_string_equal(jcheck_offsets_reason(JCHECK_RESET_CLUSTER), "cluster_changed");
+    assert_string_equal(jcheck_offsets_reason(JCHECK_RESET_BEYOND_END), "beyond_end");
+    assert_string_equal(jcheck_offsets_reason(JCHECK_KEEP), "");
+}
+
+static void test_reference(void **state)
+{
+    (void)state;
+    long long host = T_2026_12_01_120000 - 2 * DAY_MS; /* a host clock two days behind */
+
+    /* The collector's receive time first, whatever this host says. */
+    assert_int_equal(jcheck_reference_ms(T_2026_12_01_120000, 5, host), T_2026_12_01_120000);
+    /* Then the partition's clock, then the host's. */
+    assert_int_equal(jcheck_reference_ms(0, T_2026_12_01_120000, host), T_2026_12_01_120000);
+    assert_int_equal(jcheck_reference_ms(-1, 0, host), host);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    long long now = T_2026_12_01_120000;
+
+    assert_int_equal(jcheck_time(now, now, 400, 2), JCHECK_TIME_OK);
+    /* Two days ahead by UTC day is kept, three is not. */
+    assert_int_equal(jcheck_time(now + 2 * DAY_MS, now, 400, 2), JCHECK_TIME_OK);
+    assert_int_equal(jcheck_time(now + 3 * DAY_MS, now, 400, 2), JCHECK_TIME_FUTURE);
+    /* The retention's last day is kept, the day before it is not. */
+    assert_int_equal(jcheck_time(now - 400 * DAY_MS, now, 400, 2), JCHECK_TIME_OK);
+    assert_int_equal(jcheck_time(now - 401 * DAY_MS, now, 400, 2), JCHECK_TIME_EXPIRED);
+    assert_int_equal(jcheck_time(now - 3 * DAY_MS, now, 2, 2), JCHECK_TIME_EXPIRED);
+}
+
+/* The point of the stream's clock: a host two days off in either direction
+ * changes nothing for events received now. Judged by the host's clock, as
+ * before, the stream would be dead-lettered (future) or kept too long. */
+static void test_skewed_host(void **state)
+{
+    (void)state;
+    long long received = T_2026_12_01_120000;
+    long long event = received - 1000;
+
+    for (long long off = -3 * DAY_MS; off <= 3 * DAY_MS; off += DAY_MS / 2) {
+        long long ref = jcheck_reference_ms(received, 0, received + off);
+        assert_int_equal(jcheck_time(event, ref, 400, 2), JCHECK_TIME_OK);
+    }
+    /* What the host's clock alone would have said. */
+    assert_int_equal(jcheck_time(event, received - 3 * DAY_MS, 400, 2), JCHECK_TIME_FUTURE);
+    /* An event far ahead of its own receive time is still refused. */
+    long long ref = jcheck_reference_ms(received, 0, received - 3 * DAY_MS);
+    assert_int_equal(jcheck_time(received + 5 * DAY_MS, ref, 400, 2), JCHECK_TIME_FUTURE);
+}
+
+static void test_clock_behind(void **state)
+{
+    (void)state;
+    long long t = T_2026_12_01_120000;
+
+    assert_int_equal(jcheck_clock_behind_s(0, t), 0);
+    assert_int_equal(jcheck_clock_behind_s(t, t), 0);
+    assert_int_equal(jcheck_clock_behind_s(t - 3600000, t), 0); /* a backlog: not behind */
+    assert_int_equal(jcheck_clock_behind_s(t, t - 2 * DAY_MS), 2 * 86400);
+    assert_int_equal(jcheck_clock_behind_s(t + 1500, t), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_offsets_kept),   cmocka_unit_test(test_offsets_reset),
+        cmocka_unit_test(test_reference),      cmocka_unit_test(test_time),
+        cmocka_unit_test(test_skewed_host),    cmocka_unit_test(test_clock_behind),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
