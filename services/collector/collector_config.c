@@ -31,7 +31,7 @@ const struct config_var collector_config_vars[] = {
      "answer 202 once the broker acknowledged the event or it is in the spool (delivered), "
      "or once the producer holds it in memory (queued: faster, a crash loses the queue)",
      F(ack), 0},
-    {"ANALYTICS_COLLECTOR_THREADS", CONFIG_INT, "2", 1, 256, NULL,
+    {"ANALYTICS_COLLECTOR_THREADS", CONFIG_INT, "4", 2, 256, NULL,
      "HTTP event-loop threads: each reads many connections and parses their requests "
      "(a request waiting for the broker holds none)",
      F(threads), 0},

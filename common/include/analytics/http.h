@@ -49,7 +49,7 @@ struct http_route {
 
 struct http_opts {
     const char *listen;              /* host:port; port 0 picks a free one */
-    int threads;                     /* polling threads: they read, and run the handlers */
+    int threads;                     /* polling threads (2 at least): they read, run handlers */
     int max_connections;             /* open connections at most */
     int header_timeout_ms;           /* request line and headers */
     int body_timeout_ms;             /* the body, from the end of the headers */
