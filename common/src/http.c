@@ -27,6 +27,10 @@
 #define HTTP_CL_MAX 8                /* Content-Length lines compared */
 #define HTTP_LOG_EVERY_MS 1000       /* at most one libmicrohttpd message a second */
 #define HTTP_SUSPENDED_WAIT_MS 15000 /* at stop, for deferred answers still owed */
+/* libmicrohttpd's memory per connection: the read buffer and the parsed
+ * request line and headers, cleared for every request. 32 KiB takes headers
+ * of up to about 16 KB (civetweb's limit before); larger ones get 431. */
+#define HTTP_CONN_MEMORY 32768
 
 static const char http_408[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                                "Content-Type: application/json\r\nContent-Length: 47\r\n\r\n"
@@ -835,8 +839,9 @@ struct http_server *http_start(const struct http_opts *o, char *err, size_t errl
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)(o->threads > 2 ? o->threads : 2), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)s->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)idle_s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED,
-        http_completed, s, MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, s, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, s, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s (in use or not allowed?)", o->listen);
         http_free(s);

@@ -63,6 +63,12 @@ many=""
 for i in $(seq 1 55); do many+="X-H$i: v\r\n"; done
 raw "${head}${many}Content-Length: ${#ev}\r\n\r\n$ev"
 expect_eq "59 header lines are fine" 202 "$STATUS"
+cookie="$(head -c 16000 /dev/zero | tr '\0' a)"
+raw "${head}Cookie: $cookie\r\nContent-Length: ${#ev}\r\n\r\n$ev"
+expect_eq "16 KB of headers (a site's cookies) are fine" 202 "$STATUS"
+cookie="$(head -c 40000 /dev/zero | tr '\0' a)"
+raw "${head}Cookie: $cookie\r\nContent-Length: ${#ev}\r\n\r\n$ev"
+expect_eq "40 KB of headers get 431" 431 "$STATUS"
 
 expect_clean_stop "SIGTERM stops the collector cleanly" "$COLLECTOR_PID"
 itest_finish
