@@ -27,6 +27,7 @@
 #define HTTP_CL_MAX 8                /* Content-Length lines compared */
 #define HTTP_LOG_EVERY_MS 1000       /* at most one libmicrohttpd message a second */
 #define HTTP_SUSPENDED_WAIT_MS 15000 /* at stop, for deferred answers still owed */
+#define HTTP_RESUMED_WAIT_MS 1000    /* at stop, for resumed answers to be written */
 /* libmicrohttpd's memory per connection: the read buffer and the parsed
  * request line and headers, cleared for every request. 32 KiB takes headers
  * of up to about 16 KB (civetweb's limit before); larger ones get 431. */
@@ -41,6 +42,7 @@ enum http_expiry {
     HTTP_EXPIRE_NONE,  /* no deadline: a handler is running */
     HTTP_EXPIRE_408,   /* the request is late: answer 408, then close */
     HTTP_EXPIRE_CLOSE, /* idle or sending: close without a word */
+    HTTP_EXPIRE_CUT,   /* the sweeper claimed it and shut it down: final */
 };
 
 /* One open connection, registered while libmicrohttpd holds it. */
@@ -49,8 +51,7 @@ struct http_conn {
     struct http_conn *next;
     int fd;
     atomic_llong deadline_ms; /* monotonic; meaningful unless expiry is NONE */
-    atomic_int expiry;        /* enum http_expiry */
-    bool cut;                 /* the sweeper shut it down (under the list lock) */
+    atomic_int expiry;        /* enum http_expiry; moved by compare-and-swap */
 };
 
 struct http_request {
@@ -66,8 +67,10 @@ struct http_request {
     size_t len;
     size_t cap;
     long long reserved; /* bytes counted against inflight_max_bytes */
+    long long dropped;  /* bytes of a refused body read and thrown away */
     int refuse_status;  /* answer this once the body is in (0: none) */
     bool responded;
+    bool send_failed;           /* no answer could be queued: close the connection */
     bool deferred;              /* the handler answers later, from another thread */
     struct MHD_Response *ready; /* a deferred answer, queued once resumed */
     unsigned int ready_status;
@@ -77,7 +80,7 @@ struct http_server {
     struct MHD_Daemon *d;
     struct http_opts o;
     char name[32];
-    pthread_mutex_t lock; /* guards conns and every conn->cut */
+    pthread_mutex_t lock; /* guards conns */
     struct http_conn *conns;
     atomic_int n_conns;
     atomic_llong inflight;
@@ -88,6 +91,8 @@ struct http_server {
     pthread_t sweeper;
     bool sweeper_started;
     atomic_int suspended; /* connections waiting for a deferred answer */
+    atomic_int active;    /* polling threads inside http_access */
+    atomic_bool closing;  /* after the drain: no handler may run (and defer) any more */
     pthread_mutex_t sweep_lock;
     pthread_cond_t sweep_cond;
 
@@ -111,13 +116,32 @@ void http_opts_default(struct http_opts *o)
 
 /* ---- connections and their deadlines ---- */
 
+/* Sets c's next deadline, unless the sweeper has cut it already. */
 static void http_conn_arm(struct http_conn *c, enum http_expiry e, int in_ms)
 {
+    int cur;
+
     if (c == NULL) {
         return;
     }
     atomic_store(&c->deadline_ms, lifecycle_mono_ms() + in_ms);
-    atomic_store(&c->expiry, (int)e);
+    cur = atomic_load(&c->expiry);
+    while (cur != HTTP_EXPIRE_CUT && !atomic_compare_exchange_weak(&c->expiry, &cur, (int)e)) {
+    }
+}
+
+/* Takes a late request away from the sweeper before its handler runs.
+ * Returns false when the sweeper won: it answers 408 and closes, and the
+ * handler must not run. */
+static bool http_conn_claim(struct http_conn *c)
+{
+    int cur = HTTP_EXPIRE_408;
+
+    if (c == NULL) {
+        return true;
+    }
+    return atomic_compare_exchange_strong(&c->expiry, &cur, HTTP_EXPIRE_NONE) ||
+           cur != HTTP_EXPIRE_CUT;
 }
 
 static void http_conn_started(struct http_server *s, struct MHD_Connection *mc, void **ctx)
@@ -187,7 +211,12 @@ static void http_sweep(struct http_server *s)
     pthread_mutex_lock(&s->lock);
     for (struct http_conn *c = s->conns; c != NULL; c = c->next) {
         int e = atomic_load(&c->expiry);
-        if (c->cut || e == HTTP_EXPIRE_NONE || now < atomic_load(&c->deadline_ms)) {
+        if (e == HTTP_EXPIRE_NONE || e == HTTP_EXPIRE_CUT || now < atomic_load(&c->deadline_ms)) {
+            continue;
+        }
+        /* claim it: a handler about to run takes it back with
+         * http_conn_claim, and exactly one of the two wins */
+        if (!atomic_compare_exchange_strong(&c->expiry, &e, HTTP_EXPIRE_CUT)) {
             continue;
         }
         if (e == HTTP_EXPIRE_408) {
@@ -196,7 +225,6 @@ static void http_sweep(struct http_server *s)
             metric_add(s->m_timeouts, 1);
         }
         shutdown(c->fd, SHUT_RDWR);
-        c->cut = true;
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -208,7 +236,7 @@ static void *http_sweeper_main(void *arg)
     pthread_mutex_lock(&s->sweep_lock);
     while (!atomic_load(&s->sweeper_exit)) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable's clock */
         ts.tv_nsec += HTTP_SWEEP_MS * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -409,7 +437,9 @@ static void http_begin(struct http_request *r)
         }
         return;
     }
-    want = r->declared >= 0 ? r->declared : HTTP_CHUNKED_START;
+    want = r->declared >= 0                           ? r->declared
+           : HTTP_CHUNKED_START < s->o.max_body_bytes ? HTTP_CHUNKED_START
+                                                      : s->o.max_body_bytes;
     if (want > 0 && http_reserve(r, want) != 0) {
         /* Read the body without keeping it and answer 503 once it is in: a
          * client that is still sending would not see an answer sent now. */
@@ -430,19 +460,22 @@ static void http_begin(struct http_request *r)
 }
 
 /* Appends a piece of body. A body past the limits is dropped from then on
- * and answered (413 or 503) once it has all arrived. */
-static void http_append(struct http_request *r, const char *data, size_t n)
+ * and answered (413 or 503) once it has all arrived. Returns 0, or -1 to
+ * close the connection: a refused body went on past max_body_bytes. */
+static int http_append(struct http_request *r, const char *data, size_t n)
 {
     struct http_server *s = r->srv;
 
     if (r->refuse_status != 0) {
-        return;
+        r->dropped += (long long)n;
+        return r->dropped > s->o.max_body_bytes ? -1 : 0;
     }
     if ((long long)(r->len + n) > s->o.max_body_bytes ||
         (r->declared >= 0 && (long long)(r->len + n) > r->declared)) {
         r->refuse_status = 413;
+        r->dropped = (long long)(r->len + n);
         http_release(r);
-        return;
+        return 0;
     }
     if (r->len + n + 1 > r->cap) {
         size_t ncap = r->cap * 2 > r->len + n + 1 ? r->cap * 2 : r->len + n + 1;
@@ -451,8 +484,9 @@ static void http_append(struct http_request *r, const char *data, size_t n)
             (nb = realloc(r->body, ncap)) == NULL) {
             metric_add(s->m_busy, 1);
             r->refuse_status = 503;
+            r->dropped = (long long)(r->len + n);
             http_release(r);
-            return;
+            return 0;
         }
         r->body = nb;
         r->cap = ncap;
@@ -460,6 +494,7 @@ static void http_append(struct http_request *r, const char *data, size_t n)
     memcpy(r->body + r->len, data, n);
     r->len += n;
     r->body[r->len] = '\0';
+    return 0;
 }
 
 /* Runs the route's handler on the body in hand, then frees the body
@@ -492,18 +527,26 @@ static void http_finish(struct http_request *r)
         http_refuse(r, 503, "server busy; retry", "Retry-After: 1\r\n");
         return;
     }
-    http_conn_arm(r->conn, HTTP_EXPIRE_NONE, 0);
+    if (!http_conn_claim(r->conn)) {
+        return; /* the sweeper is answering 408 and closing */
+    }
+    if (atomic_load(&s->closing)) {
+        /* stopping: a handler now could defer after the last check */
+        http_refuse(r, 503, "shutting down; retry", "Retry-After: 1\r\nConnection: close\r\n");
+        return;
+    }
     http_run(r);
 }
 
-static enum MHD_Result http_access(void *cls, struct MHD_Connection *mc, const char *url,
-                                   const char *method, const char *version, const char *upload_data,
-                                   size_t *upload_data_size, void **con_cls)
+/* One call of libmicrohttpd's for request *con_cls: the headers are in
+ * (first call), a piece of body, or the end of the body (and again after a
+ * resume). MHD_NO closes the connection. */
+static enum MHD_Result http_step(struct http_server *s, struct MHD_Connection *mc, const char *url,
+                                 const char *method, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
-    struct http_server *s = cls;
     struct http_request *r = *con_cls;
 
-    (void)version;
     if (r == NULL) {
         r = http_request_new(s, mc, url, method);
         if (r == NULL) {
@@ -512,14 +555,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *mc, const c
         *con_cls = r;
         atomic_fetch_add(&s->requests, 1);
         http_begin(r);
-        return MHD_YES;
+        return r->send_failed ? MHD_NO : MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (!r->responded) {
-            http_append(r, upload_data, *upload_data_size);
-        }
+        int rc = r->responded ? 0 : http_append(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        return rc == 0 ? MHD_YES : MHD_NO;
     }
     if (r->ready != NULL) {
         /* resumed: queue the deferred answer here, on the polling thread */
@@ -531,7 +572,22 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *mc, const c
     if (!r->responded && !r->deferred) {
         http_finish(r);
     }
-    return MHD_YES;
+    /* an answer that could not be queued: close rather than leave it hanging */
+    return r->send_failed && !r->deferred ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *mc, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    enum MHD_Result rc;
+
+    (void)version;
+    atomic_fetch_add(&s->active, 1); /* before any look at closing: see http_stop */
+    rc = http_step(s, mc, url, method, upload_data, upload_data_size, con_cls);
+    atomic_fetch_sub(&s->active, 1);
+    return rc;
 }
 
 static void http_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
@@ -601,6 +657,7 @@ int http_send(struct http_request *r, int status, const char *content_type, cons
         return 500;
     }
     r->responded = true;
+    r->send_failed = true; /* until the answer is queued or kept */
     resp =
         MHD_create_response_from_buffer(len, (void *)(len > 0 ? body : ""), MHD_RESPMEM_MUST_COPY);
     if (resp == NULL) {
@@ -620,10 +677,12 @@ int http_send(struct http_request *r, int status, const char *content_type, cons
         /* not from this thread: the polling thread queues it after resume */
         r->ready = resp;
         r->ready_status = (unsigned int)status;
+        r->send_failed = false;
         return status;
     }
     ok = MHD_queue_response(r->mc, (unsigned int)status, resp);
     MHD_destroy_response(resp);
+    r->send_failed = ok != MHD_YES;
     http_conn_arm(r->conn, HTTP_EXPIRE_CLOSE, r->srv->o.body_timeout_ms);
     return ok == MHD_YES ? status : 500;
 }
@@ -822,7 +881,11 @@ struct http_server *http_start(const struct http_opts *o, char *err, size_t errl
     snprintf(s->name, sizeof(s->name), "%s", o->name != NULL ? o->name : "http");
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->sweep_lock, NULL);
-    pthread_cond_init(&s->sweep_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall clock set back must not stall it */
+    pthread_cond_init(&s->sweep_cond, &ca);
+    pthread_condattr_destroy(&ca);
     http_fit_fd_limit(s);
     http_metrics(s);
     if (ss.ss_family == AF_INET6) {
@@ -897,17 +960,27 @@ void http_stop(struct http_server *s, int drain_ms)
     while (atomic_load(&s->requests) > 0 && lifecycle_mono_ms() < until) {
         usleep(10000);
     }
-    /* libmicrohttpd aborts when stopped with a connection suspended: a
-     * deferred answer is always given (the ingest resolves every wait), so
-     * wait for it however long the drain took. */
+    /* From here no handler runs, so none defers: a request that reaches its
+     * end gets 503. A polling thread already inside http_access (active)
+     * may still defer; once none is, the suspended count can only fall. */
+    atomic_store(&s->closing, true);
     until = lifecycle_mono_ms() + HTTP_SUSPENDED_WAIT_MS;
-    while (atomic_load(&s->suspended) > 0 && lifecycle_mono_ms() < until) {
+    while ((atomic_load(&s->active) > 0 || atomic_load(&s->suspended) > 0) &&
+           lifecycle_mono_ms() < until) {
         usleep(10000);
     }
     if (atomic_load(&s->suspended) > 0) {
+        /* libmicrohttpd aborts when stopped with a connection suspended; a
+         * deferred answer is always given (the ingest resolves every wait
+         * within its produce timeout), so this means a bug: say so */
         log_error("http.stop_suspended", LOG_STR("server", s->name),
                   LOG_INT("suspended", atomic_load(&s->suspended)));
         return; /* leave the daemon running rather than abort: the process is ending */
+    }
+    /* answers just resumed are still being written: give them a moment */
+    until = lifecycle_mono_ms() + HTTP_RESUMED_WAIT_MS;
+    while (atomic_load(&s->requests) > 0 && lifecycle_mono_ms() < until) {
+        usleep(10000);
     }
     http_free(s);
 }

@@ -78,9 +78,19 @@ static int later_cb(void *arg, struct http_request *r)
     return 0;
 }
 
+/* A slow check: the request is still on its way when the stop begins. */
+static int slow_check_cb(void *arg, struct http_request *r)
+{
+    (void)arg;
+    (void)r;
+    usleep(300000);
+    return 0;
+}
+
 static const struct http_route g_routes[] = {
     {"/echo", check_cb, echo_cb, NULL, NULL},
     {"/later", NULL, later_cb, NULL, NULL},
+    {"/slow-later", slow_check_cb, later_cb, NULL, NULL},
 };
 
 static struct http_server *start(long long inflight)
@@ -97,7 +107,7 @@ static struct http_server *start(long long inflight)
     o.inflight_max_bytes = inflight;
     o.max_headers = 10;
     o.routes = g_routes;
-    o.n_routes = 2;
+    o.n_routes = 3;
     s = http_start(&o, err, sizeof(err));
     assert_non_null(s);
     assert_true(http_bound_port(s) > 0);
@@ -374,6 +384,26 @@ static void test_stop_waits_for_deferred(void **state)
     close(fd);
 }
 
+/* A request whose handler would defer after the drain ran out: it must get
+ * an answer (503) instead of libmicrohttpd aborting the stop. */
+static void test_stop_during_slow_request(void **state)
+{
+    struct http_server *s = start(1 << 20);
+    int port = http_bound_port(s);
+    const char *raw = "POST /slow-later HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc";
+    char out[2048];
+    int fd = dial(port);
+    int status;
+
+    (void)state;
+    send(fd, raw, strlen(raw), MSG_NOSIGNAL);
+    usleep(50000); /* the check sleeps 300 ms; the drain gives up at 100 */
+    http_stop(s, 100);
+    status = read_response(fd, out, sizeof(out));
+    assert_true(status == 503 || status == 200);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_pressure_closes),
         cmocka_unit_test(test_stop_waits_for_deferred),
+        cmocka_unit_test(test_stop_during_slow_request),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,10 +13,12 @@
  *
  *   - open connections (beyond max_connections new ones are closed at once);
  *   - time: the request line and headers must arrive within
- *     header_timeout_ms of the connection or of the previous response, the
- *     body within body_timeout_ms of the headers (408, then close), and an
- *     idle keep-alive connection is closed after keep_alive_ms, or at once
- *     when more than three quarters of max_connections are open;
+ *     header_timeout_ms of the connection, the body within body_timeout_ms
+ *     of the headers (408, then close); on a kept-alive connection the next
+ *     request's headers must arrive within keep_alive_ms of the previous
+ *     answer (then it is closed without a word: libmicrohttpd does not say
+ *     when a next request began), and past three quarters of
+ *     max_connections every answer closes its connection;
  *   - size: more than max_headers header lines is 431, a body over
  *     max_body_bytes is 413, and when the bodies held by all requests in
  *     flight would pass inflight_max_bytes the request gets 503 with
