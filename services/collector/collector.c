@@ -593,6 +593,14 @@ int collector_init(struct collector *col, const struct collector_config *cfg,
         fprintf(err, "config: ANALYTICS_KAFKA_DEBUG: %s\n", why);
         bad++;
     }
+    if ((cfg->inflight_max_mb << 20) < cfg->max_body_bytes) {
+        /* else a body of the largest size allowed could never be taken */
+        fprintf(err,
+                "config: ANALYTICS_COLLECTOR_INFLIGHT_MAX_MB: %lld MB holds less than one body of "
+                "ANALYTICS_COLLECTOR_MAX_BODY_BYTES (%lld)\n",
+                cfg->inflight_max_mb, cfg->max_body_bytes);
+        bad++;
+    }
     col->ratelimit = ratelimit_new((double)cfg->rate_limit, (double)cfg->rate_burst, 65536);
     if (col->ratelimit == NULL) {
         fprintf(err, "collector: out of memory\n");

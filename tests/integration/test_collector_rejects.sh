@@ -121,6 +121,11 @@ check "names ANALYTICS_COLLECTOR_ACK" grep -q 'ANALYTICS_COLLECTOR_ACK' "$T/badc
 check "names ANALYTICS_COLLECTOR_THREADS" grep -q 'ANALYTICS_COLLECTOR_THREADS' "$T/badcfg.err"
 check "names ANALYTICS_COLLECTOR_CORS_ORIGINS" grep -q 'ANALYTICS_COLLECTOR_CORS_ORIGINS' "$T/badcfg.err"
 check "names ANALYTICS_KAFKA_DEBUG" grep -q 'ANALYTICS_KAFKA_DEBUG' "$T/badcfg.err"
+ANALYTICS_COLLECTOR_INFLIGHT_MAX_MB=1 ANALYTICS_COLLECTOR_MAX_BODY_BYTES=2097152 \
+  "$BIN/analytics-collector" 2>"$T/badcfg2.err"
+expect_eq "an in-flight cap below one body exits 78" 78 "$?"
+check "... naming ANALYTICS_COLLECTOR_INFLIGHT_MAX_MB" \
+  grep -q 'ANALYTICS_COLLECTOR_INFLIGHT_MAX_MB.*ANALYTICS_COLLECTOR_MAX_BODY_BYTES' "$T/badcfg2.err"
 check "--help lists the variables" bash -c "'$BIN/analytics-collector' --help | grep -q ANALYTICS_COLLECTOR_SPOOL_DIR"
 check "--version prints a version" bash -c "'$BIN/analytics-collector' --version | grep -Eq '[0-9]+\.[0-9]+'"
 itest_finish
