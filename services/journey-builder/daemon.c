@@ -30,14 +30,15 @@
 #define JB_DUE_EVERY_MS 1000 /* idle sessions and due attempts looked for */
 #define JB_DUE_LIMIT 2000    /* states closed per pass */
 #define JB_RETENTION_EVERY_MS 3600000LL
-#define JB_DAYS_AHEAD 7         /* partitions made ahead of today */
-#define JB_FUTURE_DAYS 2        /* an event later than this is refused */
-#define JB_CLOCK_AHEAD_MS 60000 /* an event moves its partition clock at most this far past
-                                   its receive time */
-#define JB_KAFKA_ASK_MS 2000    /* cluster id and watermarks: how long to wait for the broker */
+#define JB_DAYS_AHEAD 7  /* partitions made ahead of today */
+#define JB_FUTURE_DAYS 2 /* an event later than this is refused */
+#define JB_CLOCK_AHEAD_MS                                                                          \
+    60000                    /* an event moves its partition clock at most this far past           \
+                                its receive time */
+#define JB_KAFKA_ASK_MS 2000 /* cluster id and watermarks: how long to wait for the broker */
 #define JB_CLUSTER_ASK_EVERY_MS 60000 /* the cluster id, while not known, asked this often */
-#define JB_CLOCK_BEHIND_WARN_S 300 /* host clock behind the receive times: warn past this */
-#define JB_DUE_REFUSED_MS 60000    /* a refused closing of sessions is retried after this */
+#define JB_CLOCK_BEHIND_WARN_S 300    /* host clock behind the receive times: warn past this */
+#define JB_DUE_REFUSED_MS 60000       /* a refused closing of sessions is retried after this */
 #define JB_PARTS_MAX 4096
 #define JB_DEADLETTER_MAX 65536
 #define JB_DAYS_KNOWN 64
@@ -164,9 +165,9 @@ static void jb_register_metrics(struct jb_daemon *d)
                         "Partitions whose applied offsets belonged to another cluster or lay past"
                         " the partition's end, restarted from the broker's offsets",
                         NULL);
-    m->refused = metrics_counter(r, "analytics_journey_builder_refused_total",
-                                 "Events dead-lettered because the database refused their rows",
-                                 NULL);
+    m->refused =
+        metrics_counter(r, "analytics_journey_builder_refused_total",
+                        "Events dead-lettered because the database refused their rows", NULL);
     m->clock_behind = metrics_gauge(
         r, "analytics_journey_builder_host_clock_behind_seconds",
         "How far this host's clock is behind the latest receive time seen (0: not behind)", NULL);
@@ -867,7 +868,7 @@ static int jb_scratch_alloc(struct jb_scratch *s, size_t n)
     s->days = calloc(n, sizeof(*s->days));
     s->ms = calloc(n, sizeof(*s->ms));
     return s->starts && s->idx && s->ids && s->fps && s->sids && s->parts && s->days && s->ms ? 0
-                                                                                            : -1;
+                                                                                              : -1;
 }
 
 /* The latest receive time of the attempt's events against this host's

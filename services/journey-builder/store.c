@@ -23,10 +23,10 @@ struct store {
     PGconn *conn;
     bool in_tx;
     char err[STORE_ERR_MAX];
-    char sqlstate[6];   /* of the last failure; "" when none came */
-    struct copybuf buf; /* rows of the COPY being built */
-    struct copybuf arr; /* array literals */
-    struct copybuf sub; /* the archive rows of a batch not archived yet */
+    char sqlstate[6];                /* of the last failure; "" when none came */
+    struct copybuf buf;              /* rows of the COPY being built */
+    struct copybuf arr;              /* array literals */
+    struct copybuf sub;              /* the archive rows of a batch not archived yet */
     char cluster[STORE_CLUSTER_MAX]; /* the Kafka cluster's id; "" when not known */
 };
 
@@ -491,7 +491,8 @@ int store_set_offsets(struct store *st, const int32_t *parts, const int64_t *nex
             st,
             "INSERT INTO journey_offsets AS o (topic, kafka_partition, next_offset, stream_ms,"
             " cluster_id)"
-            " SELECT $1, p, n, s, $5 FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS x(p, n, s)"
+            " SELECT $1, p, n, s, $5 FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS x(p, n, "
+            "s)"
             " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = "
             "EXCLUDED.next_offset,"
             " stream_ms = GREATEST(o.stream_ms, EXCLUDED.stream_ms),"
@@ -1002,8 +1003,8 @@ static int store_archive_known(struct store *st, const struct copybuf *rows, con
     if (rc == STORE_OK) {
         store_new_rows(st, rows, starts, n, dup);
         store_id_rows(st, ids, ms, n, dup);
-        rc = copybuf_failed(&st->sub) ? STORE_REFUSED : store_archive_copy(st, st->sub.data,
-                                                                            st->sub.len);
+        rc = copybuf_failed(&st->sub) ? STORE_REFUSED
+                                      : store_archive_copy(st, st->sub.data, st->sub.len);
     }
     if (rc == STORE_OK) {
         for (size_t i = 0; i < n; i++) {

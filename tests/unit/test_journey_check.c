@@ -113,9 +113,9 @@ static void test_clock_behind(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offsets_kept),   cmocka_unit_test(test_offsets_reset),
-        cmocka_unit_test(test_reference),      cmocka_unit_test(test_time),
-        cmocka_unit_test(test_skewed_host),    cmocka_unit_test(test_clock_behind),
+        cmocka_unit_test(test_offsets_kept), cmocka_unit_test(test_offsets_reset),
+        cmocka_unit_test(test_reference),    cmocka_unit_test(test_time),
+        cmocka_unit_test(test_skewed_host),  cmocka_unit_test(test_clock_behind),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
