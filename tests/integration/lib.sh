@@ -245,6 +245,27 @@ start_enricher() {
   ADMIN_PORT="$(grep '"event":"enricher.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
 }
 
+# ---- journey-builder ----
+
+# start_journey_builder NAME [VAR=VALUE...]: starts a journey-builder
+# against $BROKERS (and ANALYTICS_PG_DSN from the environment), log
+# appended to $T/NAME.log; sets JB_PID and JB_ADMIN (its admin port).
+start_journey_builder() {
+  local name="$1" started
+  shift
+  started="$(grep -c '"event":"journey.started"' "$T/$name.log" 2>/dev/null)"
+  env ANALYTICS_KAFKA_BROKERS="$BROKERS" \
+    ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
+    ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS=6000 \
+    "$@" "$BIN/analytics-journey-builder" 2>>"$T/$name.log" &
+  JB_PID=$!
+  ITEST_PIDS+=("$JB_PID")
+  if ! wait_for 15 log_count_above "$T/$name.log" journey.started "${started:-0}"; then
+    echo "journey-builder did not start"; cat "$T/$name.log"; exit 1
+  fi
+  JB_ADMIN="$(grep '"event":"journey.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+}
+
 # ---- PostgreSQL ----
 
 # shellcheck source=../../scripts/lib/pg.sh

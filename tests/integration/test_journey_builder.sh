@@ -26,23 +26,12 @@ start_enricher e1
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
 q_is() { [ "$(q "$1")" = "$2" ]; }
 
-# start_jb NAME [VAR=VALUE...]: starts a journey-builder, log in $T/NAME.log;
-# sets JB_PID and JB_ADMIN.
+# start_jb NAME [VAR=VALUE...]: start_journey_builder with sessions idle
+# after 5 s.
 start_jb() {
-  local name="$1" started
+  local name="$1"
   shift
-  started="$(grep -c '"event":"journey.started"' "$T/$name.log" 2>/dev/null)"
-  env ANALYTICS_KAFKA_BROKERS="$BROKERS" \
-    ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
-    ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS=6000 \
-    ANALYTICS_JOURNEY_BUILDER_SESSION_IDLE_S=5 \
-    "$@" "$BIN/analytics-journey-builder" 2>>"$T/$name.log" &
-  JB_PID=$!
-  ITEST_PIDS+=("$JB_PID")
-  if ! wait_for 15 log_count_above "$T/$name.log" journey.started "${started:-0}"; then
-    echo "journey-builder did not start"; cat "$T/$name.log"; exit 1
-  fi
-  JB_ADMIN="$(grep '"event":"journey.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+  start_journey_builder "$name" ANALYTICS_JOURNEY_BUILDER_SESSION_IDLE_S=5 "$@"
 }
 
 now="$(($(date +%s) * 1000))"

@@ -30,20 +30,6 @@ q_is() { [ "$(q "$1")" = "$2" ]; }
 archived() { q "SELECT count(*) FROM analytics_events"; }
 archived_is() { [ "$(archived)" = "$1" ]; }
 
-# start_jb NAME: a journey-builder on $BROKERS, log in $T/NAME.log; sets
-# JB_PID and JB_ADMIN.
-start_jb() {
-  local name="$1"
-  env ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
-    ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS=6000 \
-    "$BIN/analytics-journey-builder" 2>"$T/$name.log" &
-  JB_PID=$!
-  ITEST_PIDS+=("$JB_PID")
-  if ! wait_for 15 log_has "$T/$name.log" journey.started; then
-    echo "journey-builder did not start"; cat "$T/$name.log"; exit 1
-  fi
-  JB_ADMIN="$(grep -m1 '"event":"journey.started"' "$T/$name.log" | jq -r .admin_port)"
-}
 jb_metric() { ADMIN_PORT="$JB_ADMIN" metric "$1"; }
 jb_metric_is() { [ "$(jb_metric "$1")" = "$2" ]; }
 # load N SEED: N events through the collector, as fast as it takes them.
@@ -60,7 +46,7 @@ caught_up() { [ "$(applied)" = "$(topic_count "$ENRICHED")" ]; }
 start_devbroker
 start_collector c1
 start_enricher e1
-start_jb jb1
+start_journey_builder jb1
 load 300 1
 check "run 1: all 300 archived" wait_for 30 archived_is 300
 check "run 1: every message applied" wait_for 10 caught_up
@@ -78,7 +64,7 @@ stop_process "$DEVBROKER_PID" 10
 start_devbroker
 start_collector c2
 start_enricher e2
-start_jb jb2
+start_journey_builder jb2
 check "run 2: the journey-builder has its partitions" \
   wait_for 20 log_has "$T/jb2.log" kafka.partitions_assigned
 load 30 2
@@ -106,7 +92,7 @@ check "run 2: readyz 200" http_status_is "http://127.0.0.1:$JB_ADMIN/readyz" 200
 
 # ---- the group's committed offsets are at the end, not past it ----
 expect_clean_stop "run 2: journey-builder exits 0" "$JB_PID"
-start_jb jb3
+start_journey_builder jb3
 sleep 3
 expect_eq "a restart consumes nothing again" 0 \
   "$(jb_metric analytics_journey_builder_events_consumed_total)"

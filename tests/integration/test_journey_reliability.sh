@@ -50,24 +50,9 @@ migrate "$DSN_OLD" ANALYTICS_MIGRATIONS_DIR="$T/sql-004"
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$1" -c "$2"; }
 q_is() { [ "$(q "$1" "$2")" = "$3" ]; }
 
-# start_jb NAME [VAR=VALUE...]: starts a journey-builder, log in $T/NAME.log;
-# sets JB_PID and JB_ADMIN. The session idle stays at its default (1800 s):
-# no session closes by timing, so every run must end with the same rows.
-start_jb() {
-  local name="$1" started
-  shift
-  started="$(grep -c '"event":"journey.started"' "$T/$name.log" 2>/dev/null)"
-  env ANALYTICS_KAFKA_BROKERS="$BROKERS" \
-    ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
-    ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS=6000 \
-    "$@" "$BIN/analytics-journey-builder" 2>>"$T/$name.log" &
-  JB_PID=$!
-  ITEST_PIDS+=("$JB_PID")
-  if ! wait_for 15 log_count_above "$T/$name.log" journey.started "${started:-0}"; then
-    echo "journey-builder did not start"; cat "$T/$name.log"; exit 1
-  fi
-  JB_ADMIN="$(grep '"event":"journey.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
-}
+# Journey-builders start with start_journey_builder (lib.sh). The session
+# idle stays at its default (1800 s): no session closes by timing, so every
+# run must end with the same rows.
 
 # jb_metric PORT NAME / jb_metric_is PORT NAME VALUE: a builder's metric.
 jb_metric() { ADMIN_PORT="$1" metric "$2"; }
@@ -136,7 +121,7 @@ ITEST_PIDS+=("$LG_PID")
 
 # ---- C: PostgreSQL down at start ----
 pg_local_stop "$PG2_DATA"
-start_jb c ANALYTICS_PG_DSN="$PG2_DSN" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-c \
+start_journey_builder c ANALYTICS_PG_DSN="$PG2_DSN" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-c \
   ANALYTICS_JOURNEY_BUILDER_BATCH=100
 C_PID="$JB_PID" C_ADMIN="$JB_ADMIN"
 check "PostgreSQL down at start: readyz 503" wait_for 5 ready_is "$C_ADMIN" 503
@@ -147,10 +132,10 @@ check "PostgreSQL down at start: logged, with the reason" \
   bash -c "grep '\"event\":\"journey.pg_unavailable\"' '$T/c.log' | grep -q 'refused'"
 
 # ---- A, killed; B, the reference ----
-start_jb a ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-a \
+start_journey_builder a ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-a \
   ANALYTICS_JOURNEY_BUILDER_BATCH=50 ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS=4000
 A_PID="$JB_PID"
-start_jb b ANALYTICS_PG_DSN="$DSN_B" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-b
+start_journey_builder b ANALYTICS_PG_DSN="$DSN_B" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-b
 B_PID="$JB_PID"
 
 # The schema check, meanwhile.
@@ -192,7 +177,7 @@ for k in 1 2 3; do
   wait "$A_PID" 2>/dev/null
   at_kill="$(archived "$PG_DSN")"
   check "A killed mid-stream ($at_kill events archived of $EVENTS)" test "$at_kill" -lt "$EVENTS"
-  start_jb a ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-a \
+  start_journey_builder a ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-a \
     ANALYTICS_JOURNEY_BUILDER_BATCH=50 ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS=4000
   A_PID="$JB_PID"
 done
@@ -247,7 +232,7 @@ old_part="analytics_events_p$(date -u -d '500 days ago' +%Y%m%d)"
 mid_part="analytics_events_p$(date -u -d '300 days ago' +%Y%m%d)"
 part_exists() { q_is "$DSN_R" "SELECT count(*) FROM pg_class WHERE relname = '$1'" 1; }
 check "the old partition is there before" part_exists "$old_part"
-start_jb r ANALYTICS_PG_DSN="$DSN_R" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-r ANALYTICS_RETENTION_DAYS=400
+start_journey_builder r ANALYTICS_PG_DSN="$DSN_R" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-r ANALYTICS_RETENTION_DAYS=400
 R_PID="$JB_PID" R_ADMIN="$JB_ADMIN"
 check "retention ran at start" wait_for 10 log_has "$T/r.log" journey.retention
 expect_eq "journey.retention: 400 days, one partition dropped" "400 1" \
@@ -317,7 +302,7 @@ expect_clean_stop "R exits 0 on SIGTERM within 10 s, PostgreSQL down" "$R_PID" 1
 pg_local_start "$PG_DATA" "$PG_PORT" "$T/pg-sock" "$T/pg.log" \
   -c fsync=off -c synchronous_commit=off -c full_page_writes=off ||
   { echo "pg did not start again"; exit 1; }
-start_jb r ANALYTICS_PG_DSN="$DSN_R" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-r ANALYTICS_RETENTION_DAYS=400
+start_journey_builder r ANALYTICS_PG_DSN="$DSN_R" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-r ANALYTICS_RETENTION_DAYS=400
 R_PID="$JB_PID"
 check "the next run archives the event left over" \
   wait_for 30 q_is "$DSN_R" "SELECT count(*) FROM analytics_events WHERE event_id = 'after-2'" 1

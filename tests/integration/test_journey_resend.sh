@@ -32,13 +32,7 @@ q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
 q_is() { [ "$(q "$1")" = "$2" ]; }
 
 started="$(date +%s)"
-env ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
-  ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS=6000 \
-  "$BIN/analytics-journey-builder" 2>"$T/jb.log" &
-JB_PID=$!
-ITEST_PIDS+=("$JB_PID")
-wait_for 15 log_has "$T/jb.log" journey.started || { echo "journey-builder did not start"; cat "$T/jb.log"; exit 1; }
-JB_ADMIN="$(grep -m1 '"event":"journey.started"' "$T/jb.log" | jq -r .admin_port)"
+start_journey_builder jb
 jb_metric() { ADMIN_PORT="$JB_ADMIN" metric "$1"; }
 alive() { kill -0 "$JB_PID" 2>/dev/null; }
 count_of() { q "SELECT count(*) FROM $1 WHERE event_id = '$2'"; }
