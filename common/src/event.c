@@ -1,4 +1,5 @@
 #include "analytics/event.h"
+#include "analytics/textcheck.h"
 #include "analytics/errbuf.h"
 
 #include <cjson/cJSON.h>
@@ -14,23 +15,12 @@
 #include <sys/random.h>
 #include <uuid/uuid.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #define EVENT_TS_MAX_MS 4102444800000LL /* 2100-01-01T00:00:00Z, exclusive */
 #define EVENT_UUID_LEN 37               /* 36 characters and the NUL */
 #define EVENT_SCAN_LEVELS 3             /* levels the raw-text scanner keeps track of */
 #define EVENT_ID_POOL 32                /* random UUIDs fetched per getrandom call */
 #define EVENT_DAY_MS 86400000LL
 #define EVENT_SMALL_OBJECT 16 /* members compared pairwise for duplicates; more are sorted */
-
-/* PostgreSQL 15 numeric (src/backend/utils/adt/numeric.c): the exponent
- * bound of set_var_from_str, the display scale of 14 bits and a weight of
- * int16 base-10000 digits (below 10^131072), checked by make_result. */
-#define EVENT_PG_EXP_LIMIT 1073741823LL /* INT_MAX / 2: |exponent| must stay below */
-#define EVENT_PG_MAX_DSCALE 16383LL     /* digits after the decimal point */
-#define EVENT_PG_MAX_MSD 131071LL       /* power of ten of the most significant digit */
 
 /* The event fields we read; anything else at the top of an event is ignored. */
 enum event_field {
@@ -121,363 +111,6 @@ void event_limits_default(struct event_limits *l)
     l->max_nesting = 32;
     l->retention_days = 400;
     l->future_days = 2;
-}
-
-/* ---- nesting ---- */
-
-/* The state of event_nesting_check between bytes. */
-struct event_nest {
-    size_t depth;
-    size_t skip; /* offset of the byte an escape takes, SIZE_MAX for none */
-    bool in_string;
-};
-
-/* Feeds the byte c at offset i to the nesting state. Only quotes,
- * backslashes and brackets change it. Returns -1 when c opens a level
- * beyond max, else 0. */
-static inline int event_nest_byte(struct event_nest *st, char c, size_t i, size_t max)
-{
-    if (i == st->skip) {
-        return 0;
-    }
-    if (st->in_string) {
-        if (c == '\\') {
-            st->skip = i + 1;
-        } else if (c == '"') {
-            st->in_string = false;
-        }
-    } else if (c == '"') {
-        st->in_string = true;
-    } else if (c == '{' || c == '[') {
-        if (++st->depth > max) {
-            return -1;
-        }
-    } else if ((c == '}' || c == ']') && st->depth > 0) {
-        st->depth--;
-    }
-    return 0;
-}
-
-#if defined(__SSE2__)
-/* Bit k set when p[k] (of 16) is a quote, a backslash or a bracket. */
-static inline unsigned event_specials16(const char *p)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i f = _mm_and_si128(v, _mm_set1_epi8((char)0xDF)); /* { and } fold onto [ and ] */
-    __m128i m = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-        _mm_or_si128(_mm_cmpeq_epi8(f, _mm_set1_epi8('[')), _mm_cmpeq_epi8(f, _mm_set1_epi8(']'))));
-
-    return (unsigned)_mm_movemask_epi8(m);
-}
-#endif
-
-int event_nesting_check(const char *s, size_t len, size_t max, size_t *too_deep_at)
-{
-    struct event_nest st = {0, SIZE_MAX, false};
-    size_t i = 0;
-
-#if defined(__SSE2__)
-    /* 16 bytes at a time, visiting only the bytes that matter */
-    for (; len - i >= 16; i += 16) {
-        for (unsigned m = event_specials16(s + i); m != 0; m &= m - 1) {
-            size_t k = i + (size_t)__builtin_ctz(m);
-
-            if (event_nest_byte(&st, s[k], k, max) != 0) {
-                i = k;
-                goto too_deep;
-            }
-        }
-    }
-#endif
-    for (; i < len; i++) {
-        if (event_nest_byte(&st, s[i], i, max) != 0) {
-            goto too_deep;
-        }
-    }
-    return 0;
-
-too_deep:
-    if (too_deep_at != NULL) {
-        *too_deep_at = i;
-    }
-    return -1;
-}
-
-/* ---- numbers ---- */
-
-/* Reads the decimal digits at s[*i..n) into *v, saturating at limit, and
- * advances *i past them. Returns how many there were. */
-static size_t event_read_digits(const char *s, size_t n, size_t *i, long long limit, long long *v)
-{
-    size_t start = *i;
-
-    *v = 0;
-    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
-        if (*v < limit) {
-            *v = *v * 10 + (s[*i] - '0');
-        }
-        (*i)++;
-    }
-    if (*v > limit) {
-        *v = limit;
-    }
-    return *i - start;
-}
-
-bool event_number_fits_numeric(const char *s, size_t n)
-{
-    size_t i = 0, int_start, int_n, frac_n = 0;
-    long long msd = LLONG_MIN, e = 0;
-    bool neg_exp = false;
-
-    if (i < n && (s[i] == '-' || s[i] == '+')) {
-        i++;
-    }
-    for (int_start = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        if (msd == LLONG_MIN && s[i] != '0') {
-            msd = (long long)i; /* made relative below */
-        }
-    }
-    int_n = i - int_start;
-    if (msd != LLONG_MIN) {
-        msd = (long long)(int_n - 1) - (msd - (long long)int_start);
-    }
-    if (i < n && s[i] == '.') {
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-            frac_n++;
-            if (msd == LLONG_MIN && s[i] != '0') {
-                msd = -(long long)frac_n;
-            }
-        }
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) {
-            neg_exp = s[i] == '-';
-            i++;
-        }
-        event_read_digits(s, n, &i, EVENT_PG_EXP_LIMIT, &e);
-        if (e >= EVENT_PG_EXP_LIMIT) {
-            return false;
-        }
-        e = neg_exp ? -e : e;
-    }
-    if ((long long)frac_n - e > EVENT_PG_MAX_DSCALE) {
-        return false;
-    }
-    return msd == LLONG_MIN || msd + e <= EVENT_PG_MAX_MSD;
-}
-
-/* ---- UTF-8 ---- */
-
-int event_utf8_check(const char *s, size_t len, size_t *bad_at)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c, lo = 0x80, hi = 0xBF;
-        size_t n;
-
-        if (len - i >= 8) {
-            uint64_t w;
-
-            memcpy(&w, p + i, sizeof(w));
-            if ((w & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-        } else if (c == 0xE0) {
-            n = 3;
-            lo = 0xA0; /* no overlongs */
-        } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-            n = 3;
-        } else if (c == 0xED) {
-            n = 3;
-            hi = 0x9F; /* no surrogates */
-        } else if (c == 0xF0) {
-            n = 4;
-            lo = 0x90; /* no overlongs */
-        } else if (c >= 0xF1 && c <= 0xF3) {
-            n = 4;
-        } else if (c == 0xF4) {
-            n = 4;
-            hi = 0x8F; /* nothing above U+10FFFF */
-        } else {
-            goto bad; /* continuation byte, C0/C1 overlongs, F5..FF */
-        }
-        if (len - i < n || p[i + 1] < lo || p[i + 1] > hi) {
-            goto bad;
-        }
-        for (size_t k = 2; k < n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                goto bad;
-            }
-        }
-        i += n;
-    }
-    return 0;
-
-bad:
-    if (bad_at != NULL) {
-        *bad_at = i;
-    }
-    return -1;
-}
-
-/* ---- ISO-8601 ---- */
-
-/* Reads exactly n decimal digits at *p into *out and advances; -1 otherwise. */
-static int event_digits(const char **p, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-
-        if (c < '0' || c > '9') {
-            return -1;
-        }
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-/* Consumes the character c at *p; -1 when it is something else. */
-static int event_expect(const char **p, char c)
-{
-    if (**p != c) {
-        return -1;
-    }
-    (*p)++;
-    return 0;
-}
-
-static bool event_leap_year(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int event_days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-    return m == 2 && event_leap_year(y) ? 29 : days[m - 1];
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). */
-static long long event_days_from_civil(long long y, int m, int d)
-{
-    long long era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* Parses [.fraction] at *p: 1..9 digits, kept to the millisecond (truncated). */
-static int event_fraction(const char **p, int *ms)
-{
-    const char *s = *p;
-    int n = 0, v = 0;
-
-    *ms = 0;
-    if (*s != '.') {
-        return 0;
-    }
-    s++;
-    while (*s >= '0' && *s <= '9') {
-        if (++n > 9) {
-            return -1;
-        }
-        if (n <= 3) {
-            v = v * 10 + (*s - '0');
-        }
-        s++;
-    }
-    if (n == 0) {
-        return -1;
-    }
-    for (int k = n; k < 3; k++) {
-        v *= 10;
-    }
-    *ms = v;
-    *p = s;
-    return 0;
-}
-
-/* Parses the zone at *p (Z, +HH:MM, -HH:MM or nothing) into seconds east of UTC. */
-static int event_zone(const char **p, int *offset_s)
-{
-    const char *s = *p;
-    int sign, oh, om;
-
-    *offset_s = 0;
-    if (*s == 'Z') {
-        *p = s + 1;
-        return 0;
-    }
-    if (*s != '+' && *s != '-') {
-        return 0;
-    }
-    sign = *s == '-' ? -1 : 1;
-    s++;
-    if (event_digits(&s, 2, &oh) != 0 || event_expect(&s, ':') != 0 ||
-        event_digits(&s, 2, &om) != 0 || oh > 23 || om > 59) {
-        return -1;
-    }
-    *offset_s = sign * (oh * 3600 + om * 60);
-    *p = s;
-    return 0;
-}
-
-int event_parse_iso8601(const char *s, long long *out_ms)
-{
-    int y, mo, d, h, mi, sec, ms, offset_s;
-    long long secs;
-
-    if (s == NULL || out_ms == NULL) {
-        return -1;
-    }
-    if (event_digits(&s, 4, &y) != 0 || event_expect(&s, '-') != 0 ||
-        event_digits(&s, 2, &mo) != 0 || event_expect(&s, '-') != 0 ||
-        event_digits(&s, 2, &d) != 0) {
-        return -1;
-    }
-    if (*s != 'T' && *s != ' ') {
-        return -1;
-    }
-    s++;
-    if (event_digits(&s, 2, &h) != 0 || event_expect(&s, ':') != 0 ||
-        event_digits(&s, 2, &mi) != 0 || event_expect(&s, ':') != 0 ||
-        event_digits(&s, 2, &sec) != 0) {
-        return -1;
-    }
-    if (event_fraction(&s, &ms) != 0 || event_zone(&s, &offset_s) != 0 || *s != '\0') {
-        return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > event_days_in_month(y, mo) || h > 23 || mi > 59 ||
-        sec > 60) {
-        return -1;
-    }
-    secs = event_days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + sec - offset_s;
-    *out_ms = secs * 1000 + ms;
-    return 0;
 }
 
 /* ---- small helpers ---- */
@@ -615,7 +248,7 @@ static int event_check_timestamp(const cJSON *it, bool historical, long long *ms
                               "field 'timestamp' must be a whole number of milliseconds");
         }
     } else if (cJSON_IsString(it) && it->valuestring != NULL) {
-        if (event_parse_iso8601(it->valuestring, &v) != 0) {
+        if (textcheck_iso8601(it->valuestring, &v) != 0) {
             return event_fail(f, "invalid_timestamp",
                               "field 'timestamp' is not an ISO-8601 date-time");
         }
@@ -1074,7 +707,7 @@ static void event_scan(const char *body, size_t len, size_t events_ord, struct e
             size_t k = event_number_run_exp(p, (size_t)(end - p), &has_exp);
 
             /* without an exponent, fewer digits than numeric's scale always fit */
-            if ((has_exp || k > EVENT_PG_MAX_DSCALE) && !event_number_fits_numeric(p, k)) {
+            if ((has_exp || k > TEXTCHECK_PG_MAX_DSCALE) && !textcheck_numeric(p, k)) {
                 event_scan_note(&sc, EVENT_BAD_NUMBER, (size_t)(p - body));
             }
             p += k - 1;
@@ -1579,7 +1212,7 @@ static int event_parse_body(const char *body, size_t len, const struct event_lim
         errbuf_printf(err, errlen, "empty body");
         return -1;
     }
-    if (event_utf8_check(body, len, &bad) != 0) {
+    if (textcheck_utf8(body, len, &bad) != 0) {
         errbuf_printf(err, errlen, "invalid UTF-8 at byte %zu", bad);
         return -1;
     }
@@ -1588,7 +1221,7 @@ static int event_parse_body(const char *body, size_t len, const struct event_lim
         errbuf_printf(err, errlen, "malformed JSON: NUL byte at byte %zu", (size_t)(nul - body));
         return -1;
     }
-    if (event_nesting_check(body, len, max_nesting, &bad) != 0) {
+    if (textcheck_nesting(body, len, max_nesting, &bad) != 0) {
         errbuf_printf(err, errlen,
                       "too_deep: arrays and objects nest deeper than %zu levels at byte %zu",
                       max_nesting, bad);

@@ -13,10 +13,11 @@
  *    protobuf; each rejection has a code, a message and its original text;
  *  - failure: the batch is empty and err holds a reason;
  *  - a body nested deeper than the limit is never accepted;
- *  - event_nesting_check (SSE2, 16 bytes at a time) answers as a plain
+ *  - textcheck_nesting (SSE2, 16 bytes at a time) answers as a plain
  *    byte-by-byte walk does, for several limits.
  */
 #include "analytics/event.h"
+#include "analytics/textcheck.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                          \
     } while (0)
 
-/* The nesting check byte by byte, the reference for event_nesting_check. */
+/* The nesting check byte by byte, the reference for textcheck_nesting. */
 static int fuzz_nesting_ref(const char *s, size_t len, size_t max, size_t *at)
 {
     size_t depth = 0;
@@ -64,14 +65,14 @@ static int fuzz_nesting_ref(const char *s, size_t len, size_t max, size_t *at)
     return 0;
 }
 
-/* Compares event_nesting_check with the reference on s for a few limits. */
+/* Compares textcheck_nesting with the reference on s for a few limits. */
 static void fuzz_check_nesting(const char *s, size_t len)
 {
     static const size_t limits[] = {1, 2, 3, 7, 16, 17, 32, 64};
 
     for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
         size_t at = SIZE_MAX, ref_at = SIZE_MAX;
-        int rc = event_nesting_check(s, len, limits[k], &at);
+        int rc = textcheck_nesting(s, len, limits[k], &at);
 
         FUZZ_CHECK(rc == fuzz_nesting_ref(s, len, limits[k], &ref_at));
         FUZZ_CHECK(at == ref_at);
@@ -90,7 +91,7 @@ static void fuzz_check_event(const Analytics__V1__RawEvent *ev, size_t total)
     FUZZ_CHECK(ev->fingerprint != NULL && ev->fingerprint[0] != '\0');
     FUZZ_CHECK(ev->batch_index < total);
     FUZZ_CHECK(ev->event_data_json != NULL && ev->event_data_json[0] == '{');
-    FUZZ_CHECK(event_utf8_check(ev->event_data_json, strlen(ev->event_data_json), NULL) == 0);
+    FUZZ_CHECK(textcheck_utf8(ev->event_data_json, strlen(ev->event_data_json), NULL) == 0);
     data = cJSON_Parse(ev->event_data_json);
     FUZZ_CHECK(data != NULL && cJSON_IsObject(data));
     cJSON_Delete(data);
@@ -146,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     event_limits_default(&lim);
     rc = event_batch_parse(body, size, &lim, &req, &b, err, sizeof(err));
     if (rc == 0) {
-        FUZZ_CHECK(event_nesting_check(body, size, lim.max_nesting, NULL) == 0);
+        FUZZ_CHECK(textcheck_nesting(body, size, lim.max_nesting, NULL) == 0);
         fuzz_check_batch(&b);
     } else {
         FUZZ_CHECK(rc == -1);
@@ -156,15 +157,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     event_batch_fini(&b);
     fuzz_check_nesting(body, size);
     /* the helpers on their own, on the same bytes */
-    (void)event_utf8_check(body, size, NULL);
-    (void)event_number_fits_numeric(body, size);
+    (void)textcheck_utf8(body, size, NULL);
+    (void)textcheck_numeric(body, size);
     if (size < 64) {
         char s[64];
         long long ms;
 
         memcpy(s, data, size);
         s[size] = '\0';
-        (void)event_parse_iso8601(s, &ms);
+        (void)textcheck_iso8601(s, &ms);
     }
     free(body);
     return 0;

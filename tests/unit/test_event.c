@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "analytics/event.h"
+#include "analytics/textcheck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -920,14 +921,14 @@ static void test_nesting_bounded(void **state)
     assert_int_equal(b.n_events, 1);
     event_batch_fini(&b);
     free(s);
-    assert_int_equal(event_nesting_check("[\"\\\\\"[[]]]", 11, 3, NULL), 0);
-    assert_int_equal(event_nesting_check("[\"\\\\\"[[[]]]]", 13, 3, NULL), -1);
-    assert_int_equal(event_nesting_check("[\"\\\"[[[[\"]", 11, 1, NULL), 0);
-    assert_int_equal(event_nesting_check("\"[[[", 4, 1, NULL), 0); /* unterminated string */
+    assert_int_equal(textcheck_nesting("[\"\\\\\"[[]]]", 11, 3, NULL), 0);
+    assert_int_equal(textcheck_nesting("[\"\\\\\"[[[]]]]", 13, 3, NULL), -1);
+    assert_int_equal(textcheck_nesting("[\"\\\"[[[[\"]", 11, 1, NULL), 0);
+    assert_int_equal(textcheck_nesting("\"[[[", 4, 1, NULL), 0); /* unterminated string */
     {
         size_t at = 0;
 
-        assert_int_equal(event_nesting_check("{\"a\":[[", 7, 2, &at), -1);
+        assert_int_equal(textcheck_nesting("{\"a\":[[", 7, 2, &at), -1);
         assert_int_equal(at, 6);
     }
 
@@ -939,12 +940,12 @@ static void test_nesting_bounded(void **state)
         int k = snprintf(buf, sizeof(buf), "[\"%.*s\\\"[[\",[[]]]", (int)pad,
                          "........................................");
 
-        assert_int_equal(event_nesting_check(buf, (size_t)k, 3, NULL), 0);
-        assert_int_equal(event_nesting_check(buf, (size_t)k, 2, &at), -1);
+        assert_int_equal(textcheck_nesting(buf, (size_t)k, 3, NULL), 0);
+        assert_int_equal(textcheck_nesting(buf, (size_t)k, 2, &at), -1);
         assert_int_equal(at, (size_t)k - 4); /* the second [ after the string */
         k = snprintf(buf, sizeof(buf), "[\"%.*s\\\\\"[[\",[[]]]", (int)pad,
                      "........................................");
-        assert_int_equal(event_nesting_check(buf, (size_t)k, 2, &at), -1);
+        assert_int_equal(textcheck_nesting(buf, (size_t)k, 2, &at), -1);
         assert_int_equal(at, (size_t)k - 8); /* the string ended before [[: its second [ */
     }
 
@@ -1047,23 +1048,23 @@ static void test_numbers_fit_numeric(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]); i++) {
-        if (!event_number_fits_numeric(fits[i], strlen(fits[i]))) {
+        if (!textcheck_numeric(fits[i], strlen(fits[i]))) {
             fail_msg("%s should fit", fits[i]);
         }
     }
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        if (event_number_fits_numeric(refused[i], strlen(refused[i]))) {
+        if (textcheck_numeric(refused[i], strlen(refused[i]))) {
             fail_msg("%s should not fit", refused[i]);
         }
     }
     /* long digit strings: 131072 digits before the point and 16383 after fit */
     memset(buf, '1', 131073);
-    assert_true(event_number_fits_numeric(buf, 131072));
-    assert_false(event_number_fits_numeric(buf, 131073));
+    assert_true(textcheck_numeric(buf, 131072));
+    assert_false(textcheck_numeric(buf, 131073));
     memcpy(buf, "1.", 2);
     memset(buf + 2, '0', 16384);
-    assert_true(event_number_fits_numeric(buf, 2 + 16383));
-    assert_false(event_number_fits_numeric(buf, 2 + 16384));
+    assert_true(textcheck_numeric(buf, 2 + 16383));
+    assert_false(textcheck_numeric(buf, 2 + 16384));
 }
 
 static void test_numbers_storable(void **state)
@@ -1375,7 +1376,7 @@ static long long iso(const char *s)
 {
     long long ms = -12345;
 
-    if (event_parse_iso8601(s, &ms) != 0) {
+    if (textcheck_iso8601(s, &ms) != 0) {
         fail_msg("rejected: %s", s);
     }
     return ms;
@@ -1385,7 +1386,7 @@ static void expect_iso_bad(const char *s)
 {
     long long ms = 0;
 
-    if (event_parse_iso8601(s, &ms) == 0) {
+    if (textcheck_iso8601(s, &ms) == 0) {
         fail_msg("accepted: \"%s\" as %lld", s, ms);
     }
 }
@@ -1447,8 +1448,8 @@ static void test_iso8601(void **state)
     {
         long long ms = 7;
 
-        assert_int_equal(event_parse_iso8601(NULL, &ms), -1);
-        assert_int_equal(event_parse_iso8601("1970-01-01T00:00:00Z", NULL), -1);
+        assert_int_equal(textcheck_iso8601(NULL, &ms), -1);
+        assert_int_equal(textcheck_iso8601("1970-01-01T00:00:00Z", NULL), -1);
         assert_true(ms == 7);
     }
 }
@@ -1489,7 +1490,7 @@ static void expect_utf8_ok(const char *s, size_t len)
 {
     size_t bad = 999;
 
-    if (event_utf8_check(s, len, &bad) != 0) {
+    if (textcheck_utf8(s, len, &bad) != 0) {
         fail_msg("rejected at %zu", bad);
     }
 }
@@ -1498,7 +1499,7 @@ static void expect_utf8_bad(const char *s, size_t len, size_t at)
 {
     size_t bad = 999;
 
-    assert_int_equal(event_utf8_check(s, len, &bad), -1);
+    assert_int_equal(textcheck_utf8(s, len, &bad), -1);
     assert_int_equal(bad, at);
 }
 
@@ -1548,7 +1549,7 @@ static void test_utf8(void **state)
     expect_utf8_ok(long_ascii, sizeof(long_ascii));
     long_ascii[299] = '\xc3';
     expect_utf8_bad(long_ascii, sizeof(long_ascii), 299);
-    assert_int_equal(event_utf8_check("\xff", 1, NULL), -1);
+    assert_int_equal(textcheck_utf8("\xff", 1, NULL), -1);
 }
 
 int main(void)
