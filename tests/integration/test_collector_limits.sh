@@ -71,4 +71,21 @@ raw "${head}Cookie: $cookie\r\nContent-Length: ${#ev}\r\n\r\n$ev"
 expect_eq "40 KB of headers get 431" 431 "$STATUS"
 
 expect_clean_stop "SIGTERM stops the collector cleanly" "$COLLECTOR_PID"
+
+# A descriptor limit too small for ANALYTICS_COLLECTOR_MAX_CONNECTIONS: the
+# connection limit is lowered to fit, with a warning, instead of failing
+# under load later.
+mkdir -p "$T/fd-spool"
+env ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_COLLECTOR_LISTEN=127.0.0.1:0 \
+  ANALYTICS_COLLECTOR_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_COLLECTOR_SPOOL_DIR="$T/fd-spool" \
+  ANALYTICS_COLLECTOR_MAX_CONNECTIONS=10000 \
+  bash -c 'ulimit -Sn 512 && ulimit -Hn 512 && exec "$0"' "$BIN/analytics-collector" \
+  2>"$T/fd.log" &
+FD_PID=$!
+ITEST_PIDS+=("$FD_PID")
+check "a 512-descriptor limit: the collector starts" wait_for 10 log_has "$T/fd.log" collector.started
+check "... and says its connection limit was lowered to fit" bash -c "jq -s -e '
+  map(select(.event == \"http.connections_limited\" and .server == \"collector\"))
+  | length == 1 and .[0].wanted == 10000 and .[0].max_connections < 512' '$T/fd.log' >/dev/null"
+expect_clean_stop "... and stops cleanly" "$FD_PID"
 itest_finish
