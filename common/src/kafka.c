@@ -589,6 +589,21 @@ int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic, int32
     return 0;
 }
 
+int kafka_consumer_fetched_high(struct kafka_consumer *c, const char *topic, int32_t partition,
+                                int64_t *high)
+{
+    int64_t low = -1;
+
+    *high = -1;
+    if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &low, high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        *high < 0) {
+        *high = -1;
+        return -1;
+    }
+    return 0;
+}
+
 void kafka_message_release(struct kafka_message *msg)
 {
     if (msg->priv != NULL) {

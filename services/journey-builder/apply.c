@@ -239,6 +239,9 @@ static int apply_session_event(struct jstate_session *s, const Analytics__V1__En
     if ((s->s.events == 0 || ev->event_ts_ms < s->s.start_ms) && apply_session_origin(s, ev) != 0) {
         return -1;
     }
+    if (s->s.closed) {
+        o->stats.reopened++; /* jsession_add reopens it */
+    }
     if (ev->user_id != NULL && ev->user_id[0] != '\0' && jstate_set_str(&s->user_id, ev->user_id)) {
         return -1;
     }
@@ -258,8 +261,11 @@ static int apply_touchpoint(const struct apply_ctx *c, struct jstate_visitor *v,
     if (apply_reserve((void **)&o->rows, &o->caprows, o->nrows, sizeof(*o->rows)) != 0) {
         return -1;
     }
-    if (v->tp_event_id != NULL) {
-        bool same = v->tp_session_id != NULL && strcmp(v->tp_session_id, session) == 0;
+    bool same = v->tp_event_id != NULL && v->tp_session_id != NULL &&
+                strcmp(v->tp_session_id, session) == 0;
+    /* A final time (its session closed) changes only when that session
+     * goes on (reopened). */
+    if (v->tp_event_id != NULL && (same || !v->tp_final)) {
         long long spent = same ? (ev->event_ts_ms - v->tp_ms) / MS_PER_S : -1;
         spent = same && spent < 0 ? 0 : spent;
         if (same && v->tp_gen == o->gen && v->tp_row < o->nrows) {
@@ -344,6 +350,7 @@ static int apply_abandon(const struct apply_ctx *c, struct jstate_visitor *v, in
     }
     d->abandoned++;
     fs->p.abandoned = true;
+    fs->abandoned_ms = ts_ms;
     fs->abandon_at_ms = 0;
     fs->dirty = true;
     apply_update_init(&u, v, ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_ABANDONED,
@@ -398,6 +405,31 @@ static int apply_hit(const struct apply_ctx *c, struct jstate_visitor *v, int fi
     return apply_emit(o, &u);
 }
 
+/* Takes back the abandonment of fs's attempt at funnel fi (before: its
+ * state before the event) when the event that moved it on belongs before
+ * it: in the session the attempt was abandoned with (reopened), or older
+ * than the abandonment. */
+static int apply_unabandon(struct jstate_funnel *fs, int fi, const struct jstate_funnel *before,
+                           const struct jstate_session *s, const Analytics__V1__EnrichedEvent *ev,
+                           struct apply_out *o)
+{
+    bool same =
+        s != NULL && before->session_id != NULL && strcmp(before->session_id, s->session_id) == 0;
+
+    if (!before->p.abandoned || (!same && ev->event_ts_ms >= before->abandoned_ms)) {
+        return 0;
+    }
+    struct rollup_delta *d = apply_delta(o, fi, before, before->p.furthest);
+    if (d == NULL) {
+        return -1;
+    }
+    d->abandoned--;
+    fs->p.abandoned = false;
+    fs->abandoned_ms = 0;
+    o->stats.abandon_reverted++;
+    return 0;
+}
+
 static int apply_funnel(const struct apply_ctx *c, struct jstate_visitor *v, int fi,
                         struct jstate_session *s, const Analytics__V1__EnrichedEvent *ev,
                         const struct match_event *me, struct apply_out *o)
@@ -425,6 +457,9 @@ static int apply_funnel(const struct apply_ctx *c, struct jstate_visitor *v, int
         fs->day = archive_day(ev->event_ts_ms);
         fs->channel = s != NULL && s->s.events > 0 ? s->s.channel : apply_channel(ev);
         fs->device_type = s != NULL && s->s.events > 0 ? s->s.device_type : apply_device(ev);
+        fs->abandoned_ms = 0;
+    } else if (apply_unabandon(fs, fi, &before, s, ev, o) != 0) {
+        return -1;
     }
     for (int i = 0; i < n; i++) {
         if (apply_hit(c, v, fi, fs, s, &hits[i], ev, o) != 0) {
@@ -492,9 +527,7 @@ int apply_close_session(const struct apply_ctx *c, struct jstate_visitor *v,
         } else if (apply_add_spent(o, v->tp_event_id, spent) != 0) {
             return -1;
         }
-        if (jstate_visitor_set_tp(v, NULL, NULL, 0) != 0) {
-            return -1;
-        }
+        v->tp_final = true; /* kept: a late event in s moves it again */
     }
     analytics__v1__session_summary__init(&sum);
     apply_summary(s, &sum);

@@ -12,6 +12,16 @@
  * the same session, or to its session's end when the session closes or the
  * next touchpoint is in another session. When the next touchpoint comes in
  * the same batch, the time goes straight into the row (no update later).
+ *
+ * Late events: an event for a closed session reopens it (jsession_add), so
+ * the summary, the time spent on its last touchpoint and its attempts go
+ * on as if the event had come in time; the daemon closes it again when it
+ * is idle by the stream's clock (a new SESSION_CLOSED with the summary as
+ * it now is). An attempt counted abandoned that such an event moves on (an
+ * event in the session it was abandoned with, or one older than the
+ * abandonment) is taken back: its abandonment no longer counts, and it may
+ * be abandoned again further on. An attempt a visitor takes up again in a
+ * later session stays counted abandoned (it was; it was also recovered).
  */
 
 #include <stdbool.h>
@@ -56,6 +66,8 @@ struct apply_msg {
 
 struct apply_stats {
     long long touchpoints, stage_changes, funnel_steps, sessions_closed, abandoned;
+    long long reopened;         /* closed sessions an event reopened */
+    long long abandon_reverted; /* abandonments a late event in time took back */
 };
 
 struct apply_out {

@@ -9,6 +9,7 @@
 #include "analytics/v1/dead_letter.pb-c.h"
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "archive.h"
+#include "due.h"
 #include "jcache.h"
 #include "jcheck.h"
 #include "rollup.h"
@@ -80,7 +81,7 @@ struct jb_metrics {
     struct metric *consumed, *archived, *duplicates, *skipped, *dead, *bots;
     struct metric *touchpoints, *stage_changes, *funnel_steps, *closed, *abandoned;
     struct metric *updates, *batch_seconds, *pg_up, *paused, *pg_errors, *fenced, *dropped;
-    struct metric *offsets_reset, *refused, *clock_behind;
+    struct metric *offsets_reset, *refused, *clock_behind, *reopened, *abandon_reverted;
 };
 
 struct jb_daemon {
@@ -98,8 +99,11 @@ struct jb_daemon {
     size_t nslots;
     size_t lo, hi; /* the slots of the next attempt: all, or a part after a refusal */
     long long batch_started_mono;
-    struct copybuf rows;           /* archive rows of the batch */
-    long long days[JB_DAYS_KNOWN]; /* days whose partitions exist */
+    struct copybuf rows;    /* archive rows of the batch */
+    struct store_due *bdue; /* states the database says fall due within the batch */
+    size_t nbdue;
+    struct due_queue due[JB_PARTS_MAX]; /* per partition, what falls due during the batch */
+    long long days[JB_DAYS_KNOWN];      /* days whose partitions exist */
     size_t ndays;
     long long backoff_ms, retry_at_mono;
     long long blocked_since, due_at_mono, retention_at_mono;
@@ -168,6 +172,11 @@ static void jb_register_metrics(struct jb_daemon *d)
     m->refused =
         metrics_counter(r, "analytics_journey_builder_refused_total",
                         "Events dead-lettered because the database refused their rows", NULL);
+    m->reopened = metrics_counter(r, "analytics_journey_builder_sessions_reopened_total",
+                                  "Closed sessions a late event reopened (they close again)", NULL);
+    m->abandon_reverted =
+        metrics_counter(r, "analytics_journey_builder_abandon_reverted_total",
+                        "Abandonments taken back by a late event that moved the attempt on", NULL);
     m->clock_behind = metrics_gauge(
         r, "analytics_journey_builder_host_clock_behind_seconds",
         "How far this host's clock is behind the latest receive time seen (0: not behind)", NULL);
@@ -422,13 +431,29 @@ static size_t jb_batch_parts(const struct jb_daemon *d, int32_t *parts)
     return n;
 }
 
-/* A partition's clock: its latest event time, moved on by the time passed
- * since (monotonic: this host's wall clock plays no part), so sessions
- * close when the stream goes quiet. Events move it at most
- * JB_CLOCK_AHEAD_MS past their receive time. */
-static long long jb_clock(const struct jb_part *p)
+/* Partition part's clock (jcheck_clock_ms): its latest event time, moved on
+ * by the time passed since (monotonic: this host's wall clock plays no
+ * part) only once every message fetched from it is applied, so sessions
+ * close when the stream goes quiet but not while a backlog is read. */
+static long long jb_clock(struct jb_daemon *d, int32_t part)
 {
-    return p->stream_ms + (lifecycle_mono_ms() - p->raised_mono);
+    const struct jb_part *p = &d->parts[part];
+    int64_t high = -1;
+
+    if (kafka_consumer_fetched_high(d->consumer, d->o.topic_enriched, part, &high) != 0) {
+        high = -1;
+    }
+    return jcheck_clock_ms(p->stream_ms, p->raised_mono, lifecycle_mono_ms(),
+                           jcheck_caught_up(p->applied, high));
+}
+
+/* How far an event moves its partition's clock: its time, but at most
+ * JB_CLOCK_AHEAD_MS past its receive time. */
+static long long jb_event_clock(const Analytics__V1__EnrichedEvent *ev)
+{
+    long long cap = ev->received_ts_ms + JB_CLOCK_AHEAD_MS;
+
+    return ev->received_ts_ms > 0 && ev->event_ts_ms > cap ? cap : ev->event_ts_ms;
 }
 
 /* ---- delivery ---- */
@@ -718,22 +743,185 @@ out:
     return rc;
 }
 
+/* ---- what falls due within a batch ---- */
+
+/* The earliest abandonment time among v's attempts; 0 when none is due. */
+static long long jb_abandon_next(const struct jstate_visitor *v)
+{
+    long long next = 0;
+
+    for (size_t i = 0; i < v->nfunnels; i++) {
+        long long at = v->funnels[i].abandon_at_ms;
+        next = at > 0 && (next == 0 || at < next) ? at : next;
+    }
+    return next;
+}
+
+static struct due_queue *jb_queue(struct jb_daemon *d, int partition)
+{
+    return partition >= 0 && partition < JB_PARTS_MAX ? &d->due[partition] : NULL;
+}
+
+/* Queues s's closing for when it goes idle (nothing while closed). */
+static int jb_due_session(struct jb_daemon *d, struct jstate_session *s)
+{
+    struct due_queue *q = jb_queue(d, s->partition);
+
+    if (q == NULL || s->s.closed || s->s.events == 0) {
+        return 0;
+    }
+    struct due_item it = {s->s.end_ms + d->o.session_idle_ms, DUE_CLOSE, s->session_id, s};
+    return due_push(q, &it);
+}
+
+/* Queues v's next abandonment (nothing when none is due). */
+static int jb_due_visitor(struct jb_daemon *d, struct jstate_visitor *v)
+{
+    struct due_queue *q = jb_queue(d, v->partition);
+    long long at = jb_abandon_next(v);
+
+    if (q == NULL || at == 0) {
+        return 0;
+    }
+    struct due_item it = {at, DUE_ABANDON, v->fingerprint, v};
+    return due_push(q, &it);
+}
+
+/* The session of the latest step of v's first attempt due by clock, when
+ * in memory (the abandonment's summary); NULL otherwise. */
+static struct jstate_session *jb_abandon_session(struct jb_daemon *d, struct jstate_visitor *v,
+                                                 long long clock)
+{
+    for (size_t i = 0; i < v->nfunnels; i++) {
+        const struct jstate_funnel *fs = &v->funnels[i];
+        if (fs->abandon_at_ms > 0 && fs->abandon_at_ms <= clock && fs->session_id != NULL) {
+            return jcache_get(d->sessions, fs->session_id);
+        }
+    }
+    return NULL;
+}
+
+/* Closes the sessions and abandons the attempts of partition part that
+ * its clock has reached, in the queue's order. Returns 0 or -1. */
+static int jb_drain(struct jb_daemon *d, int32_t part, long long clock)
+{
+    struct due_queue *q = jb_queue(d, part);
+    struct due_item it;
+
+    while (q != NULL && due_pop(q, clock, &it)) {
+        int r = 0;
+        if (it.kind == DUE_CLOSE) {
+            struct jstate_session *s = it.state;
+            struct jstate_visitor *v = jcache_get(d->visitors, s->fingerprint);
+            if (v != NULL && jsession_idle(&s->s, clock, d->o.session_idle_ms)) {
+                r = apply_close_session(d->o.ctx, v, s, &d->out);
+            }
+        } else {
+            struct jstate_visitor *v = it.state;
+            long long at = jb_abandon_next(v);
+            if (at > 0 && at <= clock) {
+                r = apply_abandon_due(d->o.ctx, v, jb_abandon_session(d, v, clock), clock, &d->out);
+            }
+        }
+        if (r != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Empties the queues of the batch's partitions and fills them with the
+ * states the database said fall due by the batch's last event (d->bdue,
+ * loaded into the caches). Returns 0 or -1. */
+static int jb_due_start(struct jb_daemon *d, const int32_t *parts, size_t nparts)
+{
+    for (size_t k = 0; k < nparts; k++) {
+        due_clear(&d->due[parts[k]]);
+    }
+    for (size_t i = 0; i < d->nbdue; i++) {
+        const struct store_due *u = &d->bdue[i];
+        struct jstate_session *s =
+            u->close && u->session_id != NULL ? jcache_get(d->sessions, u->session_id) : NULL;
+        struct jstate_visitor *v = u->close ? NULL : jcache_get(d->visitors, u->fingerprint);
+        if ((s != NULL && jb_due_session(d, s) != 0) || (v != NULL && jb_due_visitor(d, v) != 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Asks the database which states of the batch's partitions fall due by
+ * the clock the batch's events will move them to (into d->bdue): every
+ * session and attempt that may close or be abandoned while the batch is
+ * applied, whether or not the batch has events of theirs. */
+static int jb_find_batch_due(struct jb_daemon *d, const int32_t *parts, size_t nparts,
+                             const struct jb_scratch *sc, size_t nrows)
+{
+    int64_t close_before[JB_PARTS_MAX], now[JB_PARTS_MAX], *end = d->stream_new;
+
+    store_due_free(d->bdue, d->nbdue);
+    d->bdue = NULL;
+    d->nbdue = 0;
+    for (size_t k = 0; k < nparts; k++) {
+        end[parts[k]] = d->parts[parts[k]].stream_ms;
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        const struct jb_slot *s = &d->slots[sc->idx[i]];
+        long long t = jb_is_bot(s->ev) ? 0 : jb_event_clock(s->ev);
+        end[s->m.partition] = t > end[s->m.partition] ? t : end[s->m.partition];
+    }
+    for (size_t k = 0; k < nparts; k++) {
+        /* 1 ms more: the database's times are rounded; jb_drain checks. */
+        now[k] = end[parts[k]] + 1;
+        close_before[k] = now[k] - d->o.session_idle_ms;
+    }
+    return store_find_due(d->store, parts, close_before, now, nparts, 0, &d->bdue, &d->nbdue);
+}
+
+/* Loads the states of the batch's nlive events (sc) and of d->bdue. */
+static int jb_load_batch_states(struct jb_daemon *d, const struct jb_scratch *sc, size_t nlive)
+{
+    size_t n = nlive + d->nbdue;
+    const char **fps = calloc(n + 1, sizeof(*fps)), **sids = calloc(n + 1, sizeof(*sids));
+    int32_t *parts = calloc(n + 1, sizeof(*parts));
+    int rc = STORE_REFUSED;
+
+    store_set_error(d->store, "out of memory");
+    if (fps != NULL && sids != NULL && parts != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            const struct store_due *u = i >= nlive ? &d->bdue[i - nlive] : NULL;
+            fps[i] = u != NULL ? u->fingerprint : sc->fps[i];
+            sids[i] = u != NULL ? u->session_id : sc->sids[i];
+            parts[i] = u != NULL ? u->partition : sc->parts[i];
+        }
+        rc = jb_load_states(d, fps, sids, parts, n);
+    }
+    free(fps);
+    free(sids);
+    free(parts);
+    return rc;
+}
+
 /* Archives the rows and applies the new events of the attempt (inside the
- * transaction). Returns a STORE_ code. */
+ * transaction). Each event first moves its partition's clock, and what
+ * that clock has reached falls due before and after it. Returns a STORE_
+ * code. */
 static int jb_apply_batch(struct jb_daemon *d, const struct jb_scratch *sc, size_t nrows,
-                          int64_t *stream)
+                          const int32_t *parts, size_t nparts, int64_t *stream)
 {
     enum store_row *status = calloc(nrows + 1, sizeof(*status));
     char(*reasons)[256] = calloc(nrows + 1, sizeof(*reasons));
     int rc = STORE_REFUSED;
 
-    if (status == NULL || reasons == NULL) {
+    store_set_error(d->store, "out of memory applying an event");
+    if (status == NULL || reasons == NULL || jb_due_start(d, parts, nparts) != 0) {
         goto out;
     }
     rc = store_archive(d->store, &d->rows, sc->starts, nrows, sc->ids, sc->ms, status, reasons);
     for (size_t i = 0; rc == STORE_OK && i < nrows; i++) {
         struct jb_slot *s = &d->slots[sc->idx[i]];
         const Analytics__V1__EnrichedEvent *ev = s->ev;
+        int32_t part = s->m.partition;
         if (status[i] == STORE_ROW_REFUSED) {
             jb_dead(s, "refused", reasons[i]);
             continue;
@@ -750,17 +938,21 @@ static int jb_apply_batch(struct jb_daemon *d, const struct jb_scratch *sc, size
         struct jstate_visitor *v = jcache_get(d->visitors, ev->fingerprint);
         const char *sid = jb_session_id(ev);
         struct jstate_session *ss = sid != NULL ? jcache_get(d->sessions, sid) : NULL;
-        if (v == NULL || (sid != NULL && ss == NULL) ||
-            apply_event(d->o.ctx, v, ss, ev, &d->out) != 0) {
+        long long t = jb_event_clock(ev);
+        stream[part] = t > stream[part] ? t : stream[part];
+        if (v == NULL || (sid != NULL && ss == NULL) || jb_drain(d, part, stream[part]) != 0 ||
+            apply_event(d->o.ctx, v, ss, ev, &d->out) != 0 ||
+            (ss != NULL && jb_due_session(d, ss) != 0) || jb_due_visitor(d, v) != 0 ||
+            jb_drain(d, part, stream[part]) != 0) {
             store_set_error(d->store, "out of memory applying an event");
             rc = STORE_REFUSED;
             break;
         }
-        struct jb_part *p = jb_part(d, s->m.partition);
-        long long clock_cap = ev->received_ts_ms + JB_CLOCK_AHEAD_MS;
-        long long t = ev->event_ts_ms < clock_cap ? ev->event_ts_ms : clock_cap;
-        if (p != NULL && t > stream[s->m.partition]) {
-            stream[s->m.partition] = t;
+    }
+    for (size_t k = 0; rc == STORE_OK && k < nparts; k++) {
+        if (jb_drain(d, parts[k], stream[parts[k]]) != 0) {
+            store_set_error(d->store, "out of memory closing a session");
+            rc = STORE_REFUSED;
         }
     }
 out:
@@ -778,6 +970,8 @@ static void jb_count(struct jb_daemon *d)
     metric_add(d->m.funnel_steps, (double)s->funnel_steps);
     metric_add(d->m.closed, (double)s->sessions_closed);
     metric_add(d->m.abandoned, (double)s->abandoned);
+    metric_add(d->m.reopened, (double)s->reopened);
+    metric_add(d->m.abandon_reverted, (double)s->abandon_reverted);
 }
 
 /* The batch's transaction, from the states loaded: fence, archive and
@@ -802,7 +996,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
         rc = store_fence(d->store, parts, expect, nparts);
     }
     if (rc == STORE_OK) {
-        rc = jb_apply_batch(d, sc, nrows, by_part);
+        rc = jb_apply_batch(d, sc, nrows, parts, nparts, by_part);
     }
     if (rc == STORE_OK && jb_produce_queue(d) != STEP_DONE) {
         store_rollback(d->store);
@@ -1019,7 +1213,10 @@ static enum jb_step jb_process(struct jb_daemon *d)
             sc.parts[nlive++] = s->m.partition;
         }
     }
-    rc = jb_load_states(d, sc.fps, sc.sids, sc.parts, nlive);
+    rc = jb_find_batch_due(d, parts, nparts, &sc, nrows);
+    if (rc == STORE_OK) {
+        rc = jb_load_batch_states(d, &sc, nlive);
+    }
     if (rc == STORE_OK) {
         rc = jb_transact(d, parts, nparts, &sc, nrows, &broker_down);
     }
@@ -1072,7 +1269,9 @@ static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t
         }
         int r = -1;
         if (v != NULL && due[i].close && s != NULL) {
-            r = apply_close_session(d->o.ctx, v, s, &d->out);
+            r = jsession_idle(&s->s, t, d->o.session_idle_ms)
+                    ? apply_close_session(d->o.ctx, v, s, &d->out)
+                    : 0;
         } else if (v != NULL && !due[i].close) {
             r = apply_abandon_due(d->o.ctx, v, s, t, &d->out);
         }
@@ -1108,8 +1307,8 @@ static size_t jb_due_clocks(struct jb_daemon *d, int32_t *parts, size_t n, int64
         if (p == NULL || !p->known || p->stream_ms <= 0) {
             continue;
         }
-        now[k] = jb_clock(p);
-        close_before[k] = now[k] - d->o.session_idle_ms;
+        now[k] = jb_clock(d, parts[i]);
+        close_before[k] = now[k] - d->o.session_idle_ms + 1; /* as jb_find_batch_due */
         parts[k++] = parts[i];
     }
     return k;
@@ -1482,6 +1681,10 @@ void jb_daemon_free(struct jb_daemon *d)
     jb_release_batch(d);
     apply_out_fini(&d->out);
     copybuf_fini(&d->rows);
+    store_due_free(d->bdue, d->nbdue);
+    for (size_t i = 0; i < JB_PARTS_MAX; i++) {
+        due_fini(&d->due[i]);
+    }
     jcache_free(d->visitors);
     jcache_free(d->sessions);
     store_free(d->store);

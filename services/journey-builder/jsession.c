@@ -63,6 +63,7 @@ int jsession_add(struct jsession *s, const struct jsession_event *ev)
     }
     s->events++;
     s->converted = s->converted || ev->conversion;
+    s->closed = false;
     return 0;
 }
 

@@ -42,8 +42,11 @@ void jsession_init(struct jsession *s);
 /* Frees what s owns and empties it. */
 void jsession_fini(struct jsession *s);
 
-/* Adds ev to s. Returns 0, or -1 when memory runs out (s keeps its old
- * pages then). */
+/* Adds ev to s. An event for a closed session (a late beacon, a retried
+ * batch, a client session id used again after a gap) reopens it: the
+ * summary is then what it would have been had the event come in time, and
+ * the session closes again when it is idle. Returns 0, or -1 when memory
+ * runs out (s keeps its old pages then). */
 int jsession_add(struct jsession *s, const struct jsession_event *ev);
 
 /* Seconds from start to end. */

@@ -62,6 +62,7 @@ int jstate_visitor_set_tp(struct jstate_visitor *v, const char *event_id, const 
         return -1;
     }
     v->tp_ms = event_id != NULL ? ts_ms : 0;
+    v->tp_final = false;
     return 0;
 }
 

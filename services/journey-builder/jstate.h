@@ -23,6 +23,7 @@ struct jstate_funnel {
     int device_type;         /* analytics.v1.DeviceType */
     char *session_id;        /* owned; of its latest step, NULL when none */
     long long abandon_at_ms; /* when it counts as abandoned; 0: not due */
+    long long abandoned_ms;  /* event time it was counted abandoned at; 0: not */
     bool dirty;              /* changed since written */
 };
 
@@ -31,9 +32,12 @@ struct jstate_visitor {
     int partition;     /* Kafka partition of the visitor's events */
     int seq;           /* sequence number of the latest touchpoint; 0: none */
     int stage;         /* stage index of the latest touchpoint; -1: none */
-    /* The latest touchpoint while its time spent is unknown (NULL: none). */
+    /* The latest touchpoint (NULL: none) and whether its time spent is
+     * final (its session closed): a later event in that session (reopening
+     * it) still moves it, one in another session leaves it. */
     char *tp_event_id, *tp_session_id; /* owned */
     long long tp_ms;
+    bool tp_final;
     size_t tp_row;                 /* the open touchpoint's row in the batch's apply_out... */
     unsigned tp_gen;               /* ...while this equals its gen */
     struct jstate_funnel *funnels; /* owned; one per funnel of the set */

@@ -666,10 +666,11 @@ static int store_take_journey(const struct store *st, struct jstate_visitor *v, 
             v->stage = i;
         }
     }
-    if (strcmp(PQgetvalue(res, r, 6), "t") == 0) {
-        return jstate_visitor_set_tp(v, PQgetvalue(res, r, 3), store_str(res, r, 5),
-                                     store_ll(res, r, 4));
+    if (jstate_visitor_set_tp(v, PQgetvalue(res, r, 3), store_str(res, r, 5),
+                              store_ll(res, r, 4)) != 0) {
+        return -1;
     }
+    v->tp_final = strcmp(PQgetvalue(res, r, 6), "t") != 0; /* its time spent is set */
     return 0;
 }
 
@@ -698,6 +699,7 @@ static int store_take_progress(const struct store *st, struct jstate_visitor *v,
     fs->p.furthest = (int)store_ll(res, r, 8) - 1;
     fs->p.abandoned = strcmp(PQgetvalue(res, r, 9), "t") == 0;
     fs->abandon_at_ms = store_ll(res, r, 11);
+    fs->abandoned_ms = store_ll(res, r, 12);
     return jstate_set_str(&fs->session_id, store_str(res, r, 10));
 }
 
@@ -744,17 +746,19 @@ int store_load_visitors(struct store *st, struct jstate_visitor *const *vs, size
     if (rc != STORE_OK) {
         return rc;
     }
-    rc = store_query(
-        st,
-        "SELECT f.i, p.funnel, " STORE_MS(
-            "p.started_at") ","
-                            " p.day - DATE '1970-01-01', p.channel, p.device_type, "
-                            "p.reached_ms::text,"
-                            " p.inferred, p.furthest, p.abandoned, p.session_id, " STORE_MS(
-                                "p.abandon_at") " FROM unnest($1::text[]) WITH ORDINALITY AS f(fp, "
-                                                "i)"
-                                                " JOIN funnel_progress p ON p.fingerprint = f.fp",
-        1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
+    rc = store_query(st,
+                     "SELECT f.i, p.funnel, " STORE_MS(
+                         "p.started_at") ","
+                                         " p.day - DATE '1970-01-01', p.channel, p.device_type, "
+                                         "p.reached_ms::text,"
+                                         " p.inferred, p.furthest, p.abandoned, "
+                                         "p.session_id, " STORE_MS("p.abandon_at") ", " STORE_MS(
+                                             "p.abandoned_at") " FROM unnest($1::text[]) WITH "
+                                                               "ORDINALITY AS f(fp, "
+                                                               "i)"
+                                                               " JOIN funnel_progress p ON "
+                                                               "p.fingerprint = f.fp",
+                     1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
         struct jstate_visitor *v = store_row_state((void *const *)vs, n, res, r);
         if (v != NULL && store_take_progress(st, v, res, r) != 0) {
@@ -1260,7 +1264,7 @@ static int store_write_spent(struct store *st, const struct apply_out *o)
 
 #define STORE_PROGRESS_COLS                                                                        \
     "fingerprint, funnel, kafka_partition, started_at, day, channel, device_type, reached_ms,"     \
-    " inferred, furthest, abandoned, session_id, abandon_at"
+    " inferred, furthest, abandoned, session_id, abandon_at, abandoned_at"
 
 static void store_progress_row(struct copybuf *b, const struct jstate_visitor *v,
                                const struct funnel *f, const struct jstate_funnel *fs)
@@ -1289,6 +1293,11 @@ static void store_progress_row(struct copybuf *b, const struct jstate_visitor *v
     } else {
         copybuf_null(b);
     }
+    if (fs->abandoned_ms != 0) {
+        copybuf_ts_ms(b, fs->abandoned_ms);
+    } else {
+        copybuf_null(b);
+    }
     copybuf_end_row(b);
 }
 
@@ -1313,7 +1322,8 @@ static int store_write_progress(struct store *st, const struct apply_out *o)
         " day = EXCLUDED.day, channel = EXCLUDED.channel, device_type = EXCLUDED.device_type,"
         " reached_ms = EXCLUDED.reached_ms, inferred = EXCLUDED.inferred,"
         " furthest = EXCLUDED.furthest, abandoned = EXCLUDED.abandoned,"
-        " session_id = EXCLUDED.session_id, abandon_at = EXCLUDED.abandon_at, updated_at = now()",
+        " session_id = EXCLUDED.session_id, abandon_at = EXCLUDED.abandon_at,"
+        " abandoned_at = EXCLUDED.abandoned_at, updated_at = now()",
         "write funnel progress");
 }
 
@@ -1436,7 +1446,7 @@ int store_find_due(struct store *st, const int32_t *parts, const int64_t *close_
         errbuf_printf(st->err, sizeof(st->err), "out of memory");
         goto out;
     }
-    const char *params[] = {a, b, c, lim};
+    const char *params[] = {a, b, c, limit > 0 ? lim : NULL}; /* LIMIT NULL: all */
     rc = store_query(
         st,
         "(SELECT s.fingerprint, s.session_id, s.kafka_partition, true FROM sessions s"

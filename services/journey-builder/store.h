@@ -145,10 +145,10 @@ struct store_due {
     bool close; /* true: close session_id; false: abandonment by time */
 };
 
-/* Finds at most limit states due on partitions parts[0..n): open sessions
- * whose last event is before close_before[i] (ms), and attempts whose
- * abandonment time is at or before now[i]. Writes them into *out (caller
- * frees with store_due_free). */
+/* Finds at most limit states (0: no limit) due on partitions parts[0..n):
+ * open sessions whose last event is before close_before[i] (ms), and
+ * attempts whose abandonment time is at or before now[i]. Writes them into
+ * *out (caller frees with store_due_free). */
 int store_find_due(struct store *st, const int32_t *parts, const int64_t *close_before,
                    const int64_t *now, size_t n, size_t limit, struct store_due **out,
                    size_t *nout);

@@ -16,6 +16,7 @@
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "analytics/v1/journey_update.pb-c.h"
 #include "apply.h"
+#include "due.h"
 #include "jcache.h"
 #include "jstate.h"
 #include "rollup.h"
@@ -543,12 +544,12 @@ static void test_time_spent(void **state)
     assert_int_equal(f.out.nrows, 0);
     assert_int_equal(f.out.nspent, 1);
     check_spent(&f.out, 0, "e4", 95);
-    assert_null(v->tp_event_id);
-    assert_null(v->tp_session_id);
-    assert_int_equal(v->tp_ms, 0);
+    /* Kept, final: only an event in s2 (reopening it) moves it again. */
+    assert_string_equal(v->tp_event_id, "e4");
+    assert_true(v->tp_final);
     assert_int_equal(f.out.stats.sessions_closed, 1);
 
-    /* No touchpoint open: nothing to measure. */
+    /* The touchpoint open is final (s2 closed): nothing to measure. */
     fx_apply(&f, &e[5], v, s3, "e6", "page_view", "home", T0 + 2 * HOUR_MS, 0, 0);
     assert_int_equal(f.out.nspent, 1);
     assert_string_equal(v->tp_event_id, "e6");
@@ -559,7 +560,7 @@ static void test_time_spent(void **state)
     assert_int_equal(apply_close_session(&f.ctx, v, s3, &f.out), 0);
     assert_int_equal(f.out.rows[1].time_spent_s, 15);
     assert_int_equal(f.out.nspent, 1);
-    assert_null(v->tp_event_id);
+    assert_true(v->tp_final);
     fx_apply(&f, &e[8], v, s4, "e9", "page_view", "home", T0 + 3 * HOUR_MS, 0, 0);
     assert_int_equal(f.out.nrows, 3);
 
@@ -635,7 +636,8 @@ static void test_time_spent_past_batch(void **state)
     check_spent(&f.out, 1, "x5", 0); /* the session ended with it */
     assert_int_equal(f.out.rows[0].time_spent_s, 1);
     assert_int_equal(f.out.rows[1].time_spent_s, -1);
-    assert_null(x->tp_event_id);
+    assert_string_equal(x->tp_event_id, "x5");
+    assert_true(x->tp_final);
 
     fx_fini(&f);
     jstate_session_free(sx);
@@ -1613,6 +1615,177 @@ static void test_jstate(void **state)
     jstate_session_free(NULL);
 }
 
+/* ---- late events ---- */
+
+/* A late event in a closed session reopens it: closed again, the summary
+ * and the abandonment are those of both events arriving together. */
+static void test_late_event_reopens(void **state)
+{
+    struct fx f;
+    struct tev e[3], g[3];
+    (void)state;
+
+    fx_init(&f, NULL);
+    struct jstate_visitor *v = fx_visitor(&f, "fp-late"), *w = fx_visitor(&f, "fp-together");
+    struct jstate_session *s = fx_session(&f, "late-s", "fp-late"),
+                          *t = fx_session(&f, "together-s", "fp-together");
+
+    fx_apply(&f, &e[0], v, s, "l1", "page_view", "service", T0, CH_ORGANIC, DEV_DESKTOP);
+    fx_apply(&f, &e[1], v, s, "l2", "page_view", "pricing", T0 + MIN_MS, CH_ORGANIC, DEV_DESKTOP);
+    assert_int_equal(apply_close_session(&f.ctx, v, s, &f.out), 0);
+    assert_true(s->s.closed);
+    assert_false(v->funnels[0].p.abandoned); /* step 2: before abandon_from_step */
+    assert_int_equal(count_kind(&f.out, K_CLOSED), 1);
+
+    fx_apply(&f, &e[2], v, s, "l3", "booking_started", NULL, T0 + 2 * MIN_MS, CH_ORGANIC,
+             DEV_DESKTOP);
+    assert_false(s->s.closed);
+    assert_int_equal(f.out.stats.reopened, 1);
+    assert_int_equal(s->s.events, 3);
+    assert_int_equal(s->s.end_ms, T0 + 2 * MIN_MS);
+    /* The time on the pricing page, final at the close, moves to l3. */
+    assert_int_equal(f.out.rows[1].time_spent_s, 60);
+    assert_int_equal(apply_close_session(&f.ctx, v, s, &f.out), 0);
+    assert_int_equal(count_kind(&f.out, K_CLOSED), 2);
+    Analytics__V1__JourneyUpdate *u = upd_at(&f.out, find_kind(&f.out, K_CLOSED, 1));
+    assert_int_equal(u->session->events, 3);
+    assert_int_equal(u->session->end_ts_ms, T0 + 2 * MIN_MS);
+    upd_free(u);
+    assert_int_equal(count_kind(&f.out, K_ABANDONED), 1);
+    assert_true(v->funnels[0].p.abandoned);
+    assert_int_equal(v->funnels[0].abandoned_ms, T0 + 2 * MIN_MS);
+
+    /* The same three events together, one close. */
+    fx_apply(&f, &g[0], w, t, "t1", "page_view", "service", T0, CH_ORGANIC, DEV_DESKTOP);
+    fx_apply(&f, &g[1], w, t, "t2", "page_view", "pricing", T0 + MIN_MS, CH_ORGANIC, DEV_DESKTOP);
+    fx_apply(&f, &g[2], w, t, "t3", "booking_started", NULL, T0 + 2 * MIN_MS, CH_ORGANIC,
+             DEV_DESKTOP);
+    assert_int_equal(apply_close_session(&f.ctx, w, t, &f.out), 0);
+    assert_int_equal(count_kind(&f.out, K_ABANDONED), 2);
+    /* Both visitors counted alike: two attempts abandoned at step 3. */
+    check_counts(get_delta(&f.out, 0, DAY0, B_STARTED, CH_ORGANIC, DEV_DESKTOP), 2, 2, 0, 2);
+    assert_int_equal(get_delta(&f.out, 0, DAY0, B_PRICING, CH_ORGANIC, DEV_DESKTOP)->abandoned, 0);
+    assert_int_equal(f.out.rows[4].time_spent_s, 60);
+
+    fx_fini(&f);
+    jstate_session_free(s);
+    jstate_session_free(t);
+    jstate_visitor_free(v);
+    jstate_visitor_free(w);
+}
+
+/* An abandonment is taken back by an event that moves the attempt on from
+ * before it (its session, reopened, or an older time); not by a visitor
+ * coming back later. */
+static void test_late_event_unabandons(void **state)
+{
+    static const char *const ida[] = {"a1", "a2", "a3"}, *const idb[] = {"b1", "b2", "b3"},
+                             *const idc[] = {"c1", "c2", "c3"};
+    struct fx f;
+    struct tev ea[4], eb[4], ec[4];
+    (void)state;
+
+    fx_init(&f, NULL);
+    struct jstate_visitor *va = fx_visitor(&f, "fp-a"), *vb = fx_visitor(&f, "fp-b"),
+                          *vc = fx_visitor(&f, "fp-c");
+    struct jstate_session *sa = fx_session(&f, "sa", "fp-a"), *sb = fx_session(&f, "sb", "fp-b"),
+                          *sb2 = fx_session(&f, "sb2", "fp-b"), *sc = fx_session(&f, "sc", "fp-c"),
+                          *sc2 = fx_session(&f, "sc2", "fp-c");
+    const struct rollup_delta *d;
+
+    /* a: abandoned at its session's close; the completion, late, in it. */
+    booking_to_started(&f, va, sa, sa, ea, ida, T0);
+    assert_int_equal(apply_close_session(&f.ctx, va, sa, &f.out), 0);
+    assert_true(va->funnels[0].p.abandoned);
+    fx_apply(&f, &ea[3], va, sa, "a4", "booking_completed", NULL, T0 + 3 * MIN_MS, CH_ORGANIC,
+             DEV_DESKTOP);
+    assert_false(va->funnels[0].p.abandoned);
+    assert_int_equal(va->funnels[0].abandoned_ms, 0);
+    assert_int_equal(f.out.stats.abandon_reverted, 1);
+    d = get_delta(&f.out, 0, DAY0, B_STARTED, CH_ORGANIC, DEV_DESKTOP);
+    assert_int_equal(d->abandoned, 0);
+    assert_int_equal(apply_close_session(&f.ctx, va, sa, &f.out), 0);
+    assert_int_equal(count_kind(&f.out, K_ABANDONED), 1); /* the first one only: completed */
+
+    /* b: abandoned, then back two days later in a new session: it was
+     * abandoned (and recovered), it stays counted. */
+    booking_to_started(&f, vb, sb, sb, eb, idb, T0);
+    assert_int_equal(apply_close_session(&f.ctx, vb, sb, &f.out), 0);
+    fx_apply(&f, &eb[3], vb, sb2, "b4", "booking_completed", NULL, T0 + 48 * HOUR_MS, CH_ORGANIC,
+             DEV_DESKTOP);
+    assert_true(vb->funnels[0].p.abandoned);
+    assert_int_equal(f.out.stats.abandon_reverted, 1);
+
+    /* c: abandoned by time, an hour after its last step; an event from
+     * before that, in another session, arrives late and completes it. */
+    booking_to_started(&f, vc, sc, sc, ec, idc, T0);
+    long long due = vc->funnels[0].abandon_at_ms;
+    assert_int_equal(apply_abandon_due(&f.ctx, vc, sc, due, &f.out), 0);
+    assert_true(vc->funnels[0].p.abandoned);
+    assert_int_equal(vc->funnels[0].abandoned_ms, due);
+    fx_apply(&f, &ec[3], vc, sc2, "c4", "booking_completed", NULL, due - 10 * MIN_MS, CH_ORGANIC,
+             DEV_DESKTOP);
+    assert_false(vc->funnels[0].p.abandoned);
+    assert_int_equal(f.out.stats.abandon_reverted, 2);
+    /* a and c taken back, b kept. */
+    d = get_delta(&f.out, 0, DAY0, B_STARTED, CH_ORGANIC, DEV_DESKTOP);
+    assert_int_equal(d->abandoned, 1);
+
+    fx_fini(&f);
+    jstate_session_free(sa);
+    jstate_session_free(sb);
+    jstate_session_free(sb2);
+    jstate_session_free(sc);
+    jstate_session_free(sc2);
+    jstate_visitor_free(va);
+    jstate_visitor_free(vb);
+    jstate_visitor_free(vc);
+}
+
+/* The queue of what falls due: by time, closings first, then by key; a
+ * thing not due yet stays. */
+static void test_due_queue(void **state)
+{
+    static const char *const keys[] = {"s-b", "s-a", "v-a", "s-c", "s-a"};
+    static const long long at[] = {50, 50, 50, 10, 90};
+    static const enum due_kind kinds[] = {DUE_CLOSE, DUE_CLOSE, DUE_ABANDON, DUE_ABANDON,
+                                          DUE_CLOSE};
+    struct due_queue q;
+    struct due_item it;
+    (void)state;
+
+    due_init(&q);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 200; i++) { /* past the first allocation */
+            int k = (i * 7 + round) % 5;
+            struct due_item in = {at[k] + (i / 5) * 1000, kinds[k], keys[k], NULL};
+            assert_int_equal(due_push(&q, &in), 0);
+        }
+        assert_false(due_pop(&q, 9, &it));
+        assert_true(due_pop(&q, 10, &it));
+        assert_int_equal(it.at_ms, 10);
+        assert_string_equal(it.key, "s-c");
+        assert_false(due_pop(&q, 49, &it));
+        const char *want[] = {"s-a", "s-b", "v-a"};
+        for (int i = 0; i < 3; i++) {
+            assert_true(due_pop(&q, 60, &it));
+            assert_int_equal(it.at_ms, 50);
+            assert_string_equal(it.key, want[i]);
+        }
+        assert_false(due_pop(&q, 60, &it));
+        long long last = 0;
+        size_t left = 0;
+        while (due_pop(&q, 1LL << 40, &it)) {
+            assert_true(it.at_ms >= last);
+            last = it.at_ms;
+            left++;
+        }
+        assert_int_equal(left, 200 - 4);
+        due_clear(&q);
+    }
+    due_fini(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1632,6 +1805,9 @@ int main(void)
         cmocka_unit_test(test_rollup),
         cmocka_unit_test(test_rollup_hist),
         cmocka_unit_test(test_jcache),
+        cmocka_unit_test(test_late_event_reopens),
+        cmocka_unit_test(test_late_event_unabandons),
+        cmocka_unit_test(test_due_queue),
         cmocka_unit_test(test_jstate),
     };
 

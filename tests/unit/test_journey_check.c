@@ -110,12 +110,31 @@ static void test_clock_behind(void **state)
     assert_int_equal(jcheck_clock_behind_s(t + 1500, t), 1);
 }
 
+static void test_clock(void **state)
+{
+    (void)state;
+    long long t = T_2026_12_01_120000;
+
+    /* Reading a backlog: the events' time alone, however long it takes. */
+    assert_int_equal(jcheck_clock_ms(t, 1000, 91000, false), t);
+    /* Caught up: the time passed since the clock was last raised counts. */
+    assert_int_equal(jcheck_clock_ms(t, 1000, 91000, true), t + 90000);
+    assert_int_equal(jcheck_clock_ms(t, 1000, 1000, true), t);
+    assert_int_equal(jcheck_clock_ms(t, 1000, 500, true), t); /* never backwards */
+    assert_false(jcheck_caught_up(10, -1));                   /* nothing fetched yet: not known */
+    assert_false(jcheck_caught_up(-1, 0));
+    assert_false(jcheck_caught_up(9, 10));
+    assert_true(jcheck_caught_up(10, 10));
+    assert_true(jcheck_caught_up(11, 10));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offsets_kept), cmocka_unit_test(test_offsets_reset),
         cmocka_unit_test(test_reference),    cmocka_unit_test(test_time),
         cmocka_unit_test(test_skewed_host),  cmocka_unit_test(test_clock_behind),
+        cmocka_unit_test(test_clock),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
