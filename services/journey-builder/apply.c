@@ -132,6 +132,29 @@ static int apply_add_spent(struct apply_out *o, const char *event_id, long long 
     return 0;
 }
 
+/* Gives v's latest touchpoint seconds of time spent (-1: until its
+ * session's end, which the database knows): into its row when the row is
+ * in this batch, else as an update, one per touchpoint and batch (a session
+ * closed and reopened in one batch measures it twice: the later wins). */
+static int apply_tp_spent(struct apply_out *o, struct jstate_visitor *v, long long seconds)
+{
+    if (seconds >= 0 && v->tp_gen == o->gen && v->tp_row < o->nrows) {
+        o->rows[v->tp_row].time_spent_s = seconds;
+        return 0;
+    }
+    if (v->tp_spent_gen == o->gen && v->tp_spent < o->nspent &&
+        strcmp(o->spent[v->tp_spent].event_id, v->tp_event_id) == 0) {
+        o->spent[v->tp_spent].seconds = seconds;
+        return 0;
+    }
+    if (apply_add_spent(o, v->tp_event_id, seconds) != 0) {
+        return -1;
+    }
+    v->tp_spent = o->nspent - 1;
+    v->tp_spent_gen = o->gen;
+    return 0;
+}
+
 /* ---- journey updates ---- */
 
 static void apply_summary(const struct jstate_session *s, Analytics__V1__SessionSummary *sum)
@@ -267,10 +290,7 @@ static int apply_touchpoint(const struct apply_ctx *c, struct jstate_visitor *v,
      * goes on (reopened). */
     if (v->tp_event_id != NULL && (same || !v->tp_final)) {
         long long spent = same ? (ev->event_ts_ms - v->tp_ms) / MS_PER_S : -1;
-        spent = same && spent < 0 ? 0 : spent;
-        if (same && v->tp_gen == o->gen && v->tp_row < o->nrows) {
-            o->rows[v->tp_row].time_spent_s = spent; /* its row is in this batch */
-        } else if (apply_add_spent(o, v->tp_event_id, spent) != 0) {
+        if (apply_tp_spent(o, v, same && spent < 0 ? 0 : spent) != 0) {
             return -1;
         }
     }
@@ -521,10 +541,7 @@ int apply_close_session(const struct apply_ctx *c, struct jstate_visitor *v,
     if (v->tp_event_id != NULL && v->tp_session_id != NULL &&
         strcmp(v->tp_session_id, s->session_id) == 0) {
         long long spent = (s->s.end_ms - v->tp_ms) / MS_PER_S;
-        spent = spent < 0 ? 0 : spent;
-        if (v->tp_gen == o->gen && v->tp_row < o->nrows) {
-            o->rows[v->tp_row].time_spent_s = spent;
-        } else if (apply_add_spent(o, v->tp_event_id, spent) != 0) {
+        if (apply_tp_spent(o, v, spent < 0 ? 0 : spent) != 0) {
             return -1;
         }
         v->tp_final = true; /* kept: a late event in s moves it again */

@@ -40,6 +40,8 @@ struct jstate_visitor {
     bool tp_final;
     size_t tp_row;                 /* the open touchpoint's row in the batch's apply_out... */
     unsigned tp_gen;               /* ...while this equals its gen */
+    size_t tp_spent;               /* its time-spent update in the batch's apply_out... */
+    unsigned tp_spent_gen;         /* ...while this equals its gen */
     struct jstate_funnel *funnels; /* owned; one per funnel of the set */
     size_t nfunnels;
     bool listed; /* in the batch's list of visitors to write */

@@ -1361,9 +1361,16 @@ static int store_write_rollups(struct store *st, const struct apply_out *o)
     for (size_t i = 0; i < o->rollup.n; i++) {
         store_rollup_row(&st->buf, st->ctx->funnels, &o->rollup.d[i]);
     }
+    /* An abandonment taken back (apply.h: late events) subtracts from a row
+     * an earlier batch counted it in: applied to that row first, as the
+     * row proposed by the upsert may not be negative. */
     return store_stage_merge(
         st, "jb_rollup", STORE_ROLLUP_COLS,
-        "INSERT INTO funnel_daily AS r (" STORE_ROLLUP_COLS ") SELECT " STORE_ROLLUP_COLS
+        "UPDATE funnel_daily r SET abandoned = r.abandoned + s.abandoned FROM jb_rollup s"
+        " WHERE s.abandoned < 0 AND (r.funnel, r.day, r.step, r.channel, r.device_type) ="
+        " (s.funnel, s.day, s.step, s.channel, s.device_type);"
+        " UPDATE jb_rollup SET abandoned = 0 WHERE abandoned < 0;"
+        " INSERT INTO funnel_daily AS r (" STORE_ROLLUP_COLS ") SELECT " STORE_ROLLUP_COLS
         " FROM jb_rollup ON CONFLICT (funnel, day, step, channel, device_type) DO UPDATE SET"
         " visitors = r.visitors + EXCLUDED.visitors, sessions = r.sessions + EXCLUDED.sessions,"
         " inferred = r.inferred + EXCLUDED.inferred, abandoned = r.abandoned + EXCLUDED.abandoned,"
