@@ -10,11 +10,11 @@ ALTER TABLE sessions ADD COLUMN revenue numeric(20, 6) NOT NULL DEFAULT 0;
 
 -- 2. sessions_by_channel_device, as in 005_funnels.sql, with each group's
 -- revenue, and with the sessions a client clock ahead of the server's put in
--- the future. The journey-builder takes an event's client time unless the
--- collector found it skewed too far, so a visitor whose clock runs a few
--- minutes fast starts a session after now(): a range ending at or after
--- now() ("the last day, up to now") counts those too (an empty range stays
--- empty).
+-- the future. An event keeps its client time unless the collector found it
+-- skewed too far (ANALYTICS_COLLECTOR_CLOCK_SKEW_S, a day by default), so a
+-- visitor whose clock runs fast starts a session after now(): a range
+-- ending at or after now() ("the last day, up to now") counts those too (an
+-- empty range stays empty).
 DROP FUNCTION sessions_by_channel_device(timestamptz, timestamptz);
 
 -- Sessions by channel and device: the sessions that started in
