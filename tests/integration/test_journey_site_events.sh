@@ -126,18 +126,19 @@ check "SESSION_CLOSED updates carry page views, bounce, conversion and revenue" 
 expect_clean_stop "journey-builder stops on SIGTERM" "$JB_PID"
 
 # ---- an operator's typo in the journeys file ----
-jq '.conversions[0] = {"event_type": "purchase", "value": "price"}' "$T/journeys.json" >"$T/typo.json"
-ANALYTICS_JOURNEYS_FILE="$T/typo.json" ANALYTICS_KAFKA_BROKERS="$BROKERS" \
-  ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
-  "$BIN/analytics-journey-builder" 2>"$T/typo.log"
-expect_eq "a typo in the journeys file exits 78" 78 "$?"
-check "naming the variable, the file and the key" grep -qF \
-  "config: ANALYTICS_JOURNEYS_FILE: $T/typo.json: conversions[0]: unknown key \"value\"" "$T/typo.log"
-jq '.page_views = "view"' "$T/journeys.json" >"$T/typo2.json"
-ANALYTICS_JOURNEYS_FILE="$T/typo2.json" ANALYTICS_KAFKA_BROKERS="$BROKERS" \
-  ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
-  "$BIN/analytics-journey-builder" 2>"$T/typo2.log"
-expect_eq "page_views that is not a list exits 78" 78 "$?"
-check "naming the file and page_views" grep -qF \
-  "$T/typo2.json: \"page_views\" must be an array" "$T/typo2.log"
+# bad_file NAME JQ WANT: the journeys file edited by JQ makes the
+# journey-builder exit 78 with WANT on stderr.
+bad_file() {
+  jq "$2" "$T/journeys.json" >"$T/$1.json"
+  ANALYTICS_JOURNEYS_FILE="$T/$1.json" ANALYTICS_KAFKA_BROKERS="$BROKERS" \
+    ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
+    "$BIN/analytics-journey-builder" 2>"$T/$1.log"
+  expect_eq "$1: exits 78" 78 "$?"
+  check "$1: says so naming the variable, the file and the key" grep -qF \
+    "config: ANALYTICS_JOURNEYS_FILE: $T/$1.json: $3" "$T/$1.log"
+}
+bad_file value-key '.conversions[0] = {"event_type": "purchase", "value": "price"}' \
+  'conversions[0]: unknown key "value"'
+bad_file page-views-string '.page_views = "view"' '"page_views" must be an array'
+bad_file top-level-typo '.page_view = .page_views | del(.page_views)' 'unknown key "page_view"'
 itest_finish
