@@ -31,8 +31,8 @@ struct journey_rules {
     size_t nconversions;
 };
 
-/* The defaults of page_views and conversions: the names the site's own
- * tracker sends. */
+/* The default conversion: the booking that analytics-loadgen and the
+ * first site's events complete, with its value. */
 #define JOURNEY_DEFAULT_CONVERSION "booking_completed"
 #define JOURNEY_DEFAULT_VALUE_PROPERTY "value"
 
@@ -215,6 +215,7 @@ static int journey_add_conversion(struct journey_rules *r, const char *type, con
     if (c->event_type == NULL || (prop != NULL && c->value_property == NULL)) {
         free(c->event_type);
         free(c->value_property);
+        c->event_type = c->value_property = NULL;
         errbuf_printf(err, errlen, "%s: out of memory", where);
         return -1;
     }
