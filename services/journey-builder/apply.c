@@ -170,6 +170,7 @@ static void apply_summary(const struct jstate_session *s, Analytics__V1__Session
     sum->device_type = (Analytics__V1__DeviceType)s->s.device_type;
     sum->bounced = jsession_bounced(&s->s);
     sum->converted = s->s.converted;
+    sum->revenue = (double)s->s.revenue_micros / JOURNEY_MICROS;
 }
 
 /* Packs u (keyed by its fingerprint) onto o's messages. Returns 0 or -1. */
@@ -246,16 +247,20 @@ static int apply_session_origin(struct jstate_session *s, const Analytics__V1__E
     return rc != 0 ? -1 : 0;
 }
 
+/* Adds ev to its session s: a page view when page_view (one of the site's
+ * page-view types), a conversion with its value as jv says. */
 static int apply_session_event(struct jstate_session *s, const Analytics__V1__EnrichedEvent *ev,
-                               bool conversion, struct apply_out *o)
+                               bool page_view, const struct journey_verdict *jv,
+                               struct apply_out *o)
 {
     struct jsession_event je = {
         .ts_ms = ev->event_ts_ms,
-        .page_view = strcmp(apply_str(ev->event_type), "page_view") == 0,
+        .page_view = page_view,
         .page_url = apply_page_url(ev),
         .channel = apply_channel(ev),
         .device_type = apply_device(ev),
-        .conversion = conversion,
+        .conversion = jv->conversion,
+        .value_micros = jv->value_micros,
     };
 
     /* Earlier than every event so far (as jsession_add decides the channel). */
@@ -505,14 +510,15 @@ int apply_event(const struct apply_ctx *c, struct jstate_visitor *v, struct jsta
         .page_type = ev->page != NULL ? apply_str(ev->page->page_type) : "",
         .channel = ev->campaign != NULL ? apply_channel_name(apply_channel(ev)) : "",
     };
-    const char *touchpoint = NULL;
-    int stage = journey_rules_match(c->rules, &me, &touchpoint);
-    bool conversion = stage >= 0 && stage == journey_stage_count(c->rules) - 1;
+    struct journey_verdict jv;
 
-    if (s != NULL && apply_session_event(s, ev, conversion, o) != 0) {
+    /* The site's page-view types meet conditions on "page_view" (match.h). */
+    me.page_view = journey_is_page_view(c->rules, me.event_type);
+    journey_classify(c->rules, &me, ev->event_data_json, &jv);
+    if (s != NULL && apply_session_event(s, ev, me.page_view, &jv, o) != 0) {
         return -1;
     }
-    if (stage >= 0 && apply_touchpoint(c, v, ev, stage, touchpoint, o) != 0) {
+    if (jv.stage >= 0 && apply_touchpoint(c, v, ev, jv.stage, jv.touchpoint, o) != 0) {
         return -1;
     }
     for (size_t i = 0; i < c->funnels->n && i < v->nfunnels; i++) {

@@ -3,35 +3,67 @@
 
 /*
  * Journey rules (deploy/config/journeys.json): which events are touchpoints
- * of a visitor's journey, and at which stage.
+ * of a visitor's journey, and at which stage; which event types are the
+ * site's page views and which its conversions.
  *
  *   {"version": 1,
  *    "stages": ["awareness", "interest", "consideration", "conversion"],
+ *    "page_views": ["page_view"],
+ *    "conversions": [{"event_type": "booking_completed", "value_property": "value"}],
  *    "rules": [{"event_type": "booking_completed", "stage": "conversion",
  *               "touchpoint": "booking_completed"},
  *              {"event_type": "page_view", "page_type": "pricing",
  *               "stage": "consideration", "touchpoint": "pricing_page"}, ...]}
  *
- * Stages are ordered, earliest first; the last one is conversion (a session
- * with an event at that stage converted). Rules are tried in order and the
- * first whose condition (match.h) holds gives the event's stage and
- * touchpoint; an event no rule matches (a scroll, say) is not a touchpoint.
+ * Stages are ordered, earliest first; the last one is conversion. Rules are
+ * tried in order and the first whose condition (match.h) holds gives the
+ * event's stage and touchpoint; an event no rule matches (a scroll, say) is
+ * not a touchpoint.
+ *
+ * page_views (optional, default ["page_view"]): the event types counted as
+ * page views (a session's page views, entry and exit pages, bounce). A rule
+ * or funnel step written with event_type "page_view" matches every one of
+ * them; a rule naming one of the site's own types matches that type.
+ *
+ * conversions (optional, default [{"event_type": "booking_completed",
+ * "value_property": "value"}]): an event of such a type converts its
+ * session; its top-level event_data property value_property (optional), a
+ * number or a string holding one, adds to the session's revenue (an event
+ * without it still converts, with no revenue). A conversion no rule
+ * matches is a touchpoint at the last stage, named after its event type.
+ * An event a rule puts at the last stage converts its session too. Either
+ * list may be empty: [] means none. An unknown key anywhere is an error.
  */
-
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "match.h"
 
 #define JOURNEY_STAGES_MAX 8
 #define JOURNEY_RULES_FILE_MAX (1024 * 1024)
+#define JOURNEY_TYPES_MAX 64 /* entries of page_views, and of conversions */
+/* The largest conversion value taken, in the event's own unit; a larger
+ * one (or NaN) counts as no value. */
+#define JOURNEY_VALUE_MAX 1e9
+#define JOURNEY_MICROS 1000000 /* revenue is kept in millionths of a unit */
 
 struct journey_rules;
 
+/* What the rules make of one event. */
+struct journey_verdict {
+    int stage;              /* of the touchpoint; -1: not a touchpoint */
+    const char *touchpoint; /* borrowed from the rules; NULL when stage is -1 */
+    bool conversion;        /* the event converts its session */
+    long long value_micros; /* the conversion's value in millionths; 0 when none */
+};
+
 /* Loads and checks the rules file at path. Returns the rules (caller frees
  * with journey_rules_free), or NULL with the reason in err, naming the file
- * and the rule: unreadable, not JSON, another version, no or duplicate
- * stages, a rule with an unknown stage, no touchpoint, an unknown key or a
- * malformed condition. */
+ * and the key or rule: unreadable, not JSON, another version, no or
+ * duplicate stages, a rule with an unknown stage, no touchpoint, an unknown
+ * key or a malformed condition, page_views or conversions that are not
+ * lists of event types (a duplicate, an empty name, a value_property that
+ * is not a non-empty string, more than JOURNEY_TYPES_MAX). */
 struct journey_rules *journey_rules_load(const char *path, char *err, size_t errlen);
 
 /* Frees r. Accepts NULL. */
@@ -42,6 +74,21 @@ void journey_rules_free(struct journey_rules *r);
  * does. */
 int journey_rules_match(const struct journey_rules *r, const struct match_event *ev,
                         const char **touchpoint);
+
+/* True when event_type is one of the site's page-view types. */
+bool journey_is_page_view(const struct journey_rules *r, const char *event_type);
+
+/* Classifies ev (its page_view set by journey_is_page_view) with the
+ * event's event_data as JSON (NULL or "" when none) into *out: its stage
+ * and touchpoint, whether it converts, and its value. Pure. */
+void journey_classify(const struct journey_rules *r, const struct match_event *ev,
+                      const char *event_data_json, struct journey_verdict *out);
+
+/* Reads property prop of the JSON object json as a value in millionths
+ * into *micros: a finite number, or a string holding one, of at most
+ * JOURNEY_VALUE_MAX either side of 0. Returns 0, or -1 when json is not an
+ * object or prop is missing or not such a value (*micros is then 0). */
+int journey_value_micros(const char *json, const char *prop, long long *micros);
 
 /* Number of stages, and the name of stage i (borrowed; "" out of range). */
 int journey_stage_count(const struct journey_rules *r);

@@ -1,5 +1,6 @@
 #include "jsession.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,18 @@ static int jsession_add_page(struct jsession *s, const struct jsession_event *ev
     return 0;
 }
 
+/* a + b, held between -LLONG_MAX and LLONG_MAX. */
+static long long jsession_sum(long long a, long long b)
+{
+    if (b > 0 && a > LLONG_MAX - b) {
+        return LLONG_MAX;
+    }
+    if (b < 0 && a < -LLONG_MAX - b) {
+        return -LLONG_MAX;
+    }
+    return a + b;
+}
+
 int jsession_add(struct jsession *s, const struct jsession_event *ev)
 {
     if (ev->page_view && jsession_add_page(s, ev) != 0) {
@@ -63,6 +76,9 @@ int jsession_add(struct jsession *s, const struct jsession_event *ev)
     }
     s->events++;
     s->converted = s->converted || ev->conversion;
+    if (ev->conversion) {
+        s->revenue_micros = jsession_sum(s->revenue_micros, ev->value_micros);
+    }
     s->closed = false;
     return 0;
 }

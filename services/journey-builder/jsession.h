@@ -9,8 +9,10 @@
  * start and end are the earliest and latest event times, duration their
  * difference. The entry page is the earliest page view's normalised URL, the
  * exit page the latest's. Channel and device come from the earliest event.
- * Bounced: at most one page view. Converted: some event at the journey's
- * last stage (conversion).
+ * Bounced: at most one page view. Converted: some event that converts
+ * (journey.h: a conversion type, or a rule's last stage); revenue is the sum
+ * of the conversions' values, in millionths, held between -LLONG_MAX and
+ * LLONG_MAX (a sum past them stays there).
  */
 
 #include <stdbool.h>
@@ -24,6 +26,7 @@ struct jsession_event {
     int channel;          /* analytics.v1.Channel value */
     int device_type;      /* analytics.v1.DeviceType value */
     bool conversion;
+    long long value_micros; /* the conversion's value in millionths; 0 when none */
 };
 
 struct jsession {
@@ -33,6 +36,7 @@ struct jsession {
     char *entry_page, *exit_page; /* owned; NULL until a page view */
     int channel, device_type;
     bool converted;
+    long long revenue_micros; /* sum of the conversions' values */
     bool closed;
 };
 

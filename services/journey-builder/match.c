@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MATCH_EVENT_TYPE 0 /* the index of event_type among the fields */
+
 static const char *const match_field_names[MATCH_FIELDS] = {"event_type", "page_type", "channel"};
 
 /* Appends a copy of s to field f of m. Returns 0 or -1. */
@@ -111,7 +113,12 @@ bool match_test(const struct match *m, const struct match_event *ev)
     const char *fields[MATCH_FIELDS] = {ev->event_type, ev->page_type, ev->channel};
 
     for (int f = 0; f < MATCH_FIELDS; f++) {
-        if (!match_one(m->values[f], m->n[f], fields[f])) {
+        if (match_one(m->values[f], m->n[f], fields[f])) {
+            continue;
+        }
+        /* "page_view" stands for any of the site's page-view types */
+        if (f != MATCH_EVENT_TYPE || !ev->page_view ||
+            !match_one(m->values[f], m->n[f], MATCH_PAGE_VIEW)) {
             return false;
         }
     }

@@ -6,6 +6,12 @@
  * {"event_type": ..., "page_type": ..., "channel": ...}, each a string or an
  * array of strings, any of which may equal the event's; a field left out
  * matches every event.
+ *
+ * The event type "page_view" in a condition stands for a page view of the
+ * site, whatever the site calls it: it matches an event whose type the
+ * journey rules count as a page view (journey.h, "page_views"), as well as
+ * an event of type "page_view" itself. A site's own type ("view") written
+ * in a condition matches that type as any other does.
  */
 
 #include <stdbool.h>
@@ -13,18 +19,21 @@
 
 struct cJSON;
 
-#define MATCH_FIELDS 3 /* event_type, page_type, channel */
+#define MATCH_FIELDS 3              /* event_type, page_type, channel */
+#define MATCH_PAGE_VIEW "page_view" /* the event type that stands for any page view */
 
 struct match {
     char **values[MATCH_FIELDS]; /* owned; NULL: any */
     size_t n[MATCH_FIELDS];
 };
 
-/* The event fields a match looks at. Borrowed strings, "" when absent. */
+/* The event fields a match looks at. Borrowed strings, "" when absent.
+ * page_view: the event's type is one of the site's page-view types. */
 struct match_event {
     const char *event_type;
     const char *page_type;
     const char *channel;
+    bool page_view;
 };
 
 /* Reads the condition of obj into m (zeroed first). Returns 0, or -1 with

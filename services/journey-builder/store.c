@@ -815,8 +815,23 @@ static int store_take_session(const struct store *st, struct jstate_session *s, 
     rc |= jstate_set_str(&s->country, store_str(res, r, 16));
     rc |= jstate_set_str(&s->last_event_id, store_str(res, r, 19));
     store_take_steps(st, s, PQgetvalue(res, r, 23));
+    s->s.revenue_micros = store_ll(res, r, 24);
     return rc != 0 ? -1 : 0;
 }
+
+/* The sessions of the ids in $1 (a text array), f.i the 1-based index of
+ * each: the columns store_take_session reads, in its order. */
+/* clang-format off */
+#define STORE_SESSION_READ                                                                         \
+    "SELECT f.i, s.fingerprint, s.user_id, s.site_id,"                                             \
+    " " STORE_MS("s.started_at") ", " STORE_MS("s.ended_at") ","                                   \
+    " s.page_views, s.events, s.entry_page, s.exit_page, s.channel, s.referrer_host,"              \
+    " s.utm_source, s.utm_medium, s.utm_campaign, s.device_type, s.country_code, s.converted,"     \
+    " s.closed, s.last_event_id, s.kafka_partition,"                                               \
+    " COALESCE(" STORE_MS("s.entry_at") ", 0), COALESCE(" STORE_MS("s.exit_at") ", 0),"            \
+    " s.funnel_steps::text, (s.revenue * 1000000)::bigint"                                         \
+    " FROM unnest($1::text[]) WITH ORDINALITY AS f(id, i) JOIN sessions s ON s.session_id = f.id"
+/* clang-format on */
 
 int store_load_sessions(struct store *st, struct jstate_session *const *ss, size_t n)
 {
@@ -834,26 +849,7 @@ int store_load_sessions(struct store *st, struct jstate_session *const *ss, size
         return STORE_REFUSED;
     }
     const char *params[] = {arr};
-    rc = store_query(
-        st,
-        "SELECT f.i, s.fingerprint, s.user_id, s.site_id, " STORE_MS("s.started_at") ", " STORE_MS(
-            "s.ended_at") ", s.page_views, s.events, s.entry_page,"
-                          " s.exit_page, s.channel, s.referrer_host, s.utm_source, s.utm_medium,"
-                          " s.utm_campaign, s.device_type, s.country_code, s.converted, s.closed,"
-                          " s.last_event_id, s.kafka_partition, COALESCE(" STORE_MS(
-                              "s.entry_at") ", 0), COALESCE(" STORE_MS("s.exit_at") ", 0), "
-                                                                                    "s.funnel_"
-                                                                                    "steps::text"
-                                                                                    " FROM "
-                                                                                    "unnest($1::"
-                                                                                    "text[]) WITH "
-                                                                                    "ORDINALITY AS "
-                                                                                    "f(id, i)"
-                                                                                    " JOIN "
-                                                                                    "sessions s ON "
-                                                                                    "s.session_id "
-                                                                                    "= f.id",
-        1, params, PGRES_TUPLES_OK, "read sessions", &res);
+    rc = store_query(st, STORE_SESSION_READ, 1, params, PGRES_TUPLES_OK, "read sessions", &res);
     for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
         struct jstate_session *s = store_row_state((void *const *)ss, n, res, r);
         if (s != NULL && store_take_session(st, s, res, r) != 0) {
@@ -1084,7 +1080,18 @@ static void store_day(struct copybuf *b, long long day)
     "session_id, fingerprint, user_id, site_id, started_at, ended_at, duration_s, page_views,"     \
     " events, entry_page, exit_page, channel, referrer_host, utm_source, utm_medium,"              \
     " utm_campaign, device_type, country_code, is_bot, bounced, converted, closed,"                \
-    " last_event_id, kafka_partition, entry_at, exit_at, funnel_steps"
+    " last_event_id, kafka_partition, entry_at, exit_at, funnel_steps, revenue"
+
+/* A numeric column from millionths (|micros| <= LLONG_MAX: never LLONG_MIN). */
+static void store_micros(struct copybuf *b, long long micros)
+{
+    char buf[48];
+    long long m = micros < 0 ? -micros : micros;
+    int n = snprintf(buf, sizeof(buf), "%s%lld.%06lld", micros < 0 ? "-" : "", m / JOURNEY_MICROS,
+                     m % JOURNEY_MICROS);
+
+    copybuf_raw(b, buf, (size_t)n);
+}
 
 /* The session's funnel steps as JSON ({"booking": 5}), or NULL. Caller
  * frees. */
@@ -1148,6 +1155,7 @@ static void store_session_row(const struct store *st, struct copybuf *b,
         copybuf_null(b);
     }
     copybuf_text(b, steps, false);
+    store_micros(b, s->s.revenue_micros);
     copybuf_end_row(b);
     free(steps);
 }
@@ -1201,7 +1209,7 @@ static int store_write_sessions(struct store *st, const struct apply_out *o)
         " bounced = EXCLUDED.bounced, converted = EXCLUDED.converted, closed = EXCLUDED.closed,"
         " last_event_id = EXCLUDED.last_event_id, kafka_partition = EXCLUDED.kafka_partition,"
         " entry_at = EXCLUDED.entry_at, exit_at = EXCLUDED.exit_at,"
-        " funnel_steps = EXCLUDED.funnel_steps, updated_at = now()",
+        " funnel_steps = EXCLUDED.funnel_steps, revenue = EXCLUDED.revenue, updated_at = now()",
         "write sessions");
 }
 

@@ -215,9 +215,9 @@ q "INSERT INTO sessions (session_id, fingerprint, started_at, ended_at, duration
    ('s9', 'fp3', '2024-03-10 23:00+00', '2024-03-10 23:00+00', 0, 1, 'unknown', 'mobile', false, false, false)" \
   >/dev/null
 expect_eq "sessions: per channel and device, bots and sessions outside the range left out, NULL as unknown" \
-  "direct|desktop|3|2|1|1|0.3333333333333333|0.3333333333333333|60|9
-unknown|mobile|2|1|1|0|0.5|0|15|2
-organic_search|unknown|1|1|0|1|0|1|600|7" \
+  "direct|desktop|3|2|1|1|0.3333333333333333|0.3333333333333333|60|9|0.000000
+unknown|mobile|2|1|1|0|0.5|0|15|2|0.000000
+organic_search|unknown|1|1|0|1|0|1|600|7|0.000000" \
   "$(q "SELECT * FROM sessions_by_channel_device('2024-03-10 00:00+00', '2024-03-11 00:00+00')")"
 expect_eq "sessions: an empty range has no rows" 0 \
   "$(q "SELECT count(*) FROM sessions_by_channel_device('2024-03-10', '2024-03-10')")"

@@ -56,6 +56,7 @@
 static char g_config[1024]; /* deploy/config of this source tree */
 static char g_tmp[64];
 static char g_file[128];
+static char g_jfile[128]; /* journeys written by a test */
 
 static int group_setup(void **state)
 {
@@ -67,6 +68,7 @@ static int group_setup(void **state)
         return -1;
     }
     snprintf(g_file, sizeof(g_file), "%s/funnels.json", g_tmp);
+    snprintf(g_jfile, sizeof(g_jfile), "%s/journeys.json", g_tmp);
     return 0;
 }
 
@@ -74,6 +76,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     unlink(g_file);
+    unlink(g_jfile);
     rmdir(g_tmp);
     return 0;
 }
@@ -107,14 +110,30 @@ struct fx {
     struct apply_out out;
 };
 
-/* Loads the shipped journeys and the shipped funnels (funnels_json NULL) or
- * those of funnels_json. */
-static void fx_init(struct fx *f, const char *funnels_json)
+/* Writes text to path. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Loads the shipped journeys (journeys_json NULL) or those of
+ * journeys_json, and the shipped funnels (funnels_json NULL) or those of
+ * funnels_json. */
+static void fx_init_rules(struct fx *f, const char *journeys_json, const char *funnels_json)
 {
     char path[1100], err[512] = "";
 
     memset(f, 0, sizeof(*f));
-    snprintf(path, sizeof(path), "%s/journeys.json", g_config);
+    if (journeys_json == NULL) {
+        snprintf(path, sizeof(path), "%s/journeys.json", g_config);
+    } else {
+        write_text(g_jfile, journeys_json);
+        snprintf(path, sizeof(path), "%s", g_jfile);
+    }
     f->rules = journey_rules_load(path, err, sizeof(err));
     if (f->rules == NULL) {
         fail_msg("journeys: %s", err);
@@ -122,10 +141,7 @@ static void fx_init(struct fx *f, const char *funnels_json)
     if (funnels_json == NULL) {
         snprintf(path, sizeof(path), "%s/funnels.json", g_config);
     } else {
-        FILE *fp = fopen(g_file, "w");
-        assert_non_null(fp);
-        fputs(funnels_json, fp);
-        assert_int_equal(fclose(fp), 0);
+        write_text(g_file, funnels_json);
         snprintf(path, sizeof(path), "%s", g_file);
     }
     if (funnel_set_load(&f->funnels, path, err, sizeof(err)) != 0) {
@@ -134,6 +150,13 @@ static void fx_init(struct fx *f, const char *funnels_json)
     f->ctx.rules = f->rules;
     f->ctx.funnels = &f->funnels;
     apply_out_init(&f->out);
+}
+
+/* The shipped journeys, and the shipped funnels (funnels_json NULL) or
+ * those of funnels_json. */
+static void fx_init(struct fx *f, const char *funnels_json)
+{
+    fx_init_rules(f, NULL, funnels_json);
 }
 
 /* Call before freeing the visitors and sessions: apply_out_fini unmarks the
@@ -747,6 +770,101 @@ static void test_sessions(void **state)
     fx_fini(&f);
     jstate_session_free(s1);
     jstate_session_free(s2);
+    jstate_visitor_free(v);
+}
+
+/* ---- a site's own event names ---- */
+
+/* A shop's stream: page views are "view", a purchase converts with its
+ * price; no rule names the purchase. */
+static const char shop_journeys[] =
+    "{\"version\":1,\"stages\":[\"awareness\",\"interest\",\"consideration\",\"conversion\"],"
+    "\"page_views\":[\"view\"],"
+    "\"conversions\":[{\"event_type\":\"purchase\",\"value_property\":\"price\"}],"
+    "\"rules\":[{\"event_type\":\"cart\",\"stage\":\"consideration\",\"touchpoint\":\"cart\"},"
+    "{\"event_type\":\"page_view\",\"page_type\":\"product\",\"stage\":\"interest\","
+    "\"touchpoint\":\"product_page\"}]}";
+static const char shop_funnels[] =
+    "{\"version\":1,\"funnels\":[{\"name\":\"shop\",\"steps\":["
+    "{\"name\":\"product\",\"event_type\":\"page_view\",\"page_type\":\"product\"},"
+    "{\"name\":\"cart\",\"event_type\":\"cart\"},"
+    "{\"name\":\"purchase\",\"event_type\":\"purchase\"}]}]}";
+
+static void test_site_events(void **state)
+{
+    struct fx f;
+    struct tev e[6];
+    (void)state;
+
+    fx_init_rules(&f, shop_journeys, shop_funnels);
+    struct jstate_visitor *v = fx_visitor(&f, "fp");
+    struct jstate_session *s = fx_session(&f, "shop-session-1", "fp");
+
+    tev_set(&e[0], v, s, "v1", "view", "product", T0, CH_ORGANIC, DEV_MOBILE);
+    e[0].page.url_normalized = "https://shop.test/product/1";
+    fx_run(&f, v, s, &e[0]);
+    tev_set(&e[1], v, s, "v2", "view", "product", T0 + 10 * SEC_MS, CH_INTERNAL, DEV_MOBILE);
+    e[1].page.url_normalized = "https://shop.test/product/2";
+    fx_run(&f, v, s, &e[1]);
+    fx_apply(&f, &e[2], v, s, "c1", "cart", "product", T0 + 20 * SEC_MS, CH_INTERNAL, DEV_MOBILE);
+    tev_set(&e[3], v, s, "p1", "purchase", "other", T0 + 30 * SEC_MS, CH_INTERNAL, DEV_MOBILE);
+    e[3].ev.event_data_json = "{\"product_id\":2,\"price\":19.99}";
+    fx_run(&f, v, s, &e[3]);
+    tev_set(&e[4], v, s, "p2", "purchase", "other", T0 + 40 * SEC_MS, CH_INTERNAL, DEV_MOBILE);
+    e[4].ev.event_data_json = "{\"price\":\"5.01\"}";
+    fx_run(&f, v, s, &e[4]);
+
+    /* Page views, bounce and conversion from the shop's own names. */
+    assert_int_equal(s->s.events, 5);
+    assert_int_equal(s->s.page_views, 2);
+    assert_false(jsession_bounced(&s->s));
+    assert_string_equal(s->s.entry_page, "https://shop.test/product/1");
+    assert_string_equal(s->s.exit_page, "https://shop.test/product/2");
+    assert_true(s->s.converted);
+    assert_int_equal(s->s.revenue_micros, 25000000);
+
+    /* Journeys: the rule on "page_view" takes the views; the purchases,
+     * which no rule names, are conversion touchpoints. */
+    assert_int_equal(f.out.nrows, 5);
+    check_row(&f.out.rows[0], "v1", 1, "interest", NULL, "product_page");
+    check_row(&f.out.rows[1], "v2", 2, "interest", "interest", "product_page");
+    check_row(&f.out.rows[2], "c1", 3, "consideration", "interest", "cart");
+    check_row(&f.out.rows[3], "p1", 4, "conversion", "consideration", "purchase");
+    check_row(&f.out.rows[4], "p2", 5, "conversion", "conversion", "purchase");
+    assert_int_equal(count_kind(&f.out, K_STAGE), 3);
+    check_stage_msg(&f.out, find_kind(&f.out, K_STAGE, 2), "fp", "p1", "conversion",
+                    "consideration", "purchase", 4);
+
+    /* The funnel's page_view step is reached by "view" (the second
+     * purchase starts another attempt, its earlier steps inferred). */
+    check_counts(get_delta(&f.out, 0, DAY0, 0, CH_ORGANIC, DEV_MOBILE), 2, 1, 1, 0);
+    check_counts(get_delta(&f.out, 0, DAY0, 1, CH_ORGANIC, DEV_MOBILE), 2, 1, 1, 0);
+    check_counts(get_delta(&f.out, 0, DAY0, 2, CH_ORGANIC, DEV_MOBILE), 2, 1, 0, 0);
+
+    /* The closing summary carries the revenue. */
+    assert_int_equal(apply_close_session(&f.ctx, v, s, &f.out), 0);
+    Analytics__V1__JourneyUpdate *u = upd_at(&f.out, find_kind(&f.out, K_CLOSED, 0));
+    assert_int_equal(u->session->page_views, 2);
+    assert_false(u->session->bounced);
+    assert_true(u->session->converted);
+    assert_near(u->session->revenue, 25.0);
+    upd_free(u);
+    fx_fini(&f);
+    jstate_session_free(s);
+    jstate_visitor_free(v);
+
+    /* The shipped rules: booking_completed's "value" is its revenue. */
+    fx_init(&f, NULL);
+    v = fx_visitor(&f, "fp2");
+    s = fx_session(&f, "s2", "fp2");
+    tev_set(&e[5], v, s, "b1", "booking_completed", "booking", T0, CH_DIRECT, DEV_DESKTOP);
+    e[5].ev.event_data_json = "{\"booking_id\":\"b-1\",\"value\":89,\"currency\":\"EUR\"}";
+    fx_run(&f, v, s, &e[5]);
+    assert_true(s->s.converted);
+    assert_int_equal(s->s.revenue_micros, 89000000);
+    assert_int_equal(s->s.page_views, 0);
+    fx_fini(&f);
+    jstate_session_free(s);
     jstate_visitor_free(v);
 }
 
@@ -1793,6 +1911,7 @@ int main(void)
         cmocka_unit_test(test_time_spent),
         cmocka_unit_test(test_time_spent_past_batch),
         cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_site_events),
         cmocka_unit_test(test_funnel_strict_path),
         cmocka_unit_test(test_funnel_hist_edges),
         cmocka_unit_test(test_funnel_inferred),

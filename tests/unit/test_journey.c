@@ -16,6 +16,7 @@
 #include "journey.h"
 #include "jsession.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static void write_file(const char *text)
 
 static struct match_event ev(const char *type, const char *page, const char *channel)
 {
-    return (struct match_event){type, page, channel};
+    return (struct match_event){.event_type = type, .page_type = page, .channel = channel};
 }
 
 /* ---- journeys ---- */
@@ -156,6 +157,252 @@ static void test_journey_rules_errors(void **state)
     }
     assert_null(journey_rules_load("/nonexistent/journeys.json", err, sizeof(err)));
     assert_non_null(strstr(err, "No such file"));
+}
+
+/* ---- a site's own page views and conversions ---- */
+
+/* A shop's journeys: its page views are "view", its conversions "purchase"
+ * (value in "price") and "signup" (no value). */
+#define SHOP_RULES                                                                                 \
+    "{\"version\":1,\"stages\":[\"a\",\"b\",\"c\",\"d\"],"                                         \
+    "\"page_views\":[\"view\",\"screen\"],"                                                        \
+    "\"conversions\":[{\"event_type\":\"purchase\",\"value_property\":\"price\"},"                 \
+    "{\"event_type\":\"signup\"},{\"event_type\":\"trial\",\"value_property\":\"v\"}],"            \
+    "\"rules\":[{\"event_type\":\"page_view\",\"page_type\":\"product\",\"stage\":\"b\","          \
+    "\"touchpoint\":\"product_page\"},"                                                            \
+    "{\"event_type\":\"screen\",\"stage\":\"b\",\"touchpoint\":\"app_screen\"},"                   \
+    "{\"event_type\":\"cart\",\"stage\":\"c\",\"touchpoint\":\"added_to_cart\"},"                  \
+    "{\"event_type\":\"trial\",\"stage\":\"c\",\"touchpoint\":\"trial_started\"},"                 \
+    "{\"event_type\":\"checkout_done\",\"stage\":\"d\",\"touchpoint\":\"checkout\"},"              \
+    "{\"event_type\":\"page_view\",\"stage\":\"a\",\"touchpoint\":\"other_page\"}]}"
+
+/* Classifies an event of type on page with event_data json under r. */
+static struct journey_verdict classify(const struct journey_rules *r, const char *type,
+                                       const char *page, const char *json)
+{
+    struct match_event e = ev(type, page, "direct");
+    struct journey_verdict v;
+
+    e.page_view = journey_is_page_view(r, type);
+    journey_classify(r, &e, json, &v);
+    return v;
+}
+
+/* Fails unless v says stage, touchpoint tp, conversion conv and micros;
+ * what names the case. */
+static void check_verdict(const char *what, const struct journey_verdict *v, int stage,
+                          const char *tp, bool conv, long long micros)
+{
+    bool same_tp = tp == NULL ? v->touchpoint == NULL
+                              : v->touchpoint != NULL && strcmp(v->touchpoint, tp) == 0;
+
+    if (v->stage != stage || !same_tp || v->conversion != conv || v->value_micros != micros) {
+        fail_msg("%s: stage %d touchpoint %s conversion %d micros %lld", what, v->stage,
+                 v->touchpoint != NULL ? v->touchpoint : "NULL", v->conversion, v->value_micros);
+    }
+}
+
+static void test_site_page_views_and_conversions(void **state)
+{
+    char err[512] = "";
+    (void)state;
+
+    write_file(SHOP_RULES);
+    struct journey_rules *r = journey_rules_load(g_file, err, sizeof(err));
+    if (r == NULL) {
+        fail_msg("%s", err);
+    }
+    assert_true(journey_is_page_view(r, "view"));
+    assert_true(journey_is_page_view(r, "screen"));
+    assert_false(journey_is_page_view(r, "page_view")); /* not listed: not counted */
+    assert_false(journey_is_page_view(r, "cart"));
+    assert_false(journey_is_page_view(r, NULL));
+
+    const struct {
+        const char *type, *page, *json;
+        int stage;
+        const char *tp;
+        bool conv;
+        long long micros;
+    } cases[] = {
+        /* A rule on "page_view" matches the site's page views... */
+        {"view", "product", NULL, 1, "product_page", false, 0},
+        {"view", "home", "{}", 0, "other_page", false, 0},
+        /* ...a rule naming the site's own type matches it... */
+        {"screen", "home", NULL, 1, "app_screen", false, 0},
+        /* ...and "page_view" itself still matches by name. */
+        {"page_view", "product", NULL, 1, "product_page", false, 0},
+        {"cart", "product", NULL, 2, "added_to_cart", false, 0},
+        /* A conversion no rule matches: a touchpoint at the last stage,
+         * named after its type, with its value. */
+        {"purchase", "other", "{\"product_id\":7,\"price\":29.99}", 3, "purchase", true, 29990000},
+        {"purchase", "other", "{\"price\":\"12.50\",\"currency\":\"USD\"}", 3, "purchase", true,
+         12500000},
+        {"purchase", "other", "{\"price\":-5}", 3, "purchase", true, -5000000}, /* a refund */
+        /* Without a usable value it still converts. */
+        {"purchase", "other", "{\"cost\":3}", 3, "purchase", true, 0},
+        {"purchase", "other", NULL, 3, "purchase", true, 0},
+        {"purchase", "other", "not json", 3, "purchase", true, 0},
+        /* A conversion without a value property takes none. */
+        {"signup", "", "{\"value\":10,\"price\":10}", 3, "signup", true, 0},
+        /* A conversion a rule puts earlier keeps the rule's stage, and converts. */
+        {"trial", "", "{\"v\":1.5}", 2, "trial_started", true, 1500000},
+        /* An event a rule puts at the last stage converts, as before. */
+        {"checkout_done", "", "{\"price\":9}", 3, "checkout", true, 0},
+        /* booking_completed is not this shop's conversion. */
+        {"booking_completed", "", "{\"value\":9}", -1, NULL, false, 0},
+        {"scroll", "product", NULL, -1, NULL, false, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct journey_verdict v = classify(r, cases[i].type, cases[i].page, cases[i].json);
+        char what[64];
+        snprintf(what, sizeof(what), "case %zu (%s)", i, cases[i].type);
+        check_verdict(what, &v, cases[i].stage, cases[i].tp, cases[i].conv, cases[i].micros);
+    }
+    journey_rules_free(r);
+}
+
+/* Without page_views and conversions: today's names; empty lists: none. */
+static void test_site_event_defaults(void **state)
+{
+    char err[512] = "", path[1100];
+    (void)state;
+
+    write_file("{\"version\":1,\"stages\":[\"a\",\"z\"],\"rules\":["
+               "{\"event_type\":\"page_view\",\"stage\":\"a\",\"touchpoint\":\"page\"}]}");
+    struct journey_rules *r = journey_rules_load(g_file, err, sizeof(err));
+    assert_non_null(r);
+    assert_true(journey_is_page_view(r, "page_view"));
+    assert_false(journey_is_page_view(r, "view"));
+    struct journey_verdict v = classify(r, "page_view", "", NULL);
+    check_verdict(__func__, &v, 0, "page", false, 0);
+    v = classify(r, "view", "", NULL);
+    check_verdict(__func__, &v, -1, NULL, false, 0);
+    v = classify(r, "booking_completed", "", "{\"value\":120,\"currency\":\"EUR\"}");
+    check_verdict(__func__, &v, 1, "booking_completed", true, 120000000);
+    journey_rules_free(r);
+
+    write_file("{\"version\":1,\"stages\":[\"a\",\"z\"],\"page_views\":[],\"conversions\":[],"
+               "\"rules\":[{\"event_type\":\"page_view\",\"stage\":\"a\",\"touchpoint\":\"p\"}]}");
+    r = journey_rules_load(g_file, err, sizeof(err));
+    assert_non_null(r);
+    assert_false(journey_is_page_view(r, "page_view"));
+    v = classify(r, "booking_completed", "", "{\"value\":1}");
+    check_verdict(__func__, &v, -1, NULL, false, 0);
+    journey_rules_free(r);
+
+    /* The shipped file spells the defaults out. */
+    snprintf(path, sizeof(path), "%s/journeys.json", g_config);
+    r = journey_rules_load(path, err, sizeof(err));
+    assert_non_null(r);
+    assert_true(journey_is_page_view(r, "page_view"));
+    v = classify(r, "booking_completed", "booking", "{\"value\":89}");
+    check_verdict(__func__, &v, 3, "booking_completed", true, 89000000);
+    journey_rules_free(r);
+}
+
+static void test_value_micros(void **state)
+{
+    const struct {
+        const char *json;
+        int rc;
+        long long micros;
+    } cases[] = {
+        {"{\"p\":29.99}", 0, 29990000},
+        {"{\"p\":0}", 0, 0},
+        {"{\"p\":1e3}", 0, 1000000000},
+        {"{\"p\":0.0000004}", 0, 0}, /* below a millionth: rounds to 0 */
+        {"{\"p\":0.0000006}", 0, 1},
+        {"{\"p\":-0.25}", 0, -250000},
+        {"{\"p\":1000000000}", 0, 1000000000LL * 1000000},
+        {"{\"p\":1000000000.5}", -1, 0}, /* past JOURNEY_VALUE_MAX */
+        {"{\"p\":-2e9}", -1, 0},
+        {"{\"p\":\"7.5\"}", 0, 7500000},
+        {"{\"p\":\"-1e2\"}", 0, -100000000},
+        {"{\"p\":\"\"}", -1, 0},
+        {"{\"p\":\"12 EUR\"}", -1, 0},
+        {"{\"p\":\" 12\"}", -1, 0},
+        {"{\"p\":\"0x10\"}", -1, 0},
+        {"{\"p\":\"inf\"}", -1, 0},
+        {"{\"p\":\"nan\"}", -1, 0},
+        {"{\"p\":\"1e999\"}", -1, 0},
+        {"{\"p\":\"1.2.3\"}", -1, 0},
+        {"{\"p\":true}", -1, 0},
+        {"{\"p\":null}", -1, 0},
+        {"{\"p\":{\"amount\":3}}", -1, 0},
+        {"{\"p\":[3]}", -1, 0},
+        {"{\"P\":3}", -1, 0}, /* names are case-sensitive */
+        {"[3]", -1, 0},
+        {"3", -1, 0},
+        {"{\"p\":3", -1, 0},
+        {"", -1, 0},
+        {NULL, -1, 0},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long long m = 42;
+        int rc = journey_value_micros(cases[i].json, "p", &m);
+        if (rc != cases[i].rc || m != cases[i].micros) {
+            fail_msg("case %zu (%s): rc %d micros %lld", i, cases[i].json ? cases[i].json : "NULL",
+                     rc, m);
+        }
+    }
+}
+
+static void test_site_event_errors(void **state)
+{
+#define HEAD "{\"version\":1,\"stages\":[\"a\"],\"rules\":[],"
+    const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"version\":1,\"stages\":[\"a\"],\"rules\":[],\"page_view\":[\"view\"]}",
+         ": unknown key \"page_view\""},
+        {HEAD "\"page_views\":\"view\"}", "\"page_views\" must be an array of at most 64"},
+        {HEAD "\"page_views\":[\"view\",3]}", "page_views[1]: not a non-empty string"},
+        {HEAD "\"page_views\":[\"\"]}", "page_views[0]: not a non-empty string"},
+        {HEAD "\"page_views\":[\"view\",\"view\"]}", "page_views[1]: \"view\" is listed twice"},
+        {HEAD "\"conversions\":{\"event_type\":\"purchase\"}}",
+         "\"conversions\" must be an array of at most 64 objects"},
+        {HEAD "\"conversions\":[\"purchase\"]}", "conversions[0]: not an object"},
+        {HEAD "\"conversions\":[{\"event_type\":\"purchase\",\"value\":\"price\"}]}",
+         "conversions[0]: unknown key \"value\""},
+        {HEAD "\"conversions\":[{\"value_property\":\"price\"}]}",
+         "conversions[0]: \"event_type\" must be a non-empty string"},
+        {HEAD "\"conversions\":[{\"event_type\":[\"a\",\"b\"]}]}",
+         "conversions[0]: \"event_type\" must be a non-empty string"},
+        {HEAD "\"conversions\":[{\"event_type\":\"p\"},{\"event_type\":\"q\","
+              "\"value_property\":\"\"}]}",
+         "conversions[1]: \"value_property\" must be a non-empty string"},
+        {HEAD "\"conversions\":[{\"event_type\":\"p\",\"value_property\":1}]}",
+         "conversions[0]: \"value_property\" must be a non-empty string"},
+        {HEAD "\"conversions\":[{\"event_type\":\"p\"},{\"event_type\":\"p\"}]}",
+         "conversions[1]: event type \"p\" is listed twice"},
+    };
+#undef HEAD
+    char err[512], big[4096];
+    size_t n;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_file(cases[i].text);
+        err[0] = '\0';
+        assert_null(journey_rules_load(g_file, err, sizeof(err)));
+        if (strstr(err, cases[i].want) == NULL || strncmp(err, g_file, strlen(g_file)) != 0) {
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+        }
+    }
+    /* At most JOURNEY_TYPES_MAX page-view types. */
+    n = (size_t)snprintf(big, sizeof(big),
+                         "{\"version\":1,\"stages\":[\"a\"],\"rules\":[],"
+                         "\"page_views\":[");
+    for (int i = 0; i <= JOURNEY_TYPES_MAX; i++) {
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"v%d\"", i > 0 ? "," : "", i);
+    }
+    snprintf(big + n, sizeof(big) - n, "]}");
+    write_file(big);
+    assert_null(journey_rules_load(g_file, err, sizeof(err)));
+    assert_non_null(strstr(err, "\"page_views\" must be an array of at most 64 event types"));
 }
 
 /* ---- funnels ---- */
@@ -416,6 +663,36 @@ static void test_page_and_channel_steps(void **state)
     funnel_set_fini(&s);
 }
 
+/* A step on "page_view" is reached by the site's own page-view type. */
+static void test_page_view_steps_of_a_site(void **state)
+{
+    struct funnel_set s;
+    struct funnel_progress p;
+    struct funnel_hit hits[FUNNEL_STEPS_MAX];
+    (void)state;
+
+    load_funnels(&s,
+                 "{\"version\":1,\"funnels\":[{\"name\":\"shop\",\"steps\":["
+                 "{\"name\":\"product\",\"event_type\":\"page_view\",\"page_type\":\"product\"},"
+                 "{\"name\":\"cart\",\"event_type\":\"cart\"},"
+                 "{\"name\":\"bought\",\"event_type\":\"purchase\"}]}]}");
+    const struct funnel *f = &s.funnels[0];
+    funnel_progress_reset(&p);
+    struct match_event e = ev("view", "product", "direct");
+    assert_int_equal(funnel_advance(f, &p, &e, T0, hits), 0); /* not counted as a page view */
+    e.page_view = true;
+    assert_int_equal(funnel_advance(f, &p, &e, T0, hits), 1);
+    assert_int_equal(hits[0].step, 0);
+    e = ev("cart", "product", "direct");
+    e.page_view = true; /* a page-view flag does not make a cart a page_view step */
+    assert_int_equal(funnel_advance(f, &p, &e, T0 + MIN_MS, hits), 1);
+    assert_int_equal(hits[0].step, 1);
+    e = ev("purchase", "checkout", "direct");
+    assert_int_equal(funnel_advance(f, &p, &e, T0 + 2 * MIN_MS, hits), 1);
+    assert_true(funnel_completed(f, &p));
+    funnel_set_fini(&s);
+}
+
 static void test_funnel_errors(void **state)
 {
     const struct {
@@ -472,7 +749,12 @@ static void test_funnel_errors(void **state)
 
 static struct jsession_event sev(long long ts, bool pv, const char *url, int channel, bool conv)
 {
-    return (struct jsession_event){ts, pv, url, channel, 1, conv};
+    return (struct jsession_event){.ts_ms = ts,
+                                   .page_view = pv,
+                                   .page_url = url,
+                                   .channel = channel,
+                                   .device_type = 1,
+                                   .conversion = conv};
 }
 
 static void test_session_summary_in_order(void **state)
@@ -541,12 +823,49 @@ static void test_session_summary_out_of_order(void **state)
     jsession_fini(&b);
 }
 
+/* Conversions add their values; the sum is held within +-LLONG_MAX. */
+static void test_session_revenue(void **state)
+{
+    struct jsession s;
+    (void)state;
+
+    jsession_init(&s);
+    struct jsession_event e = sev(T0, true, "/p", 1, false);
+    e.value_micros = 5000000; /* not a conversion: no revenue */
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_int_equal(s.revenue_micros, 0);
+    e = sev(T0 + 1000, false, "", 1, true);
+    e.value_micros = 29990000;
+    assert_int_equal(jsession_add(&s, &e), 0);
+    e = sev(T0 + 2000, false, "", 1, true);
+    e.value_micros = 10000;
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_true(s.converted);
+    assert_int_equal(s.revenue_micros, 30000000);
+    e.value_micros = LLONG_MAX - 1;
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_int_equal(s.revenue_micros, LLONG_MAX);
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_int_equal(s.revenue_micros, LLONG_MAX);
+    e.value_micros = -LLONG_MAX;
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_int_equal(s.revenue_micros, 0);
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_int_equal(jsession_add(&s, &e), 0);
+    assert_int_equal(s.revenue_micros, -LLONG_MAX);
+    jsession_fini(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_journey_rules),
         cmocka_unit_test(test_first_rule_wins_and_lists),
         cmocka_unit_test(test_journey_rules_errors),
+        cmocka_unit_test(test_site_page_views_and_conversions),
+        cmocka_unit_test(test_site_event_defaults),
+        cmocka_unit_test(test_value_micros),
+        cmocka_unit_test(test_site_event_errors),
         cmocka_unit_test(test_shipped_funnels),
         cmocka_unit_test(test_strict_in_order),
         cmocka_unit_test(test_strict_missing_steps_inferred),
@@ -554,9 +873,11 @@ int main(void)
         cmocka_unit_test(test_window_and_new_attempts),
         cmocka_unit_test(test_abandonment),
         cmocka_unit_test(test_page_and_channel_steps),
+        cmocka_unit_test(test_page_view_steps_of_a_site),
         cmocka_unit_test(test_funnel_errors),
         cmocka_unit_test(test_session_summary_in_order),
         cmocka_unit_test(test_session_summary_out_of_order),
+        cmocka_unit_test(test_session_revenue),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
