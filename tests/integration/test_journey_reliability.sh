@@ -90,7 +90,7 @@ counts() {
     || (SELECT count(*) FILTER (WHERE converted) FROM sessions) || ' converted, '
     || (SELECT count(*) FILTER (WHERE closed) FROM sessions) || ' closed), '
     || (SELECT count(*) FROM customer_journeys) || ' touchpoints, '
-    || (SELECT coalesce(sum(visitors), 0) FROM funnel_daily) || ' funnel visitors, '
+    || (SELECT coalesce(sum(attempts), 0) FROM funnel_daily) || ' funnel attempts, '
     || (SELECT count(*) FROM funnel_progress) || ' attempts'"
 }
 
