@@ -24,6 +24,10 @@
 -- expthresh is at most 16383), which is why the exact counts beyond that
 -- come from funnel_visitors, not from the sets.
 --
+-- Any-order funnels count per level from this release on (row k: the
+-- attempts that reached at least k distinct steps), so for them
+-- sessions.funnel_steps bit i now means level i + 1, not listed step i + 1.
+--
 -- Rows written before this migration have no sets (visitors_hll NULL) and
 -- no funnel_visitors rows: funnel_report counts their attempts as their
 -- visitors, an upper bound. Their rows of an any-order funnel also count
