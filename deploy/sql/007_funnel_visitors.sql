@@ -123,7 +123,7 @@ DROP FUNCTION funnel_report(text, timestamptz, timestamptz, text, text);
 -- visitors exactly (from funnel_visitors: at most that many rows per step).
 CREATE FUNCTION funnel_exact_max() RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT 131072::bigint $$;
+AS $$ SELECT 65536::bigint $$;
 
 -- One funnel over a time range: a row per step of funnel_definitions.steps,
 -- in order, listed whether anything reached it or not. What a step counts:
@@ -135,7 +135,7 @@ AS $$ SELECT 131072::bigint $$;
 -- Columns:
 --   visitors: distinct visitors whose attempts reached the step in the range
 --       (a visitor counts once however many attempts it made). Exact when the
---       step's attempts in the range are at most funnel_exact_max() (131072)
+--       step's attempts in the range are at most funnel_exact_max() (65536)
 --       and funnel_visitors still holds the range's first day (retention);
 --       else estimated from the visitor sets, within about 0.3% (standard
 --       error) and, measured, within 1% (scripts/bench journey). An estimate
