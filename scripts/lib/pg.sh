@@ -88,7 +88,10 @@ pg_local_stop() {
 pg_local_pid() { head -1 "$1/postmaster.pid"; }
 
 # pg_local_create_db PORT ROLE DB: creates the login role and a database it
-# owns, unless they exist. Not a superuser: migrations must not need one.
+# owns, unless they exist, and in it the extensions that are not trusted
+# (creating them takes a superuser): hll, for the funnels' distinct
+# visitors (Debian: postgresql-15-hll). The role is not a superuser:
+# migrations must not need one.
 pg_local_create_db() {
   local port="$1" role="$2" db="$3" psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U postgres)
   if [ -z "$("${psql[@]}" -d postgres -Atc "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" ]; then
@@ -97,5 +100,7 @@ pg_local_create_db() {
   if [ -z "$("${psql[@]}" -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
     "${psql[@]}" -d postgres -c "CREATE DATABASE \"$db\" OWNER \"$role\"" || return 1
   fi
+  "${psql[@]}" -d "$db" -c "CREATE EXTENSION IF NOT EXISTS hll" ||
+    { echo "pg: cannot create the extension hll in $db: install postgresql-15-hll" >&2; return 1; }
 }
 

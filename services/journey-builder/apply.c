@@ -71,7 +71,7 @@ void apply_out_reset(struct apply_out *o)
             v->funnels[k].dirty = false;
         }
     }
-    o->nrows = o->nspent = o->nmsgs = o->nsessions = o->nvisitors = 0;
+    o->nrows = o->nspent = o->nmsgs = o->nsessions = o->nvisitors = o->nreach = 0;
     o->gen = o->gen + 1 != 0 ? o->gen + 1 : 1;
     rollup_reset(&o->rollup);
     memset(&o->stats, 0, sizeof(o->stats));
@@ -84,6 +84,7 @@ void apply_out_fini(struct apply_out *o)
     free(o->rows);
     free(o->spent);
     free(o->msgs);
+    free(o->reach);
     free(o->sessions);
     free(o->visitors);
     rollup_fini(&o->rollup);
@@ -345,18 +346,36 @@ static long long apply_abandon_at(const struct funnel *f, const struct jstate_fu
     const struct funnel_progress *p = &fs->p;
 
     if (f->abandon_from < 0 || f->abandon_after_ms <= 0 || p->started_ms == 0 || p->abandoned ||
-        funnel_completed(f, p) || p->furthest < f->abandon_from) {
+        funnel_completed(f, p) || funnel_level(f, p) < f->abandon_from) {
         return 0;
     }
     return funnel_last_step_ms(f, p) + f->abandon_after_ms;
 }
 
-static struct rollup_delta *apply_delta(struct apply_out *o, int funnel,
-                                        const struct jstate_funnel *fs, int step)
+/* The rollup key of fs's attempt at funnel at row (funnel_level's). */
+static struct rollup_key apply_key(int funnel, const struct jstate_funnel *fs, int row)
 {
-    struct rollup_key k = {funnel, fs->day, step, fs->channel, fs->device_type};
+    return (struct rollup_key){funnel, fs->day, row, fs->channel, fs->device_type};
+}
+
+static struct rollup_delta *apply_delta(struct apply_out *o, int funnel,
+                                        const struct jstate_funnel *fs, int row)
+{
+    struct rollup_key k = apply_key(funnel, fs, row);
 
     return rollup_at(&o->rollup, &k);
+}
+
+/* Records that v reached row of fs's attempt at funnel (inferred or not). */
+static int apply_add_reach(struct apply_out *o, const struct jstate_visitor *v, int funnel,
+                           const struct jstate_funnel *fs, int row, bool inferred)
+{
+    if (apply_reserve((void **)&o->reach, &o->capreach, o->nreach, sizeof(*o->reach)) != 0) {
+        return -1;
+    }
+    o->reach[o->nreach++] =
+        (struct apply_reach){apply_key(funnel, fs, row), v->fingerprint, inferred};
+    return 0;
 }
 
 /* Counts fs's attempt at funnel fi abandoned, with an ABANDONED update. s:
@@ -366,7 +385,7 @@ static int apply_abandon(const struct apply_ctx *c, struct jstate_visitor *v, in
                          const char *cause, long long ts_ms, struct apply_out *o)
 {
     const struct funnel *f = &c->funnels->funnels[fi];
-    struct rollup_delta *d = apply_delta(o, fi, fs, fs->p.furthest);
+    struct rollup_delta *d = apply_delta(o, fi, fs, funnel_level(f, &fs->p));
     Analytics__V1__SessionSummary sum;
     Analytics__V1__JourneyUpdate u;
 
@@ -397,26 +416,31 @@ static int apply_abandon(const struct apply_ctx *c, struct jstate_visitor *v, in
     return apply_list_visitor(o, v);
 }
 
-/* Counts one step hit of fs's attempt at funnel fi, with a FUNNEL_STEP update. */
+/* Counts one step hit of fs's attempt at funnel fi in the row of its level
+ * (a session once per row), with a FUNNEL_STEP update naming the listed
+ * step reached. v is listed in o by the caller. */
 static int apply_hit(const struct apply_ctx *c, struct jstate_visitor *v, int fi,
                      struct jstate_funnel *fs, struct jstate_session *s, const struct funnel_hit *h,
                      const Analytics__V1__EnrichedEvent *ev, struct apply_out *o)
 {
     const struct funnel *f = &c->funnels->funnels[fi];
-    struct rollup_delta *d = apply_delta(o, fi, fs, h->step);
+    struct rollup_delta *d = apply_delta(o, fi, fs, h->level);
     Analytics__V1__JourneyUpdate u;
 
     if (d == NULL) {
         return -1;
     }
-    d->visitors++;
+    d->attempts++;
     d->inferred += h->inferred ? 1 : 0;
     if (h->since_prev_ms >= 0) {
         rollup_add_since_prev(d, h->since_prev_ms);
     }
-    if (s != NULL && (s->funnel_steps[fi] & (1u << h->step)) == 0) {
-        s->funnel_steps[fi] |= 1u << h->step;
+    if (s != NULL && (s->funnel_steps[fi] & (1u << h->level)) == 0) {
+        s->funnel_steps[fi] |= 1u << h->level;
         d->sessions++;
+    }
+    if (apply_add_reach(o, v, fi, fs, h->level, h->inferred) != 0) {
+        return -1;
     }
     apply_update_init(&u, v, ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_FUNNEL_STEP,
                       ev->event_id, ev->event_ts_ms);
@@ -434,9 +458,9 @@ static int apply_hit(const struct apply_ctx *c, struct jstate_visitor *v, int fi
  * state before the event) when the event that moved it on belongs before
  * it: in the session the attempt was abandoned with (reopened), or older
  * than the abandonment. */
-static int apply_unabandon(struct jstate_funnel *fs, int fi, const struct jstate_funnel *before,
-                           const struct jstate_session *s, const Analytics__V1__EnrichedEvent *ev,
-                           struct apply_out *o)
+static int apply_unabandon(const struct funnel *f, struct jstate_funnel *fs, int fi,
+                           const struct jstate_funnel *before, const struct jstate_session *s,
+                           const Analytics__V1__EnrichedEvent *ev, struct apply_out *o)
 {
     bool same =
         s != NULL && before->session_id != NULL && strcmp(before->session_id, s->session_id) == 0;
@@ -444,7 +468,7 @@ static int apply_unabandon(struct jstate_funnel *fs, int fi, const struct jstate
     if (!before->p.abandoned || (!same && ev->event_ts_ms >= before->abandoned_ms)) {
         return 0;
     }
-    struct rollup_delta *d = apply_delta(o, fi, before, before->p.furthest);
+    struct rollup_delta *d = apply_delta(o, fi, before, funnel_level(f, &before->p));
     if (d == NULL) {
         return -1;
     }
@@ -483,7 +507,7 @@ static int apply_funnel(const struct apply_ctx *c, struct jstate_visitor *v, int
         fs->channel = s != NULL && s->s.events > 0 ? s->s.channel : apply_channel(ev);
         fs->device_type = s != NULL && s->s.events > 0 ? s->s.device_type : apply_device(ev);
         fs->abandoned_ms = 0;
-    } else if (apply_unabandon(fs, fi, &before, s, ev, o) != 0) {
+    } else if (apply_unabandon(f, fs, fi, &before, s, ev, o) != 0) {
         return -1;
     }
     for (int i = 0; i < n; i++) {

@@ -64,6 +64,16 @@ struct apply_msg {
     size_t len;
 };
 
+/* A visitor reaching a rollup row: what the distinct-visitor counts of
+ * funnel_daily are built from. fingerprint is the visitor state's,
+ * borrowed: valid while the visitor is listed in the apply_out (until it
+ * is reset). */
+struct apply_reach {
+    struct rollup_key key;
+    const char *fingerprint;
+    bool inferred; /* reached it without its event logged */
+};
+
 struct apply_stats {
     long long touchpoints, stage_changes, funnel_steps, sessions_closed, abandoned;
     long long reopened;         /* closed sessions an event reopened */
@@ -76,6 +86,8 @@ struct apply_out {
     struct apply_spent *spent;
     size_t nspent, capspent;
     struct rollup rollup;
+    struct apply_reach *reach; /* one per step hit, in order */
+    size_t nreach, capreach;
     struct apply_msg *msgs;
     size_t nmsgs, capmsgs;
     struct jstate_session **sessions; /* borrowed: sessions to write */

@@ -238,9 +238,31 @@ void funnel_progress_reset(struct funnel_progress *p)
     p->furthest = -1;
 }
 
+/* How many distinct steps p reached. */
+static int funnel_reached_count(const struct funnel *f, const struct funnel_progress *p)
+{
+    int n = 0;
+
+    for (int k = 0; k < f->nsteps; k++) {
+        n += p->reached_ms[k] != 0 ? 1 : 0;
+    }
+    return n;
+}
+
 bool funnel_completed(const struct funnel *f, const struct funnel_progress *p)
 {
-    return p->started_ms != 0 && p->reached_ms[f->nsteps - 1] != 0;
+    if (p->started_ms == 0) {
+        return false;
+    }
+    return f->strict ? p->reached_ms[f->nsteps - 1] != 0 : funnel_reached_count(f, p) == f->nsteps;
+}
+
+int funnel_level(const struct funnel *f, const struct funnel_progress *p)
+{
+    if (p->started_ms == 0) {
+        return -1;
+    }
+    return f->strict ? p->furthest : funnel_reached_count(f, p) - 1;
 }
 
 /* The step ev should reach: strict, the first matching step after the
@@ -258,11 +280,22 @@ static int funnel_target(const struct funnel *f, const struct funnel_progress *p
     return -1;
 }
 
-/* Marks step k reached at ts and describes it in *hit. */
-static void funnel_reach(struct funnel_progress *p, int k, bool inferred, long long ts,
-                         struct funnel_hit *hit)
+/* The time the step before k was reached, for the time between them: strict,
+ * step k - 1 unless it was inferred; any order, the latest step reached so
+ * far. 0: none to measure from. */
+static long long funnel_prev_ms(const struct funnel *f, const struct funnel_progress *p, int k)
 {
-    long long prev = k > 0 ? p->reached_ms[k - 1] : 0;
+    if (!f->strict) {
+        return funnel_last_step_ms(f, p);
+    }
+    return k > 0 && (p->inferred & (1u << (k - 1))) == 0 ? p->reached_ms[k - 1] : 0;
+}
+
+/* Marks step k reached at ts and describes it in *hit. */
+static void funnel_reach(const struct funnel *f, struct funnel_progress *p, int k, bool inferred,
+                         long long ts, struct funnel_hit *hit)
+{
+    long long prev = funnel_prev_ms(f, p, k);
 
     p->reached_ms[k] = ts;
     if (inferred) {
@@ -272,10 +305,11 @@ static void funnel_reach(struct funnel_progress *p, int k, bool inferred, long l
         p->furthest = k;
     }
     hit->step = k;
+    hit->level = f->strict ? k : funnel_reached_count(f, p) - 1;
     hit->inferred = inferred;
     hit->new_attempt = false;
     hit->since_prev_ms = -1;
-    if (k > 0 && !inferred && prev != 0 && (p->inferred & (1u << (k - 1))) == 0) {
+    if (!inferred && prev != 0) {
         hit->since_prev_ms = ts >= prev ? ts - prev : 0;
     }
 }
@@ -303,9 +337,9 @@ int funnel_advance(const struct funnel *f, struct funnel_progress *p, const stru
     }
     /* Strict: the steps skipped on the way count as reached, inferred. */
     for (int j = f->strict ? p->furthest + 1 : k; j < k; j++) {
-        funnel_reach(p, j, true, ts_ms, &hits[n++]);
+        funnel_reach(f, p, j, true, ts_ms, &hits[n++]);
     }
-    funnel_reach(p, k, false, ts_ms, &hits[n++]);
+    funnel_reach(f, p, k, false, ts_ms, &hits[n++]);
     hits[0].new_attempt = fresh;
     return n;
 }
@@ -324,7 +358,7 @@ bool funnel_abandon_due(const struct funnel *f, const struct funnel_progress *p,
                         bool session_closed)
 {
     if (f->abandon_from < 0 || p->started_ms == 0 || p->abandoned || funnel_completed(f, p) ||
-        p->furthest < f->abandon_from) {
+        funnel_level(f, p) < f->abandon_from) {
         return false;
     }
     if (session_closed) {

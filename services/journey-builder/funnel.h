@@ -12,19 +12,29 @@
  *
  * A visitor's attempt at a funnel starts at the first step it reaches and
  * lasts window_hours; an event after that starts a new attempt. Each step is
- * reached at most once per attempt, and a completed attempt (last step
- * reached) ends it: the next matching event starts another.
+ * reached at most once per attempt, and a completed attempt ends it: the
+ * next matching event starts another.
  *
- * Strict order: steps count only forwards. Real data does not log every
- * step (a booking completed with no booking-started event before it), so a
- * later step reached with earlier ones missing counts those as reached too,
- * flagged inferred: a report can say how many arrived at a step without
- * being seen at the one before. Any order: a step counts whenever it is
- * first reached in the attempt, and nothing is inferred.
+ * Strict order: steps count only forwards, and the attempt is complete when
+ * its last step is reached. Real data does not log every step (a booking
+ * completed with no booking-started event before it), so a later step
+ * reached with earlier ones missing counts those as reached too, flagged
+ * inferred: a report can say how many arrived at a step without being seen
+ * at the one before. Its level (the rollup row it counts in) is the
+ * furthest step: row k counts the attempts that reached steps 1..k.
  *
- * Abandonment: an attempt that reached abandon_from_step (1-based) but not
- * the last step is abandoned when the visitor's session closes, or
- * abandon_after_minutes after its latest step (0: only at session close).
+ * Any order: a step counts whenever it is first reached in the attempt,
+ * nothing is inferred, and the attempt is complete when every step is
+ * reached. Its level is the number of distinct steps reached: row k counts
+ * the attempts that reached at least k of the steps, whichever they were,
+ * so each attempt counts once at each level 1..its own and no row ever
+ * outnumbers the one before it. Its time from the previous step is the
+ * time since the previous distinct step reached.
+ *
+ * Abandonment: an attempt whose level reached abandon_from_step (1-based;
+ * in any order: that many distinct steps) and is not complete is abandoned
+ * when the visitor's session closes, or abandon_after_minutes after its
+ * latest step (0: only at session close).
  */
 
 #include <stdbool.h>
@@ -62,13 +72,14 @@ struct funnel_progress {
     long long started_ms;                   /* first step's time; 0: no attempt */
     long long reached_ms[FUNNEL_STEPS_MAX]; /* 0: not reached */
     uint32_t inferred;                      /* bit i: step i inferred */
-    int furthest;                           /* highest step reached, -1 none */
+    int furthest;                           /* highest listed step reached, -1 none */
     bool abandoned;                         /* counted as abandoned already */
 };
 
 /* One step an event made a visitor reach. */
 struct funnel_hit {
-    int step;                /* 0-based */
+    int step;                /* the listed step reached, 0-based */
+    int level;               /* the rollup row it counts in, 0-based (see funnel_level) */
     bool inferred;           /* reached because a later step was */
     bool new_attempt;        /* this hit started the attempt */
     long long since_prev_ms; /* from the previous step, -1 when unknown (inferred) */
@@ -92,15 +103,21 @@ void funnel_progress_reset(struct funnel_progress *p);
 int funnel_advance(const struct funnel *f, struct funnel_progress *p, const struct match_event *ev,
                    long long ts_ms, struct funnel_hit *hits);
 
-/* True when p's attempt is complete (its last step reached). */
+/* True when p's attempt is complete: strict, its last step reached; any
+ * order, every step reached. */
 bool funnel_completed(const struct funnel *f, const struct funnel_progress *p);
+
+/* The 0-based rollup row of p's attempt as it stands: strict, the furthest
+ * step; any order, the number of distinct steps reached less one. -1 when
+ * there is no attempt. */
+int funnel_level(const struct funnel *f, const struct funnel_progress *p);
 
 /* The time of the latest step p reached (in an any-order funnel not
  * always the furthest one); 0 when none. */
 long long funnel_last_step_ms(const struct funnel *f, const struct funnel_progress *p);
 
 /* True when p's attempt is to be counted abandoned now: not yet counted,
- * reached abandon_from but not completed, and the session closed or
+ * its level at abandon_from or past it but not completed, and the session closed or
  * abandon_after passed since its last step by now_ms. The caller then sets
  * p->abandoned. */
 bool funnel_abandon_due(const struct funnel *f, const struct funnel_progress *p, long long now_ms,

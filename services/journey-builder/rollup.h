@@ -18,8 +18,9 @@
 
 extern const double rollup_hist_bounds[ROLLUP_HIST_BUCKETS - 1];
 
-/* Which row. funnel is the index in the funnel set; step 0-based; channel
- * and device_type the analytics.v1 enum values. */
+/* Which row. funnel is the index in the funnel set; step the 0-based row
+ * (funnel_level: strict, the step; any order, distinct steps reached - 1);
+ * channel and device_type the analytics.v1 enum values. */
 struct rollup_key {
     int funnel;
     long long day; /* days since 1970-01-01, UTC */
@@ -30,7 +31,7 @@ struct rollup_key {
 
 struct rollup_delta {
     struct rollup_key key;
-    long long visitors, sessions, inferred, abandoned;
+    long long attempts, sessions, inferred, abandoned; /* inferred: of attempts */
     long long since_prev_n;
     double since_prev_sum_s;
     long long hist[ROLLUP_HIST_BUCKETS];

@@ -39,7 +39,9 @@ static const char store_staging_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS jb_progress (LIKE funnel_progress INCLUDING DEFAULTS) "
     "  ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS jb_rollup (LIKE funnel_daily INCLUDING DEFAULTS) "
-    "  ON COMMIT DELETE ROWS;";
+    "  ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS jb_reach (funnel text, day date, step smallint,"
+    "  channel text, device_type text, fp text, inferred boolean) ON COMMIT DELETE ROWS;";
 
 /* ---- errors ---- */
 
@@ -574,6 +576,10 @@ int store_retention(struct store *st, int days, int *dropped)
         "DELETE FROM customer_journeys WHERE occurred_at < $1::date",
         "DELETE FROM sessions WHERE started_at < $1::date AND closed",
         "DELETE FROM funnel_progress WHERE started_at < $1::date",
+        /* Visitors by hash: funnel_report counts exactly from kept_from on. */
+        "DELETE FROM funnel_visitors WHERE day < $1::date",
+        "INSERT INTO funnel_visitors_kept (kept_from) VALUES ($1::date) ON CONFLICT (only_row)"
+        " DO UPDATE SET kept_from = greatest(funnel_visitors_kept.kept_from, EXCLUDED.kept_from)",
     };
     char cutoff[16], ndays[16];
     PGresult *res = NULL;
@@ -1336,7 +1342,7 @@ static int store_write_progress(struct store *st, const struct apply_out *o)
 }
 
 #define STORE_ROLLUP_COLS                                                                          \
-    "funnel, day, step, channel, device_type, visitors, sessions, inferred, abandoned,"            \
+    "funnel, day, step, channel, device_type, attempts, sessions, inferred, abandoned,"            \
     " since_prev_n, since_prev_sum_s, since_prev_hist"
 
 static void store_rollup_row(struct copybuf *b, const struct funnel_set *set,
@@ -1353,7 +1359,7 @@ static void store_rollup_row(struct copybuf *b, const struct funnel_set *set,
     copybuf_int(b, d->key.step + 1);
     copybuf_text(b, apply_channel_name(d->key.channel), false);
     copybuf_text(b, apply_device_name(d->key.device_type), false);
-    copybuf_int(b, d->visitors);
+    copybuf_int(b, d->attempts);
     copybuf_int(b, d->sessions);
     copybuf_int(b, d->inferred);
     copybuf_int(b, d->abandoned);
@@ -1380,13 +1386,71 @@ static int store_write_rollups(struct store *st, const struct apply_out *o)
         " UPDATE jb_rollup SET abandoned = 0 WHERE abandoned < 0;"
         " INSERT INTO funnel_daily AS r (" STORE_ROLLUP_COLS ") SELECT " STORE_ROLLUP_COLS
         " FROM jb_rollup ON CONFLICT (funnel, day, step, channel, device_type) DO UPDATE SET"
-        " visitors = r.visitors + EXCLUDED.visitors, sessions = r.sessions + EXCLUDED.sessions,"
+        " attempts = r.attempts + EXCLUDED.attempts, sessions = r.sessions + EXCLUDED.sessions,"
         " inferred = r.inferred + EXCLUDED.inferred, abandoned = r.abandoned + EXCLUDED.abandoned,"
         " since_prev_n = r.since_prev_n + EXCLUDED.since_prev_n,"
         " since_prev_sum_s = r.since_prev_sum_s + EXCLUDED.since_prev_sum_s,"
         " since_prev_hist = funnel_hist_add(r.since_prev_hist, EXCLUDED.since_prev_hist),"
         " updated_at = now()",
         "write funnel rollups");
+}
+
+#define STORE_REACH_COLS "funnel, day, step, channel, device_type, fp, inferred"
+
+/* A batch's visitors per rollup row, added to the rows' visitor sets (the
+ * rows exist: store_write_rollups ran first), to the per-day sets over
+ * every channel and device and to funnel_visitors, in that order. Rows
+ * written before migration 008 (no set) take none of them: they count
+ * their attempts (see 008_funnel_visitors.sql). */
+static const char store_reach_merge_sql[] =
+    "UPDATE funnel_daily r SET visitors_hll = hll_union(r.visitors_hll, x.v),"
+    " inferred_hll = hll_union(r.inferred_hll, coalesce(x.i, funnel_hll_empty())),"
+    " updated_at = now()"
+    " FROM (SELECT funnel, day, step, channel, device_type,"
+    "   hll_add_agg(hll_hash_text(fp), p.log2m, p.regwidth, p.expthresh, p.sparseon) AS v,"
+    "   hll_add_agg(hll_hash_text(fp), p.log2m, p.regwidth, p.expthresh, p.sparseon)"
+    "     FILTER (WHERE inferred) AS i"
+    "   FROM jb_reach, funnel_hll_params() p GROUP BY 1, 2, 3, 4, 5) x"
+    " WHERE r.funnel = x.funnel AND r.day = x.day AND r.step = x.step AND r.channel = x.channel"
+    " AND r.device_type = x.device_type AND r.visitors_hll IS NOT NULL;"
+    "INSERT INTO funnel_daily_visitors AS r (funnel, day, step, visitors_hll, inferred_hll)"
+    " SELECT x.funnel, x.day, x.step,"
+    "   hll_add_agg(hll_hash_text(x.fp), p.log2m, p.regwidth, p.expthresh, p.sparseon),"
+    "   coalesce(hll_add_agg(hll_hash_text(x.fp), p.log2m, p.regwidth, p.expthresh, p.sparseon)"
+    "     FILTER (WHERE x.inferred), funnel_hll_empty())"
+    " FROM jb_reach x JOIN funnel_daily d USING (funnel, day, step, channel, device_type),"
+    "   funnel_hll_params() p"
+    " WHERE d.visitors_hll IS NOT NULL GROUP BY 1, 2, 3"
+    " ON CONFLICT (funnel, day, step) DO UPDATE SET"
+    " visitors_hll = hll_union(r.visitors_hll, EXCLUDED.visitors_hll),"
+    " inferred_hll = hll_union(r.inferred_hll, EXCLUDED.inferred_hll);"
+    "INSERT INTO funnel_visitors AS r (funnel, step, day, channel, device_type, visitor, inferred)"
+    " SELECT x.funnel, x.step, x.day, x.channel, x.device_type, hashtextextended(x.fp, 0),"
+    "   bool_or(x.inferred)"
+    " FROM jb_reach x JOIN funnel_daily d USING (funnel, day, step, channel, device_type)"
+    " WHERE d.visitors_hll IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
+    " ON CONFLICT (funnel, step, day, channel, device_type, visitor) DO UPDATE SET inferred = true"
+    " WHERE EXCLUDED.inferred AND NOT r.inferred";
+
+static int store_write_reach(struct store *st, const struct apply_out *o)
+{
+    const struct funnel_set *set = st->ctx->funnels;
+    struct copybuf *b = &st->buf;
+
+    copybuf_reset(b);
+    for (size_t i = 0; i < o->nreach; i++) {
+        const struct apply_reach *r = &o->reach[i];
+        copybuf_text(b, set->funnels[r->key.funnel].name, false);
+        store_day(b, r->key.day);
+        copybuf_int(b, r->key.step + 1);
+        copybuf_text(b, apply_channel_name(r->key.channel), false);
+        copybuf_text(b, apply_device_name(r->key.device_type), false);
+        copybuf_text(b, r->fingerprint, false);
+        copybuf_bool(b, r->inferred);
+        copybuf_end_row(b);
+    }
+    return store_stage_merge(st, "jb_reach", STORE_REACH_COLS, store_reach_merge_sql,
+                             "write funnel visitors");
 }
 
 int store_write(struct store *st, const struct apply_out *o)
@@ -1404,6 +1468,9 @@ int store_write(struct store *st, const struct apply_out *o)
     }
     if (rc == STORE_OK) {
         rc = store_write_rollups(st, o);
+    }
+    if (rc == STORE_OK) {
+        rc = store_write_reach(st, o);
     }
     return rc;
 }

@@ -3,7 +3,11 @@
 # migrated by analytics-migrate, on rows written by hand: histogram sums as
 # the journey-builder's upsert uses them, medians interpolated inside a
 # bucket, funnel_report's counts, rates, filters, UTC day edges and errors,
-# a visitor's journey in order, and sessions by channel and device without
+# distinct visitors (migration 008: a visitor trying twice counts once,
+# exact from funnel_visitors, estimated from the hll sets where retention
+# dropped those, clamped so no step outnumbers the one before, rows from
+# before 008 counting their attempts), a visitor's journey in order, and
+# sessions by channel and device without
 # bots. Last, funnel_report over a year of realistic rollups, its plan and
 # time printed (not asserted).
 source "$(dirname "$0")/lib.sh"
@@ -24,8 +28,13 @@ q_err() {
 }
 
 # report ARGS: funnel_report(ARGS) as lines of step|name|visitors|sessions|
-# conversion|drop_off|drop_off_rate|median|inferred|abandoned.
-report() { q "SELECT * FROM funnel_report($1)"; }
+# conversion|drop_off|drop_off_rate|median|inferred|abandoned (the rows of
+# the first part are written as before migration 008, with no visitor sets:
+# their visitors are their attempts).
+report() {
+  q "SELECT step, step_name, visitors, sessions, conversion_from_previous, drop_off, drop_off_rate,
+            median_seconds_from_previous, inferred, abandoned FROM funnel_report($1)"
+}
 
 # column N ARGS: field N of each line of report ARGS, comma-separated.
 column() { report "$2" | cut -d'|' -f"$1" | paste -sd,; }
@@ -64,16 +73,16 @@ expect_eq "sum: the histograms of a group of rows" "{3,3,1}|{}" \
         FROM (VALUES ('{1}'::bigint[]), (NULL), ('{2,3}'), ('{0,0,1}')) v(h)")"
 
 # The journey-builder's upsert: a second batch for the same row merges.
-q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, visitors, since_prev_hist)
+q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, attempts, since_prev_hist)
    VALUES ('upsert', '2024-01-01', 2, 'direct', 'desktop', 2, '{0,2}')" >/dev/null
-q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, visitors, since_prev_hist)
+q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, attempts, since_prev_hist)
    VALUES ('upsert', '2024-01-01', 2, 'direct', 'desktop', 3, '{1,0,0,3}')
    ON CONFLICT (funnel, day, step, channel, device_type) DO UPDATE SET
-     visitors = funnel_daily.visitors + EXCLUDED.visitors,
+     attempts = funnel_daily.attempts + EXCLUDED.attempts,
      since_prev_hist = funnel_hist_add(funnel_daily.since_prev_hist, EXCLUDED.since_prev_hist)" \
   >/dev/null
 expect_eq "the upsert merges the histograms" "5|{1,2,0,3}" \
-  "$(q "SELECT visitors, since_prev_hist FROM funnel_daily WHERE funnel = 'upsert'")"
+  "$(q "SELECT attempts, since_prev_hist FROM funnel_daily WHERE funnel = 'upsert'")"
 q "DELETE FROM funnel_daily WHERE funnel = 'upsert'" >/dev/null
 
 # ---- funnel_hist_median ----
@@ -109,7 +118,7 @@ q "INSERT INTO funnel_definitions (funnel, steps, strict, window_hours, abandon_
 # Days 2024-03-09 .. 13; a report of [03-10 12:00, 03-12 06:00) reads 10, 11, 12.
 # columns: funnel, day, step, channel, device, visitors, sessions, inferred,
 # abandoned, since_prev_n, since_prev_sum_s, since_prev_hist
-q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, visitors, sessions, inferred,
+q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, attempts, sessions, inferred,
                             abandoned, since_prev_n, since_prev_sum_s, since_prev_hist) VALUES
    ('booking', '2024-03-09', 1, 'direct', 'desktop', 100, 100, 0, 0, 0, 0, '{}'),
    ('booking', '2024-03-09', 2, 'direct', 'desktop', 50, 50, 0, 0, 50, 25, '{50}'),
@@ -121,7 +130,8 @@ q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, visitors, 
    ('booking', '2024-03-12', 3, 'direct', 'desktop', 3, 3, 0, 2, 2, 1300000, $last),
    ('booking', '2024-03-13', 1, 'direct', 'desktop', 1000, 1000, 0, 0, 0, 0, '{}'),
    ('booking', '2024-03-12', 5, 'direct', 'desktop', 9, 9, 0, 0, 0, 0, '{}'),
-   ('quote', '2024-03-10', 1, 'direct', 'desktop', 7, 7, 0, 0, 0, 0, '{}')" >/dev/null
+   ('quote', '2024-03-10', 1, 'direct', 'desktop', 7, 7, 0, 0, 0, 0, '{}');
+   UPDATE funnel_daily SET visitors_hll = NULL, inferred_hll = NULL" >/dev/null
 
 range="'2024-03-10 12:00+00', '2024-03-12 06:00+00'"
 expect_eq "report: every step, named and in order, counts summed over the days of the range" \
@@ -131,9 +141,9 @@ expect_eq "report: every step, named and in order, counts summed over the days o
 4|conversion: booking completed|0|0|0|3|1||0|0" \
   "$(report "'booking', $range")"
 expect_eq "report: a step after one with 0 visitors has no rates; any order lists every step" \
-  "1|form seen|7|7|||||0|0
-2|form started|0|0|0|7|1||0|0
-3|form sent|0|0||0|||0|0" \
+  "1|at least 1 of 3 steps|7|7|||||0|0
+2|at least 2 of 3 steps|0|0|0|7|1||0|0
+3|at least 3 of 3 steps|0|0||0|||0|0" \
   "$(report "'quote', $range")"
 expect_eq "report: channel filter" 15,6,3,0 "$(column 3 "'booking', $range, 'direct'")"
 expect_eq "report: device filter (named argument)" 15,4,0,0 \
@@ -179,6 +189,106 @@ q_err "SELECT * FROM funnel_report('booking', NULL, '2024-03-10')"
 check "report: a NULL bound is an error" grep -q 'from_ts and to_ts are required' <<<"$ERR"
 q_err "SELECT * FROM funnel_report(NULL, $range)"
 check "report: a NULL funnel is unknown" grep -q 'unknown funnel' <<<"$ERR"
+
+# ---- distinct visitors (migration 008) ----
+# reach FUNNEL ROWS: writes visitor reaches as the journey-builder does, from
+# ROWS, a VALUES list of (day, step, channel, device, fingerprint, inferred,
+# attempts it stands for): funnel_daily rows with their attempts, inferred
+# attempts and visitor sets, the per-day sets and funnel_visitors.
+reach() {
+  q "CREATE TEMP TABLE r (day date, step smallint, channel text, device_type text, fp text,
+                          inferred boolean, n integer);
+     INSERT INTO r VALUES $2;
+     INSERT INTO funnel_daily (funnel, day, step, channel, device_type, attempts, sessions, inferred,
+                               visitors_hll, inferred_hll)
+       SELECT '$1', day, step, channel, device_type, sum(n), sum(n),
+              coalesce(sum(n) FILTER (WHERE inferred), 0),
+              hll_add_agg(hll_hash_text(fp), p.log2m, p.regwidth, p.expthresh, p.sparseon),
+              coalesce(hll_add_agg(hll_hash_text(fp), p.log2m, p.regwidth, p.expthresh, p.sparseon)
+                         FILTER (WHERE inferred), funnel_hll_empty())
+         FROM r, funnel_hll_params() p GROUP BY 1, 2, 3, 4, 5;
+     INSERT INTO funnel_daily_visitors (funnel, day, step, visitors_hll, inferred_hll)
+       SELECT '$1', day, step,
+              hll_add_agg(hll_hash_text(fp), p.log2m, p.regwidth, p.expthresh, p.sparseon),
+              coalesce(hll_add_agg(hll_hash_text(fp), p.log2m, p.regwidth, p.expthresh, p.sparseon)
+                         FILTER (WHERE inferred), funnel_hll_empty())
+         FROM r, funnel_hll_params() p GROUP BY 1, 2, 3;
+     INSERT INTO funnel_visitors (funnel, step, day, channel, device_type, visitor, inferred)
+       SELECT '$1', step, day, channel, device_type, hashtextextended(fp, 0), bool_or(inferred)
+         FROM r GROUP BY 1, 2, 3, 4, 5, 6" >/dev/null
+}
+# dv ARGS: step|visitors|attempts|conversion|drop_off|inferred|exact of funnel_report(ARGS).
+dv() {
+  q "SELECT step, visitors, attempts, round(conversion_from_previous::numeric, 3), drop_off, inferred,
+            exact FROM funnel_report($1)"
+}
+q "INSERT INTO funnel_definitions (funnel, steps, strict, window_hours)
+   VALUES ('dv', ARRAY['one', 'two', 'three'], true, 24)" >/dev/null
+# v1 tries twice (two days); v2 once, reaching two inferred; v3 on email, mobile.
+reach dv "('2024-05-01', 1, 'direct', 'desktop', 'v1', false, 1),
+          ('2024-05-01', 2, 'direct', 'desktop', 'v1', false, 1),
+          ('2024-05-02', 1, 'direct', 'desktop', 'v1', false, 1),
+          ('2024-05-02', 2, 'direct', 'desktop', 'v1', false, 1),
+          ('2024-05-02', 3, 'direct', 'desktop', 'v1', false, 1),
+          ('2024-05-01', 1, 'direct', 'desktop', 'v2', false, 1),
+          ('2024-05-01', 2, 'direct', 'desktop', 'v2', true, 1),
+          ('2024-05-01', 3, 'direct', 'desktop', 'v2', false, 1),
+          ('2024-05-02', 1, 'email', 'mobile', 'v3', false, 1)"
+range="'dv', '2024-05-01', '2024-05-03'"
+expect_eq "visitors: a visitor who tried twice counts once; attempts twice; inferred distinct; exact" \
+  "1|3|4|||0|t
+2|2|3|0.667|1|1|t
+3|2|2|1.000|0|0|t" "$(dv "$range")"
+expect_eq "visitors: one day" "1|2|2|||0|t
+2|2|2|1.000|0|1|t
+3|1|1|0.500|1|0|t" "$(dv "'dv', '2024-05-01', '2024-05-02'")"
+expect_eq "visitors: a channel filter counts from the rows of that channel" \
+  "1|2|3|||0|t
+2|2|3|1.000|0|1|t
+3|2|2|1.000|0|0|t" "$(dv "$range, 'direct'")"
+expect_eq "visitors: a device filter" "1|1|1|||0|t
+2|0|0|0.000|1|0|t
+3|0|0||0|0|t" "$(dv "$range, device_type => 'mobile'")"
+# Rows from before 008 (no sets) count their attempts, added to the sets'.
+q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, attempts, inferred,
+                            visitors_hll, inferred_hll)
+   VALUES ('dv', '2024-04-30', 1, 'direct', 'desktop', 5, 0, NULL, NULL),
+          ('dv', '2024-04-30', 2, 'direct', 'desktop', 2, 1, NULL, NULL)" >/dev/null
+expect_eq "visitors: rows without sets add their attempts (an upper bound)" \
+  "1|8|9|||0|t
+2|4|5|0.500|4|2|t
+3|2|2|0.500|2|0|t" "$(dv "'dv', '2024-04-30', '2024-05-03'")"
+# Retention deleted the funnel_visitors rows before 05-02: from 05-01 the
+# report estimates from the sets (explicit sets this small are exact too).
+q "INSERT INTO funnel_visitors_kept (kept_from) VALUES ('2024-05-02');
+   DELETE FROM funnel_visitors WHERE day < '2024-05-02'" >/dev/null
+expect_eq "visitors: estimated from the sets where retention dropped the exact rows" \
+  "1|3|4|||0|f
+2|2|3|0.667|1|1|f
+3|2|2|1.000|0|0|f" "$(dv "$range")"
+expect_eq "visitors: estimated with a filter too (the per-row sets)" "2|f,2|f,2|f" \
+  "$(q "SELECT string_agg(visitors || '|' || left(exact::text, 1), ',' ORDER BY step) FROM funnel_report($range, 'direct')")"
+expect_eq "visitors: exact again from the first day kept" "1|2|2|||0|t
+2|1|1|0.500|1|0|t
+3|1|1|1.000|0|0|t" "$(dv "'dv', '2024-05-02', '2024-05-03'")"
+q "DELETE FROM funnel_visitors_kept" >/dev/null
+# Sets that are not nested (not what the journey-builder writes, but an
+# estimate can be off so): a step never shows more visitors than the one
+# before it, nor more than its attempts.
+reach dv "('2024-05-05', 1, 'direct', 'desktop', 'w1', false, 1),
+          ('2024-05-05', 2, 'direct', 'desktop', 'w1', false, 1),
+          ('2024-05-05', 2, 'direct', 'desktop', 'w2', false, 1),
+          ('2024-05-05', 2, 'direct', 'desktop', 'w3', false, 1),
+          ('2024-05-05', 3, 'direct', 'desktop', 'w1', false, 1),
+          ('2024-05-05', 3, 'direct', 'desktop', 'w2', false, 1)"
+q "UPDATE funnel_daily SET attempts = 1 WHERE funnel = 'dv' AND day = '2024-05-05' AND step = 3" >/dev/null
+expect_eq "visitors: clamped to the previous step's and to the attempts; drop-off never negative" \
+  "1|1|1|||0|t
+2|1|3|1.000|0|0|t
+3|1|1|1.000|0|0|t" "$(dv "'dv', '2024-05-05', '2024-05-06'")"
+expect_eq "report: the columns, in order" \
+  "step,step_name,visitors,attempts,sessions,conversion_from_previous,drop_off,drop_off_rate,median_seconds_from_previous,inferred,abandoned,exact" \
+  "$(q "SELECT string_agg(a, ',' ORDER BY n) FROM unnest((SELECT proargnames FROM pg_proc WHERE proname = 'funnel_report')) WITH ORDINALITY AS x(a, n) WHERE n > 5")"
 
 # ---- visitor_journey ----
 
@@ -229,11 +339,11 @@ check "sessions: from_ts after to_ts is an error" grep -q 'sessions_by_channel_d
 q "INSERT INTO funnel_definitions (funnel, steps, strict, window_hours)
    VALUES ('perf', ARRAY['one', 'two', 'three', 'four'], true, 168)" >/dev/null
 # 365 days x 4 steps x 8 channels x 4 devices; step k has 100 / k visitors.
-q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, visitors, sessions,
-                            since_prev_n, since_prev_hist)
+q "INSERT INTO funnel_daily (funnel, day, step, channel, device_type, attempts, sessions,
+                            since_prev_n, since_prev_hist, visitors_hll, inferred_hll)
    SELECT 'perf', d::date, k, c, v, 100 / k, 100 / k, CASE WHEN k > 1 THEN 100 / k ELSE 0 END,
           CASE WHEN k > 1 THEN array_fill(0::bigint, ARRAY[6 + k]) || (100 / k)::bigint
-               ELSE '{}' END
+               ELSE '{}' END, NULL, NULL
      FROM generate_series('2023-03-14'::date, '2024-03-12', '1 day') d,
           generate_series(1, 4) k,
           unnest(ARRAY['direct', 'internal', 'organic_search', 'paid_search', 'social', 'email',

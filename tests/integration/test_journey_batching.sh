@@ -122,7 +122,7 @@ applied_above() { [ "$(applied)" -gt "$1" ]; }
 
 for run in b1 b7 b1000 b10000; do
   batch=${run#b}
-  psql_as "$PG_ADMIN_DSN" "CREATE DATABASE $run OWNER analytics"
+  pg_local_create_db "$PG_PORT" analytics "$run" >/dev/null || exit 1
   DSN="postgresql://analytics@127.0.0.1:$PG_PORT/$run"
   ANALYTICS_PG_DSN="$DSN" "$BIN/analytics-migrate" >"$T/migrate-$run.log" 2>&1 ||
     { cat "$T/migrate-$run.log"; exit 1; }

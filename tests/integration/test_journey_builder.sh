@@ -77,21 +77,40 @@ expect_eq "journeys: a's touchpoints, stages and times spent" \
 4|conversion|consideration|booking_completed|0" \
   "$(q "SELECT seq, stage, previous_stage, touchpoint, time_spent_s FROM customer_journeys WHERE fingerprint = 'fp-a' ORDER BY seq")"
 expect_eq "journeys: 9 touchpoints over the four visitors" 9 "$(q "SELECT count(*) FROM customer_journeys")"
-expect_eq "funnel rollups: visitors, sessions, inferred, abandoned, times measured per step" \
+expect_eq "funnel rollups: attempts, sessions, inferred, abandoned, times measured per step" \
   "1|3|3|1|0|0
 2|3|3|1|0|2
 3|3|3|1|1|2
 4|2|2|0|0|1" \
-  "$(q "SELECT step, sum(visitors), sum(sessions), sum(inferred), sum(abandoned), sum(since_prev_n) FROM funnel_daily WHERE funnel = 'booking' GROUP BY step ORDER BY step")"
+  "$(q "SELECT step, sum(attempts), sum(sessions), sum(inferred), sum(abandoned), sum(since_prev_n) FROM funnel_daily WHERE funnel = 'booking' GROUP BY step ORDER BY step")"
+expect_eq "funnel visitors: each visitor once per step reached, c's first three inferred" \
+  "1|fp-a,fp-b,fp-c|fp-c
+2|fp-a,fp-b,fp-c|fp-c
+3|fp-a,fp-b,fp-c|fp-c
+4|fp-a,fp-c|" \
+  "$(q "SELECT v.step, string_agg(f.fp, ',' ORDER BY f.fp),
+               coalesce(string_agg(f.fp, ',' ORDER BY f.fp) FILTER (WHERE v.inferred), '')
+          FROM funnel_visitors v
+          JOIN (VALUES ('fp-a'), ('fp-b'), ('fp-c'), ('fp-d')) f(fp)
+            ON hashtextextended(f.fp, 0) = v.visitor
+         WHERE v.funnel = 'booking' GROUP BY v.step ORDER BY v.step")"
+expect_eq "funnel visitor sets: the same counts, per row and per day" "3,3,3,2|3,3,3,2" \
+  "$(q "SELECT (SELECT string_agg(n::text, ',' ORDER BY step) FROM
+                 (SELECT step, hll_cardinality(hll_union_agg(visitors_hll))::int AS n FROM funnel_daily
+                   WHERE funnel = 'booking' GROUP BY step) a)
+          || '|' || (SELECT string_agg(n::text, ',' ORDER BY step) FROM
+                 (SELECT step, hll_cardinality(hll_union_agg(visitors_hll))::int AS n
+                    FROM funnel_daily_visitors WHERE funnel = 'booking' GROUP BY step) b)")"
 report() {
-  q "SELECT step, step_name, visitors, round(conversion_from_previous::numeric, 3), drop_off, abandoned
+  q "SELECT step, step_name, visitors, attempts, round(conversion_from_previous::numeric, 3), drop_off,
+            inferred, abandoned, exact
      FROM funnel_report('booking', now() - interval '3 days', now() + interval '1 day')"
 }
-expect_eq "funnel_report answers from the rollups" \
-  "1|awareness: service page|3|||0
-2|interest: pricing viewed|3|1.000|0|0
-3|consideration: booking started|3|1.000|0|1
-4|conversion: booking completed|2|0.667|1|0" "$(report)"
+expect_eq "funnel_report answers from the rollups: distinct visitors, exactly" \
+  "1|awareness: service page|3|3|||1|0|t
+2|interest: pricing viewed|3|3|1.000|0|1|0|t
+3|consideration: booking started|3|3|1.000|0|1|1|t
+4|conversion: booking completed|2|2|0.667|1|0|0|t" "$(report)"
 
 updates() { dump analytics.journeys journey | jq -r .value.kind | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' '; }
 updates_are() { [ "$(updates)" = "$1" ]; }
@@ -122,7 +141,9 @@ snapshot() {
   q "SELECT count(*) FROM analytics_events"
   q "SELECT fingerprint, page_views, events, bounced, converted, closed FROM sessions ORDER BY 1"
   q "SELECT event_id, seq, stage, time_spent_s FROM customer_journeys ORDER BY 1"
-  q "SELECT day, step, channel, device_type, visitors, sessions, inferred, abandoned, since_prev_n, since_prev_hist FROM funnel_daily ORDER BY 1, 2, 3, 4"
+  q "SELECT day, step, channel, device_type, attempts, sessions, inferred, abandoned, since_prev_n, since_prev_hist, visitors_hll, inferred_hll FROM funnel_daily ORDER BY 1, 2, 3, 4"
+  q "SELECT * FROM funnel_daily_visitors ORDER BY 1, 2, 3"
+  q "SELECT * FROM funnel_visitors ORDER BY 1, 2, 3, 4, 5, 6"
 }
 snapshot >"$T/before.txt"
 expect_clean_stop "journey-builder stops on SIGTERM" "$JB_PID"

@@ -87,7 +87,7 @@ expect_eq "both abandoned at their session's end" "00:09:50|00:09:50" \
   "$(q "SELECT string_agg((to_timestamp($now / 1000.0) - abandoned_at)::text, '|') FROM funnel_progress")"
 expect_eq "funnel rollups: 2 attempts at each of view and cart, 2 abandoned at cart" \
   "1|2|0
-2|2|2" "$(q "SELECT step, sum(visitors), sum(abandoned) FROM funnel_daily WHERE funnel = 'shop' GROUP BY step ORDER BY step")"
+2|2|2" "$(q "SELECT step, sum(attempts), sum(abandoned) FROM funnel_daily WHERE funnel = 'shop' GROUP BY step ORDER BY step")"
 
 closes() { # closes FINGERPRINT SESSION: the events of each SESSION_CLOSED of it
   dump analytics.journeys journey |

@@ -31,8 +31,7 @@ DSN_B="postgresql://analytics@127.0.0.1:$PG_PORT/analytics_b"
 DSN_R="postgresql://analytics@127.0.0.1:$PG_PORT/analytics_r"
 DSN_OLD="postgresql://analytics@127.0.0.1:$PG_PORT/analytics_old"
 for db in analytics_b analytics_r analytics_old; do
-  psql -X -q -v ON_ERROR_STOP=1 "$PG_ADMIN_DSN" -c "CREATE DATABASE $db OWNER analytics" ||
-    exit 1
+  pg_local_create_db "$PG_PORT" analytics "$db" >/dev/null || exit 1
 done
 # migrate DSN [VAR=VALUE...]
 migrate() {
@@ -90,7 +89,7 @@ counts() {
     || (SELECT count(*) FILTER (WHERE converted) FROM sessions) || ' converted, '
     || (SELECT count(*) FILTER (WHERE closed) FROM sessions) || ' closed), '
     || (SELECT count(*) FROM customer_journeys) || ' touchpoints, '
-    || (SELECT coalesce(sum(visitors), 0) FROM funnel_daily) || ' funnel visitors, '
+    || (SELECT coalesce(sum(attempts), 0) FROM funnel_daily) || ' funnel attempts, '
     || (SELECT count(*) FROM funnel_progress) || ' attempts'"
 }
 

@@ -22,7 +22,7 @@ q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "${2:-$ANALYTICS_PG_DSN}" -c "$1"; }
 
 # new_db NAME: creates a database owned by analytics and prints its DSN.
 new_db() {
-  q "CREATE DATABASE $1 OWNER analytics" "$PG_ADMIN_DSN" >/dev/null &&
+  pg_local_create_db "$PG_PORT" analytics "$1" >/dev/null &&
     echo "postgresql://analytics@127.0.0.1:$PG_PORT/$1"
 }
 

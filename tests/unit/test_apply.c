@@ -365,10 +365,10 @@ static const struct rollup_delta *get_delta(const struct apply_out *o, int funne
     return d;
 }
 
-static void check_counts(const struct rollup_delta *d, long long visitors, long long sessions,
+static void check_counts(const struct rollup_delta *d, long long attempts, long long sessions,
                          long long inferred, long long abandoned)
 {
-    assert_int_equal(d->visitors, visitors);
+    assert_int_equal(d->attempts, attempts);
     assert_int_equal(d->sessions, sessions);
     assert_int_equal(d->inferred, inferred);
     assert_int_equal(d->abandoned, abandoned);
@@ -1113,20 +1113,36 @@ static void test_funnel_any_order(void **state)
     check_step_msg(&f.out, find_kind(&f.out, K_STEP, 2), "e4", "signup", 3, "done", false);
     assert_int_equal(v->funnels[0].p.inferred, 0);
 
+    /* Rows are levels: row k counts the attempts that reached k + 1
+     * distinct steps, whichever they were; the time is from the previous
+     * distinct step reached. */
     const struct rollup_delta *d = get_delta(&f.out, 0, DAY0, 0, CH_DIRECT, DEV_DESKTOP);
     check_counts(d, 1, 1, 0, 0);
     check_no_since_prev(d);
     d = get_delta(&f.out, 0, DAY0, 1, CH_DIRECT, DEV_DESKTOP);
     check_counts(d, 1, 1, 0, 0);
-    check_no_since_prev(d); /* step 1 was not reached before it */
+    check_one_since_prev(d, 10, 6); /* plans, 10 s after the form: [10, 15) */
     d = get_delta(&f.out, 0, DAY0, 2, CH_DIRECT, DEV_DESKTOP);
     check_counts(d, 1, 1, 0, 0);
-    check_one_since_prev(d, 20, 8); /* from the form, [20, 30) */
+    check_one_since_prev(d, 10, 6); /* done, 10 s after plans */
+    assert_true(funnel_completed(&f.funnels.funnels[0], &v->funnels[0].p));
+    assert_int_equal(funnel_level(&f.funnels.funnels[0], &v->funnels[0].p), 2);
+    /* Each hit names its visitor and row, for the distinct counts. */
+    assert_int_equal(f.out.nreach, 3);
+    for (size_t i = 0; i < f.out.nreach; i++) {
+        assert_int_equal(f.out.reach[i].key.step, (int)i);
+        assert_int_equal(f.out.reach[i].key.day, DAY0);
+        assert_ptr_equal(f.out.reach[i].fingerprint, v->fingerprint);
+        assert_false(f.out.reach[i].inferred);
+    }
 
-    /* Completed: the form again starts another attempt. */
+    /* Completed (every step reached): the form again starts another
+     * attempt, at level 1 again. */
     fx_apply(&f, &e[4], v, s, "e5", "form_start", NULL, T0 + 30 * SEC_MS, 0, 0);
-    check_counts(get_delta(&f.out, 0, DAY0, 1, CH_DIRECT, DEV_DESKTOP), 2, 1, 0, 0);
+    check_counts(get_delta(&f.out, 0, DAY0, 0, CH_DIRECT, DEV_DESKTOP), 2, 1, 0, 0);
     assert_int_equal(v->funnels[0].p.started_ms, T0 + 30 * SEC_MS);
+    assert_int_equal(f.out.nreach, 4);
+    assert_int_equal(f.out.reach[3].key.step, 0);
     assert_int_equal(count_kind(&f.out, K_ABANDONED), 0);
 
     fx_fini(&f);
@@ -1495,9 +1511,9 @@ static void test_rollup(void **state)
     struct rollup_delta *d = rollup_at(&r, &k);
     assert_non_null(d);
     assert_int_equal(r.n, 1);
-    assert_int_equal(d->visitors, 0);
+    assert_int_equal(d->attempts, 0);
     check_key(&d->key, &k);
-    d->visitors = 5;
+    d->attempts = 5;
     assert_ptr_equal(rollup_at(&r, &k), d);
     assert_int_equal(r.n, 1);
     /* Each field tells keys apart. */
@@ -1509,32 +1525,32 @@ static void test_rollup(void **state)
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
         struct rollup_delta *o = rollup_at(&r, &others[i]);
         assert_non_null(o);
-        assert_int_equal(o->visitors, 0);
-        o->visitors = 100 + (long long)i;
+        assert_int_equal(o->attempts, 0);
+        o->attempts = 100 + (long long)i;
         assert_int_equal(r.n, i + 2);
     }
-    assert_int_equal(rollup_at(&r, &k)->visitors, 5);
-    assert_int_equal(rollup_at(&r, &others[2])->visitors, 102);
+    assert_int_equal(rollup_at(&r, &k)->attempts, 5);
+    assert_int_equal(rollup_at(&r, &others[2])->attempts, 102);
 
     /* Growth past 64 and 128 deltas keeps every value. */
     rollup_reset(&r);
     assert_int_equal(r.n, 0);
-    assert_int_equal(rollup_at(&r, &k)->visitors, 0); /* forgotten */
+    assert_int_equal(rollup_at(&r, &k)->attempts, 0); /* forgotten */
     rollup_fini(&r);
     assert_null(r.d);
     for (int i = 0; i < 300; i++) {
         struct rollup_key ki = key_of(i);
         d = rollup_at(&r, &ki);
         assert_non_null(d);
-        assert_int_equal(d->visitors, 0);
-        d->visitors = i + 1;
+        assert_int_equal(d->attempts, 0);
+        d->attempts = i + 1;
         d->hist[i % ROLLUP_HIST_BUCKETS] = i;
         assert_int_equal(r.n, (size_t)i + 1);
         if (i == 63 || i == 64 || i == 127 || i == 128 || i == 299) {
             for (int j = 0; j <= i; j++) {
                 struct rollup_key kj = key_of(j);
                 d = rollup_at(&r, &kj);
-                assert_int_equal(d->visitors, j + 1);
+                assert_int_equal(d->attempts, j + 1);
                 assert_int_equal(d->hist[j % ROLLUP_HIST_BUCKETS], j);
                 check_key(&d->key, &kj);
             }

@@ -1,5 +1,0 @@
--- Placeholder: migration 008 belongs to another branch of issue 12, merged
--- separately. Migrations run 1..N without gaps (common/CMakeLists.txt,
--- analytics-migrate), so this branch, whose own migration is 009, holds the
--- number until that branch's 008 is merged: then delete this file (the build
--- fails on two migrations numbered 008 until it is).
