@@ -6,7 +6,10 @@
 #include "analytics/log.h"
 #include "analytics/metrics.h"
 #include "analytics/v1/dead_letter.pb-c.h"
-#include "guard.h"
+#include "analytics/clientip.h"
+#include "analytics/cors.h"
+#include "analytics/ratelimit.h"
+#include "analytics/write_keys.h"
 #include "ingest.h"
 
 #include <stdint.h>

@@ -9,7 +9,10 @@
 
 #include <cmocka.h>
 
-#include "guard.h"
+#include "analytics/clientip.h"
+#include "analytics/cors.h"
+#include "analytics/ratelimit.h"
+#include "analytics/write_keys.h"
 
 #include <pthread.h>
 #include <stdio.h>
