@@ -1,6 +1,7 @@
 #include "analytics/event.h"
 #include "analytics/textcheck.h"
 #include "analytics/errbuf.h"
+#include "analytics/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -1212,7 +1213,7 @@ static int event_parse_body(const char *body, size_t len, const struct event_lim
         errbuf_printf(err, errlen, "empty body");
         return -1;
     }
-    if (textcheck_utf8(body, len, &bad) != 0) {
+    if (utf8_check(body, len, &bad) != UTF8_VALID) {
         errbuf_printf(err, errlen, "invalid UTF-8 at byte %zu", bad);
         return -1;
     }

@@ -2,7 +2,7 @@
 
 #include "analytics/errbuf.h"
 #include "analytics/event.h"
-#include "analytics/textcheck.h"
+#include "analytics/utf8.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -99,7 +99,7 @@ static void archive_check_utf8(struct archive_writer *w, const char *column, con
 {
     size_t bad = 0;
 
-    if (w->rc == 0 && textcheck_utf8(s, n, &bad) != 0) {
+    if (w->rc == 0 && utf8_check(s, n, &bad) != UTF8_VALID) {
         errbuf_printf(w->err, w->errlen, "%s is not valid UTF-8 (byte %zu)", column, bad);
         w->rc = ARCHIVE_INVALID;
     }
