@@ -1,6 +1,7 @@
 /* Referrer, campaign and page classification. See classify.h. */
 #include "classify.h"
 
+#include "analytics/bytebuf.h"
 #include "analytics/errbuf.h"
 #include "analytics/fileio.h"
 #include "analytics/utf8.h"
@@ -126,30 +127,6 @@ static int classify_span_copy(struct classify_span s, char *out, size_t outlen)
     memcpy(out, s.p, s.len);
     out[s.len] = '\0';
     return 0;
-}
-
-/* A bounded string builder: appends stop at cap and set overflow. */
-struct classify_buf {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool overflow;
-};
-
-static void classify_buf_add(struct classify_buf *b, const char *s, size_t n)
-{
-    if (b->overflow || n >= b->cap - b->len) {
-        b->overflow = true;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void classify_buf_str(struct classify_buf *b, const char *s)
-{
-    classify_buf_add(b, s, strlen(s));
 }
 
 /* ---- UTF-8 ---- */
@@ -453,7 +430,7 @@ static int classify_default_port(const char *scheme)
 
 int classify_url_normalize(const struct classify_url *u, char *out, size_t outlen)
 {
-    struct classify_buf b = {out, 0, outlen, false};
+    struct bytebuf b;
     struct classify_span seg, name, value;
     size_t pos = 0;
     bool first = true;
@@ -462,30 +439,30 @@ int classify_url_normalize(const struct classify_url *u, char *out, size_t outle
     if (outlen == 0) {
         return -1;
     }
-    out[0] = '\0';
-    classify_buf_str(&b, u->scheme);
-    classify_buf_str(&b, "://");
-    classify_buf_str(&b, u->host);
+    bytebuf_init_fixed(&b, out, outlen);
+    bytebuf_addstr(&b, u->scheme);
+    bytebuf_addstr(&b, "://");
+    bytebuf_addstr(&b, u->host);
     if (u->port != -1 && u->port != classify_default_port(u->scheme)) {
         char port[8];
         int n = snprintf(port, sizeof(port), ":%d", u->port);
-        classify_buf_add(&b, port, (size_t)n);
+        bytebuf_add(&b, port, (size_t)n);
     }
     if (u->path.len > 0) {
-        classify_buf_add(&b, u->path.p, u->path.len);
+        bytebuf_add(&b, u->path.p, u->path.len);
     } else {
-        classify_buf_str(&b, "/");
+        bytebuf_addstr(&b, "/");
     }
     while (u->has_query && classify_query_next(u->query, &pos, &seg, &name, &value)) {
         if (seg.len == 0 ||
             (classify_param_name(name, buf) && classify_is_tracking_param(buf, strlen(buf)))) {
             continue;
         }
-        classify_buf_str(&b, first ? "?" : "&");
-        classify_buf_add(&b, seg.p, seg.len);
+        bytebuf_addstr(&b, first ? "?" : "&");
+        bytebuf_add(&b, seg.p, seg.len);
         first = false;
     }
-    if (b.overflow) {
+    if (bytebuf_failed(&b)) {
         out[0] = '\0';
         return -1;
     }

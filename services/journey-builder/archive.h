@@ -21,7 +21,7 @@
  *       ARCHIVE_INVALID: dead-letter ev (buf is as before the call)
  *       ARCHIVE_NOMEM:   stop, do not dead-letter: nothing is wrong with ev
  *   ensure the partitions of archive_day(ev->event_ts_ms) of every row, then
- *   pg_copy_rows(conn, "COPY analytics_events (...) FROM STDIN", buf.data, buf.len, ...);
+ *   pg_copy_rows(conn, "COPY analytics_events (...) FROM STDIN", copybuf_data(&buf), copybuf_len(&buf), ...);
  *   copybuf_reset(&buf);
  *
  * The mapping, column by column (every column but inserted_at, the server's):

@@ -170,7 +170,7 @@ static const char *store_text_array(struct store *st, const char *const *strs, s
     }
     store_arr_putc(st, '}');
     store_arr_putc(st, '\0');
-    return copybuf_failed(&st->arr) ? NULL : st->arr.data;
+    return copybuf_failed(&st->arr) ? NULL : copybuf_data(&st->arr);
 }
 
 /* Builds "{1,2,3}" from vals[0..n) into buf (caller frees). */
@@ -901,7 +901,7 @@ static int store_archive_copy(struct store *st, const char *data, size_t len)
         return STORE_OK;
     }
     rc = store_copy_in(st, "COPY analytics_event_ids (event_id, event_time) FROM STDIN",
-                       st->buf.data, st->buf.len, "archive event ids");
+                       copybuf_data(&st->buf), copybuf_len(&st->buf), "archive event ids");
     if (rc == STORE_OK) {
         snprintf(sql, sizeof(sql), "COPY analytics_events (%s) FROM STDIN", archive_columns);
         rc = store_copy_in(st, sql, data, len, "archive events");
@@ -948,9 +948,9 @@ static void store_new_rows(struct store *st, const struct copybuf *rows, const s
 {
     copybuf_reset(&st->sub);
     for (size_t i = 0; i < n; i++) {
-        size_t end = i + 1 < n ? starts[i + 1] : rows->len;
+        size_t end = i + 1 < n ? starts[i + 1] : copybuf_len(rows);
         if (!dup[i]) {
-            copybuf_append(&st->sub, rows->data + starts[i], end - starts[i]);
+            copybuf_append(&st->sub, copybuf_data(rows) + starts[i], end - starts[i]);
         }
     }
 }
@@ -965,7 +965,7 @@ static int store_archive_each(struct store *st, const struct copybuf *rows, cons
     int rc = STORE_OK;
 
     for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-        size_t end = i + 1 < n ? starts[i + 1] : rows->len;
+        size_t end = i + 1 < n ? starts[i + 1] : copybuf_len(rows);
         status[i] = STORE_ROW_DUPLICATE;
         if (dup[i]) {
             continue;
@@ -975,7 +975,7 @@ static int store_archive_each(struct store *st, const struct copybuf *rows, cons
             break;
         }
         store_id_rows(st, &ids[i], &ms[i], 1, NULL);
-        rc = store_archive_copy(st, rows->data + starts[i], end - starts[i]);
+        rc = store_archive_copy(st, copybuf_data(rows) + starts[i], end - starts[i]);
         if (rc == STORE_REFUSED) {
             if (!store_duplicate(st)) {
                 status[i] = STORE_ROW_REFUSED;
@@ -1009,8 +1009,9 @@ static int store_archive_known(struct store *st, const struct copybuf *rows, con
     if (rc == STORE_OK) {
         store_new_rows(st, rows, starts, n, dup);
         store_id_rows(st, ids, ms, n, dup);
-        rc = copybuf_failed(&st->sub) ? STORE_REFUSED
-                                      : store_archive_copy(st, st->sub.data, st->sub.len);
+        rc = copybuf_failed(&st->sub)
+                 ? STORE_REFUSED
+                 : store_archive_copy(st, copybuf_data(&st->sub), copybuf_len(&st->sub));
     }
     if (rc == STORE_OK) {
         for (size_t i = 0; i < n; i++) {
@@ -1042,7 +1043,7 @@ int store_archive(struct store *st, const struct copybuf *rows, const size_t *st
         return rc;
     }
     store_id_rows(st, event_ids, event_ms, n, NULL);
-    rc = store_archive_copy(st, rows->data, rows->len);
+    rc = store_archive_copy(st, copybuf_data(rows), copybuf_len(rows));
     if (rc == STORE_OK) {
         for (size_t i = 0; i < n; i++) {
             status[i] = STORE_ROW_NEW;
@@ -1126,7 +1127,7 @@ static void store_session_row(const struct store *st, struct copybuf *b,
     char *steps = store_steps_json(st, s);
 
     if (steps == NULL) {
-        b->failed = true;
+        copybuf_fail(b);
         return;
     }
     copybuf_text(b, s->session_id, false);
@@ -1177,11 +1178,11 @@ static int store_stage_merge(struct store *st, const char *stage, const char *co
         errbuf_printf(st->err, sizeof(st->err), "%s: out of memory", what);
         return STORE_REFUSED;
     }
-    if (st->buf.len == 0) {
+    if (copybuf_len(&st->buf) == 0) {
         return STORE_OK;
     }
     snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN", stage, cols);
-    rc = store_copy_in(st, sql, st->buf.data, st->buf.len, what);
+    rc = store_copy_in(st, sql, copybuf_data(&st->buf), copybuf_len(&st->buf), what);
     if (rc == STORE_OK) {
         rc = store_cmd(st, merge, what);
     }
@@ -1248,7 +1249,7 @@ static int store_write_journeys(struct store *st, const struct apply_out *o)
         errbuf_printf(st->err, sizeof(st->err), "write journeys: out of memory");
         return STORE_REFUSED;
     }
-    if (b->len == 0) {
+    if (copybuf_len(b) == 0) {
         return STORE_OK;
     }
     return store_copy_in(
@@ -1256,7 +1257,7 @@ static int store_write_journeys(struct store *st, const struct apply_out *o)
         "COPY customer_journeys (event_id, fingerprint, user_id, session_id, seq,"
         " stage, previous_stage, touchpoint, channel, page_url, occurred_at, time_spent_s)"
         " FROM STDIN",
-        b->data, b->len, "write journeys");
+        copybuf_data(b), copybuf_len(b), "write journeys");
 }
 
 static int store_write_spent(struct store *st, const struct apply_out *o)
