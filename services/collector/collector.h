@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "analytics/event.h"
+#include "event.h"
 #include "collector_config.h"
 
 struct http_request;

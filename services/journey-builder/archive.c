@@ -1,7 +1,6 @@
 #include "archive.h"
 
 #include "analytics/errbuf.h"
-#include "analytics/event.h"
 #include "analytics/utf8.h"
 
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the collector's body parser and event validator
- * (common/src/event.c): every input is posted as a body to
+ * (services/collector/event*.c): every input is posted as a body to
  * event_batch_parse, and what it answers is checked for the invariants the
  * collector relies on. Built by tests/CMakeLists.txt with clang
  * -fsanitize=fuzzer,address,undefined when that is available; README.md
@@ -16,7 +16,7 @@
  *  - textcheck_nesting (SSE2, 16 bytes at a time) answers as a plain
  *    byte-by-byte walk does, for several limits.
  */
-#include "analytics/event.h"
+#include "event.h"
 #include "analytics/textcheck.h"
 #include "analytics/utf8.h"
 

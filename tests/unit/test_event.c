@@ -1,6 +1,6 @@
 /*
  * Unit tests for parsing and validating collector input into raw events
- * (common/src/event.c): field rules, batches, historical imports, clock skew,
+ * (services/collector/event*.c): field rules, batches, historical imports, clock skew,
  * consent, the protobuf round trip, ISO-8601 checks (UTF-8: test_utf8.c); the body
  * rules of issue 11 (nesting, NULs, duplicate keys, numbers, event time).
  */
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "analytics/event.h"
+#include "event.h"
 #include "analytics/textcheck.h"
 
 #include <stdio.h>
