@@ -168,11 +168,18 @@ static int event_fail_span(const cJSON *obj, const struct event_span *sp, struct
                       where);
 }
 
+/* What the checks of one event return. */
+enum event_check_rc {
+    EVENT_CHECK_OK = 0,
+    EVENT_CHECK_REJECT = -1, /* the event is rejected, f says why */
+    EVENT_CHECK_NOMEM = -2,  /* out of memory: the whole request fails */
+};
+
 /* Rejects the event obj when an object in it has a key twice. The caller
  * has matched obj's own keys to the known fields: known_dup is a known field
  * seen twice (or NULL), n_unknown the members that are no known field (a
- * known field never equals one of those). Returns 0, -1 with f set, or -2
- * when out of memory. */
+ * known field never equals one of those). Returns an enum event_check_rc
+ * (EVENT_CHECK_REJECT with f set). */
 static int event_check_dups(const cJSON *obj, const char *known_dup, size_t n_unknown,
                             struct event_fail *f)
 {
@@ -191,11 +198,11 @@ static int event_check_dups(const cJSON *obj, const char *known_dup, size_t n_un
             }
         }
     }
-    return rc < 0 ? -2 : 0;
+    return rc < 0 ? EVENT_CHECK_NOMEM : EVENT_CHECK_OK;
 }
 
-/* Validates the fields of one event object into out. Returns 0, -1 with f
- * set, or -2 when out of memory. */
+/* Validates the fields of one event object into out. Returns an enum
+ * event_check_rc (EVENT_CHECK_REJECT with f set). */
 static int event_check_fields(struct event_ctx *ctx, const cJSON *obj, size_t index,
                               struct event_fields *out, struct event_fail *f)
 {
@@ -248,20 +255,20 @@ static int event_check_fields(struct event_ctx *ctx, const cJSON *obj, size_t in
         }
         if (event_check_string(slot[fld], fld, strings[i].required, maxlen, strings[i].cs,
                                &out->str[fld], f) != 0) {
-            return -1;
+            return EVENT_CHECK_REJECT;
         }
     }
     rc = event_check_timestamp(slot[EVENT_F_TIMESTAMP], ctx->batch->historical, &out->ts_ms, f);
     if (rc < 0) {
-        return -1;
+        return EVENT_CHECK_REJECT;
     }
     out->ts_present = rc == 1;
     if (event_check_age(lim, ctx->batch->historical, ctx->req->received_ms, out->ts_present,
                         out->ts_ms, f) != 0) {
-        return -1;
+        return EVENT_CHECK_REJECT;
     }
     if (event_check_event_data(slot[EVENT_F_EVENT_DATA], lim, f) != 0) {
-        return -1;
+        return EVENT_CHECK_REJECT;
     }
     out->data = slot[EVENT_F_EVENT_DATA];
     analytics__v1__consent__init(&out->consent);
@@ -337,7 +344,7 @@ static int event_parse_one(struct event_ctx *ctx, const cJSON *item, size_t inde
     }
     memset(&fields, 0, sizeof(fields));
     rc = event_check_fields(ctx, item, index, &fields, &f);
-    if (rc == -2) {
+    if (rc == EVENT_CHECK_NOMEM) {
         return -1;
     }
     if (rc != 0) {
