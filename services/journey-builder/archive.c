@@ -54,12 +54,6 @@ static bool archive_ok(struct archive_writer *w)
     return w->rc == 0;
 }
 
-/* A column written as it is (numbers, times, enum names, addresses). */
-static void archive_put_raw(struct archive_writer *w, const char *s, size_t n)
-{
-    copybuf_raw(w->buf, s, n);
-}
-
 /* Fails the row unless s[0..n), the value of column, is valid UTF-8. */
 static void archive_check_utf8(struct archive_writer *w, const char *column, const char *s,
                                size_t n)
@@ -109,7 +103,7 @@ static void archive_put_ts(struct archive_writer *w, long long ms)
     int n = snprintf(ts, sizeof(ts), "%04lld-%02u-%02u %02u:%02u:%02u.%03u+00", y, m, d,
                      (unsigned)(in_day / 3600000), (unsigned)(in_day / 60000 % 60),
                      (unsigned)(in_day / 1000 % 60), (unsigned)(in_day % 1000));
-    archive_put_raw(w, ts, (size_t)n);
+    copybuf_raw(w->buf, ts, (size_t)n);
 }
 
 static bool archive_ts_ok(long long ms)
@@ -132,7 +126,7 @@ static void archive_put_enum(struct archive_writer *w, const char *const *names,
 {
     const char *name = names[v > 0 && (size_t)v < n ? (size_t)v : 0];
 
-    archive_put_raw(w, name, strlen(name));
+    copybuf_raw(w->buf, name, strlen(name));
 }
 
 /* Parses the leading address of s (up to '/' or the end) and its optional
@@ -200,7 +194,7 @@ static void archive_put_cidr(struct archive_writer *w, const char *s)
     }
     size_t n = strlen(text);
     n += (size_t)snprintf(text + n, sizeof(text) - n, "/%d", bits);
-    archive_put_raw(w, text, n);
+    copybuf_raw(w->buf, text, n);
 }
 
 /* Reads four hex digits at p into *v. Returns false (reading no further
