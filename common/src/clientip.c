@@ -3,18 +3,15 @@
  * logic.
  */
 #include "analytics/clientip.h"
-
 #include "analytics/errbuf.h"
 #include "analytics/ipaddr.h"
 #include "analytics/strlist.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 struct ip_addr {
     int family;          /* AF_INET or AF_INET6 */

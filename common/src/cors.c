@@ -2,7 +2,6 @@
  * The CORS origin allow-list. Contracts in analytics/cors.h; pure logic.
  */
 #include "analytics/cors.h"
-
 #include "analytics/errbuf.h"
 #include "analytics/ipaddr.h"
 #include "analytics/strlist.h"
@@ -11,8 +10,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 
 struct cors {
     bool any;       /* "*" was listed */

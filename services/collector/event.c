@@ -8,13 +8,7 @@
 #include "analytics/errbuf.h"
 #include "analytics/utf8.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

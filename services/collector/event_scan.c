@@ -4,21 +4,9 @@
  */
 #include "event_priv.h"
 #include "analytics/textcheck.h"
-#include "analytics/errbuf.h"
-#include "analytics/utf8.h"
 
-#include <cjson/cJSON.h>
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <uuid/uuid.h>
 
 /* ---- duplicate keys ---- */
 

@@ -3,17 +3,10 @@
  * progress, rollups, reach), staged by COPY and merged. Contract in store.h.
  */
 #include "store_priv.h"
-
 #include "analytics/errbuf.h"
-#include "analytics/log.h"
-#include "analytics/pg.h"
 #include "archive.h"
-#include "rollup.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <libpq-fe.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
