@@ -589,10 +589,6 @@ int collector_init(struct collector *col, const struct collector_config *cfg,
         fprintf(err, "config: ANALYTICS_COLLECTOR_TRUSTED_PROXIES: %s\n", why);
         bad++;
     }
-    if (kafka_debug_check(cfg->kafka_debug, why, sizeof(why)) != 0) {
-        fprintf(err, "config: ANALYTICS_KAFKA_DEBUG: %s\n", why);
-        bad++;
-    }
     if ((cfg->inflight_max_mb << 20) < cfg->max_body_bytes) {
         /* else a body of the largest size allowed could never be taken */
         fprintf(err,
@@ -617,4 +613,37 @@ void collector_fini(struct collector *col)
     proxy_list_free(col->proxies);
     ratelimit_free(col->ratelimit);
     memset(col, 0, sizeof(*col));
+}
+
+static double collector_spool_records(void *arg)
+{
+    return (double)spool_pending_records(arg);
+}
+
+static double collector_spool_bytes(void *arg)
+{
+    return (double)spool_pending_bytes(arg);
+}
+
+void collector_spool_metrics(struct metrics *metrics, struct spool *spool)
+{
+    metrics_gauge_fn(metrics, "analytics_collector_spool_pending_events",
+                     "Events waiting in the disk spool", NULL, collector_spool_records, spool);
+    metrics_gauge_fn(metrics, "analytics_collector_spool_pending_bytes",
+                     "Bytes waiting in the disk spool", NULL, collector_spool_bytes, spool);
+}
+
+struct http_server *collector_listen(struct collector *col, struct metrics *metrics, char *err,
+                                     size_t errlen)
+{
+    struct http_opts ho;
+
+    collector_config_http(col->cfg, &ho);
+    col->route = (struct http_route){"/api/analytics/events", collector_check_events,
+                                     collector_handle_events, collector_refused_events, col};
+    ho.routes = &col->route;
+    ho.n_routes = 1;
+    ho.name = "collector";
+    ho.metrics = metrics;
+    return http_start(&ho, err, errlen);
 }
