@@ -1,11 +1,11 @@
 #include "collector.h"
 
+#include "analytics/deadletter.h"
 #include "analytics/http.h"
 #include "analytics/kafka.h"
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
-#include "analytics/v1/dead_letter.pb-c.h"
 #include "guard.h"
 #include "ingest.h"
 
@@ -15,8 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define COLLECTOR_ORIGIN_MAX 255       /* bytes of an Origin header we echo */
-#define COLLECTOR_DEADLETTER_MAX 65536 /* bytes of original input kept in a dead letter */
+#define COLLECTOR_ORIGIN_MAX 255 /* bytes of an Origin header we echo */
 
 static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {202, 204, 400, 401, 403, 405, 408,
                                                                413, 415, 429, 431, 500, 503, 0};
@@ -156,22 +155,23 @@ static int collector_deadletter(struct collector *col, const char *code, const c
                                 const char *original, size_t len, const char *fingerprint,
                                 const char *cause_id, size_t index, uint8_t **buf, size_t *cap)
 {
-    Analytics__V1__DeadLetter dl = ANALYTICS__V1__DEAD_LETTER__INIT;
+    Analytics__V1__DeadLetter dl;
+    struct deadletter_src src = {
+        .service = "analytics-collector",
+        .code = code,
+        .reason = reason,
+        .cause_event_id = cause_id,
+        .fingerprint = fingerprint,
+        .original = original,
+        .len = len,
+        .content_type = "application/json",
+        .ts_ms = lifecycle_now_ms(),
+        .batch_index = (uint32_t)index,
+    };
     size_t n;
     int rc;
 
-    dl.schema_version = 1;
-    dl.cause_event_id = (char *)(cause_id != NULL ? cause_id : "");
-    dl.source_service = "analytics-collector";
-    dl.error_code = (char *)code;
-    dl.reason = (char *)reason;
-    dl.original.data = (uint8_t *)original;
-    dl.original.len = len > COLLECTOR_DEADLETTER_MAX ? COLLECTOR_DEADLETTER_MAX : len;
-    dl.original_truncated = len > COLLECTOR_DEADLETTER_MAX;
-    dl.original_content_type = "application/json";
-    dl.ts_ms = lifecycle_now_ms();
-    dl.fingerprint = (char *)(fingerprint != NULL ? fingerprint : "");
-    dl.batch_index = (uint32_t)index;
+    deadletter_init(&dl, &src);
     n = collector_pack(&dl.base, buf, cap);
     if (n == 0) {
         return -1;
