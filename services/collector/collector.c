@@ -1,12 +1,12 @@
 #include "collector.h"
 
 #include "analytics/bytebuf.h"
+#include "analytics/deadletter.h"
 #include "analytics/http.h"
 #include "analytics/kafka.h"
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
-#include "analytics/v1/dead_letter.pb-c.h"
 #include "analytics/clientip.h"
 #include "analytics/cors.h"
 #include "analytics/ratelimit.h"
@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #define COLLECTOR_ORIGIN_MAX 255       /* bytes of an Origin header we echo */
-#define COLLECTOR_DEADLETTER_MAX 65536 /* bytes of original input kept in a dead letter */
 #define COLLECTOR_BODY_MAX (16u << 20) /* bytes of a response body we build */
 
 static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {202, 204, 400, 401, 403, 405, 408,
@@ -125,22 +124,23 @@ static int collector_deadletter(struct collector *col, const char *code, const c
                                 const char *original, size_t len, const char *fingerprint,
                                 const char *cause_id, size_t index, uint8_t **buf, size_t *cap)
 {
-    Analytics__V1__DeadLetter dl = ANALYTICS__V1__DEAD_LETTER__INIT;
+    Analytics__V1__DeadLetter dl;
+    struct deadletter_src src = {
+        .service = "analytics-collector",
+        .code = code,
+        .reason = reason,
+        .cause_event_id = cause_id,
+        .fingerprint = fingerprint,
+        .original = original,
+        .len = len,
+        .content_type = "application/json",
+        .ts_ms = lifecycle_now_ms(),
+        .batch_index = (uint32_t)index,
+    };
     size_t n;
     int rc;
 
-    dl.schema_version = 1;
-    dl.cause_event_id = (char *)(cause_id != NULL ? cause_id : "");
-    dl.source_service = "analytics-collector";
-    dl.error_code = (char *)code;
-    dl.reason = (char *)reason;
-    dl.original.data = (uint8_t *)original;
-    dl.original.len = len > COLLECTOR_DEADLETTER_MAX ? COLLECTOR_DEADLETTER_MAX : len;
-    dl.original_truncated = len > COLLECTOR_DEADLETTER_MAX;
-    dl.original_content_type = "application/json";
-    dl.ts_ms = lifecycle_now_ms();
-    dl.fingerprint = (char *)(fingerprint != NULL ? fingerprint : "");
-    dl.batch_index = (uint32_t)index;
+    deadletter_init(&dl, &src);
     n = collector_pack(&dl.base, buf, cap);
     if (n == 0) {
         return -1;
@@ -559,10 +559,6 @@ int collector_init(struct collector *col, const struct collector_config *cfg,
         fprintf(err, "config: ANALYTICS_COLLECTOR_TRUSTED_PROXIES: %s\n", why);
         bad++;
     }
-    if (kafka_debug_check(cfg->kafka_debug, why, sizeof(why)) != 0) {
-        fprintf(err, "config: ANALYTICS_KAFKA_DEBUG: %s\n", why);
-        bad++;
-    }
     if ((cfg->inflight_max_mb << 20) < cfg->max_body_bytes) {
         /* else a body of the largest size allowed could never be taken */
         fprintf(err,
@@ -587,4 +583,37 @@ void collector_fini(struct collector *col)
     proxy_list_free(col->proxies);
     ratelimit_free(col->ratelimit);
     memset(col, 0, sizeof(*col));
+}
+
+static double collector_spool_records(void *arg)
+{
+    return (double)spool_pending_records(arg);
+}
+
+static double collector_spool_bytes(void *arg)
+{
+    return (double)spool_pending_bytes(arg);
+}
+
+void collector_spool_metrics(struct metrics *metrics, struct spool *spool)
+{
+    metrics_gauge_fn(metrics, "analytics_collector_spool_pending_events",
+                     "Events waiting in the disk spool", NULL, collector_spool_records, spool);
+    metrics_gauge_fn(metrics, "analytics_collector_spool_pending_bytes",
+                     "Bytes waiting in the disk spool", NULL, collector_spool_bytes, spool);
+}
+
+struct http_server *collector_listen(struct collector *col, struct metrics *metrics, char *err,
+                                     size_t errlen)
+{
+    struct http_opts ho;
+
+    collector_config_http(col->cfg, &ho);
+    col->route = (struct http_route){"/api/analytics/events", collector_check_events,
+                                     collector_handle_events, collector_refused_events, col};
+    ho.routes = &col->route;
+    ho.n_routes = 1;
+    ho.name = "collector";
+    ho.metrics = metrics;
+    return http_start(&ho, err, errlen);
 }

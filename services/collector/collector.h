@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "analytics/http.h"
 #include "event.h"
 #include "collector_config.h"
 
@@ -29,6 +30,7 @@ struct collector {
     struct event_limits limits;
     bool delivered;
     char collector_id[128];
+    struct http_route route; /* POST /api/analytics/events, for collector_listen */
 
     struct metric *m_status[COLLECTOR_STATUS_SLOTS];
     struct metric *m_in;
@@ -44,6 +46,19 @@ int collector_init(struct collector *col, const struct collector_config *cfg,
                    struct metrics *metrics, FILE *err);
 
 void collector_fini(struct collector *col);
+
+struct spool;
+struct http_server;
+
+/* Starts the public listener for events (cfg's listen address and limits).
+ * Returns the server (stop with http_stop), or NULL with the reason in err.
+ * col must outlive it. */
+struct http_server *collector_listen(struct collector *col, struct metrics *metrics, char *err,
+                                     size_t errlen);
+
+/* Registers the gauges of what waits in spool (borrowed for the registry's
+ * life). */
+void collector_spool_metrics(struct metrics *metrics, struct spool *spool);
 
 /* The events endpoint's http_route callbacks; arg is the collector.
  * check decides from the headers (method, CORS, write key, rate limit,

@@ -1,25 +1,17 @@
 #include "collector_config.h"
 
+#include "analytics/http.h"
+#include "analytics/kafka.h"
+#include "ingest.h"
+
 #include <limits.h>
 #include <stddef.h>
 
 #define F(field) offsetof(struct collector_config, field)
 
 const struct config_var collector_config_vars[] = {
-    {"ANALYTICS_KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", 0, 0, NULL,
-     "Kafka bootstrap servers, comma-separated", F(brokers), 0},
-    {"ANALYTICS_KAFKA_DEBUG", CONFIG_STRING, NULL, 0, 0, NULL,
-     "librdkafka debug contexts for the Kafka clients (cgrp,fetch,topic,consumer or all), "
-     "logged as kafka.debug lines at info; empty is off",
-     F(kafka_debug), 0},
-    {"ANALYTICS_TOPIC_PREFIX", CONFIG_STRING, "analytics.", 0, 0, NULL,
-     "prefix of every topic name, so two stacks can share a cluster", F(topic_prefix), 0},
-    {"ANALYTICS_LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error",
-     "lowest level logged", F(log_level), 0},
     {"ANALYTICS_COLLECTOR_LISTEN", CONFIG_HOSTPORT, "0.0.0.0:8080", 0, 0, NULL,
      "public HTTP listener for events (port 0 picks a free port)", F(listen), 0},
-    {"ANALYTICS_COLLECTOR_ADMIN_LISTEN", CONFIG_HOSTPORT, "0.0.0.0:9101", 0, 0, NULL,
-     "health and metrics listener", F(admin_listen), 0},
     {"ANALYTICS_COLLECTOR_SPOOL_DIR", CONFIG_STRING, "/var/lib/analytics/spool", 0, 0, NULL,
      "directory of the disk spool for events the broker could not take yet", F(spool_dir), 0},
     {"ANALYTICS_COLLECTOR_SPOOL_MAX_MB", CONFIG_INT, "1024", 1, 1048576, NULL,
@@ -95,3 +87,33 @@ const struct config_var collector_config_vars[] = {
 
 const size_t collector_config_nvars =
     sizeof(collector_config_vars) / sizeof(collector_config_vars[0]);
+
+void collector_config_http(const struct collector_config *c, struct http_opts *ho)
+{
+    http_opts_default(ho);
+    ho->listen = c->listen;
+    ho->threads = (int)c->threads;
+    ho->max_connections = (int)c->max_connections;
+    ho->header_timeout_ms = (int)c->header_timeout_ms;
+    ho->body_timeout_ms = (int)c->body_timeout_ms;
+    ho->keep_alive_ms = (int)c->keep_alive_ms;
+    ho->max_body_bytes = c->max_body_bytes;
+    ho->inflight_max_bytes = c->inflight_max_mb << 20;
+}
+
+void collector_config_ingest(const struct collector_config *c, struct collector_topics *t,
+                             struct ingest_opts *io)
+{
+    const char *prefix = c->svc.topic_prefix;
+
+    *io = (struct ingest_opts){
+        .brokers = c->svc.brokers,
+        .kafka_debug = c->svc.kafka_debug,
+        .topic_raw = kafka_topic_name(prefix, "events.raw", t->raw, sizeof(t->raw)),
+        .topic_deadletter =
+            kafka_topic_name(prefix, "deadletter", t->deadletter, sizeof(t->deadletter)),
+        .linger_ms = (int)c->linger_ms,
+        .produce_timeout_ms = (int)c->produce_timeout_ms,
+        .queue_max_events = (int)c->queue_max_events,
+    };
+}

@@ -5,16 +5,13 @@
 #include <stddef.h>
 
 #include "analytics/config.h"
+#include "analytics/service.h"
 
 enum collector_ack { COLLECTOR_ACK_DELIVERED = 0, COLLECTOR_ACK_QUEUED = 1 };
 
 struct collector_config {
-    char *brokers;
-    char *kafka_debug; /* NULL when unset */
-    char *topic_prefix;
-    int log_level; /* enum log_level */
+    struct service_config svc; /* the shared rows: first, so their offsets hold */
     char *listen;
-    char *admin_listen;
     char *spool_dir;
     long long spool_max_mb;
     bool spool_fsync;
@@ -40,6 +37,23 @@ struct collector_config {
     long long retention_days; /* shared with the journey-builder */
     long long future_days;
 };
+
+struct http_opts;
+struct ingest_opts;
+
+/* The topics' full names (prefix + name). */
+struct collector_topics {
+    char raw[256], deadletter[256];
+};
+
+/* The producer's options from c, topic names written into t (io borrows
+ * both); the spool and metrics are left for the caller. */
+void collector_config_ingest(const struct collector_config *c, struct collector_topics *t,
+                             struct ingest_opts *io);
+
+/* The public listener's options from c (ho borrows c's strings); routes,
+ * name and metrics are left for the caller. */
+void collector_config_http(const struct collector_config *c, struct http_opts *ho);
 
 extern const struct config_var collector_config_vars[];
 extern const size_t collector_config_nvars;

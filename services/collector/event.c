@@ -282,7 +282,7 @@ static int event_emit(struct event_ctx *ctx, size_t index, const struct event_fi
     const char *id = in->str[EVENT_F_EVENT_ID];
     const char *data_json = "{}";
 
-    if (cJSON_IsObject(data) && data->child != NULL) {
+    if (data != NULL && cJSON_IsObject(data) && data->child != NULL) {
         data_json = event_data_json(ctx, data, in->data_ord, index);
         if (data_json == NULL) {
             return -1;

@@ -1,7 +1,7 @@
 #include "batch.h"
 
 #include "analytics/log.h"
-#include "analytics/v1/dead_letter.pb-c.h"
+#include "analytics/deadletter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,33 +552,30 @@ static int batch_enrich_one(struct batch *b, const struct enrich_ctx *ctx,
 
 static int batch_pack_dead(struct batch *b, long long now_ms, struct batch_event *e)
 {
-    Analytics__V1__DeadLetter dl = ANALYTICS__V1__DEAD_LETTER__INIT;
-    size_t keep = e->len;
-
-    if (keep > b->names.deadletter_original_max) {
-        keep = b->names.deadletter_original_max;
-        dl.original_truncated = true;
-    }
-    dl.schema_version = 1;
-    dl.cause_event_id = e->raw != NULL && e->raw->event_id != NULL ? e->raw->event_id : "";
-    dl.source_service = (char *)b->names.service;
-    dl.source_topic = (char *)b->names.source_topic;
-    dl.source_partition = e->partition;
-    dl.source_offset = e->offset;
-    dl.error_code = (char *)e->dead_code;
-    dl.reason = e->dead_reason != NULL ? e->dead_reason : "";
-    dl.original.data = (uint8_t *)e->payload;
-    dl.original.len = keep;
-    dl.original_content_type = "application/x-protobuf";
-    dl.ts_ms = now_ms;
-    dl.fingerprint =
+    Analytics__V1__DeadLetter dl;
+    const char *fp =
         arena_strndup(&b->arena, e->key != NULL ? e->key : "", e->key != NULL ? e->key_len : 0);
-    if (dl.fingerprint == NULL) {
+
+    if (fp == NULL) {
         return -1;
     }
-    if (e->raw != NULL) {
-        dl.batch_index = e->raw->batch_index;
-    }
+    struct deadletter_src src = {
+        .service = b->names.service,
+        .topic = b->names.source_topic,
+        .partition = e->partition,
+        .offset = e->offset,
+        .code = e->dead_code,
+        .reason = e->dead_reason,
+        .cause_event_id = e->raw != NULL ? e->raw->event_id : NULL,
+        .fingerprint = fp,
+        .original = e->payload,
+        .len = e->len,
+        .content_type = "application/x-protobuf",
+        .ts_ms = now_ms,
+        .batch_index = e->raw != NULL ? e->raw->batch_index : 0,
+        .original_max = b->names.deadletter_original_max,
+    };
+    deadletter_init(&dl, &src);
     return batch_pack(b, &dl.base, e);
 }
 

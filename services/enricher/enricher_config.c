@@ -1,5 +1,8 @@
 #include "enricher_config.h"
 
+#include "analytics/kafka.h"
+#include "daemon.h"
+
 #include <stddef.h>
 
 #define F(field) offsetof(struct enricher_config, field)
@@ -7,22 +10,6 @@
 /* Data files default to where Debian installs them, and to this source tree
  * for the project's own files (the container image sets them explicitly). */
 const struct config_var enricher_config_vars[] = {
-    {"ANALYTICS_LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error",
-     "lowest level logged", F(log_level), 0},
-    {"ANALYTICS_KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", 0, 0, NULL,
-     "Kafka bootstrap servers, comma-separated", F(brokers), 0},
-    {"ANALYTICS_KAFKA_DEBUG", CONFIG_STRING, NULL, 0, 0, NULL,
-     "librdkafka debug contexts for the Kafka clients (cgrp,fetch,topic,consumer or all), "
-     "logged as kafka.debug lines at info; empty is off",
-     F(kafka_debug), 0},
-    {"ANALYTICS_TOPIC_PREFIX", CONFIG_STRING, "analytics.", 0, 0, NULL,
-     "prefix of every topic name and Redis key, so two stacks can share a cluster", F(topic_prefix),
-     0},
-    {"ANALYTICS_REDIS_URL", CONFIG_STRING, "redis://127.0.0.1:6379/0", 0, 0, NULL,
-     "Redis for dedup marks and session state: redis://[:password@]host[:port][/db]", F(redis_url),
-     CONFIG_SECRET},
-    {"ANALYTICS_ENRICHER_ADMIN_LISTEN", CONFIG_HOSTPORT, "0.0.0.0:9102", 0, 0, NULL,
-     "health and metrics listener", F(admin_listen), 0},
     {"ANALYTICS_PAGES_FILE", CONFIG_STRING, ANALYTICS_DATA_DIR "/deploy/config/pages.json", 0, 0,
      NULL, "page type rules (JSON)", F(pages_file), 0},
     {"ANALYTICS_UAP_REGEXES", CONFIG_STRING, "/usr/share/uap-core/regexes.yaml", 0, 0, NULL,
@@ -70,3 +57,33 @@ const struct config_var enricher_config_vars[] = {
 };
 
 const size_t enricher_config_nvars = sizeof(enricher_config_vars) / sizeof(enricher_config_vars[0]);
+
+void enricher_config_opts(const struct enricher_config *c, struct enricher_topics *t,
+                          struct enricher_daemon_opts *o)
+{
+    const char *prefix = c->svc.topic_prefix;
+
+    *o = (struct enricher_daemon_opts){
+        .brokers = c->svc.brokers,
+        .kafka_debug = c->svc.kafka_debug,
+        .group = "analytics-enricher",
+        .topic_raw = kafka_topic_name(prefix, "events.raw", t->raw, sizeof(t->raw)),
+        .topic_enriched =
+            kafka_topic_name(prefix, "events.enriched", t->enriched, sizeof(t->enriched)),
+        .topic_deadletter =
+            kafka_topic_name(prefix, "deadletter", t->deadletter, sizeof(t->deadletter)),
+        .redis_url = c->svc.redis_url,
+        .redis_timeout_ms = 1000,
+        .key_prefix = prefix,
+        .dedup_ttl_ms = c->dedup_ttl_h * 3600000,
+        .session_ttl_ms = c->session_idle_min * 60000 + 3600000,
+        .batch_max = (size_t)c->batch,
+        .session_cache = (size_t)c->session_cache,
+        .inflight_max = (int)c->inflight_batches,
+        .linger_ms = (int)c->linger_ms,
+        .group_session_timeout_ms = (int)c->group_session_timeout_ms,
+        .prefetch_mb = (int)c->prefetch_mb,
+        .bot_rate_per_sec = (double)c->bot_rate,
+        .bot_rate_burst = (double)c->bot_burst,
+    };
+}

@@ -35,6 +35,11 @@ int enricher_resources_load(struct enricher_resources *r, const struct enricher_
         fprintf(err, "config: ANALYTICS_PAGES_FILE: %s\n", why);
         bad++;
     }
+    if (session_config_init(&r->sessions, cfg->session_idle_min * 60000, cfg->site_timezone, NULL,
+                            why, sizeof(why)) != 0) {
+        fprintf(err, "config: ANALYTICS_SITE_TIMEZONE: %s\n", why);
+        bad++;
+    }
     return bad == 0 ? 0 : -1;
 }
 
@@ -44,6 +49,7 @@ void enricher_resources_fini(struct enricher_resources *r)
     bot_detector_free(r->bots);
     geo_db_free(r->geo);
     page_rules_free(r->pages);
+    session_config_fini(&r->sessions);
     memset(r, 0, sizeof(*r));
 }
 
@@ -130,4 +136,20 @@ long enricher_stdin_run(const struct enrich_ctx *ctx, FILE *in, FILE *out)
         return -1;
     }
     return bad;
+}
+
+double enricher_ua_hit_ratio(void *ua)
+{
+    uint64_t hits = 0, misses = 0;
+
+    ua_parser_stats(ua, &hits, &misses);
+    return hits + misses > 0 ? (double)hits / (double)(hits + misses) : 0.0;
+}
+
+int enricher_stdin_main(const struct enricher_resources *r)
+{
+    struct enrich_ctx ctx = {r->ua, r->bots, r->geo, r->pages, NULL};
+    long bad = enricher_stdin_run(&ctx, stdin, stdout);
+
+    return bad < 0 ? 1 : (bad > 0 ? 65 : 0); /* 65: EX_DATAERR */
 }

@@ -1,12 +1,13 @@
 #include "daemon.h"
 
 #include "analytics/copybuf.h"
+#include "analytics/deadletter.h"
 #include "analytics/errbuf.h"
 #include "analytics/kafka.h"
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
-#include "analytics/v1/dead_letter.pb-c.h"
+#include "analytics/stage.h"
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "archive.h"
 #include "due.h"
@@ -15,16 +16,12 @@
 #include "rollup.h"
 #include "store.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define JB_POLL_MS 100        /* first poll of a batch; stop flag checked between */
-#define JB_WAIT_MS 50         /* one wait while blocked */
-#define JB_PAUSE_AFTER_MS 200 /* blocked this long: pause consumption */
+#define JB_WAIT_MS 50         /* one wait for room in the producer's queue */
 #define JB_BACKOFF_MIN_MS 250 /* PostgreSQL reconnect backoff */
 #define JB_BACKOFF_MAX_MS 5000
 #define JB_FLUSH_MS 10000    /* journey updates awaited before a commit */
@@ -41,7 +38,6 @@
 #define JB_CLOCK_BEHIND_WARN_S 300    /* host clock behind the receive times: warn past this */
 #define JB_DUE_REFUSED_MS 60000       /* a refused closing of sessions is retried after this */
 #define JB_PARTS_MAX 4096
-#define JB_DEADLETTER_MAX 65536
 #define JB_DAYS_KNOWN 64
 
 enum jb_slot_kind {
@@ -51,7 +47,7 @@ enum jb_slot_kind {
 };
 
 struct jb_slot {
-    struct kafka_message m;
+    struct kafka_message m;           /* the stage's, borrowed while the batch is in hand */
     Analytics__V1__EnrichedEvent *ev; /* owned; NULL when undecodable */
     enum jb_slot_kind kind;
     const char *dead_code;
@@ -68,26 +64,18 @@ struct jb_part {
     bool verified;         /* applied checked against the broker (jb_check_offsets) */
 };
 
-/* The outcome of one attempt at a unit of work. */
-enum jb_step {
-    STEP_FATAL = -1,
-    STEP_DONE = 0,
-    STEP_IDLE,
-    STEP_WAIT_PG,
-    STEP_WAIT_BROKER,
-};
-
 struct jb_metrics {
-    struct metric *consumed, *archived, *duplicates, *skipped, *dead, *bots;
+    struct metric *archived, *duplicates, *skipped, *bots;
     struct metric *touchpoints, *stage_changes, *funnel_steps, *closed, *abandoned;
-    struct metric *updates, *batch_seconds, *pg_up, *paused, *pg_errors, *fenced, *dropped;
+    struct metric *updates, *pg_up, *pg_errors, *fenced, *dropped;
     struct metric *offsets_reset, *refused, *clock_behind, *reopened, *abandon_reverted;
 };
 
 struct jb_daemon {
     struct jb_daemon_opts o;
-    struct kafka_producer *producer;
-    struct kafka_consumer *consumer;
+    struct stage *rt;                /* the consumer stage: thread, clients, offsets */
+    struct kafka_producer *producer; /* the stage's */
+    struct kafka_consumer *consumer; /* the stage's */
     struct store *store;
     struct jcache *visitors, *sessions;
     struct apply_out out;
@@ -106,17 +94,13 @@ struct jb_daemon {
     long long days[JB_DAYS_KNOWN];      /* days whose partitions exist */
     size_t ndays;
     long long backoff_ms, retry_at_mono;
-    long long blocked_since, due_at_mono, retention_at_mono;
+    long long due_at_mono, retention_at_mono;
     bool pg_said; /* a PostgreSQL state was logged: the first is, changed or not */
     char cluster[STORE_CLUSTER_MAX]; /* the Kafka cluster's id; "" until known */
     long long cluster_asked_mono;    /* when it was last asked for while not known */
     bool clock_warned;               /* journey.host_clock_behind said, not cleared since */
-    bool stopping;
-    atomic_int delivery_failed;
-    pthread_t thread;
-    bool thread_started;
-    atomic_bool stop, failed, pg_up;
-    atomic_llong deadline_ms;
+    long long failures_before;       /* the stage's delivery failures when a produce began */
+    atomic_bool pg_up;
     struct jb_metrics m;
 };
 
@@ -125,16 +109,12 @@ static void jb_register_metrics(struct jb_daemon *d)
     struct metrics *r = d->o.metrics;
     struct jb_metrics *m = &d->m;
 
-    m->consumed = metrics_counter(r, "analytics_journey_builder_events_consumed_total",
-                                  "Enriched events consumed", NULL);
     m->archived = metrics_counter(r, "analytics_journey_builder_events_archived_total",
                                   "Events inserted into analytics_events", NULL);
     m->duplicates = metrics_counter(r, "analytics_journey_builder_duplicates_total",
                                     "Events whose event_id was archived already", NULL);
     m->skipped = metrics_counter(r, "analytics_journey_builder_replayed_skipped_total",
                                  "Messages skipped because the database had applied them", NULL);
-    m->dead = metrics_counter(r, "analytics_journey_builder_deadletters_total",
-                              "Messages sent to the dead-letter topic", NULL);
     m->bots = metrics_counter(r, "analytics_journey_builder_bot_events_total",
                               "Bot events archived and kept out of journeys", NULL);
     m->touchpoints = metrics_counter(r, "analytics_journey_builder_touchpoints_total",
@@ -149,14 +129,8 @@ static void jb_register_metrics(struct jb_daemon *d)
                                    "Funnel attempts counted abandoned", NULL);
     m->updates = metrics_counter(r, "analytics_journey_builder_updates_produced_total",
                                  "Journey updates the broker acknowledged", NULL);
-    m->batch_seconds =
-        metrics_histogram(r, "analytics_journey_builder_batch_seconds",
-                          "Time from a batch's first message consumed to its transaction committed",
-                          NULL, metrics_latency_bounds, metrics_latency_bounds_n);
     m->pg_up =
         metrics_gauge(r, "analytics_journey_builder_pg_up", "1 while PostgreSQL answers", NULL);
-    m->paused = metrics_gauge(r, "analytics_journey_builder_consumer_paused",
-                              "1 while consumption is paused (PostgreSQL or broker down)", NULL);
     m->pg_errors = metrics_counter(r, "analytics_journey_builder_pg_errors_total",
                                    "Transactions that failed and were retried", NULL);
     m->fenced =
@@ -200,34 +174,22 @@ static void jb_release_batch(struct jb_daemon *d)
 {
     for (size_t i = 0; i < d->nslots; i++) {
         analytics__v1__enriched_event__free_unpacked(d->slots[i].ev, NULL);
-        kafka_message_release(&d->slots[i].m);
     }
     d->nslots = 0;
     d->lo = d->hi = 0;
 }
 
-/* Partitions are being revoked (inside kafka_consumer_poll): nothing is in
- * flight between batches, so the batch in hand is dropped (the next owner
- * consumes it) and so is every state (it may change elsewhere now). */
-static void jb_on_revoke(void *arg)
+/* The stage abandons the batch in hand (revoked, or the stop deadline). */
+static void jb_drop(void *arg)
 {
-    struct jb_daemon *d = arg;
-
-    if (d->nslots > 0) {
-        log_info("journey.batch_dropped", LOG_STR("reason", "revoked"),
-                 LOG_INT("events", d->nslots));
-    }
-    jb_release_batch(d);
-    jb_forget(d);
+    jb_release_batch(arg);
 }
 
-/* Sleeps on this thread (lifecycle_wait would take the main thread's
- * signals). */
-static void jb_sleep_ms(long ms)
+/* Partitions were revoked: nothing is in flight between batches, and every
+ * state may change elsewhere now. */
+static void jb_revoked(void *arg)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
+    jb_forget(arg);
 }
 
 /* Evicts the states beyond the caches' bounds (between batches only). */
@@ -253,21 +215,21 @@ static void jb_pg_state(struct jb_daemon *d, bool up)
 }
 
 /* Connects when needed, no sooner than the backoff allows. Returns
- * STEP_DONE when connected, else STEP_WAIT_PG. */
-static enum jb_step jb_pg_connect(struct jb_daemon *d)
+ * STAGE_DONE when connected, else STAGE_WAIT_BACKEND. */
+static enum stage_step jb_pg_connect(struct jb_daemon *d)
 {
     long long now = lifecycle_mono_ms();
 
     if (store_connected(d->store)) {
-        return STEP_DONE;
+        return STAGE_DONE;
     }
     if (now < d->retry_at_mono) {
-        return STEP_WAIT_PG;
+        return STAGE_WAIT_BACKEND;
     }
     int rc = store_connect(d->store, d->o.pg_connect_timeout_s);
     if (rc == STORE_REFUSED) {
         log_error("journey.pg_unusable", LOG_STR("error", store_error(d->store)));
-        return STEP_FATAL;
+        return STAGE_FATAL;
     }
     if (rc != STORE_OK) {
         d->backoff_ms = d->backoff_ms == 0 ? JB_BACKOFF_MIN_MS : d->backoff_ms * 2;
@@ -276,16 +238,16 @@ static enum jb_step jb_pg_connect(struct jb_daemon *d)
         }
         d->retry_at_mono = lifecycle_mono_ms() + d->backoff_ms;
         jb_pg_state(d, false);
-        return STEP_WAIT_PG;
+        return STAGE_WAIT_BACKEND;
     }
     d->backoff_ms = 0;
     jb_forget(d); /* the database may have moved on while we were away */
     jb_pg_state(d, true);
-    return STEP_DONE;
+    return STAGE_DONE;
 }
 
 /* Turns a failed store call into the loop's next step; rolls back. */
-static enum jb_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
+static enum stage_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
 {
     store_rollback(d->store);
     jb_forget(d);
@@ -293,7 +255,7 @@ static enum jb_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
         metric_add(d->m.fenced, 1);
         log_warn("journey.fenced", LOG_STR("where", what),
                  LOG_STR("reason", store_error(d->store)));
-        return STEP_DONE; /* redo from the database's offsets */
+        return STAGE_DONE; /* redo from the database's offsets */
     }
     metric_add(d->m.pg_errors, 1);
     if (rc == STORE_DOWN) {
@@ -303,11 +265,11 @@ static enum jb_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
         }
         store_disconnect(d->store);
         jb_pg_state(d, false);
-        return STEP_WAIT_PG;
+        return STAGE_WAIT_BACKEND;
     }
     log_error("journey.pg_refused", LOG_STR("where", what),
               LOG_STR("error", store_error(d->store)));
-    return STEP_FATAL;
+    return STAGE_FATAL;
 }
 
 /* ---- partitions ---- */
@@ -458,17 +420,6 @@ static long long jb_event_clock(const Analytics__V1__EnrichedEvent *ev)
 
 /* ---- delivery ---- */
 
-static void jb_on_delivery(const struct kafka_delivery *dr, void *arg)
-{
-    struct jb_daemon *d = arg;
-
-    if (dr->err != 0) {
-        atomic_fetch_add(&d->delivery_failed, 1);
-        log_error("journey.delivery_failed", LOG_STR("topic", dr->topic),
-                  LOG_STR("error", dr->errstr));
-    }
-}
-
 /* Queues one message, waiting while the producer's queue is full. Returns
  * 0, or -1 when it cannot be queued. */
 static int jb_send(struct jb_daemon *d, const char *topic, const char *key, const void *buf,
@@ -493,69 +444,66 @@ static int jb_send(struct jb_daemon *d, const char *topic, const char *key, cons
 
 static int jb_send_deadletter(struct jb_daemon *d, const struct jb_slot *s, long long now_ms)
 {
-    Analytics__V1__DeadLetter dl = ANALYTICS__V1__DEAD_LETTER__INIT;
-    size_t keep = s->m.len < JB_DEADLETTER_MAX ? s->m.len : JB_DEADLETTER_MAX;
     const char *fp = s->ev != NULL && s->ev->fingerprint != NULL ? s->ev->fingerprint : "";
+    struct deadletter_src src = {
+        .service = "analytics-journey-builder",
+        .topic = d->o.topic_enriched,
+        .partition = s->m.partition,
+        .offset = s->m.offset,
+        .code = s->dead_code,
+        .reason = s->dead_reason,
+        .cause_event_id = s->ev != NULL ? s->ev->event_id : NULL,
+        .fingerprint = fp,
+        .original = s->m.payload,
+        .len = s->m.len,
+        .content_type = "application/x-protobuf",
+        .ts_ms = now_ms,
+    };
+    size_t len = 0;
+    uint8_t *buf = deadletter_pack(&src, &len);
 
-    dl.schema_version = 1;
-    dl.cause_event_id = s->ev != NULL && s->ev->event_id != NULL ? s->ev->event_id : "";
-    dl.source_service = "analytics-journey-builder";
-    dl.source_topic = (char *)d->o.topic_enriched;
-    dl.source_partition = s->m.partition;
-    dl.source_offset = s->m.offset;
-    dl.error_code = (char *)s->dead_code;
-    dl.reason = (char *)s->dead_reason;
-    dl.original.data = (uint8_t *)s->m.payload;
-    dl.original.len = keep;
-    dl.original_truncated = keep < s->m.len;
-    dl.original_content_type = "application/x-protobuf";
-    dl.ts_ms = now_ms;
-    dl.fingerprint = (char *)fp;
-    size_t len = analytics__v1__dead_letter__get_packed_size(&dl);
-    uint8_t *buf = malloc(len > 0 ? len : 1);
     if (buf == NULL) {
         return -1;
     }
-    analytics__v1__dead_letter__pack(&dl, buf);
     int rc = jb_send(d, d->o.topic_deadletter, fp[0] != '\0' ? fp : NULL, buf, len);
     free(buf);
     return rc;
 }
 
 /* Queues the batch's journey updates and dead letters, so the broker
- * works on them while the database writes. Returns STEP_DONE or
- * STEP_WAIT_BROKER. */
-static enum jb_step jb_produce_queue(struct jb_daemon *d)
+ * works on them while the database writes. Returns STAGE_DONE or
+ * STAGE_WAIT_BROKER. */
+static enum stage_step jb_produce_queue(struct jb_daemon *d)
 {
     long long now = lifecycle_now_ms();
 
-    atomic_store(&d->delivery_failed, 0);
+    d->failures_before = stage_delivery_failures(d->rt);
     for (size_t i = 0; i < d->out.nmsgs; i++) {
         const struct apply_msg *m = &d->out.msgs[i];
         if (jb_send(d, d->o.topic_journeys, m->key, m->buf, m->len) != 0) {
-            return STEP_WAIT_BROKER;
+            return STAGE_WAIT_BROKER;
         }
     }
     for (size_t i = d->lo; i < d->hi; i++) {
         if (d->slots[i].kind == SLOT_DEAD && jb_send_deadletter(d, &d->slots[i], now) != 0) {
-            return STEP_WAIT_BROKER;
+            return STAGE_WAIT_BROKER;
         }
     }
-    return STEP_DONE;
+    return STAGE_DONE;
 }
 
-/* Waits until the broker acknowledged everything queued. Returns STEP_DONE
- * or STEP_WAIT_BROKER. */
-static enum jb_step jb_produce_wait(struct jb_daemon *d)
+/* Waits until the broker acknowledged everything queued. Returns STAGE_DONE
+ * or STAGE_WAIT_BROKER. */
+static enum stage_step jb_produce_wait(struct jb_daemon *d)
 {
     if (kafka_producer_flush(d->producer, JB_FLUSH_MS) != 0 ||
-        atomic_load(&d->delivery_failed) != 0) {
+        stage_delivery_failures(d->rt) != d->failures_before) {
         log_warn("journey.updates_unacknowledged",
                  LOG_INT("queued", kafka_producer_outq_len(d->producer)));
-        return STEP_WAIT_BROKER;
+        return STAGE_WAIT_BROKER;
     }
     metric_add(d->m.updates, (double)d->out.nmsgs);
-    return STEP_DONE;
+    return STAGE_DONE;
 }
 
 /* ---- a batch ---- */
@@ -998,7 +946,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     if (rc == STORE_OK) {
         rc = jb_apply_batch(d, sc, nrows, parts, nparts, by_part);
     }
-    if (rc == STORE_OK && jb_produce_queue(d) != STEP_DONE) {
+    if (rc == STORE_OK && jb_produce_queue(d) != STAGE_DONE) {
         store_rollback(d->store);
         *broker_down = true;
         return STORE_OK;
@@ -1019,7 +967,7 @@ static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
     if (rc == STORE_OK) {
         rc = store_set_offsets(d->store, parts, next, stream, nparts);
     }
-    if (rc == STORE_OK && jb_produce_wait(d) != STEP_DONE) {
+    if (rc == STORE_OK && jb_produce_wait(d) != STAGE_DONE) {
         store_rollback(d->store);
         *broker_down = true;
         return STORE_OK;
@@ -1091,23 +1039,42 @@ static void jb_watch_clock(struct jb_daemon *d)
     d->clock_warned = behind > JB_CLOCK_BEHIND_WARN_S;
 }
 
-/* Stores the Kafka offsets of a committed attempt and lets its messages
- * go: the whole batch, or the part of it the attempt held (then the next
- * attempt takes the rest). */
-static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t nparts)
+/* Hands the stage the Kafka offsets of a committed attempt (a flight
+ * acknowledged at once: the commit is the acknowledgement). Returns 0, or
+ * -1 when memory runs out. */
+static int jb_store_offsets(struct jb_daemon *d, const int32_t *parts, size_t nparts)
 {
+    struct flight_queue *fq = stage_flights(d->rt);
+    struct flight *f = flight_new(fq, nparts, d->batch_started_mono);
+
+    if (f == NULL) {
+        log_error("journey.out_of_memory", LOG_STR("where", "offsets"));
+        return -1;
+    }
     for (size_t k = 0; k < nparts; k++) {
         const struct jb_part *p = &d->parts[parts[k]];
         if (p->applied >= 0) {
-            kafka_consumer_store_offset(d->consumer, d->o.topic_enriched, parts[k], p->applied);
+            flight_advance(f, stage_topic(d->rt, 0), parts[k], p->applied);
         }
+    }
+    flight_seal(fq, f);
+    return 0;
+}
+
+/* Stores the Kafka offsets of a committed attempt and lets its messages
+ * go: the whole batch, or the part of it the attempt held (then the next
+ * attempt takes the rest). Returns 0 or -1 (out of memory). */
+static int jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t nparts)
+{
+    if (jb_store_offsets(d, parts, nparts) != 0) {
+        return -1;
     }
     for (size_t i = d->lo; i < d->hi; i++) {
         const struct jb_slot *s = &d->slots[i];
         if (s->kind == SLOT_SKIP) {
             metric_add(d->m.skipped, 1);
         } else if (s->kind == SLOT_DEAD) {
-            metric_add(d->m.dead, 1);
+            stage_count_deadletters(d->rt, 1);
             if (strcmp(s->dead_code, "refused") == 0) {
                 metric_add(d->m.refused, 1);
             }
@@ -1118,8 +1085,6 @@ static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t npar
     metric_add(d->m.duplicates, (double)d->n_duplicates);
     metric_add(d->m.bots, (double)d->n_bots);
     jb_count(d);
-    metric_observe(d->m.batch_seconds,
-                   (double)(lifecycle_mono_ms() - d->batch_started_mono) / 1000.0);
     apply_out_reset(&d->out);
     if (d->hi < d->nslots) {
         d->lo = d->hi;
@@ -1128,15 +1093,16 @@ static void jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t npar
         jb_release_batch(d);
     }
     jb_trim(d);
+    return 0;
 }
 
 /* The database refused what the attempt's events made (SQLSTATE 22 or 23:
  * the data's fault, whichever table refused it): rolls back and halves the
  * attempt, so that the events at fault are found in a few tries; one alone
  * is dead-lettered ("refused", with the reason) on every later attempt,
- * and the rest goes on. Returns STEP_DONE to try again at once, or
- * STEP_FATAL when the attempt was refused without any event left to blame. */
-static enum jb_step jb_refused(struct jb_daemon *d)
+ * and the rest goes on. Returns STAGE_DONE to try again at once, or
+ * STAGE_FATAL when the attempt was refused without any event left to blame. */
+static enum stage_step jb_refused(struct jb_daemon *d)
 {
     char reason[256];
     size_t n = d->hi - d->lo;
@@ -1150,40 +1116,40 @@ static enum jb_step jb_refused(struct jb_daemon *d)
         d->hi = d->lo + n / 2;
         log_warn("journey.batch_split", LOG_STR("reason", reason), LOG_INT("events", n),
                  LOG_INT("retrying", d->hi - d->lo));
-        return STEP_DONE;
+        return STAGE_DONE;
     }
     if (n == 0 || s->refused || s->kind != SLOT_EVENT || s->ev == NULL) {
         log_error("journey.pg_refused", LOG_STR("where", "batch"), LOG_STR("error", reason));
-        return STEP_FATAL;
+        return STAGE_FATAL;
     }
     s->refused = true;
     jb_dead(s, "refused", reason);
     log_warn("journey.event_refused", LOG_STR("event_id", s->ev->event_id),
              LOG_INT("partition", s->m.partition), LOG_INT("offset", s->m.offset),
              LOG_STR("reason", reason));
-    return STEP_DONE;
+    return STAGE_DONE;
 }
 
-/* One attempt at the batch in hand (slots lo..hi). STEP_DONE when it is
+/* One attempt at the batch in hand (slots lo..hi). STAGE_DONE when it is
  * committed (or must be redone at once), else why it waits. */
-static enum jb_step jb_process(struct jb_daemon *d)
+static enum stage_step jb_process(struct jb_daemon *d)
 {
     int32_t parts[JB_PARTS_MAX];
     size_t nparts = jb_batch_parts(d, parts), nrows = 0, ndays = 0, nlive = 0;
     struct jb_scratch sc = {0};
-    enum jb_step st = STEP_FATAL;
+    enum stage_step st = STAGE_FATAL;
     bool broker_down = false;
     int rc;
 
     st = jb_pg_connect(d);
-    if (st != STEP_DONE) {
+    if (st != STAGE_DONE) {
         return st;
     }
-    st = STEP_FATAL;
+    st = STAGE_FATAL;
     for (size_t k = 0; k < nparts; k++) {
         if (jb_part(d, parts[k]) == NULL) {
             log_error("journey.partition_out_of_range", LOG_INT("partition", parts[k]));
-            return STEP_FATAL;
+            return STAGE_FATAL;
         }
     }
     if (jb_scratch_alloc(&sc, d->nslots) != 0) {
@@ -1230,11 +1196,10 @@ static enum jb_step jb_process(struct jb_daemon *d)
     }
     if (broker_down) {
         jb_forget(d);
-        st = STEP_WAIT_BROKER;
+        st = STAGE_WAIT_BROKER;
         goto out;
     }
-    jb_batch_done(d, parts, nparts);
-    st = STEP_DONE;
+    st = jb_batch_done(d, parts, nparts) == 0 ? STAGE_DONE : STAGE_FATAL;
     goto out;
 out_oom:
     log_error("journey.out_of_memory", LOG_STR("where", "batch"));
@@ -1280,7 +1245,7 @@ static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t
             rc = STORE_REFUSED;
         }
     }
-    if (rc == STORE_OK && jb_produce_queue(d) != STEP_DONE) {
+    if (rc == STORE_OK && jb_produce_queue(d) != STAGE_DONE) {
         store_rollback(d->store);
         *broker_down = true;
         return STORE_OK;
@@ -1288,7 +1253,7 @@ static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t
     if (rc == STORE_OK) {
         rc = store_write(d->store, &d->out);
     }
-    if (rc == STORE_OK && jb_produce_wait(d) != STEP_DONE) {
+    if (rc == STORE_OK && jb_produce_wait(d) != STAGE_DONE) {
         store_rollback(d->store);
         *broker_down = true;
         return STORE_OK;
@@ -1316,7 +1281,7 @@ static size_t jb_due_clocks(struct jb_daemon *d, int32_t *parts, size_t n, int64
 
 /* Closes the sessions gone idle and abandons the attempts fallen due on
  * this replica's partitions. */
-static enum jb_step jb_due(struct jb_daemon *d)
+static enum stage_step jb_due(struct jb_daemon *d)
 {
     int32_t parts[JB_PARTS_MAX];
     int64_t close_before[JB_PARTS_MAX], now[JB_PARTS_MAX];
@@ -1326,7 +1291,7 @@ static enum jb_step jb_due(struct jb_daemon *d)
     int n = kafka_consumer_assignment(d->consumer, parts, JB_PARTS_MAX), rc;
 
     if (n <= 0) {
-        return STEP_IDLE;
+        return STAGE_IDLE;
     }
     rc = jb_load_parts(d, parts, (size_t)n, false);
     size_t np = rc == STORE_OK ? jb_due_clocks(d, parts, (size_t)n, close_before, now) : 0;
@@ -1361,14 +1326,14 @@ static enum jb_step jb_due(struct jb_daemon *d)
         jb_forget(d);
         metric_add(d->m.pg_errors, 1);
         d->due_at_mono = lifecycle_mono_ms() + JB_DUE_REFUSED_MS;
-        return STEP_IDLE;
+        return STAGE_IDLE;
     }
     if (rc != STORE_OK) {
         return jb_pg_failed(d, rc, "close idle sessions");
     }
     if (broker_down) {
         jb_forget(d);
-        return STEP_WAIT_BROKER;
+        return STAGE_WAIT_BROKER;
     }
     if (ndue > 0) {
         jb_count(d);
@@ -1378,11 +1343,11 @@ static enum jb_step jb_due(struct jb_daemon *d)
     if (ndue >= JB_DUE_LIMIT) {
         d->due_at_mono = 0; /* more are due: go on at the next turn */
     }
-    return ndue > 0 ? STEP_DONE : STEP_IDLE;
+    return ndue > 0 ? STAGE_DONE : STAGE_IDLE;
 }
 
 /* Retention and partitions ahead, once an hour. */
-static enum jb_step jb_retention(struct jb_daemon *d)
+static enum stage_step jb_retention(struct jb_daemon *d)
 {
     int dropped = 0;
     int rc = store_retention(d->store, d->o.retention_days, &dropped);
@@ -1397,26 +1362,26 @@ static enum jb_step jb_retention(struct jb_daemon *d)
     metric_add(d->m.dropped, dropped);
     log_info("journey.retention", LOG_INT("days", d->o.retention_days),
              LOG_INT("partitions_dropped", dropped));
-    return STEP_DONE;
+    return STAGE_DONE;
 }
 
 /* What runs between batches when its time has come. */
-static enum jb_step jb_housekeeping(struct jb_daemon *d)
+static enum stage_step jb_housekeeping(struct jb_daemon *d)
 {
     long long now = lifecycle_mono_ms();
-    enum jb_step st = STEP_IDLE;
+    enum stage_step st = STAGE_IDLE;
 
     if (now < d->due_at_mono && now < d->retention_at_mono) {
-        return STEP_IDLE;
+        return STAGE_IDLE;
     }
     st = jb_pg_connect(d);
-    if (st != STEP_DONE) {
+    if (st != STAGE_DONE) {
         return st;
     }
-    st = STEP_IDLE;
+    st = STAGE_IDLE;
     if (now >= d->retention_at_mono) {
         st = jb_retention(d);
-        if (st != STEP_DONE) {
+        if (st != STAGE_DONE) {
             return st;
         }
         d->retention_at_mono = now + JB_RETENTION_EVERY_MS;
@@ -1428,172 +1393,95 @@ static enum jb_step jb_housekeeping(struct jb_daemon *d)
     return st;
 }
 
-/* ---- the loop ---- */
+/* ---- the stage's callbacks ---- */
 
-/* Consumes up to a batch: waits for the first message, then takes what is
- * already fetched. */
-static enum jb_step jb_fill(struct jb_daemon *d)
+/* Takes a new batch's messages (borrowed until it is finished) and decodes
+ * them. */
+static void jb_begin(struct jb_daemon *d, const struct stage_batch *sb)
 {
-    struct kafka_message m;
-    int timeout = JB_POLL_MS, r = 0;
-
-    if (kafka_consumer_paused(d->consumer)) {
-        kafka_consumer_resume(d->consumer);
-        metric_set(d->m.paused, 0);
+    for (size_t i = 0; i < sb->n; i++) {
+        d->slots[i] = (struct jb_slot){.m = sb->msgs[i]};
     }
-    while (d->nslots < d->o.batch_max && (r = kafka_consumer_poll(d->consumer, timeout, &m)) == 1) {
-        if (d->nslots == 0) {
-            d->batch_started_mono = lifecycle_mono_ms();
-        }
-        d->slots[d->nslots++] = (struct jb_slot){.m = m};
-        timeout = 0;
-    }
+    d->nslots = sb->n;
     d->lo = 0;
     d->hi = d->nslots;
-    if (r < 0 && d->nslots == 0) {
-        return STEP_FATAL;
-    }
-    if (d->nslots == 0) {
-        return STEP_IDLE;
-    }
-    metric_add(d->m.consumed, (double)d->nslots);
+    d->batch_started_mono = sb->started_mono_ms;
     jb_decode(d);
-    return STEP_DONE;
 }
 
-/* Waits a little while the work in hand cannot go on; pauses consumption
- * after JB_PAUSE_AFTER_MS so polls keep serving the group. */
-static enum jb_step jb_wait(struct jb_daemon *d, enum jb_step why)
-{
-    long long now = lifecycle_mono_ms();
-    struct kafka_message m;
-
-    if (d->blocked_since == 0) {
-        d->blocked_since = now;
-    }
-    if (!d->stopping && now - d->blocked_since >= JB_PAUSE_AFTER_MS &&
-        !kafka_consumer_paused(d->consumer)) {
-        log_warn("journey.consumption_paused",
-                 LOG_STR("reason", why == STEP_WAIT_PG ? "postgresql" : "broker"));
-        kafka_consumer_pause(d->consumer);
-        metric_set(d->m.paused, 1);
-    }
-    if (!kafka_consumer_paused(d->consumer) || d->stopping) {
-        jb_sleep_ms(JB_WAIT_MS);
-        return STEP_DONE;
-    }
-    int r = kafka_consumer_poll(d->consumer, JB_WAIT_MS, &m);
-    if (r == 1) {
-        /* librdkafka drops fetched messages on pause; one here would be
-         * lost if released, so stop: a restart consumes it again. */
-        log_error("journey.message_while_paused", LOG_INT("partition", m.partition),
-                  LOG_INT("offset", m.offset));
-        kafka_message_release(&m);
-        return STEP_FATAL;
-    }
-    return r < 0 ? STEP_FATAL : STEP_DONE;
-}
-
-static enum jb_step jb_turn(struct jb_daemon *d)
-{
-    enum jb_step st = STEP_DONE;
-
-    if (d->nslots == 0 && !store_connected(d->store)) {
-        /* Fetch nothing while PostgreSQL is away: it could not be applied. */
-        st = jb_pg_connect(d);
-        if (st == STEP_WAIT_PG) {
-            return jb_wait(d, st);
-        }
-        if (st == STEP_FATAL) {
-            return st;
-        }
-    }
-    if (d->nslots == 0) {
-        st = jb_housekeeping(d);
-        if (st == STEP_IDLE || st == STEP_DONE) {
-            st = jb_fill(d);
-        }
-    }
-    if (st != STEP_FATAL && d->nslots > 0 && st != STEP_WAIT_PG && st != STEP_WAIT_BROKER) {
-        st = jb_process(d);
-    }
-    if (st == STEP_WAIT_PG || st == STEP_WAIT_BROKER) {
-        return jb_wait(d, st);
-    }
-    if (d->blocked_since != 0 && st != STEP_FATAL) {
-        log_info("journey.resumed", LOG_INT("waited_ms", lifecycle_mono_ms() - d->blocked_since));
-        d->blocked_since = 0;
-    }
-    return st;
-}
-
-/* SIGTERM: finish the batch in hand if the database lets us in time. */
-static void jb_finish(struct jb_daemon *d)
-{
-    long long deadline = atomic_load(&d->deadline_ms);
-
-    d->stopping = true;
-    while (d->nslots > 0 && lifecycle_mono_ms() < deadline) {
-        enum jb_step st = jb_process(d);
-        if (st == STEP_FATAL) {
-            break;
-        }
-        if (st != STEP_DONE) {
-            jb_sleep_ms(JB_WAIT_MS);
-        }
-    }
-    if (d->nslots > 0) {
-        log_warn("journey.batch_unfinished", LOG_STR("reason", "deadline"),
-                 LOG_INT("events", d->nslots));
-    }
-    jb_release_batch(d);
-    kafka_consumer_commit(d->consumer);
-}
-
-static void *jb_main(void *arg)
+/* One attempt at the batch in hand: STAGE_DONE once all of it is
+ * committed, STAGE_AGAIN when a part is left (or must be redone). */
+static enum stage_step jb_process_cb(void *arg, const struct stage_batch *sb)
 {
     struct jb_daemon *d = arg;
 
-    while (!atomic_load(&d->stop)) {
-        if (jb_turn(d) == STEP_FATAL) {
-            atomic_store(&d->failed, true);
-            break;
+    if (d->nslots == 0) {
+        jb_begin(d, sb);
+    }
+    enum stage_step st = jb_process(d);
+    return st == STAGE_DONE && d->nslots > 0 ? STAGE_AGAIN : st;
+}
+
+/* Between batches: fetch nothing while PostgreSQL is away (it could not be
+ * applied), else closing, abandonment and retention when due. */
+static enum stage_step jb_tick(void *arg)
+{
+    struct jb_daemon *d = arg;
+
+    if (!store_connected(d->store)) {
+        enum stage_step st = jb_pg_connect(d);
+        if (st != STAGE_DONE) {
+            return st;
         }
     }
-    jb_finish(d);
-    return NULL;
+    return jb_housekeeping(d);
+}
+
+static bool jb_pg_ready(void *arg, char *why, size_t whylen)
+{
+    struct jb_daemon *d = arg;
+
+    if (!atomic_load(&d->pg_up)) {
+        errbuf_printf(why, whylen, "PostgreSQL unreachable");
+        return false;
+    }
+    return true;
 }
 
 /* ---- life cycle ---- */
 
-static int jb_clients(struct jb_daemon *d, char *err, size_t errlen)
+static int jb_stage(struct jb_daemon *d, char *err, size_t errlen)
 {
     const struct jb_daemon_opts *o = &d->o;
     const char *topics[] = {o->topic_enriched, NULL};
-
-    struct kafka_producer_opts po = {
+    struct stage_opts so = {
+        .metric_prefix = "analytics_journey_builder",
+        .backend = "postgresql",
         .brokers = o->brokers,
+        .kafka_debug = o->kafka_debug,
+        .group = o->group,
+        .topics = topics,
+        .batch_max = o->batch_max,
         .linger_ms = o->linger_ms,
-        .message_timeout_ms = 0,
-        .queue_max_messages = (int)o->batch_max * 8 + 10000,
-        .on_delivery = jb_on_delivery,
+        .producer_queue_max = (int)o->batch_max * 8 + 10000,
+        .group_session_timeout_ms = o->group_session_timeout_ms,
+        .prefetch_mb = o->prefetch_mb,
+        .metrics = o->metrics,
+        .ops = {.process = jb_process_cb,
+                .tick = jb_tick,
+                .ready = jb_pg_ready,
+                .drop = jb_drop,
+                .revoked = jb_revoked},
         .arg = d,
-        .debug = o->kafka_debug,
     };
-    d->producer = kafka_producer_new(&po, err, errlen);
-    if (d->producer == NULL) {
+
+    d->rt = stage_new(&so, err, errlen);
+    if (d->rt == NULL) {
         return -1;
     }
-    struct kafka_consumer_opts co = {.brokers = o->brokers,
-                                     .group = o->group,
-                                     .topics = topics,
-                                     .session_timeout_ms = o->group_session_timeout_ms,
-                                     .prefetch_mb = o->prefetch_mb,
-                                     .debug = o->kafka_debug,
-                                     .on_revoke = jb_on_revoke,
-                                     .revoke_arg = d};
-    d->consumer = kafka_consumer_new(&co, err, errlen);
-    return d->consumer != NULL ? 0 : -1;
+    d->producer = stage_producer(d->rt);
+    d->consumer = stage_consumer(d->rt);
+    return 0;
 }
 
 struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, size_t errlen)
@@ -1616,14 +1504,9 @@ struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, siz
         goto out_free;
     }
     jb_register_metrics(d);
-    if (jb_clients(d, err, errlen) != 0) {
+    if (jb_stage(d, err, errlen) != 0 || stage_start(d->rt, err, errlen) != 0) {
         goto out_free;
     }
-    if (pthread_create(&d->thread, NULL, jb_main, d) != 0) {
-        errbuf_printf(err, errlen, "cannot start the consumer thread");
-        goto out_free;
-    }
-    d->thread_started = true;
     return d;
 
 out_free:
@@ -1633,34 +1516,17 @@ out_free:
 
 bool jb_daemon_ready(struct jb_daemon *d, char *why, size_t whylen)
 {
-    if (atomic_load(&d->failed)) {
-        errbuf_printf(why, whylen, "failed; restart");
-        return false;
-    }
-    if (!kafka_producer_brokers_up(d->producer)) {
-        errbuf_printf(why, whylen, "Kafka brokers unreachable");
-        return false;
-    }
-    if (!atomic_load(&d->pg_up)) {
-        errbuf_printf(why, whylen, "PostgreSQL unreachable");
-        return false;
-    }
-    return true;
+    return stage_ready(d->rt, why, whylen);
 }
 
 bool jb_daemon_failed(const struct jb_daemon *d)
 {
-    return atomic_load(&d->failed);
+    return stage_failed(d->rt);
 }
 
 void jb_daemon_stop(struct jb_daemon *d, long long deadline_mono_ms)
 {
-    atomic_store(&d->deadline_ms, deadline_mono_ms);
-    atomic_store(&d->stop, true);
-    if (d->thread_started) {
-        pthread_join(d->thread, NULL);
-        d->thread_started = false;
-    }
+    stage_stop(d->rt, deadline_mono_ms);
 }
 
 void jb_daemon_free(struct jb_daemon *d)
@@ -1668,16 +1534,8 @@ void jb_daemon_free(struct jb_daemon *d)
     if (d == NULL) {
         return;
     }
-    if (d->thread_started) {
-        jb_daemon_stop(d, lifecycle_mono_ms() + 5000);
-    }
-    kafka_consumer_close(d->consumer); /* may call jb_on_revoke */
-    d->consumer = NULL;
-    if (d->producer != NULL) {
-        kafka_producer_flush(d->producer, 2000);
-        kafka_producer_purge(d->producer, 1000);
-    }
-    kafka_producer_free(d->producer);
+    stage_free(d->rt); /* stops the thread; may call jb_drop and jb_revoked */
+    d->rt = NULL;
     jb_release_batch(d);
     apply_out_fini(&d->out);
     copybuf_fini(&d->rows);

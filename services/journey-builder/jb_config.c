@@ -1,29 +1,13 @@
 #include "jb_config.h"
 
-#include "analytics/pg.h"
+#include "analytics/kafka.h"
+#include "daemon.h"
 
 #include <stddef.h>
 
 #define F(field) offsetof(struct jb_config, field)
 
 const struct config_var jb_config_vars[] = {
-    {"ANALYTICS_LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error",
-     "lowest level logged", F(log_level), 0},
-    {"ANALYTICS_KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", 0, 0, NULL,
-     "Kafka bootstrap servers, comma-separated", F(brokers), 0},
-    {"ANALYTICS_KAFKA_DEBUG", CONFIG_STRING, NULL, 0, 0, NULL,
-     "librdkafka debug contexts for the Kafka clients (cgrp,fetch,topic,consumer or all), "
-     "logged as kafka.debug lines at info; empty is off",
-     F(kafka_debug), 0},
-    {"ANALYTICS_TOPIC_PREFIX", CONFIG_STRING, "analytics.", 0, 0, NULL,
-     "prefix of every topic name, so two stacks can share a cluster", F(topic_prefix), 0},
-    {"ANALYTICS_PG_DSN", CONFIG_STRING, PG_DSN_DEFAULT, 0, 0, NULL,
-     "PostgreSQL (a postgresql:// URI or key=value pairs), migrated by analytics-migrate",
-     F(pg_dsn), CONFIG_SECRET},
-    {"ANALYTICS_PG_CONNECT_TIMEOUT_S", CONFIG_INT, "5", 1, PG_CONNECT_TIMEOUT_MAX_S, NULL,
-     "seconds to wait for PostgreSQL to answer a connection", F(pg_connect_timeout_s), 0},
-    {"ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN", CONFIG_HOSTPORT, "0.0.0.0:9104", 0, 0, NULL,
-     "health and metrics listener", F(admin_listen), 0},
     {"ANALYTICS_JOURNEY_BUILDER_GROUP", CONFIG_STRING, "analytics-journey-builder", 0, 0, NULL,
      "Kafka consumer group; a new group reads events.enriched from the start, and what the "
      "database has applied already (journey_offsets) is skipped",
@@ -57,3 +41,29 @@ const struct config_var jb_config_vars[] = {
 };
 
 const size_t jb_config_nvars = sizeof(jb_config_vars) / sizeof(jb_config_vars[0]);
+
+void jb_config_opts(const struct jb_config *c, struct jb_topics *t, struct jb_daemon_opts *o)
+{
+    const char *prefix = c->svc.topic_prefix;
+
+    *o = (struct jb_daemon_opts){
+        .brokers = c->svc.brokers,
+        .kafka_debug = c->svc.kafka_debug,
+        .group = c->group,
+        .topic_enriched =
+            kafka_topic_name(prefix, "events.enriched", t->enriched, sizeof(t->enriched)),
+        .topic_journeys = kafka_topic_name(prefix, "journeys", t->journeys, sizeof(t->journeys)),
+        .topic_deadletter =
+            kafka_topic_name(prefix, "deadletter", t->deadletter, sizeof(t->deadletter)),
+        .pg_dsn = c->svc.pg_dsn,
+        .pg_connect_timeout_s = (int)c->svc.pg_connect_timeout_s,
+        .batch_max = (size_t)c->batch,
+        .linger_ms = (int)c->linger_ms,
+        .group_session_timeout_ms = (int)c->group_session_timeout_ms,
+        .prefetch_mb = (int)c->prefetch_mb,
+        .session_idle_ms = c->session_idle_s * 1000,
+        .retention_days = (int)c->retention_days,
+        .visitor_cache = (size_t)c->visitor_cache,
+        .session_cache = (size_t)c->session_cache,
+    };
+}

@@ -1,163 +1,99 @@
-/* analytics-journey-builder: enriched events become sessions, journeys and
- * funnels in PostgreSQL, and journey updates. Wiring only. */
-#include "analytics/admin.h"
-#include "analytics/cli.h"
-#include "analytics/kafka.h"
-#include "analytics/lifecycle.h"
+/* analytics-journey-builder: enriched events into PostgreSQL. Wiring only. */
 #include "analytics/log.h"
-#include "analytics/metrics.h"
-#include "analytics/pg.h"
+#include "analytics/service.h"
 #include "daemon.h"
 #include "jb_config.h"
 
-#include <signal.h>
-#include <stdio.h>
-
-/* The batch in hand gets this long to commit; stopping the admin listener,
- * leaving the group and flushing need the rest of the 10 s. */
-#define SHUTDOWN_BUDGET_MS 6000
-
-extern char **environ;
-
-static const char jb_summary[] =
-    "Consumes enriched events and keeps, in PostgreSQL, every event (analytics_events), one\n"
-    "row per session, each visitor's journey and the funnel rollups; produces journey updates\n"
-    "(stage changes, funnel steps, sessions closed, abandonment). Exits 1 when the database\n"
-    "schema is behind this build: run analytics-migrate first.";
-
-struct jb_rules {
+static struct jb_main {
+    struct jb_config cfg;
     struct journey_rules *journeys;
     struct funnel_set funnels;
-};
+    struct apply_ctx ctx;
+    struct jb_daemon *d;
+    struct jb_topics topics;
+} j;
 
-/* Loads both rule files. Returns 0, or -1 having said why on stderr. */
-static int jb_rules_load(struct jb_rules *r, const struct jb_config *cfg)
+/* Loads both rule files. Returns how many were bad, said on err. */
+static int jb_prepare(void *arg, struct metrics *m, FILE *err)
 {
+    char why[512];
+    int bad = 0;
+
+    (void)arg, (void)m;
+    j.journeys = journey_rules_load(j.cfg.journeys_file, why, sizeof(why));
+    if (j.journeys == NULL) {
+        fprintf(err, "config: ANALYTICS_JOURNEYS_FILE: %s\n", why);
+        bad++;
+    }
+    if (funnel_set_load(&j.funnels, j.cfg.funnels_file, why, sizeof(why)) != 0) {
+        fprintf(err, "config: ANALYTICS_FUNNELS_FILE: %s\n", why);
+        bad++;
+    }
+    return bad;
+}
+
+static int jb_start(void *arg, struct metrics *m)
+{
+    struct jb_daemon_opts o;
     char err[512];
 
-    r->journeys = journey_rules_load(cfg->journeys_file, err, sizeof(err));
-    if (r->journeys == NULL) {
-        fprintf(stderr, "config: ANALYTICS_JOURNEYS_FILE: %s\n", err);
-        return -1;
-    }
-    if (funnel_set_load(&r->funnels, cfg->funnels_file, err, sizeof(err)) != 0) {
-        fprintf(stderr, "config: ANALYTICS_FUNNELS_FILE: %s\n", err);
+    (void)arg;
+    j.ctx = (struct apply_ctx){j.journeys, &j.funnels};
+    jb_config_opts(&j.cfg, &j.topics, &o);
+    o.ctx = &j.ctx;
+    o.metrics = m;
+    j.d = jb_daemon_start(&o, err, sizeof(err));
+    if (j.d == NULL) {
+        log_error("journey.start_failed", LOG_STR("error", err));
         return -1;
     }
     return 0;
 }
 
-static bool jb_ready(void *arg, char *why, size_t whylen)
+static bool jb_ready(void *arg, char *why, size_t len)
 {
-    return jb_daemon_ready(arg, why, whylen);
+    return (void)arg, jb_daemon_ready(j.d, why, len);
 }
 
-/* Waits for SIGTERM/SIGINT. Returns 0, or 1 when the loop failed. */
-static int jb_wait_for_stop(struct jb_daemon *d)
+static bool jb_failed(void *arg)
 {
-    for (;;) {
-        int sig = lifecycle_wait(500);
-        if (sig == SIGTERM || sig == SIGINT) {
-            log_info("shutdown.begin", LOG_INT("signal", sig));
-            return 0;
-        }
-        if (jb_daemon_failed(d)) {
-            log_error("shutdown.begin", LOG_STR("reason", "unrecoverable error; restart replays"));
-            return 1;
-        }
-    }
+    return (void)arg, jb_daemon_failed(j.d);
 }
 
-static int jb_run(const struct jb_config *cfg, struct metrics *metrics)
+static void jb_stop(void *arg, long long deadline_mono_ms)
 {
-    struct jb_rules rules = {0};
-    struct jb_daemon *d = NULL;
-    struct admin *admin = NULL;
-    char enriched[256], journeys[256], dlq[256], err[512];
-    int rc = CONFIG_EX_CONFIG;
+    (void)arg;
+    jb_daemon_stop(j.d, deadline_mono_ms);
+}
 
-    if (jb_rules_load(&rules, cfg) != 0) {
-        goto out;
-    }
-    if (kafka_debug_check(cfg->kafka_debug, err, sizeof(err)) != 0) {
-        fprintf(stderr, "config: ANALYTICS_KAFKA_DEBUG: %s\n", err);
-        goto out;
-    }
-    if (pg_dsn_check(cfg->pg_dsn, err, sizeof(err)) != 0) {
-        fprintf(stderr, "config: ANALYTICS_PG_DSN: %s\n", err);
-        goto out;
-    }
-    struct apply_ctx ctx = {rules.journeys, &rules.funnels};
-    struct jb_daemon_opts o = {
-        .brokers = cfg->brokers,
-        .kafka_debug = cfg->kafka_debug,
-        .group = cfg->group,
-        .topic_enriched =
-            kafka_topic_name(cfg->topic_prefix, "events.enriched", enriched, sizeof(enriched)),
-        .topic_journeys =
-            kafka_topic_name(cfg->topic_prefix, "journeys", journeys, sizeof(journeys)),
-        .topic_deadletter = kafka_topic_name(cfg->topic_prefix, "deadletter", dlq, sizeof(dlq)),
-        .pg_dsn = cfg->pg_dsn,
-        .pg_connect_timeout_s = (int)cfg->pg_connect_timeout_s,
-        .ctx = &ctx,
-        .batch_max = (size_t)cfg->batch,
-        .linger_ms = (int)cfg->linger_ms,
-        .group_session_timeout_ms = (int)cfg->group_session_timeout_ms,
-        .prefetch_mb = (int)cfg->prefetch_mb,
-        .session_idle_ms = cfg->session_idle_s * 1000,
-        .retention_days = (int)cfg->retention_days,
-        .visitor_cache = (size_t)cfg->visitor_cache,
-        .session_cache = (size_t)cfg->session_cache,
-        .metrics = metrics,
-    };
-    rc = 1;
-    d = jb_daemon_start(&o, err, sizeof(err));
-    if (d == NULL) {
-        log_error("journey.start_failed", LOG_STR("error", err));
-        goto out;
-    }
-    struct admin_opts ao = {cfg->admin_listen, metrics, jb_ready, d};
-    admin = admin_start(&ao, err, sizeof(err));
-    if (admin == NULL) {
-        log_error("http.listen_failed", LOG_STR("error", err));
-        jb_daemon_stop(d, lifecycle_mono_ms() + SHUTDOWN_BUDGET_MS);
-        goto out;
-    }
-    log_info("journey.started", LOG_INT("admin_port", admin_port(admin)));
-    rc = jb_wait_for_stop(d);
-    jb_daemon_stop(d, lifecycle_mono_ms() + SHUTDOWN_BUDGET_MS);
-out:
-    admin_stop(admin);
-    jb_daemon_free(d);
-    journey_rules_free(rules.journeys);
-    funnel_set_fini(&rules.funnels);
-    return rc;
+static void jb_fini(void *arg)
+{
+    (void)arg;
+    jb_daemon_free(j.d);
+    journey_rules_free(j.journeys);
+    funnel_set_fini(&j.funnels);
 }
 
 int main(int argc, char **argv)
 {
-    struct jb_config cfg = {0};
-    struct metrics *metrics = NULL;
-    int rc = CONFIG_EX_CONFIG;
-    int bad = cli_handle(argc, argv, "analytics-journey-builder", jb_summary, jb_config_vars,
-                         jb_config_nvars);
+    struct service svc = {
+        .prog = "analytics-journey-builder",
+        .summary = JB_SUMMARY,
+        .admin_var = "ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN",
+        .admin_default = "0.0.0.0:9104",
+        .uses = SERVICE_PG,
+        .vars = jb_config_vars,
+        .nvars = jb_config_nvars,
+        .cfg = &j.cfg,
+        .stop_budget_ms = 6000, /* for the batch in hand; leaving the group takes the rest */
+        .started_event = "journey.started",
+        .prepare = jb_prepare,
+        .start = jb_start,
+        .ready = jb_ready,
+        .failed = jb_failed,
+        .stop = jb_stop,
+        .fini = jb_fini,
+    };
 
-    if (bad != 0) {
-        return bad > 0 ? 0 : CLI_EX_USAGE;
-    }
-    if (lifecycle_block_signals() != 0 || (metrics = metrics_new()) == NULL) {
-        fprintf(stderr, "analytics-journey-builder: cannot initialise\n");
-        return 1;
-    }
-    if (config_load(jb_config_vars, jb_config_nvars, &cfg, environ, stderr) == 0) {
-        log_init("analytics-journey-builder", (enum log_level)cfg.log_level);
-        config_log(jb_config_vars, jb_config_nvars, &cfg);
-        rc = jb_run(&cfg, metrics);
-    }
-    config_free(jb_config_vars, jb_config_nvars, &cfg);
-    metrics_free(metrics);
-    if (rc == 0) {
-        log_info("shutdown.complete");
-    }
-    return rc;
+    return service_main(&svc, argc, argv);
 }

@@ -17,6 +17,7 @@
  * One line per step on stdout; exit 0 only when every step went as expected.
  */
 #include "archive.h"
+#include "fixture.h"
 
 #include "analytics/pg.h"
 
@@ -24,67 +25,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROBE_T0 1795600800123LL /* 2026-11-25 10:00:00.123 UTC */
+#define PROBE_T0 FIXTURE_ENRICHED_TS_MS /* 2026-11-25 10:00:00.123 UTC */
 
-/* An event and its submessages. */
-struct probe_event {
-    Analytics__V1__EnrichedEvent ev;
-    Analytics__V1__UserAgentInfo ua;
-    Analytics__V1__GeoInfo geo;
-    Analytics__V1__Campaign campaign;
-    Analytics__V1__PageInfo page;
-    Analytics__V1__SessionInfo session;
-    Analytics__V1__BotInfo bot;
-    Analytics__V1__Consent consent;
-};
-
-/* Fills p with every part set; id is borrowed. */
-static void probe_full(struct probe_event *p, const char *id)
+/* Fills p with every part set (tests/support/fixture.c) and the values COPY
+ * has to escape: tabs, backslashes and a line break; id is borrowed. */
+static void probe_full(struct fixture_enriched *p, const char *id)
 {
-    p->ev = (Analytics__V1__EnrichedEvent)ANALYTICS__V1__ENRICHED_EVENT__INIT;
-    p->ua = (Analytics__V1__UserAgentInfo)ANALYTICS__V1__USER_AGENT_INFO__INIT;
-    p->geo = (Analytics__V1__GeoInfo)ANALYTICS__V1__GEO_INFO__INIT;
-    p->campaign = (Analytics__V1__Campaign)ANALYTICS__V1__CAMPAIGN__INIT;
-    p->page = (Analytics__V1__PageInfo)ANALYTICS__V1__PAGE_INFO__INIT;
-    p->session = (Analytics__V1__SessionInfo)ANALYTICS__V1__SESSION_INFO__INIT;
-    p->bot = (Analytics__V1__BotInfo)ANALYTICS__V1__BOT_INFO__INIT;
-    p->consent = (Analytics__V1__Consent)ANALYTICS__V1__CONSENT__INIT;
-    p->ev.schema_version = 1;
+    fixture_enriched_full(p);
     p->ev.event_id = (char *)id;
-    p->ev.event_type = "page_view";
     p->ev.fingerprint = "fp-probe";
-    p->ev.client_ts_ms = PROBE_T0 - 500;
-    p->ev.received_ts_ms = PROBE_T0;
-    p->ev.event_ts_ms = PROBE_T0;
-    p->ev.enriched_ts_ms = PROBE_T0 + 7;
-    p->ev.clock_skew_ms = -500;
     p->ev.page_url = "https://x.example/a\tb\\c\nd";
     p->ev.event_data_json = "{\"k\":\"a\\tb\",\t\"url\":\"c:\\\\d\"}";
-    p->ua.browser_family = "Firefox";
     p->ua.device_type = ANALYTICS__V1__DEVICE_TYPE__DEVICE_TYPE_MOBILE;
-    p->geo.ip_truncated = "203.0.113.0";
-    p->geo.country_code = "DE";
     p->campaign.channel = ANALYTICS__V1__CHANNEL__CHANNEL_PAID_SEARCH;
     p->campaign.gclid = "g\\1";
     p->page.path = "/a\tb";
     p->session.session_id = "s-probe";
     p->session.sequence = 4;
     p->session.start_reason = "campaign";
-    p->bot.reason = "";
-    p->consent.specified = 1;
-    p->consent.analytics = 1;
-    p->ev.ua = &p->ua;
-    p->ev.geo = &p->geo;
-    p->ev.campaign = &p->campaign;
-    p->ev.page = &p->page;
-    p->ev.session = &p->session;
-    p->ev.bot = &p->bot;
-    p->ev.consent = &p->consent;
 }
 
 /* The events of the test; their ids say what they are about. */
 #define PROBE_EVENTS 6
-static struct probe_event events[PROBE_EVENTS];
+static struct fixture_enriched events[PROBE_EVENTS];
 
 static void probe_events(void)
 {

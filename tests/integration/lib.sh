@@ -266,6 +266,14 @@ start_journey_builder() {
   JB_ADMIN="$(grep '"event":"journey.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
 }
 
+# start_jb NAME [VAR=VALUE...]: start_journey_builder with sessions idle
+# after 5 s, so a test sees its sessions closed within a short wait.
+start_jb() {
+  local name="$1"
+  shift
+  start_journey_builder "$name" ANALYTICS_JOURNEY_BUILDER_SESSION_IDLE_S=5 "$@"
+}
+
 # ---- PostgreSQL ----
 
 # shellcheck source=../../scripts/lib/pg.sh

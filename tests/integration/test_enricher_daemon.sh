@@ -136,7 +136,7 @@ check "all 1500 events enriched after Redis came back" wait_for 30 enriched_coun
 expect_eq "every event of the outage once" 1500 "$(unique_ids r-)"
 expect_eq "no extra messages" $((7 + 1500)) "$(enriched_count)"
 check "some events waited for Redis ($before enriched before it came back)" test "$before" -lt 1500
-check "the pause and the resume are logged" log_has "$T/e1.log" enricher.resumed
+check "the pause and the resume are logged" log_has "$T/e1.log" stage.resumed
 expect_eq "resumed consumption" 0 "$(metric analytics_enricher_consumer_paused)"
 
 # ---- two enrichers split the partitions; stopping one hands them over ----

@@ -26,14 +26,6 @@ start_enricher e1
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
 q_is() { [ "$(q "$1")" = "$2" ]; }
 
-# start_jb NAME [VAR=VALUE...]: start_journey_builder with sessions idle
-# after 5 s.
-start_jb() {
-  local name="$1"
-  shift
-  start_journey_builder "$name" ANALYTICS_JOURNEY_BUILDER_SESSION_IDLE_S=5 "$@"
-}
-
 now="$(($(date +%s) * 1000))"
 t0=$((now - 2 * 3600 * 1000))
 ev() { # ev ID TYPE FINGERPRINT TS URL

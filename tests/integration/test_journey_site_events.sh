@@ -79,8 +79,7 @@ post "{\"events\":[$(ev a1 view u1 shop-s1 $t0 /product/1004856 "$P1"),
   $(ev d3 purchase u1 shop-s4 $((t0 + 3640000)) /cart "$P3")]}" -A "$CHROME"
 expect_eq "collector takes the shop's events" 202 "$STATUS"
 
-start_journey_builder jb1 ANALYTICS_JOURNEY_BUILDER_SESSION_IDLE_S=5 \
-  ANALYTICS_JOURNEYS_FILE="$T/journeys.json" ANALYTICS_FUNNELS_FILE="$T/funnels.json"
+start_jb jb1 ANALYTICS_JOURNEYS_FILE="$T/journeys.json" ANALYTICS_FUNNELS_FILE="$T/funnels.json"
 check "every event archived" wait_for 30 q_is "SELECT count(*) FROM analytics_events" 11
 check "the four sessions closed" wait_for 30 q_is "SELECT count(*) FROM sessions WHERE closed" 4
 expect_eq "the enricher typed the shop's views by their URL" "home|product" \

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "archive.h"
+#include "fixture.h"
 
 #include "analytics/log.h"
 
@@ -18,85 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T_2026_11_25_100000_123 1795600800123LL /* 2026-11-25 10:00:00.123 UTC */
+#define T_2026_11_25_100000_123 FIXTURE_ENRICHED_TS_MS /* 2026-11-25 10:00:00.123 UTC */
 
 /* ---- helpers ---- */
 
-/* An event with every submessage and field set; the parts are static so a
- * test changes what it needs and calls event_full() again to reset. */
-static Analytics__V1__EnrichedEvent ev;
-static Analytics__V1__UserAgentInfo ua;
-static Analytics__V1__GeoInfo geo;
-static Analytics__V1__Campaign campaign;
-static Analytics__V1__PageInfo page;
-static Analytics__V1__SessionInfo session;
-static Analytics__V1__BotInfo bot;
-static Analytics__V1__Consent consent;
-
-static void event_full(void)
-{
-    ev = (Analytics__V1__EnrichedEvent)ANALYTICS__V1__ENRICHED_EVENT__INIT;
-    ua = (Analytics__V1__UserAgentInfo)ANALYTICS__V1__USER_AGENT_INFO__INIT;
-    geo = (Analytics__V1__GeoInfo)ANALYTICS__V1__GEO_INFO__INIT;
-    campaign = (Analytics__V1__Campaign)ANALYTICS__V1__CAMPAIGN__INIT;
-    page = (Analytics__V1__PageInfo)ANALYTICS__V1__PAGE_INFO__INIT;
-    session = (Analytics__V1__SessionInfo)ANALYTICS__V1__SESSION_INFO__INIT;
-    bot = (Analytics__V1__BotInfo)ANALYTICS__V1__BOT_INFO__INIT;
-    consent = (Analytics__V1__Consent)ANALYTICS__V1__CONSENT__INIT;
-
-    ev.schema_version = 1;
-    ev.event_id = "e-1";
-    ev.event_type = "page_view";
-    ev.fingerprint = "fp-1";
-    ev.user_id = "u-1";
-    ev.site_id = "site-1";
-    ev.client_ts_ms = T_2026_11_25_100000_123 - 500;
-    ev.received_ts_ms = T_2026_11_25_100000_123;
-    ev.event_ts_ms = T_2026_11_25_100000_123;
-    ev.enriched_ts_ms = T_2026_11_25_100000_123 + 7;
-    ev.clock_skew_ms = -500;
-    ev.historical = 0;
-    ev.page_url = "https://shop.example/pricing?x=1";
-    ev.referrer_url = "https://www.google.com/search?q=repair";
-    ev.event_data_json = "{\"k\":\"v\"}";
-
-    ua.browser_family = "Firefox";
-    ua.browser_version = "133.0";
-    ua.os_family = "Linux";
-    ua.os_version = "";
-    ua.device_family = "Other";
-    ua.device_type = ANALYTICS__V1__DEVICE_TYPE__DEVICE_TYPE_DESKTOP;
-    geo.country_code = "DE";
-    geo.ip_truncated = "203.0.113.0";
-    geo.source = "geoipdb";
-    campaign.channel = ANALYTICS__V1__CHANNEL__CHANNEL_ORGANIC_SEARCH;
-    campaign.referrer_host = "www.google.com";
-    campaign.utm_source = "google";
-    page.url_normalized = "https://shop.example/pricing";
-    page.host = "shop.example";
-    page.path = "/pricing";
-    page.page_type = "pricing";
-    session.session_id = "s-1";
-    session.sequence = 3;
-    session.new_session = 1;
-    session.client_assigned = 0;
-    session.start_reason = "idle";
-    session.late = 0;
-    bot.is_bot = 0;
-    bot.reason = "";
-    consent.specified = 1;
-    consent.necessary = 1;
-    consent.analytics = 1;
-    consent.marketing = 0;
-
-    ev.ua = &ua;
-    ev.geo = &geo;
-    ev.campaign = &campaign;
-    ev.page = &page;
-    ev.session = &session;
-    ev.bot = &bot;
-    ev.consent = &consent;
-}
+/* The event every test starts from (tests/support/fixture.c: every
+ * submessage set); a test changes what it needs, setup resets it. */
+static struct fixture_enriched fx;
 
 static struct copybuf buf;
 static char err[256];
@@ -105,7 +34,7 @@ static int setup(void **state)
 {
     (void)state;
     copybuf_init(&buf);
-    event_full();
+    fixture_enriched_full(&fx);
     err[0] = '\0';
     return 0;
 }
@@ -164,7 +93,7 @@ static const char *col(const char *column)
 static void row_ok(void)
 {
     copybuf_reset(&buf);
-    int rc = archive_row(&buf, &ev, err, sizeof(err));
+    int rc = archive_row(&buf, &fx.ev, err, sizeof(err));
     if (rc != 0) {
         fail_msg("archive_row: %d %s", rc, err);
     }
@@ -217,10 +146,10 @@ static void test_full_row(void **state)
 static void test_empty_and_null_strings_are_null(void **state)
 {
     (void)state;
-    ev.user_id = "";
-    ev.site_id = NULL; /* a hand-built message may leave a string NULL */
-    ev.page_url = "";
-    page.page_type = "";
+    fx.ev.user_id = "";
+    fx.ev.site_id = NULL; /* a hand-built message may leave a string NULL */
+    fx.ev.page_url = "";
+    fx.page.page_type = "";
     row_ok();
     assert_string_equal(col("user_id"), "\\N");
     assert_string_equal(col("site_id"), "\\N");
@@ -232,10 +161,10 @@ static void test_empty_and_null_strings_are_null(void **state)
 static void test_copy_escapes(void **state)
 {
     (void)state;
-    ev.page_url = "https://x.example/a\tb\\c\nd\re";
-    ev.user_id = "\\N"; /* the text, not NULL */
-    ev.referrer_url = "\\.";
-    page.path = "/caf\xc3\xa9";
+    fx.ev.page_url = "https://x.example/a\tb\\c\nd\re";
+    fx.ev.user_id = "\\N"; /* the text, not NULL */
+    fx.ev.referrer_url = "\\.";
+    fx.page.path = "/caf\xc3\xa9";
     row_ok();
     assert_string_equal(col("page_url"), "https://x.example/a\\tb\\\\c\\nd\\re");
     assert_string_equal(col("user_id"), "\\\\N");
@@ -248,13 +177,13 @@ static void test_copy_escapes(void **state)
 static void test_invalid_utf8_refused(void **state)
 {
     (void)state;
-    ev.page_url = "https://x.example/\xff";
+    fx.ev.page_url = "https://x.example/\xff";
     copybuf_reset(&buf);
-    assert_int_equal(archive_row(&buf, &ev, err, sizeof(err)), ARCHIVE_INVALID);
+    assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), ARCHIVE_INVALID);
     assert_string_equal(err, "page_url is not valid UTF-8 (byte 18)");
-    event_full();
-    ev.event_data_json = "{\"k\":\"\xed\xa0\x80\"}"; /* a surrogate in UTF-8 */
-    assert_int_equal(archive_row(&buf, &ev, err, sizeof(err)), ARCHIVE_INVALID);
+    fixture_enriched_full(&fx);
+    fx.ev.event_data_json = "{\"k\":\"\xed\xa0\x80\"}"; /* a surrogate in UTF-8 */
+    assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), ARCHIVE_INVALID);
     assert_non_null(strstr(err, "event_data is not valid UTF-8"));
     assert_int_equal(buf.buf.len, 0);
 }
@@ -264,18 +193,18 @@ static void test_invalid_utf8_refused(void **state)
 static void test_times(void **state)
 {
     (void)state;
-    ev.event_ts_ms = 1;
-    ev.received_ts_ms = 1709251199999LL; /* a leap day's last millisecond */
-    ev.client_ts_ms = -1;
-    ev.enriched_ts_ms = 253402300799999LL;
+    fx.ev.event_ts_ms = 1;
+    fx.ev.received_ts_ms = 1709251199999LL; /* a leap day's last millisecond */
+    fx.ev.client_ts_ms = -1;
+    fx.ev.enriched_ts_ms = 253402300799999LL;
     row_ok();
     assert_string_equal(col("event_time"), "1970-01-01 00:00:00.001+00");
     assert_string_equal(col("received_at"), "2024-02-29 23:59:59.999+00");
     assert_string_equal(col("client_time"), "1969-12-31 23:59:59.999+00");
     assert_string_equal(col("enriched_at"), "9999-12-31 23:59:59.999+00");
 
-    ev.client_ts_ms = -2203848000000LL;
-    ev.enriched_ts_ms = -62135596800000LL;
+    fx.ev.client_ts_ms = -2203848000000LL;
+    fx.ev.enriched_ts_ms = -62135596800000LL;
     row_ok();
     assert_string_equal(col("client_time"), "1900-03-01 12:00:00.000+00");
     assert_string_equal(col("enriched_at"), "0001-01-01 00:00:00.000+00");
@@ -284,19 +213,19 @@ static void test_times(void **state)
 static void test_optional_times_null(void **state)
 {
     (void)state;
-    ev.client_ts_ms = 0;
-    ev.enriched_ts_ms = 0;
+    fx.ev.client_ts_ms = 0;
+    fx.ev.enriched_ts_ms = 0;
     row_ok();
     assert_string_equal(col("client_time"), "\\N");
     assert_string_equal(col("enriched_at"), "\\N");
     /* Outside years 1-9999: not written. */
-    ev.client_ts_ms = 253402300800000LL;
-    ev.enriched_ts_ms = -62135596800001LL;
+    fx.ev.client_ts_ms = 253402300800000LL;
+    fx.ev.enriched_ts_ms = -62135596800001LL;
     row_ok();
     assert_string_equal(col("client_time"), "\\N");
     assert_string_equal(col("enriched_at"), "\\N");
-    ev.client_ts_ms = INT64_MIN;
-    ev.enriched_ts_ms = INT64_MAX;
+    fx.ev.client_ts_ms = INT64_MIN;
+    fx.ev.enriched_ts_ms = INT64_MAX;
     row_ok();
     assert_string_equal(col("client_time"), "\\N");
     assert_string_equal(col("enriched_at"), "\\N");
@@ -311,17 +240,17 @@ static void test_channels(void **state)
 
     (void)state;
     for (int i = 0; i < 8; i++) {
-        campaign.channel = (Analytics__V1__Channel)i;
+        fx.campaign.channel = (Analytics__V1__Channel)i;
         row_ok();
         assert_string_equal(col("channel"), names[i]);
     }
-    campaign.channel = (Analytics__V1__Channel)42; /* from a newer schema */
+    fx.campaign.channel = (Analytics__V1__Channel)42; /* from a newer schema */
     row_ok();
     assert_string_equal(col("channel"), "unknown");
-    campaign.channel = (Analytics__V1__Channel)-3;
+    fx.campaign.channel = (Analytics__V1__Channel)-3;
     row_ok();
     assert_string_equal(col("channel"), "unknown");
-    ev.campaign = NULL;
+    fx.ev.campaign = NULL;
     row_ok();
     assert_string_equal(col("channel"), "\\N");
 }
@@ -332,14 +261,14 @@ static void test_device_types(void **state)
 
     (void)state;
     for (int i = 0; i < 5; i++) {
-        ua.device_type = (Analytics__V1__DeviceType)i;
+        fx.ua.device_type = (Analytics__V1__DeviceType)i;
         row_ok();
         assert_string_equal(col("device_type"), names[i]);
     }
-    ua.device_type = (Analytics__V1__DeviceType)9;
+    fx.ua.device_type = (Analytics__V1__DeviceType)9;
     row_ok();
     assert_string_equal(col("device_type"), "unknown");
-    ev.ua = NULL;
+    fx.ev.ua = NULL;
     row_ok();
     assert_string_equal(col("device_type"), "\\N");
 }
@@ -366,15 +295,15 @@ static void expect_columns(const char *columns, const char *value)
 static void test_missing_submessages(void **state)
 {
     (void)state;
-    ev.ua = NULL;
-    ev.geo = NULL;
-    ev.campaign = NULL;
-    ev.page = NULL;
-    ev.session = NULL;
-    ev.bot = NULL;
-    ev.consent = NULL;
-    ev.event_data_json = "";
-    ev.schema_version = 0;
+    fx.ev.ua = NULL;
+    fx.ev.geo = NULL;
+    fx.ev.campaign = NULL;
+    fx.ev.page = NULL;
+    fx.ev.session = NULL;
+    fx.ev.bot = NULL;
+    fx.ev.consent = NULL;
+    fx.ev.event_data_json = "";
+    fx.ev.schema_version = 0;
     row_ok();
     expect_columns("session_id session_seq session_start_reason page_url_normalized page_host "
                    "page_path page_type referrer_host channel utm_source utm_medium utm_campaign "
@@ -393,17 +322,17 @@ static void test_missing_submessages(void **state)
 static void test_session_bot_consent(void **state)
 {
     (void)state;
-    session.sequence = 0;
-    session.client_assigned = 1;
-    session.late = 1;
-    session.new_session = 0;
-    bot.is_bot = 1;
-    bot.reason = "rate";
-    consent.specified = 1;
-    consent.necessary = 0;
-    consent.analytics = 0;
-    consent.marketing = 1;
-    ev.historical = 1;
+    fx.session.sequence = 0;
+    fx.session.client_assigned = 1;
+    fx.session.late = 1;
+    fx.session.new_session = 0;
+    fx.bot.is_bot = 1;
+    fx.bot.reason = "rate";
+    fx.consent.specified = 1;
+    fx.consent.necessary = 0;
+    fx.consent.analytics = 0;
+    fx.consent.marketing = 1;
+    fx.ev.historical = 1;
     row_ok();
     assert_string_equal(col("session_seq"), "\\N");
     assert_string_equal(col("session_client_assigned"), "t");
@@ -414,10 +343,10 @@ static void test_session_bot_consent(void **state)
     assert_string_equal(col("consent_necessary"), "f");
     assert_string_equal(col("consent_marketing"), "t");
     assert_string_equal(col("historical"), "t");
-    session.sequence = 2147483647u;
+    fx.session.sequence = 2147483647u;
     row_ok();
     assert_string_equal(col("session_seq"), "2147483647");
-    session.sequence = 2147483648u; /* not an integer */
+    fx.session.sequence = 2147483648u; /* not an integer */
     row_ok();
     assert_string_equal(col("session_seq"), "\\N");
 }
@@ -425,17 +354,17 @@ static void test_session_bot_consent(void **state)
 static void test_schema_version(void **state)
 {
     (void)state;
-    ev.schema_version = 0;
+    fx.ev.schema_version = 0;
     row_ok();
     assert_string_equal(col("schema_version"), "1");
-    ev.schema_version = 2;
+    fx.ev.schema_version = 2;
     row_ok();
     assert_string_equal(col("schema_version"), "2");
-    ev.schema_version = 32767;
+    fx.ev.schema_version = 32767;
     row_ok();
     assert_string_equal(col("schema_version"), "32767");
-    ev.schema_version = 32768;
-    assert_int_equal(archive_row(&buf, &ev, err, sizeof(err)), ARCHIVE_INVALID);
+    fx.ev.schema_version = 32768;
+    assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), ARCHIVE_INVALID);
     assert_non_null(strstr(err, "schema_version"));
 }
 
@@ -443,7 +372,7 @@ static void test_schema_version(void **state)
 
 static void expect_ip(const char *in, const char *out)
 {
-    geo.ip_truncated = (char *)in;
+    fx.geo.ip_truncated = (char *)in;
     row_ok();
     if (strcmp(col("ip_truncated"), out) != 0) {
         fail_msg("ip_truncated %s: expected %s, got %s", in, out, col("ip_truncated"));
@@ -486,7 +415,7 @@ static void test_ip_truncated(void **state)
 
 static void expect_data(const char *json, const char *copy_text)
 {
-    ev.event_data_json = (char *)json;
+    fx.ev.event_data_json = (char *)json;
     row_ok();
     if (strcmp(col("event_data"), copy_text) != 0) {
         fail_msg("event_data %s: expected %s, got %s", json, copy_text, col("event_data"));
@@ -537,12 +466,12 @@ static void expect_invalid(const char *why)
 {
     size_t len = buf.buf.len;
 
-    assert_int_equal(archive_row(&buf, &ev, err, sizeof(err)), ARCHIVE_INVALID);
+    assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), ARCHIVE_INVALID);
     if (strstr(err, why) == NULL) {
         fail_msg("expected \"%s\" in \"%s\"", why, err);
     }
     assert_int_equal(buf.buf.len, len);
-    event_full();
+    fixture_enriched_full(&fx);
 }
 
 static void test_invalid_events(void **state)
@@ -552,25 +481,25 @@ static void test_invalid_events(void **state)
     char *before = strdup(buf.buf.data);
     assert_non_null(before);
 
-    ev.event_id = "";
+    fx.ev.event_id = "";
     expect_invalid("without event_id");
-    ev.event_id = NULL;
+    fx.ev.event_id = NULL;
     expect_invalid("without event_id");
-    ev.fingerprint = "";
+    fx.ev.fingerprint = "";
     expect_invalid("without fingerprint");
-    ev.event_type = "";
+    fx.ev.event_type = "";
     expect_invalid("without event_type");
-    ev.event_ts_ms = 0;
+    fx.ev.event_ts_ms = 0;
     expect_invalid("event_ts_ms");
-    ev.event_ts_ms = -1;
+    fx.ev.event_ts_ms = -1;
     expect_invalid("event_ts_ms");
-    ev.event_ts_ms = 253402300800000LL;
+    fx.ev.event_ts_ms = 253402300800000LL;
     expect_invalid("event_ts_ms");
-    ev.received_ts_ms = 0;
+    fx.ev.received_ts_ms = 0;
     expect_invalid("received_ts_ms");
     /* A failure late in the row leaves the earlier row alone. */
-    consent.specified = 1;
-    geo.source = "\xc3";
+    fx.consent.specified = 1;
+    fx.geo.source = "\xc3";
     expect_invalid("geo_source is not valid UTF-8");
     assert_string_equal(buf.buf.data, before);
     free(before);
@@ -588,7 +517,7 @@ static void test_buffer_grows_and_clears(void **state)
     memcpy(one, buf.buf.data, buf.buf.len + 1);
     size_t len = buf.buf.len;
     for (int i = 1; i < 1000; i++) {
-        assert_int_equal(archive_row(&buf, &ev, err, sizeof(err)), 0);
+        assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), 0);
     }
     assert_int_equal(buf.buf.len, 1000 * len);
     assert_true(buf.buf.cap > buf.buf.len);

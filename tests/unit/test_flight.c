@@ -1,5 +1,5 @@
 /*
- * Unit tests for the in-flight batches (services/enricher/flight.c): the
+ * Unit tests for the in-flight batches (common/src/flight.c): the
  * guard reference, holds, partition coverage, completion in FIFO order, the
  * failed flag, waiting with a timeout and being woken by another thread.
  */
@@ -10,12 +10,14 @@
 
 #include <cmocka.h>
 
-#include "flight.h"
+#include "analytics/flight.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static const char topic_t[] = "t"; /* flights compare topics by pointer */
 
 static long long mono_ms(void)
 {
@@ -107,31 +109,31 @@ static void test_cover(void **state)
     struct flight *f = flight_new(q, 2, 0);
 
     assert_non_null(f);
-    assert_int_equal(flight_cover(f, 3, 5), 0);
+    assert_int_equal(flight_cover(f, topic_t, 3, 5), 0);
     assert_int_equal(f->parts[0].next_offset, 6);
-    assert_int_equal(flight_cover(f, 3, 2), 0); /* lower: the max stays */
+    assert_int_equal(flight_cover(f, topic_t, 3, 2), 0); /* lower: the max stays */
     assert_int_equal(f->parts[0].next_offset, 6);
-    assert_int_equal(flight_cover(f, 3, 9), 0);
-    assert_int_equal(flight_cover(f, 3, 8), 0);
-    assert_int_equal(flight_cover(f, 0, 0), 0);
+    assert_int_equal(flight_cover(f, topic_t, 3, 9), 0);
+    assert_int_equal(flight_cover(f, topic_t, 3, 8), 0);
+    assert_int_equal(flight_cover(f, topic_t, 0, 0), 0);
     assert_int_equal(f->nparts, 2);
     assert_int_equal(f->parts[0].partition, 3);
     assert_int_equal(f->parts[0].next_offset, 10);
     assert_int_equal(f->parts[1].partition, 0);
     assert_int_equal(f->parts[1].next_offset, 1);
     /* Full: a third partition is refused, the known ones still move. */
-    assert_int_equal(flight_cover(f, 1, 4), -1);
+    assert_int_equal(flight_cover(f, topic_t, 1, 4), -1);
     assert_int_equal(f->nparts, 2);
-    assert_int_equal(flight_cover(f, 0, 41), 0);
+    assert_int_equal(flight_cover(f, topic_t, 0, 41), 0);
     assert_int_equal(f->parts[1].next_offset, 42);
-    assert_int_equal(flight_cover(f, 3, 9000000000LL), 0);
+    assert_int_equal(flight_cover(f, topic_t, 3, 9000000000LL), 0);
     assert_int_equal(f->parts[0].next_offset, 9000000001LL);
     assert_int_equal(f->consumed, 8); /* every call counts, as daemon.c counts */
     flight_free(f);
 
     f = flight_new(q, 0, 0);
     assert_non_null(f);
-    assert_int_equal(flight_cover(f, 0, 1), -1);
+    assert_int_equal(flight_cover(f, topic_t, 0, 1), -1);
     assert_int_equal(f->nparts, 0);
     flight_free(f);
 }
@@ -380,7 +382,7 @@ static void test_flight_free(void **state)
 
     flight_free(NULL);
     assert_non_null(f);
-    assert_int_equal(flight_cover(f, 0, 1), 0);
+    assert_int_equal(flight_cover(f, topic_t, 0, 1), 0);
     flight_hold(f);
     flight_free(f); /* never sealed, a report still due: freed all the same */
 }

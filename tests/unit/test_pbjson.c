@@ -21,6 +21,8 @@
 #include "analytics/v1/score_update.pb-c.h"
 #include "analytics/v1/trigger_fired.pb-c.h"
 
+#include "fixture.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +247,30 @@ static void test_enriched_nested(void **state)
     assert_int_equal(jnum(o, "sequence"), 3);
     assert_null(cJSON_GetObjectItemCaseSensitive(j, "page"));
     assert_null(cJSON_GetObjectItemCaseSensitive(j, "bot"));
+    cJSON_Delete(j);
+}
+
+/* The shared fixture with every submessage set survives the round trip,
+ * each submessage written as an object. */
+static void test_enriched_full(void **state)
+{
+    (void)state;
+    struct fixture_enriched fx;
+    static const char *const parts[] = {"ua",      "geo", "campaign", "page",
+                                        "session", "bot", "consent"};
+    cJSON *j;
+
+    fixture_enriched_full(&fx);
+    j = round_trip(&fx.ev.base);
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, parts[i]))) {
+            fail_msg("%s is not an object", parts[i]);
+        }
+    }
+    assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(j, "page"), "page_type"), "pricing");
+    assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(j, "campaign"), "channel"),
+                        "CHANNEL_ORGANIC_SEARCH");
+    assert_true(jnum(j, "clock_skew_ms") == -500.0);
     cJSON_Delete(j);
 }
 
@@ -659,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_raw_from_json_text),
         cmocka_unit_test(test_empty_message),
         cmocka_unit_test(test_enriched_nested),
+        cmocka_unit_test(test_enriched_full),
         cmocka_unit_test(test_score_map_and_repeated),
         cmocka_unit_test(test_map_duplicate_key_last_wins),
         cmocka_unit_test(test_deadletter_bytes),

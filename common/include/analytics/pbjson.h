@@ -66,5 +66,4 @@ char *pbjson_base64_encode(const void *data, size_t len);
  * NULL when *outlen is 0), or -1 when s is not valid base64. */
 int pbjson_base64_decode(const char *s, unsigned char **out, size_t *outlen);
 
-
 #endif

@@ -1,12 +1,13 @@
-#ifndef ENRICHER_FLIGHT_H
-#define ENRICHER_FLIGHT_H
+#ifndef ANALYTICS_FLIGHT_H
+#define ANALYTICS_FLIGHT_H
 
 /*
- * Batches whose messages are produced and awaiting the broker's delivery
- * reports, in consumption order. A batch's source offsets may be stored only
- * when it and every batch before it are delivered, so the queue hands them
- * back in order. The consumer thread owns the queue and the flights; the
- * producer's delivery thread only calls flight_delivered.
+ * Batches whose outputs are awaiting acknowledgement (the broker's delivery
+ * reports, or a database commit), in consumption order. A batch's source
+ * offsets may be stored only when it and every batch before it are
+ * acknowledged, so the queue hands them back in order. The consumer thread
+ * owns the queue and the flights; the producer's delivery thread only calls
+ * flight_delivered. The stage runtime (stage.h) owns one queue per stage.
  */
 
 #include <pthread.h>
@@ -15,8 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The next offset to consume on one partition once a flight is delivered. */
+/* The next offset to consume on one partition once a flight is delivered.
+ * topic is borrowed: it must outlive the flight (the stage's own names). */
 struct flight_part {
+    const char *topic;
     int32_t partition;
     int64_t next_offset;
 };
@@ -61,9 +64,15 @@ void flight_hold(struct flight *f);
 /* Undoes flight_hold when the send failed locally. */
 void flight_unhold(struct flight *f);
 
-/* Records that the source message at offset on partition is covered.
- * Returns 0, or -1 when the flight has no room for another partition. */
-int flight_cover(struct flight *f, int32_t partition, int64_t offset);
+/* Records that the source message at offset on topic/partition is covered
+ * (topics compare by pointer). Returns 0, or -1 when the flight has no room
+ * for another partition. */
+int flight_cover(struct flight *f, const char *topic, int32_t partition, int64_t offset);
+
+/* Raises the offset to store for topic/partition to next_offset (the
+ * next message to consume) without counting a message. Returns 0 or -1 as
+ * flight_cover. */
+int flight_advance(struct flight *f, const char *topic, int32_t partition, int64_t next_offset);
 
 /* The delivery report of one message of f (any thread). */
 void flight_delivered(struct flight_queue *q, struct flight *f, bool ok);

@@ -1,4 +1,4 @@
-#include "flight.h"
+#include "analytics/flight.h"
 
 #include "analytics/lifecycle.h"
 
@@ -71,14 +71,13 @@ void flight_unhold(struct flight *f)
     f->messages--;
 }
 
-int flight_cover(struct flight *f, int32_t partition, int64_t offset)
+int flight_advance(struct flight *f, const char *topic, int32_t partition, int64_t next_offset)
 {
-    f->consumed++;
     /* Newest first: messages come in runs from one partition. */
     for (size_t i = f->nparts; i-- > 0;) {
-        if (f->parts[i].partition == partition) {
-            if (offset + 1 > f->parts[i].next_offset) {
-                f->parts[i].next_offset = offset + 1;
+        if (f->parts[i].partition == partition && f->parts[i].topic == topic) {
+            if (next_offset > f->parts[i].next_offset) {
+                f->parts[i].next_offset = next_offset;
             }
             return 0;
         }
@@ -86,8 +85,14 @@ int flight_cover(struct flight *f, int32_t partition, int64_t offset)
     if (f->nparts == f->cap) {
         return -1;
     }
-    f->parts[f->nparts++] = (struct flight_part){partition, offset + 1};
+    f->parts[f->nparts++] = (struct flight_part){topic, partition, next_offset};
     return 0;
+}
+
+int flight_cover(struct flight *f, const char *topic, int32_t partition, int64_t offset)
+{
+    f->consumed++;
+    return flight_advance(f, topic, partition, offset + 1);
 }
 
 /* Drops one reference; the last wakes the consumer thread. */

@@ -1,0 +1,193 @@
+#include "analytics/service.h"
+
+#include "analytics/admin.h"
+#include "analytics/cli.h"
+#include "analytics/kafka.h"
+#include "analytics/lifecycle.h"
+#include "analytics/log.h"
+#include "analytics/metrics.h"
+#include "analytics/pg.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+#define F(field) offsetof(struct service_config, field)
+#define SERVICE_ADMIN_ROW 7 /* its name and default are the daemon's */
+
+/* The shared rows, in the order --help lists them. */
+static const struct config_var service_rows[] = {
+    {"ANALYTICS_LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error",
+     "lowest level logged", F(log_level), 0},
+    {"ANALYTICS_KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", 0, 0, NULL,
+     "Kafka bootstrap servers, comma-separated", F(brokers), 0},
+    {"ANALYTICS_KAFKA_DEBUG", CONFIG_STRING, NULL, 0, 0, NULL,
+     "librdkafka debug contexts for the Kafka clients (cgrp,fetch,topic,consumer or all), "
+     "logged as kafka.debug lines at info; empty is off",
+     F(kafka_debug), 0},
+    {"ANALYTICS_TOPIC_PREFIX", CONFIG_STRING, "analytics.", 0, 0, NULL,
+     "prefix of every topic name and Redis key, so two stacks can share a cluster", F(topic_prefix),
+     0},
+    {"ANALYTICS_PG_DSN", CONFIG_STRING, PG_DSN_DEFAULT, 0, 0, NULL,
+     "PostgreSQL (a postgresql:// URI or key=value pairs), migrated by analytics-migrate",
+     F(pg_dsn), CONFIG_SECRET},
+    {"ANALYTICS_PG_CONNECT_TIMEOUT_S", CONFIG_INT, "5", 1, PG_CONNECT_TIMEOUT_MAX_S, NULL,
+     "seconds to wait for PostgreSQL to answer a connection", F(pg_connect_timeout_s), 0},
+    {"ANALYTICS_REDIS_URL", CONFIG_STRING, "redis://127.0.0.1:6379/0", 0, 0, NULL,
+     "Redis: redis://[:password@]host[:port][/db]", F(redis_url), CONFIG_SECRET},
+    {NULL, CONFIG_HOSTPORT, NULL, 0, 0, NULL, "health and metrics listener", F(admin_listen), 0},
+};
+
+static bool service_row_used(const struct service *svc, size_t i)
+{
+    const char *name = service_rows[i].name;
+
+    if (name == NULL) {
+        return true;
+    }
+    if (strncmp(name, "ANALYTICS_PG_", 13) == 0) {
+        return (svc->uses & SERVICE_PG) != 0;
+    }
+    return strcmp(name, "ANALYTICS_REDIS_URL") != 0 || (svc->uses & SERVICE_REDIS) != 0;
+}
+
+/* The daemon's whole table: the shared rows it uses, then its own. Returns
+ * a new array of *n rows (caller frees), or NULL. */
+static struct config_var *service_table(const struct service *svc, size_t *n)
+{
+    size_t nshared = sizeof(service_rows) / sizeof(service_rows[0]);
+    struct config_var *t = calloc(nshared + svc->nvars, sizeof(*t));
+
+    *n = 0;
+    if (t == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < nshared; i++) {
+        if (service_row_used(svc, i)) {
+            t[(*n)++] = service_rows[i];
+        }
+        if (i == SERVICE_ADMIN_ROW) {
+            t[*n - 1].name = svc->admin_var;
+            t[*n - 1].def = svc->admin_default;
+        }
+    }
+    memcpy(t + *n, svc->vars, svc->nvars * sizeof(*t));
+    *n += svc->nvars;
+    return t;
+}
+
+/* --help, --version, the one-shot flag. Returns 1 when printed (exit 0),
+ * 0 to run, 2 to run the one-shot mode, -1 on a bad argument. */
+static int service_args(const struct service *svc, int argc, char **argv,
+                        const struct config_var *t, size_t n)
+{
+    if (argc == 2 && svc->alt_flag != NULL && strcmp(argv[1], svc->alt_flag) == 0) {
+        return 2;
+    }
+    return cli_handle(argc, argv, svc->prog, svc->summary, t, n);
+}
+
+/* Loads and checks everything. Returns how many variables were bad. */
+static int service_load(const struct service *svc, const struct config_var *t, size_t n,
+                        struct metrics *m)
+{
+    const struct service_config *sc = svc->cfg;
+    char err[512];
+    int bad = config_load(t, n, svc->cfg, environ, stderr);
+
+    if (kafka_debug_check(sc->kafka_debug, err, sizeof(err)) != 0) {
+        fprintf(stderr, "config: ANALYTICS_KAFKA_DEBUG: %s\n", err);
+        bad++;
+    }
+    if ((svc->uses & SERVICE_PG) != 0 && pg_dsn_check(sc->pg_dsn, err, sizeof(err)) != 0) {
+        fprintf(stderr, "config: ANALYTICS_PG_DSN: %s\n", err);
+        bad++;
+    }
+    if (svc->prepare != NULL) {
+        bad += svc->prepare(svc->arg, m, stderr);
+    }
+    return bad;
+}
+
+/* Waits for SIGTERM/SIGINT. Returns 0, or 1 when the daemon failed. */
+static int service_wait(const struct service *svc)
+{
+    for (;;) {
+        int sig = lifecycle_wait(500);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("shutdown.begin", LOG_INT("signal", sig));
+            return 0;
+        }
+        if (svc->failed != NULL && svc->failed(svc->arg)) {
+            log_error("shutdown.begin", LOG_STR("reason", "unrecoverable error; restart replays"));
+            return 1;
+        }
+    }
+}
+
+/* Starts, serves until told to stop, stops in order. Returns the exit code. */
+static int service_run(const struct service *svc, struct metrics *m)
+{
+    const struct service_config *sc = svc->cfg;
+    char err[512];
+    int rc = 1;
+
+    if (svc->start(svc->arg, m) != 0) {
+        return 1;
+    }
+    struct admin_opts ao = {sc->admin_listen, m, svc->ready, svc->arg};
+    struct admin *admin = admin_start(&ao, err, sizeof(err));
+    if (admin == NULL) {
+        log_error("http.listen_failed", LOG_STR("error", err));
+    } else if (svc->serve != NULL ? svc->serve(svc->arg, admin_port(admin)) == 0 : true) {
+        if (svc->serve == NULL) {
+            log_info(svc->started_event, LOG_INT("admin_port", admin_port(admin)));
+        }
+        rc = service_wait(svc);
+    }
+    svc->stop(svc->arg, lifecycle_mono_ms() + svc->stop_budget_ms);
+    admin_stop(admin);
+    return rc;
+}
+
+int service_main(const struct service *svc, int argc, char **argv)
+{
+    size_t n = 0;
+    struct config_var *t = service_table(svc, &n);
+    struct metrics *m = NULL;
+    int rc = CONFIG_EX_CONFIG, mode;
+
+    if (t == NULL) {
+        fprintf(stderr, "%s: out of memory\n", svc->prog);
+        return 1;
+    }
+    mode = service_args(svc, argc, argv, t, n);
+    if (mode == 1 || mode < 0) {
+        free(t);
+        return mode == 1 ? 0 : CLI_EX_USAGE;
+    }
+    if (lifecycle_block_signals() != 0 || (m = metrics_new()) == NULL) {
+        fprintf(stderr, "%s: cannot initialise\n", svc->prog);
+        free(t);
+        return 1;
+    }
+    if (service_load(svc, t, n, m) == 0) {
+        log_init(svc->prog, (enum log_level)((struct service_config *)svc->cfg)->log_level);
+        if (mode == 2) {
+            rc = svc->alt_run(svc->arg, m);
+        } else {
+            config_log(t, n, svc->cfg);
+            rc = service_run(svc, m);
+        }
+    }
+    svc->fini(svc->arg);
+    config_free(t, n, svc->cfg);
+    metrics_free(m);
+    free(t);
+    if (rc == 0 && mode != 2) {
+        log_info("shutdown.complete");
+    }
+    return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * Test fixtures shared by the unit tests and the integration probes: messages
+ * built once, so a test that needs "an event with everything set" does not
+ * keep its own copy that drifts from the others.
+ */
+#ifndef ANALYTICS_TESTS_FIXTURE_H
+#define ANALYTICS_TESTS_FIXTURE_H
+
+#include "analytics/v1/enriched_event.pb-c.h"
+
+/* The event time of fixture_enriched_full: 2026-11-25 10:00:00.123 UTC. */
+#define FIXTURE_ENRICHED_TS_MS 1795600800123LL
+
+/* An enriched event and the submessages it points to, in one piece of
+ * storage the caller owns (a static or a local; nothing to free). */
+struct fixture_enriched {
+    Analytics__V1__EnrichedEvent ev;
+    Analytics__V1__UserAgentInfo ua;
+    Analytics__V1__GeoInfo geo;
+    Analytics__V1__Campaign campaign;
+    Analytics__V1__PageInfo page;
+    Analytics__V1__SessionInfo session;
+    Analytics__V1__BotInfo bot;
+    Analytics__V1__Consent consent;
+};
+
+/*
+ * Fills f with an event that has every submessage and every top-level field
+ * set (values in fixture.c; of the campaign, only channel, referrer_host and
+ * utm_source), f->ev pointing at f's submessages. Strings
+ * are borrowed string literals: a test may point a field elsewhere, or set a
+ * submessage pointer to NULL, and call this again to reset.
+ */
+void fixture_enriched_full(struct fixture_enriched *f);
+
+#endif
