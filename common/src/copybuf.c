@@ -1,104 +1,73 @@
 #include "analytics/copybuf.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define COPYBUF_MIN 4096
-
 void copybuf_init(struct copybuf *b)
 {
-    memset(b, 0, sizeof(*b));
+    bytebuf_init(&b->buf, COPYBUF_MAX);
+    b->row_open = false;
 }
 
 void copybuf_fini(struct copybuf *b)
 {
-    free(b->data);
-    copybuf_init(b);
+    bytebuf_fini(&b->buf);
+    b->row_open = false;
 }
 
 void copybuf_reset(struct copybuf *b)
 {
-    b->len = 0;
-    b->failed = false;
+    copybuf_truncate(b, 0);
+}
+
+void copybuf_truncate(struct copybuf *b, size_t len)
+{
+    bytebuf_truncate(&b->buf, len);
     b->row_open = false;
-    if (b->data != NULL) {
-        b->data[0] = '\0';
-    }
+}
+
+const char *copybuf_data(const struct copybuf *b)
+{
+    return b->buf.data;
+}
+
+size_t copybuf_len(const struct copybuf *b)
+{
+    return b->buf.len;
+}
+
+void copybuf_fail(struct copybuf *b)
+{
+    b->buf.failed = true;
 }
 
 bool copybuf_failed(const struct copybuf *b)
 {
-    return b->failed;
-}
-
-/* Makes room for n more bytes and the NUL after them. Returns 0, or -1
- * (and marks b failed). */
-static int copybuf_reserve(struct copybuf *b, size_t n)
-{
-    if (b->failed) {
-        return -1;
-    }
-    n++;
-    if (b->len + n <= b->cap) {
-        return 0;
-    }
-    size_t cap = b->cap < COPYBUF_MIN ? COPYBUF_MIN : b->cap;
-    while (cap < b->len + n) {
-        cap *= 2;
-    }
-    char *p = realloc(b->data, cap);
-    if (p == NULL) {
-        b->failed = true;
-        return -1;
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-static void copybuf_put(struct copybuf *b, const char *s, size_t n)
-{
-    if (copybuf_reserve(b, n) == 0) {
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-    }
+    return bytebuf_failed(&b->buf);
 }
 
 void copybuf_append(struct copybuf *b, const char *s, size_t n)
 {
-    copybuf_put(b, s, n);
+    bytebuf_add(&b->buf, s, n);
 }
 
-/* The separator before a field. */
-static void copybuf_field(struct copybuf *b)
+void copybuf_field(struct copybuf *b)
 {
     if (b->row_open) {
-        copybuf_put(b, "\t", 1);
+        bytebuf_add(&b->buf, "\t", 1);
     }
     b->row_open = true;
 }
 
-void copybuf_null(struct copybuf *b)
+void copybuf_escaped(struct copybuf *b, const char *s, size_t n)
 {
-    copybuf_field(b);
-    copybuf_put(b, "\\N", 2);
-}
+    char *start = bytebuf_reserve(&b->buf, n * 2);
+    char *out = start;
 
-void copybuf_text(struct copybuf *b, const char *s, bool empty_null)
-{
-    if (s == NULL || (empty_null && s[0] == '\0')) {
-        copybuf_null(b);
+    if (out == NULL) {
         return;
     }
-    copybuf_field(b);
-    size_t n = strlen(s);
-    if (copybuf_reserve(b, n * 2) != 0) {
-        return;
-    }
-    char *out = b->data + b->len;
     for (size_t i = 0; i < n; i++) {
         char c = s[i], esc = 0;
         switch (c) {
@@ -124,14 +93,29 @@ void copybuf_text(struct copybuf *b, const char *s, bool empty_null)
             *out++ = c;
         }
     }
-    *out = '\0';
-    b->len = (size_t)(out - b->data);
+    bytebuf_commit(&b->buf, (size_t)(out - start));
+}
+
+void copybuf_null(struct copybuf *b)
+{
+    copybuf_field(b);
+    copybuf_append(b, "\\N", 2);
+}
+
+void copybuf_text(struct copybuf *b, const char *s, bool empty_null)
+{
+    if (s == NULL || (empty_null && s[0] == '\0')) {
+        copybuf_null(b);
+        return;
+    }
+    copybuf_field(b);
+    copybuf_escaped(b, s, strlen(s));
 }
 
 void copybuf_raw(struct copybuf *b, const char *s, size_t len)
 {
     copybuf_field(b);
-    copybuf_put(b, s, len);
+    copybuf_append(b, s, len);
 }
 
 void copybuf_int(struct copybuf *b, long long v)
@@ -174,6 +158,6 @@ void copybuf_ts_ms(struct copybuf *b, long long ms)
 
 void copybuf_end_row(struct copybuf *b)
 {
-    copybuf_put(b, "\n", 1);
+    copybuf_append(b, "\n", 1);
     b->row_open = false;
 }

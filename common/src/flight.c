@@ -1,5 +1,7 @@
 #include "analytics/flight.h"
 
+#include "analytics/lifecycle.h"
+
 #include <stdlib.h>
 #include <time.h>
 
@@ -144,13 +146,7 @@ void flight_queue_wait(struct flight_queue *q, int timeout_ms)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable's clock */
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    lifecycle_deadline(CLOCK_MONOTONIC, timeout_ms, &ts); /* the condition variable's clock */
     pthread_mutex_lock(&q->mu);
     if (q->head == NULL || atomic_load(&q->head->pending) != 0) {
         pthread_cond_timedwait(&q->cv, &q->mu, &ts);

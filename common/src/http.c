@@ -236,12 +236,8 @@ static void *http_sweeper_main(void *arg)
     pthread_mutex_lock(&s->sweep_lock);
     while (!atomic_load(&s->sweeper_exit)) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition variable's clock */
-        ts.tv_nsec += HTTP_SWEEP_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        lifecycle_deadline(CLOCK_MONOTONIC, HTTP_SWEEP_MS,
+                           &ts); /* the condition variable's clock */
         pthread_cond_timedwait(&s->sweep_cond, &s->sweep_lock, &ts);
         pthread_mutex_unlock(&s->sweep_lock);
         http_sweep(s);

@@ -28,3 +28,20 @@ enum ipaddr_embed ipaddr_embedded_v4(const unsigned char a[16], unsigned char v4
     }
     return IPADDR_EMBED_NONE;
 }
+
+/* True when s[0..len) is a decimal port 1..65535. */
+bool ipaddr_port_valid(const char *s, size_t len)
+{
+    long port = 0;
+
+    if (len == 0 || len > 5) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        port = port * 10 + (s[i] - '0');
+    }
+    return port >= 1 && port <= 65535;
+}

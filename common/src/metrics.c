@@ -1,4 +1,5 @@
 #include "analytics/metrics.h"
+#include "analytics/bytebuf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define METRICS_TEXT_MAX (64u << 20) /* bytes of one rendering at most */
 
 enum metric_kind { METRIC_COUNTER, METRIC_GAUGE, METRIC_GAUGE_FN, METRIC_HISTOGRAM };
 
@@ -203,53 +206,13 @@ void metric_observe(struct metric *h, double v)
     metric_atomic_add(&h->sum_bits, v);
 }
 
-/* A growable output buffer; on allocation failure it sets failed and stops. */
-struct metrics_buf {
-    char *p;
-    size_t len;
-    size_t cap;
-    int failed;
-};
-
-__attribute__((format(printf, 2, 3))) static void metrics_printf(struct metrics_buf *b,
-                                                                 const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed) {
-        return;
-    }
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t ncap = b->cap * 2 + (size_t)n;
-        char *np = realloc(b->p, ncap);
-        if (np == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-}
-
-static void metrics_render_value(struct metrics_buf *b, const char *name, const char *suffix,
+static void metrics_render_value(struct bytebuf *b, const char *name, const char *suffix,
                                  const char *labels, const char *extra, double v)
 {
     const char *sep = (labels != NULL && extra != NULL) ? "," : "";
     int open = labels != NULL || extra != NULL;
 
-    metrics_printf(b, "%s%s%s%s%s%s%s %.17g\n", name, suffix, open ? "{" : "",
+    bytebuf_printf(b, "%s%s%s%s%s%s%s %.17g\n", name, suffix, open ? "{" : "",
                    labels != NULL ? labels : "", sep, extra != NULL ? extra : "", open ? "}" : "",
                    isfinite(v) ? v : 0.0);
 }
@@ -270,7 +233,7 @@ static void metrics_format_double(double v, char *out, size_t outlen)
     }
 }
 
-static void metrics_render_histogram(struct metrics_buf *b, const struct metric *h)
+static void metrics_render_histogram(struct bytebuf *b, const struct metric *h)
 {
     uint64_t cum = 0;
     char le[64];
@@ -294,16 +257,13 @@ static void metrics_render_histogram(struct metrics_buf *b, const struct metric 
 char *metrics_render(const struct metrics *m)
 {
     static const char *const types[] = {"counter", "gauge", "gauge", "histogram"};
-    struct metrics_buf b = {malloc(4096), 0, 4096, 0};
+    struct bytebuf b;
     const char *prev = NULL;
 
-    if (b.p == NULL) {
-        return NULL;
-    }
-    b.p[0] = '\0';
+    bytebuf_init(&b, METRICS_TEXT_MAX);
     for (const struct metric *it = m->head; it != NULL; it = it->next) {
         if (prev == NULL || strcmp(prev, it->name) != 0) {
-            metrics_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", it->name, it->help, it->name,
+            bytebuf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", it->name, it->help, it->name,
                            types[it->kind]);
             prev = it->name;
         }
@@ -313,9 +273,5 @@ char *metrics_render(const struct metrics *m)
             metrics_render_value(&b, it->name, "", it->labels, NULL, metric_value(it));
         }
     }
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return bytebuf_take(&b);
 }

@@ -1,4 +1,5 @@
 #include "analytics/pbjson.h"
+#include "analytics/utf8.h"
 
 #include <errno.h>
 #include <float.h>
@@ -156,67 +157,16 @@ int pbjson_base64_decode(const char *s, unsigned char **out, size_t *outlen)
     return 0;
 }
 
-/* Returns the length of the well-formed UTF-8 sequence at s (n > 0 bytes
- * left), or 0 when it is not one. */
-static size_t pbjson_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t need;
-
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (n < need || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return need;
-}
-
-bool pbjson_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-
-    for (size_t i = 0; i < len;) {
-        size_t k = pbjson_utf8_seq(p + i, len - i);
-
-        if (k == 0) {
-            return false;
-        }
-        i += k;
-    }
-    return true;
-}
-
 /* Returns a JSON string of s, with each byte that is not part of well-formed
  * UTF-8 replaced by U+FFFD. NULL when out of memory. */
 static cJSON *pbjson_string_json(const char *s)
 {
     size_t len = strlen(s);
-    const unsigned char *p = (const unsigned char *)s;
     char *clean;
     size_t o = 0;
     cJSON *item;
 
-    if (pbjson_utf8_valid(s, len)) {
+    if (utf8_valid(s, len)) {
         return cJSON_CreateString(s);
     }
     clean = malloc(len * 3 + 1);
@@ -224,7 +174,7 @@ static cJSON *pbjson_string_json(const char *s)
         return NULL;
     }
     for (size_t i = 0; i < len;) {
-        size_t k = pbjson_utf8_seq(p + i, len - i);
+        size_t k = utf8_sequence(s + i, len - i);
 
         if (k == 0) {
             memcpy(clean + o, "\xef\xbf\xbd", 3);

@@ -1,12 +1,16 @@
 #include "collector.h"
 
+#include "analytics/bytebuf.h"
 #include "analytics/deadletter.h"
 #include "analytics/http.h"
 #include "analytics/kafka.h"
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
-#include "guard.h"
+#include "analytics/clientip.h"
+#include "analytics/cors.h"
+#include "analytics/ratelimit.h"
+#include "analytics/write_keys.h"
 #include "ingest.h"
 
 #include <stdint.h>
@@ -15,7 +19,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define COLLECTOR_ORIGIN_MAX 255 /* bytes of an Origin header we echo */
+#define COLLECTOR_ORIGIN_MAX 255       /* bytes of an Origin header we echo */
+#define COLLECTOR_BODY_MAX (16u << 20) /* bytes of a response body we build */
 
 static const int collector_statuses[COLLECTOR_STATUS_SLOTS] = {202, 204, 400, 401, 403, 405, 408,
                                                                413, 415, 429, 431, 500, 503, 0};
@@ -24,50 +29,13 @@ static const char *const collector_status_labels[COLLECTOR_STATUS_SLOTS] = {
     "status=\"405\"", "status=\"408\"", "status=\"413\"", "status=\"415\"",  "status=\"429\"",
     "status=\"431\"", "status=\"500\"", "status=\"503\"", "status=\"other\""};
 
-/* A growable response buffer; on allocation failure it sets failed. */
-struct collector_buf {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool failed;
-};
-
-static void collector_buf_reserve(struct collector_buf *b, size_t extra)
+/* Appends s to a response body as a JSON string body (escaped, no quotes). */
+static void collector_body_escape(struct bytebuf *b, const char *s)
 {
-    size_t need = b->len + extra + 1;
-    char *np;
+    size_t worst = strlen(s) * 6;
 
-    if (b->failed || need <= b->cap) {
-        return;
-    }
-    np = realloc(b->p, need * 2);
-    if (np == NULL) {
-        b->failed = true;
-        return;
-    }
-    b->p = np;
-    b->cap = need * 2;
-}
-
-static void collector_buf_puts(struct collector_buf *b, const char *s)
-{
-    size_t n = strlen(s);
-
-    collector_buf_reserve(b, n);
-    if (!b->failed) {
-        memcpy(b->p + b->len, s, n + 1);
-        b->len += n;
-    }
-}
-
-/* Appends s as a JSON string body (escaped, no quotes). */
-static void collector_buf_escape(struct collector_buf *b, const char *s)
-{
-    size_t worst = strlen(s) * 6 + 1;
-
-    collector_buf_reserve(b, worst);
-    if (!b->failed) {
-        b->len = log_json_escape(b->p, b->len, b->cap, s);
+    if (bytebuf_reserve(b, worst) != NULL) {
+        bytebuf_commit(b, log_json_escape(b->data, b->len, b->cap, s) - b->len);
     }
 }
 
@@ -95,21 +63,22 @@ static void collector_cors_headers(enum cors_decision d, const char *origin, cha
 static int collector_error(struct http_request *c, int status, const char *msg, const char *cors,
                            const char *extra)
 {
-    struct collector_buf b = {0};
+    struct bytebuf b;
     char headers[1024];
     int rc;
 
+    bytebuf_init(&b, COLLECTOR_BODY_MAX);
     snprintf(headers, sizeof(headers), "%s%s", cors != NULL ? cors : "",
              extra != NULL ? extra : "");
-    collector_buf_puts(&b, "{\"error\":\"");
-    collector_buf_escape(&b, msg);
-    collector_buf_puts(&b, "\"}\n");
-    if (b.failed) {
+    bytebuf_addstr(&b, "{\"error\":\"");
+    collector_body_escape(&b, msg);
+    bytebuf_addstr(&b, "\"}\n");
+    if (bytebuf_failed(&b)) {
         rc = http_send_json(c, 500, "{\"error\":\"out of memory\"}\n", headers);
     } else {
-        rc = http_send(c, status, "application/json", b.p, b.len, headers);
+        rc = http_send(c, status, "application/json", b.data, b.len, headers);
     }
-    free(b.p);
+    bytebuf_fini(&b);
     return rc;
 }
 
@@ -188,27 +157,27 @@ static int collector_deadletter(struct collector *col, const char *code, const c
 /* Writes {"accepted":N,"rejected":[...]} for a parsed batch. Events from
  * first_unsent on were valid but not taken (spool full): they are listed as
  * retryable, so a client resends only those. */
-static void collector_batch_body(struct collector_buf *b, const struct event_batch *batch,
+static void collector_batch_body(struct bytebuf *b, const struct event_batch *batch,
                                  size_t accepted, size_t first_unsent)
 {
     char num[96];
     const char *sep = "";
 
     snprintf(num, sizeof(num), "{\"accepted\":%zu,\"rejected\":[", accepted);
-    collector_buf_puts(b, num);
+    bytebuf_addstr(b, num);
     for (size_t i = 0; i < batch->n_rejected; i++, sep = ",") {
         snprintf(num, sizeof(num), "%s{\"index\":%zu,\"error\":\"", sep, batch->rejected[i].index);
-        collector_buf_puts(b, num);
-        collector_buf_escape(b, batch->rejected[i].error);
-        collector_buf_puts(b, "\"}");
+        bytebuf_addstr(b, num);
+        collector_body_escape(b, batch->rejected[i].error);
+        bytebuf_addstr(b, "\"}");
     }
     for (size_t i = first_unsent; i < batch->n_events; i++, sep = ",") {
         snprintf(num, sizeof(num), "%s{\"index\":%u,\"error\":\"", sep,
                  (unsigned)batch->events[i].batch_index);
-        collector_buf_puts(b, num);
-        collector_buf_puts(b, "broker unreachable and spool full; retry\",\"retryable\":true}");
+        bytebuf_addstr(b, num);
+        bytebuf_addstr(b, "broker unreachable and spool full; retry\",\"retryable\":true}");
     }
-    collector_buf_puts(b, "]}\n");
+    bytebuf_addstr(b, "]}\n");
 }
 
 /* Hands the batch's events and dead letters to the ingest, with w (NULL in
@@ -268,7 +237,7 @@ struct collector_pending {
  * delivered, not spooled) are taken off the accepted count. */
 static int collector_answer(struct collector_pending *p, int failed)
 {
-    struct collector_buf b = {0};
+    struct bytebuf b;
     int status;
 
     if (failed > 0) {
@@ -287,13 +256,14 @@ static int collector_answer(struct collector_pending *p, int failed)
                                p->cors, "Retry-After: 5\r\n");
     }
     status = p->batch.n_events == 0 ? 400 : 202;
+    bytebuf_init(&b, COLLECTOR_BODY_MAX);
     collector_batch_body(&b, &p->batch, p->accepted, p->first_unsent);
-    if (b.failed) {
-        free(b.p);
+    if (bytebuf_failed(&b)) {
+        bytebuf_fini(&b);
         return collector_error(p->c, 500, "out of memory", p->cors, NULL);
     }
-    http_send(p->c, status, "application/json", b.p, b.len, p->cors);
-    free(b.p);
+    http_send(p->c, status, "application/json", b.data, b.len, p->cors);
+    bytebuf_fini(&b);
     return status;
 }
 

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "analytics/event.h"
 #include "analytics/http.h"
+#include "event.h"
 #include "collector_config.h"
 
 struct http_request;

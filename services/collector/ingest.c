@@ -260,13 +260,7 @@ static bool ingest_pause(struct ingest *ing, int ms)
     struct timespec ts;
     bool stopping;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    lifecycle_deadline(CLOCK_REALTIME, ms, &ts);
     pthread_mutex_lock(&ing->stop_mu);
     if (!ing->stopping) {
         pthread_cond_timedwait(&ing->stop_cv, &ing->stop_mu, &ts);

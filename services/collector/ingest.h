@@ -19,7 +19,12 @@
 struct metrics;
 struct ingest;
 
-#define INGEST_FULL (-2) /* spool full: answer 503 */
+/* What ingest_submit returns. */
+enum ingest_rc {
+    INGEST_OK = 0,
+    INGEST_ERROR = -1, /* an I/O error: answer 503 */
+    INGEST_FULL = -2,  /* spool full: answer 503 */
+};
 
 struct ingest_opts {
     const char *brokers;
@@ -68,9 +73,10 @@ bool ingest_wait_seal(struct ingest_wait *w, void (*done)(void *arg, int failed)
 int ingest_wait_failed(struct ingest_wait *w);
 
 /* Submits one record for topic (enum spool_topic). w is NULL in queued mode.
- * Returns 0 when it is queued, delivered or spooled (or, with w, will be
- * resolved through w), INGEST_FULL when the broker cannot take it and the
- * spool is full, -1 on an I/O error. */
+ * Returns an enum ingest_rc: INGEST_OK when it is queued, delivered or
+ * spooled (or, with w, will be resolved through w), INGEST_FULL when the
+ * broker cannot take it and the spool is full, INGEST_ERROR on an I/O
+ * error. */
 int ingest_submit(struct ingest *ing, int topic, const void *key, size_t key_len, const void *value,
                   size_t len, struct ingest_wait *w);
 

@@ -16,9 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* spool_append: the size bound would be exceeded, or the filesystem is full
- * (ENOSPC, EDQUOT). Either heals by itself once the replay frees space. */
-#define SPOOL_FULL (-2)
+/* What spool_append returns. */
+enum spool_rc {
+    SPOOL_OK = 0,
+    SPOOL_ERROR = -1, /* an I/O error */
+    /* the size bound would be exceeded, or the filesystem is full (ENOSPC,
+     * EDQUOT). Either heals by itself once the replay frees space. */
+    SPOOL_FULL = -2,
+};
 
 enum spool_topic { SPOOL_TOPIC_RAW = 0, SPOOL_TOPIC_DEADLETTER = 1 };
 

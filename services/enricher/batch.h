@@ -42,7 +42,7 @@
 
 #include "arena.h"
 #include "enrich.h"
-#include "lru.h"
+#include "analytics/lru.h"
 #include "session.h"
 
 enum batch_event_state {

@@ -1,8 +1,10 @@
 /* Referrer, campaign and page classification. See classify.h. */
 #include "classify.h"
 
+#include "analytics/bytebuf.h"
 #include "analytics/errbuf.h"
 #include "analytics/fileio.h"
+#include "analytics/utf8.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -127,77 +129,35 @@ static int classify_span_copy(struct classify_span s, char *out, size_t outlen)
     return 0;
 }
 
-/* A bounded string builder: appends stop at cap and set overflow. */
-struct classify_buf {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool overflow;
-};
-
-static void classify_buf_add(struct classify_buf *b, const char *s, size_t n)
-{
-    if (b->overflow || n >= b->cap - b->len) {
-        b->overflow = true;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void classify_buf_str(struct classify_buf *b, const char *s)
-{
-    classify_buf_add(b, s, strlen(s));
-}
-
 /* ---- UTF-8 ---- */
 
-/* Checks s[0..n) is UTF-8 without control characters. Returns 0 when all is
- * valid, 1 when only an incomplete sequence ends it (*valid set to the length
- * before it), -1 when invalid. */
-static int classify_utf8_check(const unsigned char *s, size_t n, size_t *valid)
+/* True when s[0..n) holds an ASCII control character (C0 or DEL). */
+static bool classify_has_control(const char *s, size_t n)
 {
-    size_t i = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
 
-    while (i < n) {
-        unsigned c = s[i];
-        size_t need;
-        uint32_t cp, min;
-
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) {
-                return -1;
-            }
-            i++;
-            continue;
+        if (c < 0x20 || c == 0x7f) {
+            return true;
         }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return -1;
-        }
-        for (size_t k = 1; k <= need; k++) {
-            if (i + k >= n) {
-                *valid = i;
-                return 1;
-            }
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return -1;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return -1;
-        }
-        i += need + 1;
     }
-    *valid = n;
-    return 0;
+    return false;
+}
+
+/* Checks s[0..n) is UTF-8 without control characters. Returns UTF8_VALID
+ * (*valid = n), UTF8_TRUNCATED when only a sequence the end cuts short
+ * ends it (*valid set to the length before it), or UTF8_INVALID. */
+static enum utf8_status classify_utf8_check(const char *s, size_t n, size_t *valid)
+{
+    enum utf8_status st = utf8_check(s, n, valid);
+
+    if (st == UTF8_INVALID || classify_has_control(s, st == UTF8_VALID ? n : *valid)) {
+        return UTF8_INVALID;
+    }
+    if (st == UTF8_VALID) {
+        *valid = n;
+    }
+    return st;
 }
 
 /* Percent-decodes s into out (outlen >= 1 bytes), '+' as space when plus is
@@ -237,9 +197,9 @@ static void classify_decode_value(struct classify_span s, char *out, size_t outl
     bool cut;
     size_t valid;
     size_t n = classify_decode(s, true, out, outlen, &cut);
-    int rc = classify_utf8_check((const unsigned char *)out, n, &valid);
+    enum utf8_status st = classify_utf8_check(out, n, &valid);
 
-    if (rc == 0 || (rc == 1 && cut)) {
+    if (st == UTF8_VALID || (st == UTF8_TRUNCATED && cut)) {
         out[valid] = '\0';
         return;
     }
@@ -248,7 +208,7 @@ static void classify_decode_value(struct classify_span s, char *out, size_t outl
     n = s.len < outlen ? s.len : outlen - 1;
     memcpy(out, s.p, n);
     out[n] = '\0';
-    if (classify_utf8_check((const unsigned char *)out, n, &valid) == 0) {
+    if (classify_utf8_check(out, n, &valid) == UTF8_VALID) {
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -470,7 +430,7 @@ static int classify_default_port(const char *scheme)
 
 int classify_url_normalize(const struct classify_url *u, char *out, size_t outlen)
 {
-    struct classify_buf b = {out, 0, outlen, false};
+    struct bytebuf b;
     struct classify_span seg, name, value;
     size_t pos = 0;
     bool first = true;
@@ -479,30 +439,30 @@ int classify_url_normalize(const struct classify_url *u, char *out, size_t outle
     if (outlen == 0) {
         return -1;
     }
-    out[0] = '\0';
-    classify_buf_str(&b, u->scheme);
-    classify_buf_str(&b, "://");
-    classify_buf_str(&b, u->host);
+    bytebuf_init_fixed(&b, out, outlen);
+    bytebuf_addstr(&b, u->scheme);
+    bytebuf_addstr(&b, "://");
+    bytebuf_addstr(&b, u->host);
     if (u->port != -1 && u->port != classify_default_port(u->scheme)) {
         char port[8];
         int n = snprintf(port, sizeof(port), ":%d", u->port);
-        classify_buf_add(&b, port, (size_t)n);
+        bytebuf_add(&b, port, (size_t)n);
     }
     if (u->path.len > 0) {
-        classify_buf_add(&b, u->path.p, u->path.len);
+        bytebuf_add(&b, u->path.p, u->path.len);
     } else {
-        classify_buf_str(&b, "/");
+        bytebuf_addstr(&b, "/");
     }
     while (u->has_query && classify_query_next(u->query, &pos, &seg, &name, &value)) {
         if (seg.len == 0 ||
             (classify_param_name(name, buf) && classify_is_tracking_param(buf, strlen(buf)))) {
             continue;
         }
-        classify_buf_str(&b, first ? "?" : "&");
-        classify_buf_add(&b, seg.p, seg.len);
+        bytebuf_addstr(&b, first ? "?" : "&");
+        bytebuf_add(&b, seg.p, seg.len);
         first = false;
     }
-    if (b.overflow) {
+    if (bytebuf_failed(&b)) {
         out[0] = '\0';
         return -1;
     }

@@ -5,7 +5,7 @@
 
 #include "analytics/errbuf.h"
 #include "analytics/log.h"
-#include "lru.h"
+#include "analytics/lru.h"
 
 #include <errno.h>
 #include <pcre2.h>

@@ -1,8 +1,7 @@
 #include "archive.h"
 
 #include "analytics/errbuf.h"
-#include "analytics/event.h"
-#include "analytics/textcheck.h"
+#include "analytics/utf8.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -33,64 +32,26 @@ static const char *const archive_channels[] = {
 };
 static const char *const archive_devices[] = {"unknown", "desktop", "mobile", "tablet", "bot"};
 
-/* ---- the buffer ---- */
-
 /* ---- one row ---- */
 
-/* A row being written: the first failure sticks and later puts do nothing. */
+/* A row being written through copybuf: the first failure sticks (rc and
+ * err); copybuf itself stops appending once memory ran out. */
 struct archive_writer {
     struct copybuf *buf;
     int rc;
-    int fields; /* columns begun so far */
     char *err;
     size_t errlen;
 };
 
-static void archive_put(struct archive_writer *w, const char *s, size_t n)
+/* Turns the buffer's failure, when there is one and nothing failed before,
+ * into the row's. Returns true while the row is good. */
+static bool archive_ok(struct archive_writer *w)
 {
-    if (w->rc != 0) {
-        return;
-    }
-    copybuf_append(w->buf, s, n);
-    if (copybuf_failed(w->buf)) {
+    if (w->rc == 0 && copybuf_failed(w->buf)) {
         errbuf_printf(w->err, w->errlen, "out of memory for a row of analytics_events");
         w->rc = ARCHIVE_NOMEM;
     }
-}
-
-/* Starts the next column: a tab before all but the first. */
-static void archive_field(struct archive_writer *w)
-{
-    if (w->fields++ > 0) {
-        archive_put(w, "\t", 1);
-    }
-}
-
-static void archive_put_null(struct archive_writer *w)
-{
-    archive_field(w);
-    archive_put(w, "\\N", 2);
-}
-
-/* Appends s[0..n) with COPY's escapes for backslash, tab, line feed and
- * carriage return (no column starts). Other bytes stand for themselves. */
-static void archive_put_escaped(struct archive_writer *w, const char *s, size_t n)
-{
-    size_t run = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *esc = s[i] == '\\'   ? "\\\\"
-                          : s[i] == '\t' ? "\\t"
-                          : s[i] == '\n' ? "\\n"
-                          : s[i] == '\r' ? "\\r"
-                                         : NULL;
-        if (esc != NULL) {
-            archive_put(w, s + run, i - run);
-            archive_put(w, esc, 2);
-            run = i + 1;
-        }
-    }
-    archive_put(w, s + run, n - run);
+    return w->rc == 0;
 }
 
 /* Fails the row unless s[0..n), the value of column, is valid UTF-8. */
@@ -99,7 +60,7 @@ static void archive_check_utf8(struct archive_writer *w, const char *column, con
 {
     size_t bad = 0;
 
-    if (w->rc == 0 && textcheck_utf8(s, n, &bad) != 0) {
+    if (archive_ok(w) && utf8_check(s, n, &bad) != UTF8_VALID) {
         errbuf_printf(w->err, w->errlen, "%s is not valid UTF-8 (byte %zu)", column, bad);
         w->rc = ARCHIVE_INVALID;
     }
@@ -108,30 +69,10 @@ static void archive_check_utf8(struct archive_writer *w, const char *column, con
 /* A text column: NULL when s is NULL or empty. */
 static void archive_put_text(struct archive_writer *w, const char *column, const char *s)
 {
-    size_t n = s != NULL ? strlen(s) : 0;
-
-    if (n == 0) {
-        archive_put_null(w);
-        return;
+    if (s != NULL && s[0] != '\0') {
+        archive_check_utf8(w, column, s, strlen(s));
     }
-    archive_check_utf8(w, column, s, n);
-    archive_field(w);
-    archive_put_escaped(w, s, n);
-}
-
-static void archive_put_bool(struct archive_writer *w, bool v)
-{
-    archive_field(w);
-    archive_put(w, v ? "t" : "f", 1);
-}
-
-static void archive_put_int(struct archive_writer *w, long long v)
-{
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%lld", v);
-
-    archive_field(w);
-    archive_put(w, num, (size_t)n);
+    copybuf_text(w->buf, s, true);
 }
 
 /* Converts day (days since 1970-01-01) to a proleptic Gregorian date (H.
@@ -162,8 +103,7 @@ static void archive_put_ts(struct archive_writer *w, long long ms)
     int n = snprintf(ts, sizeof(ts), "%04lld-%02u-%02u %02u:%02u:%02u.%03u+00", y, m, d,
                      (unsigned)(in_day / 3600000), (unsigned)(in_day / 60000 % 60),
                      (unsigned)(in_day / 1000 % 60), (unsigned)(in_day % 1000));
-    archive_field(w);
-    archive_put(w, ts, (size_t)n);
+    copybuf_raw(w->buf, ts, (size_t)n);
 }
 
 static bool archive_ts_ok(long long ms)
@@ -175,7 +115,7 @@ static bool archive_ts_ok(long long ms)
 static void archive_put_ts_opt(struct archive_writer *w, long long ms)
 {
     if (ms == 0 || !archive_ts_ok(ms)) {
-        archive_put_null(w);
+        copybuf_null(w->buf);
         return;
     }
     archive_put_ts(w, ms);
@@ -186,8 +126,7 @@ static void archive_put_enum(struct archive_writer *w, const char *const *names,
 {
     const char *name = names[v > 0 && (size_t)v < n ? (size_t)v : 0];
 
-    archive_field(w);
-    archive_put(w, name, strlen(name));
+    copybuf_raw(w->buf, name, strlen(name));
 }
 
 /* Parses the leading address of s (up to '/' or the end) and its optional
@@ -238,7 +177,7 @@ static void archive_put_cidr(struct archive_writer *w, const char *s)
     int fam = s != NULL && s[0] != '\0' ? archive_parse_net(s, b, &bits) : -1;
 
     if (fam < 0) {
-        archive_put_null(w);
+        copybuf_null(w->buf);
         return;
     }
     int max = fam == 4 ? 24 : 48;
@@ -250,13 +189,12 @@ static void archive_put_cidr(struct archive_writer *w, const char *s)
         b[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
     }
     if (inet_ntop(fam == 4 ? AF_INET : AF_INET6, b, text, sizeof(text)) == NULL) {
-        archive_put_null(w);
+        copybuf_null(w->buf);
         return;
     }
     size_t n = strlen(text);
     n += (size_t)snprintf(text + n, sizeof(text) - n, "/%d", bits);
-    archive_field(w);
-    archive_put(w, text, n);
+    copybuf_raw(w->buf, text, n);
 }
 
 /* Reads four hex digits at p into *v. Returns false (reading no further
@@ -312,7 +250,7 @@ static void archive_put_json(struct archive_writer *w, const char *s)
         s = "{}";
     }
     archive_check_utf8(w, "event_data", s, strlen(s));
-    archive_field(w);
+    copybuf_field(w->buf);
     for (p = run = s; *p != '\0';) {
         if (p[0] != '\\') {
             p++;
@@ -324,14 +262,14 @@ static void archive_put_json(struct archive_writer *w, const char *s)
         }
         size_t n = archive_json_unicode(p);
         if (n == 0) {
-            archive_put_escaped(w, run, (size_t)(p - run));
-            archive_put_escaped(w, "\\ufffd", 6);
+            copybuf_escaped(w->buf, run, (size_t)(p - run));
+            copybuf_escaped(w->buf, "\\ufffd", 6);
             run = p + 6;
             n = 6;
         }
         p += n;
     }
-    archive_put_escaped(w, run, (size_t)(p - run));
+    copybuf_escaped(w->buf, run, (size_t)(p - run));
 }
 
 /* ---- the columns, in archive_columns' order ---- */
@@ -373,14 +311,14 @@ static void archive_put_ids(struct archive_writer *w, const Analytics__V1__Enric
     archive_put_text(w, "site_id", ev->site_id);
     archive_put_text(w, "session_id", s != NULL ? s->session_id : NULL);
     if (s != NULL && s->sequence > 0 && s->sequence <= INT_MAX) {
-        archive_put_int(w, s->sequence);
+        copybuf_int(w->buf, s->sequence);
     } else {
-        archive_put_null(w);
+        copybuf_null(w->buf);
     }
-    archive_put_bool(w, s != NULL && s->new_session);
+    copybuf_bool(w->buf, s != NULL && s->new_session);
     archive_put_text(w, "session_start_reason", s != NULL ? s->start_reason : NULL);
-    archive_put_bool(w, s != NULL && s->client_assigned);
-    archive_put_bool(w, s != NULL && s->late);
+    copybuf_bool(w->buf, s != NULL && s->client_assigned);
+    copybuf_bool(w->buf, s != NULL && s->late);
 }
 
 /* client_time .. referrer_host */
@@ -392,8 +330,8 @@ static void archive_put_times_pages(struct archive_writer *w,
     archive_put_ts_opt(w, ev->client_ts_ms);
     archive_put_ts(w, ev->received_ts_ms);
     archive_put_ts_opt(w, ev->enriched_ts_ms);
-    archive_put_int(w, ev->clock_skew_ms);
-    archive_put_bool(w, ev->historical);
+    copybuf_int(w->buf, ev->clock_skew_ms);
+    copybuf_bool(w->buf, ev->historical);
     archive_put_text(w, "page_url", ev->page_url);
     archive_put_text(w, "page_url_normalized", p != NULL ? p->url_normalized : NULL);
     archive_put_text(w, "page_host", p != NULL ? p->host : NULL);
@@ -408,7 +346,7 @@ static void archive_put_campaign(struct archive_writer *w, const Analytics__V1__
 {
     if (c == NULL) {
         for (int i = 0; i < 9; i++) {
-            archive_put_null(w);
+            copybuf_null(w->buf);
         }
         return;
     }
@@ -439,9 +377,9 @@ static void archive_put_client(struct archive_writer *w, const Analytics__V1__En
         archive_put_enum(w, archive_devices, sizeof(archive_devices) / sizeof(archive_devices[0]),
                          (int)ua->device_type);
     } else {
-        archive_put_null(w);
+        copybuf_null(w->buf);
     }
-    archive_put_bool(w, ev->bot != NULL && ev->bot->is_bot);
+    copybuf_bool(w->buf, ev->bot != NULL && ev->bot->is_bot);
     archive_put_text(w, "bot_reason", ev->bot != NULL ? ev->bot->reason : NULL);
     archive_put_text(w, "country_code", g != NULL ? g->country_code : NULL);
     archive_put_text(w, "geo_source", g != NULL ? g->source : NULL);
@@ -451,9 +389,9 @@ static void archive_put_client(struct archive_writer *w, const Analytics__V1__En
 int archive_row(struct copybuf *out, const Analytics__V1__EnrichedEvent *ev, char *err,
                 size_t errlen)
 {
-    struct archive_writer w = {.buf = out, .rc = 0, .fields = 0, .err = err, .errlen = errlen};
+    struct archive_writer w = {.buf = out, .rc = 0, .err = err, .errlen = errlen};
     const Analytics__V1__Consent *c = ev->consent;
-    size_t start = out->len;
+    size_t start = copybuf_len(out);
 
     archive_check(&w, ev);
     if (w.rc == 0) {
@@ -462,20 +400,15 @@ int archive_row(struct copybuf *out, const Analytics__V1__EnrichedEvent *ev, cha
         archive_put_campaign(&w, ev->campaign);
         archive_put_client(&w, ev);
         archive_put_json(&w, ev->event_data_json);
-        archive_put_bool(&w, c != NULL && c->specified);
-        archive_put_bool(&w, c != NULL && c->necessary);
-        archive_put_bool(&w, c != NULL && c->analytics);
-        archive_put_bool(&w, c != NULL && c->marketing);
-        archive_put_int(&w, ev->schema_version != 0 ? ev->schema_version : 1);
-        archive_put(&w, "\n", 1);
+        copybuf_bool(out, c != NULL && c->specified);
+        copybuf_bool(out, c != NULL && c->necessary);
+        copybuf_bool(out, c != NULL && c->analytics);
+        copybuf_bool(out, c != NULL && c->marketing);
+        copybuf_int(out, ev->schema_version != 0 ? ev->schema_version : 1);
+        copybuf_end_row(out);
     }
-    if (w.rc != 0) {
-        out->len = start; /* the row is undone: what is before it stands */
-        out->failed = false;
-        out->row_open = false;
-        if (out->data != NULL) {
-            out->data[start] = '\0';
-        }
+    if (!archive_ok(&w)) {
+        copybuf_truncate(out, start); /* the row is undone: what is before it stands */
     }
     return w.rc;
 }

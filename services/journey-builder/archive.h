@@ -21,8 +21,8 @@
  *       ARCHIVE_INVALID: dead-letter ev (buf is as before the call)
  *       ARCHIVE_NOMEM:   stop, do not dead-letter: nothing is wrong with ev
  *   ensure the partitions of archive_day(ev->event_ts_ms) of every row, then
- *   pg_copy_rows(conn, "COPY analytics_events (...) FROM STDIN", buf.data, buf.len, ...);
- *   copybuf_reset(&buf);
+ *   pg_copy_rows(conn, "COPY analytics_events (...) FROM STDIN", copybuf_data(&buf),
+ * copybuf_len(&buf), ...); copybuf_reset(&buf);
  *
  * The mapping, column by column (every column but inserted_at, the server's):
  *  - strings: as they are, an empty (or NULL) one as NULL; every string must
@@ -60,9 +60,12 @@
 #include "analytics/copybuf.h"
 #include "analytics/v1/enriched_event.pb-c.h"
 
-/* archive_row's failures. */
-#define ARCHIVE_INVALID (-1) /* the event cannot be archived: dead-letter it */
-#define ARCHIVE_NOMEM (-2)   /* out of memory: the event is fine, retry later */
+/* What archive_row returns. */
+enum archive_rc {
+    ARCHIVE_OK = 0,
+    ARCHIVE_INVALID = -1, /* the event cannot be archived: dead-letter it */
+    ARCHIVE_NOMEM = -2,   /* out of memory: the event is fine, retry later */
+};
 
 /* The columns archive_row writes, in its order, comma-separated: for
  * "COPY analytics_events (" ... ") FROM STDIN". */

@@ -596,7 +596,7 @@ static int jb_classify(struct jb_daemon *d, struct jb_scratch *sc, size_t *nrows
             continue;
         }
         long long day = archive_day(s->ev->event_ts_ms);
-        size_t start = d->rows.len;
+        size_t start = copybuf_len(&d->rows);
         int rc = archive_row(&d->rows, s->ev, err, sizeof(err));
         if (rc == ARCHIVE_NOMEM) {
             return -1;

@@ -27,32 +27,40 @@ static int match_add(struct match *m, int f, const char *s)
     return 0;
 }
 
-/* Reads field f (a string or an array of strings) from item. */
+/* What match_field returns. */
+enum match_field_rc {
+    MATCH_FIELD_OK = 0,
+    MATCH_FIELD_BAD = -1,   /* not a string or array of strings: err says why */
+    MATCH_FIELD_NOMEM = -2, /* out of memory */
+};
+
+/* Reads field f (a string or an array of strings) from item. Returns an
+ * enum match_field_rc. */
 static int match_field(const cJSON *item, const char *where, int f, struct match *m, char *err,
                        size_t errlen)
 {
     const cJSON *e;
 
     if (cJSON_IsString(item) && item->valuestring[0] != '\0') {
-        return match_add(m, f, item->valuestring) == 0 ? 0 : -2;
+        return match_add(m, f, item->valuestring) == 0 ? MATCH_FIELD_OK : MATCH_FIELD_NOMEM;
     }
     if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) == 0) {
         errbuf_printf(err, errlen, "%s: \"%s\" must be a string or a non-empty array of strings",
                       where, match_field_names[f]);
-        return -1;
+        return MATCH_FIELD_BAD;
     }
     cJSON_ArrayForEach(e, item)
     {
         if (!cJSON_IsString(e) || e->valuestring[0] == '\0') {
             errbuf_printf(err, errlen, "%s: \"%s\" holds something other than a non-empty string",
                           where, match_field_names[f]);
-            return -1;
+            return MATCH_FIELD_BAD;
         }
         if (match_add(m, f, e->valuestring) != 0) {
-            return -2;
+            return MATCH_FIELD_NOMEM;
         }
     }
-    return 0;
+    return MATCH_FIELD_OK;
 }
 
 int match_parse(const struct cJSON *obj, const char *where, struct match *m, char *err,
@@ -65,7 +73,7 @@ int match_parse(const struct cJSON *obj, const char *where, struct match *m, cha
             continue;
         }
         int rc = match_field(item, where, f, m, err, errlen);
-        if (rc == -2) {
+        if (rc == MATCH_FIELD_NOMEM) {
             errbuf_printf(err, errlen, "%s: out of memory", where);
         }
         if (rc != 0) {

@@ -8,8 +8,8 @@
  * offsets in the same transaction, finding sessions and attempts falling
  * due, and retention.
  *
- * Every call returns STORE_OK, or a negative code with the reason in the
- * store's last error (store_error):
+ * Every call returns an enum store_rc: STORE_OK, or a negative code with the
+ * reason in the store's last error (store_error):
  *   STORE_DOWN     the server or the connection failed (or a transient
  *                  conflict): roll back, drop the in-memory states, retry
  *                  the same work once store_connect succeeds again;
@@ -27,10 +27,12 @@
 #include "apply.h"
 #include "jcache.h"
 
-#define STORE_OK 0
-#define STORE_DOWN (-1)
-#define STORE_REFUSED (-2)
-#define STORE_FENCED (-3)
+enum store_rc {
+    STORE_OK = 0,
+    STORE_DOWN = -1,
+    STORE_REFUSED = -2,
+    STORE_FENCED = -3,
+};
 
 #define STORE_CLUSTER_MAX 128 /* bytes of a Kafka cluster id kept, with its NUL */
 

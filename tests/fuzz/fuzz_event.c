@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the collector's body parser and event validator
- * (common/src/event.c): every input is posted as a body to
+ * (services/collector/event*.c): every input is posted as a body to
  * event_batch_parse, and what it answers is checked for the invariants the
  * collector relies on. Built by tests/CMakeLists.txt with clang
  * -fsanitize=fuzzer,address,undefined when that is available; README.md
@@ -16,8 +16,9 @@
  *  - textcheck_nesting (SSE2, 16 bytes at a time) answers as a plain
  *    byte-by-byte walk does, for several limits.
  */
-#include "analytics/event.h"
+#include "event.h"
 #include "analytics/textcheck.h"
+#include "analytics/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -91,7 +92,7 @@ static void fuzz_check_event(const Analytics__V1__RawEvent *ev, size_t total)
     FUZZ_CHECK(ev->fingerprint != NULL && ev->fingerprint[0] != '\0');
     FUZZ_CHECK(ev->batch_index < total);
     FUZZ_CHECK(ev->event_data_json != NULL && ev->event_data_json[0] == '{');
-    FUZZ_CHECK(textcheck_utf8(ev->event_data_json, strlen(ev->event_data_json), NULL) == 0);
+    FUZZ_CHECK(utf8_valid(ev->event_data_json, strlen(ev->event_data_json)));
     data = cJSON_Parse(ev->event_data_json);
     FUZZ_CHECK(data != NULL && cJSON_IsObject(data));
     cJSON_Delete(data);
@@ -157,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     event_batch_fini(&b);
     fuzz_check_nesting(body, size);
     /* the helpers on their own, on the same bytes */
-    (void)textcheck_utf8(body, size, NULL);
+    (void)utf8_check(body, size, NULL);
     (void)textcheck_numeric(body, size);
     if (size < 64) {
         char s[64];

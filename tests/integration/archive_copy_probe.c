@@ -119,7 +119,7 @@ static int probe_copy(PGconn *conn, const char *what, const char *sql, const str
                       const char *want_state)
 {
     char state[6], err[1024];
-    int rc = pg_copy_rows(conn, sql, buf->data, buf->len, state, err, sizeof(err));
+    int rc = pg_copy_rows(conn, sql, copybuf_data(buf), copybuf_len(buf), state, err, sizeof(err));
 
     if ((rc == 0) != (want_state[0] == '\0') || strcmp(state, want_state) != 0) {
         printf("FAIL %s: rc %d, sqlstate '%s' (wanted '%s'): %s\n", what, rc, state, want_state,

@@ -71,9 +71,9 @@ static const char *col(const char *column)
     int idx = column_index(column);
     const char *line, *p;
 
-    assert_true(buf.len > 0 && buf.data[buf.len - 1] == '\n');
-    line = buf.data + buf.len - 1;
-    while (line > buf.data && line[-1] != '\n') {
+    assert_true(buf.buf.len > 0 && buf.buf.data[buf.buf.len - 1] == '\n');
+    line = buf.buf.data + buf.buf.len - 1;
+    while (line > buf.buf.data && line[-1] != '\n') {
         line--;
     }
     p = line;
@@ -121,8 +121,8 @@ static void test_columns(void **state)
     assert_int_equal(column_index("event_id"), 0);
     assert_int_equal(column_index("schema_version"), 49);
     row_ok();
-    assert_int_equal(count_char(buf.data, buf.len, '\t'), ncols - 1);
-    assert_int_equal(count_char(buf.data, buf.len, '\n'), 1);
+    assert_int_equal(count_char(buf.buf.data, buf.buf.len, '\t'), ncols - 1);
+    assert_int_equal(count_char(buf.buf.data, buf.buf.len, '\n'), 1);
 }
 
 static void test_full_row(void **state)
@@ -130,15 +130,15 @@ static void test_full_row(void **state)
     (void)state;
     row_ok();
     assert_string_equal(
-        buf.data, "e-1\t2026-11-25 10:00:00.123+00\tpage_view\tfp-1\tu-1\tsite-1\ts-1\t3\tt\t"
-                  "idle\tf\tf\t2026-11-25 09:59:59.623+00\t2026-11-25 10:00:00.123+00\t"
-                  "2026-11-25 10:00:00.130+00\t-500\tf\t"
-                  "https://shop.example/pricing?x=1\thttps://shop.example/pricing\t"
-                  "shop.example\t/pricing\tpricing\thttps://www.google.com/search?q=repair\t"
-                  "www.google.com\torganic_search\tgoogle\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t"
-                  "Firefox\t133.0\tLinux\t\\N\tOther\tdesktop\tf\t\\N\tDE\tgeoipdb\t"
-                  "203.0.113.0/24\t{\"k\":\"v\"}\tt\tt\tt\tf\t1\n");
-    assert_int_equal(buf.len, strlen(buf.data));
+        buf.buf.data, "e-1\t2026-11-25 10:00:00.123+00\tpage_view\tfp-1\tu-1\tsite-1\ts-1\t3\tt\t"
+                      "idle\tf\tf\t2026-11-25 09:59:59.623+00\t2026-11-25 10:00:00.123+00\t"
+                      "2026-11-25 10:00:00.130+00\t-500\tf\t"
+                      "https://shop.example/pricing?x=1\thttps://shop.example/pricing\t"
+                      "shop.example\t/pricing\tpricing\thttps://www.google.com/search?q=repair\t"
+                      "www.google.com\torganic_search\tgoogle\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t"
+                      "Firefox\t133.0\tLinux\t\\N\tOther\tdesktop\tf\t\\N\tDE\tgeoipdb\t"
+                      "203.0.113.0/24\t{\"k\":\"v\"}\tt\tt\tt\tf\t1\n");
+    assert_int_equal(buf.buf.len, strlen(buf.buf.data));
 }
 
 /* ---- strings ---- */
@@ -170,8 +170,8 @@ static void test_copy_escapes(void **state)
     assert_string_equal(col("user_id"), "\\\\N");
     assert_string_equal(col("referrer_url"), "\\\\.");
     assert_string_equal(col("page_path"), "/caf\xc3\xa9");
-    assert_int_equal(count_char(buf.data, buf.len, '\n'), 1);
-    assert_int_equal(count_char(buf.data, buf.len, '\r'), 0);
+    assert_int_equal(count_char(buf.buf.data, buf.buf.len, '\n'), 1);
+    assert_int_equal(count_char(buf.buf.data, buf.buf.len, '\r'), 0);
 }
 
 static void test_invalid_utf8_refused(void **state)
@@ -185,7 +185,7 @@ static void test_invalid_utf8_refused(void **state)
     fx.ev.event_data_json = "{\"k\":\"\xed\xa0\x80\"}"; /* a surrogate in UTF-8 */
     assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), ARCHIVE_INVALID);
     assert_non_null(strstr(err, "event_data is not valid UTF-8"));
-    assert_int_equal(buf.len, 0);
+    assert_int_equal(buf.buf.len, 0);
 }
 
 /* ---- times ---- */
@@ -464,13 +464,13 @@ static void test_event_data_unicode_escapes(void **state)
 
 static void expect_invalid(const char *why)
 {
-    size_t len = buf.len;
+    size_t len = buf.buf.len;
 
     assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), ARCHIVE_INVALID);
     if (strstr(err, why) == NULL) {
         fail_msg("expected \"%s\" in \"%s\"", why, err);
     }
-    assert_int_equal(buf.len, len);
+    assert_int_equal(buf.buf.len, len);
     fixture_enriched_full(&fx);
 }
 
@@ -478,7 +478,7 @@ static void test_invalid_events(void **state)
 {
     (void)state;
     row_ok();
-    char *before = strdup(buf.data);
+    char *before = strdup(buf.buf.data);
     assert_non_null(before);
 
     fx.ev.event_id = "";
@@ -501,7 +501,7 @@ static void test_invalid_events(void **state)
     fx.consent.specified = 1;
     fx.geo.source = "\xc3";
     expect_invalid("geo_source is not valid UTF-8");
-    assert_string_equal(buf.data, before);
+    assert_string_equal(buf.buf.data, before);
     free(before);
 }
 
@@ -513,22 +513,22 @@ static void test_buffer_grows_and_clears(void **state)
 
     (void)state;
     row_ok();
-    assert_true(buf.len < sizeof(one));
-    memcpy(one, buf.data, buf.len + 1);
-    size_t len = buf.len;
+    assert_true(buf.buf.len < sizeof(one));
+    memcpy(one, buf.buf.data, buf.buf.len + 1);
+    size_t len = buf.buf.len;
     for (int i = 1; i < 1000; i++) {
         assert_int_equal(archive_row(&buf, &fx.ev, err, sizeof(err)), 0);
     }
-    assert_int_equal(buf.len, 1000 * len);
-    assert_true(buf.cap > buf.len);
-    assert_memory_equal(buf.data + 999 * len, one, len);
-    size_t cap = buf.cap;
+    assert_int_equal(buf.buf.len, 1000 * len);
+    assert_true(buf.buf.cap > buf.buf.len);
+    assert_memory_equal(buf.buf.data + 999 * len, one, len);
+    size_t cap = buf.buf.cap;
     copybuf_reset(&buf);
-    assert_int_equal(buf.len, 0);
-    assert_int_equal(buf.cap, cap);
-    assert_string_equal(buf.data, "");
+    assert_int_equal(buf.buf.len, 0);
+    assert_int_equal(buf.buf.cap, cap);
+    assert_string_equal(buf.buf.data, "");
     copybuf_fini(&buf);
-    assert_null(buf.data);
+    assert_null(buf.buf.data);
     copybuf_fini(&buf); /* twice is fine */
     copybuf_reset(&buf);
 }

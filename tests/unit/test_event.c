@@ -1,7 +1,7 @@
 /*
  * Unit tests for parsing and validating collector input into raw events
- * (common/src/event.c): field rules, batches, historical imports, clock skew,
- * consent, the protobuf round trip, ISO-8601 and UTF-8 checks; the body
+ * (services/collector/event*.c): field rules, batches, historical imports, clock skew,
+ * consent, the protobuf round trip, ISO-8601 checks (UTF-8: test_utf8.c); the body
  * rules of issue 11 (nesting, NULs, duplicate keys, numbers, event time).
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "analytics/event.h"
+#include "event.h"
 #include "analytics/textcheck.h"
 
 #include <stdio.h>
@@ -1484,74 +1484,6 @@ static void test_iso8601_vs_timegm(void **state)
     }
 }
 
-/* ---- UTF-8 ---- */
-
-static void expect_utf8_ok(const char *s, size_t len)
-{
-    size_t bad = 999;
-
-    if (textcheck_utf8(s, len, &bad) != 0) {
-        fail_msg("rejected at %zu", bad);
-    }
-}
-
-static void expect_utf8_bad(const char *s, size_t len, size_t at)
-{
-    size_t bad = 999;
-
-    assert_int_equal(textcheck_utf8(s, len, &bad), -1);
-    assert_int_equal(bad, at);
-}
-
-static void test_utf8(void **state)
-{
-    char long_ascii[300];
-
-    (void)state;
-    expect_utf8_ok("", 0);
-    expect_utf8_ok("plain ascii", 11);
-    expect_utf8_ok("\xc3\xa9", 2);         /* U+00E9 */
-    expect_utf8_ok("\xc2\x80", 2);         /* U+0080, smallest 2-byte */
-    expect_utf8_ok("\xe0\xa0\x80", 3);     /* U+0800, smallest 3-byte */
-    expect_utf8_ok("\xed\x9f\xbf", 3);     /* U+D7FF, below the surrogates */
-    expect_utf8_ok("\xee\x80\x80", 3);     /* U+E000, above them */
-    expect_utf8_ok("\xef\xbf\xbf", 3);     /* U+FFFF */
-    expect_utf8_ok("\xf0\x90\x80\x80", 4); /* U+10000 */
-    expect_utf8_ok("\xf0\x9f\x98\x80", 4); /* emoji */
-    expect_utf8_ok("\xf4\x8f\xbf\xbf", 4); /* U+10FFFF */
-    expect_utf8_ok("a\0b", 3);             /* NUL is well-formed UTF-8 */
-
-    expect_utf8_bad("\xc0\x80", 2, 0);         /* overlong NUL */
-    expect_utf8_bad("ab\xc1\xbf", 4, 2);       /* overlong */
-    expect_utf8_bad("\xe0\x80\x80", 3, 0);     /* overlong 3-byte */
-    expect_utf8_bad("\xe0\x9f\xbf", 3, 0);     /* overlong U+07FF */
-    expect_utf8_bad("\xf0\x80\x80\x80", 4, 0); /* overlong 4-byte */
-    expect_utf8_bad("\xf0\x8f\xbf\xbf", 4, 0); /* overlong U+FFFF */
-    expect_utf8_bad("x\xed\xa0\x80", 4, 1);    /* U+D800 */
-    expect_utf8_bad("\xed\xbf\xbf", 3, 0);     /* U+DFFF */
-    expect_utf8_bad("\xf4\x90\x80\x80", 4, 0); /* U+110000 */
-    expect_utf8_bad("\xf5\x80\x80\x80", 4, 0); /* F5 never appears */
-    expect_utf8_bad("\xff", 1, 0);
-    expect_utf8_bad("\x80", 1, 0);         /* lone continuation */
-    expect_utf8_bad("a\xc3", 2, 1);        /* truncated at the end */
-    expect_utf8_bad("\xe2\x82", 2, 0);     /* truncated at the end */
-    expect_utf8_bad("\xf0\x9f\x98", 3, 0); /* truncated at the end */
-    expect_utf8_bad("\xe2\x82\x41", 3, 0); /* truncated mid-text */
-    expect_utf8_bad("\xc3\xa9\xc3", 3, 2);
-
-    /* past the 8-byte ASCII fast path */
-    memset(long_ascii, 'a', sizeof(long_ascii));
-    expect_utf8_ok(long_ascii, sizeof(long_ascii));
-    long_ascii[203] = '\xe2';
-    expect_utf8_bad(long_ascii, sizeof(long_ascii), 203);
-    long_ascii[204] = '\x82';
-    long_ascii[205] = '\xac';
-    expect_utf8_ok(long_ascii, sizeof(long_ascii));
-    long_ascii[299] = '\xc3';
-    expect_utf8_bad(long_ascii, sizeof(long_ascii), 299);
-    assert_int_equal(textcheck_utf8("\xff", 1, NULL), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1587,7 +1519,6 @@ int main(void)
         cmocka_unit_test(test_request_failures),
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_iso8601_vs_timegm),
-        cmocka_unit_test(test_utf8),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

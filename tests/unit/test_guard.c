@@ -1,6 +1,7 @@
 /*
- * Unit tests for the collector's request guards (services/collector/guard.c):
- * CORS allow-list, write keys, rate limiter, client IP resolution.
+ * Unit tests for the request guards of a public HTTP daemon (common/src/:
+ * cors.c, write_keys.c and secret.c, ratelimit.c, clientip.c): CORS
+ * allow-list, write keys, rate limiter, client IP resolution.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +10,10 @@
 
 #include <cmocka.h>
 
-#include "guard.h"
+#include "analytics/clientip.h"
+#include "analytics/cors.h"
+#include "analytics/ratelimit.h"
+#include "analytics/write_keys.h"
 
 #include <pthread.h>
 #include <stdio.h>

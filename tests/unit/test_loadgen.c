@@ -14,7 +14,7 @@
 #include "raw.h"
 #include "stats.h"
 
-#include "analytics/event.h"
+#include "event.h"
 #include "analytics/pbjson.h"
 
 #include <cjson/cJSON.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the bounded LRU cache (services/enricher/lru.c): hits and
+ * Unit tests for the bounded LRU cache (common/src/lru.c): hits and
  * misses, least-recently-used eviction, replacing a value with a longer one,
  * values too long for the caller's buffer, clearing, a disabled cache, and
  * binary keys.
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "lru.h"
+#include "analytics/lru.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "analytics/pbjson.h"
+#include "analytics/utf8.h"
 #include "analytics/v1/dead_letter.pb-c.h"
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "analytics/v1/journey_update.pb-c.h"
@@ -667,14 +668,14 @@ static void test_base64(void **state)
 static void test_utf8(void **state)
 {
     (void)state;
-    assert_true(pbjson_utf8_valid("", 0));
-    assert_true(pbjson_utf8_valid("plain", 5));
-    assert_true(pbjson_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
-    assert_false(pbjson_utf8_valid("\xc0\xaf", 2));         /* overlong */
-    assert_false(pbjson_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-    assert_false(pbjson_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-    assert_false(pbjson_utf8_valid("\xe2\x82", 2));         /* truncated */
-    assert_false(pbjson_utf8_valid("\x80", 1));
+    assert_true(utf8_valid("", 0));
+    assert_true(utf8_valid("plain", 5));
+    assert_true(utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+    assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(utf8_valid("\xe2\x82", 2));         /* truncated */
+    assert_false(utf8_valid("\x80", 1));
 }
 
 int main(void)

@@ -12,6 +12,7 @@
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/pbjson.h"
+#include "analytics/utf8.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -513,7 +514,7 @@ static bool dump_add_key(cJSON *line, const rd_kafka_message_t *m)
     if (m->key == NULL) {
         return cJSON_AddNullToObject(line, "key") != NULL;
     }
-    if (pbjson_utf8_valid(m->key, m->key_len) && memchr(m->key, '\0', m->key_len) == NULL) {
+    if (utf8_valid(m->key, m->key_len) && memchr(m->key, '\0', m->key_len) == NULL) {
         text = strndup(m->key, m->key_len);
         ok = text != NULL && cJSON_AddStringToObject(line, "key", text) != NULL;
         free(text);

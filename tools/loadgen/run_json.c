@@ -11,23 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes ev as one line. Returns 0, -1 when out of memory, or -2 when
- * stdout fails (errno set). */
+/* What json_run_write returns. */
+enum json_run_rc {
+    JSON_RUN_OK = 0,
+    JSON_RUN_NOMEM = -1,
+    JSON_RUN_WRITE_FAILED = -2, /* stdout failed (errno set) */
+};
+
+/* Writes ev as one line. Returns an enum json_run_rc. */
 static int json_run_write(const struct loadgen_event *ev, const char *origin)
 {
     Analytics__V1__RawEvent m;
     Analytics__V1__Consent consent;
     cJSON *doc;
     char *text;
-    int rc = 0;
+    int rc = JSON_RUN_OK;
 
     loadgen_raw_fill(&m, &consent, ev, origin);
     doc = pbjson_from_message(&m.base);
     text = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
     if (text == NULL) {
-        rc = -1;
+        rc = JSON_RUN_NOMEM;
     } else if (fputs(text, stdout) == EOF || putchar('\n') == EOF) {
-        rc = -2;
+        rc = JSON_RUN_WRITE_FAILED;
     }
     free(text);
     cJSON_Delete(doc);
@@ -60,14 +66,14 @@ static long long json_run_loop(const struct loadgen_ctx *c, struct loadgen_gen *
         loadgen_seen_add(seen, &ev);
         errno = 0;
         w = json_run_write(&ev, o->params.site);
-        if (w == -2) {
+        if (w == JSON_RUN_WRITE_FAILED) {
             if (errno != EPIPE) { /* a reader that went away (| head) is not our failure */
                 log_error("loadgen.write_failed", LOG_STR("error", strerror(errno)));
                 *rc = -1;
             }
             break;
         }
-        if (w == -1) {
+        if (w == JSON_RUN_NOMEM) {
             log_error("loadgen.out_of_memory");
             *rc = -1;
             break;

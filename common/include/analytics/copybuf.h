@@ -6,18 +6,23 @@
  * growable buffer: fields separated by tabs, rows ended by a newline, \N for
  * NULL, and backslash, tab, newline and carriage return escaped in text.
  *
- * Appends never fail one by one: running out of memory marks the buffer
- * failed (copybuf_failed), and the caller checks once per row or batch.
+ * The rows grow in a struct bytebuf (analytics/bytebuf.h) capped at
+ * COPYBUF_MAX. Appends never fail one by one: running out of memory or past
+ * the cap marks the buffer failed (copybuf_failed), and the caller checks
+ * once per row or batch.
  */
+
+#include "analytics/bytebuf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Bytes of rows one buffer holds at most: one COPY's worth. */
+#define COPYBUF_MAX ((size_t)1 << 30)
+
 struct copybuf {
-    char *data; /* owned; len bytes used of cap, NUL-terminated once written */
-    size_t len, cap;
-    bool failed;   /* memory ran out; the content is incomplete */
-    bool row_open; /* a field was written on the current row */
+    struct bytebuf buf; /* the text, NUL-terminated once written */
+    bool row_open;      /* a field was written on the current row */
 };
 
 void copybuf_init(struct copybuf *b);
@@ -25,6 +30,24 @@ void copybuf_fini(struct copybuf *b);
 
 /* Empties b (keeps its memory; clears failed). */
 void copybuf_reset(struct copybuf *b);
+
+/* The text so far (borrowed; valid until the next append, reset or fini;
+ * NULL before anything was written) and its length in bytes. */
+const char *copybuf_data(const struct copybuf *b);
+size_t copybuf_len(const struct copybuf *b);
+
+/* Cuts b back to its first len bytes (a length it had, at the end of a
+ * row), clears failed and leaves no row open: undoes the rows appended
+ * after len. */
+void copybuf_truncate(struct copybuf *b, size_t len);
+
+/* Starts a field: the tab before all but the first of a row. */
+void copybuf_field(struct copybuf *b);
+
+/* Appends s[0..n) to the field begun, with COPY's escapes for backslash,
+ * tab, line feed and carriage return; other bytes stand for themselves.
+ * Pieces appended one after another make one field. */
+void copybuf_escaped(struct copybuf *b, const char *s, size_t n);
 
 /* Appends a text field: NULL (\N) when s is NULL, and also when s is ""
  * and empty_null is true. */
@@ -54,7 +77,11 @@ void copybuf_append(struct copybuf *b, const char *s, size_t n);
 /* Ends the row. */
 void copybuf_end_row(struct copybuf *b);
 
-/* True when memory ran out since the last reset. */
+/* Marks b failed, as running out of memory does: for a caller that could
+ * not make a value for the row. */
+void copybuf_fail(struct copybuf *b);
+
+/* True when memory ran out (or the cap was reached) since the last reset. */
 bool copybuf_failed(const struct copybuf *b);
 
 #endif

@@ -4,8 +4,12 @@
 /*
  * IPv4 addresses carried inside IPv6 addresses. The collector keys its rate
  * limit on them and the enricher truncates them, so one client has one
- * bucket and one /24 whichever form its address arrives in. Pure logic.
+ * bucket and one /24 whichever form its address arrives in; and the port
+ * after an address. Pure logic.
  */
+
+#include <stdbool.h>
+#include <stddef.h>
 
 enum ipaddr_embed {
     IPADDR_EMBED_NONE = 0,
@@ -23,5 +27,9 @@ enum ipaddr_embed {
  * prefixes are not recognised: where their IPv4 sits is the operator's
  * choice. */
 enum ipaddr_embed ipaddr_embedded_v4(const unsigned char a[16], unsigned char v4[4]);
+
+/* True when s[0..len) is a decimal port 1..65535 (no sign, no white
+ * space). */
+bool ipaddr_port_valid(const char *s, size_t len);
 
 #endif

@@ -57,11 +57,17 @@ struct kafka_producer_opts {
 struct kafka_producer *kafka_producer_new(const struct kafka_producer_opts *o, char *err,
                                           size_t errlen);
 
-#define KAFKA_QUEUE_FULL (-2)
+/* What kafka_producer_send returns. */
+enum kafka_send_rc {
+    KAFKA_SEND_OK = 0,
+    KAFKA_SEND_ERROR = -1, /* any other error (reason in err) */
+    KAFKA_QUEUE_FULL = -2, /* the local queue is full: poll, then retry */
+};
 
 /* Queues one message (payload and key are copied). opaque comes back in the
- * delivery report. Returns 0, KAFKA_QUEUE_FULL when the local queue is full,
- * or -1 for any other error (reason in err when not NULL). */
+ * delivery report. Returns an enum kafka_send_rc: KAFKA_SEND_OK,
+ * KAFKA_QUEUE_FULL when the local queue is full, or KAFKA_SEND_ERROR for any
+ * other error (reason in err when not NULL). */
 int kafka_producer_send(struct kafka_producer *p, const char *topic, const void *key,
                         size_t key_len, const void *payload, size_t len, void *opaque, char *err,
                         size_t errlen);

@@ -66,8 +66,4 @@ char *pbjson_base64_encode(const void *data, size_t len);
  * NULL when *outlen is 0), or -1 when s is not valid base64. */
 int pbjson_base64_decode(const char *s, unsigned char **out, size_t *outlen);
 
-/* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
- * nothing above U+10FFFF). */
-bool pbjson_utf8_valid(const char *s, size_t len);
-
 #endif

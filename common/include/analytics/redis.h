@@ -39,8 +39,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define REDIS_CLIENT_EDOWN (-1)
-#define REDIS_CLIENT_EREPLY (-2)
+/* The return codes above, as one type. */
+enum redis_client_rc {
+    REDIS_CLIENT_OK = 0,
+    REDIS_CLIENT_EDOWN = -1,
+    REDIS_CLIENT_EREPLY = -2,
+};
 
 struct redis_client;
 

@@ -4,7 +4,7 @@
 /*
  * Checks on text before (or without) parsing it, for the collector's JSON
  * input and anyone who reads times: nesting depth, numbers PostgreSQL's
- * numeric holds, UTF-8, ISO-8601 date-times. Pure: no I/O, no allocation.
+ * numeric holds, ISO-8601 date-times (UTF-8: analytics/utf8.h). Pure: no I/O, no allocation.
  */
 
 #include <stdbool.h>
@@ -24,11 +24,6 @@ int textcheck_nesting(const char *s, size_t len, size_t max, size_t *too_deep_at
  * decimal point and a most significant digit below 10^131072, once the
  * exponent is applied. */
 bool textcheck_numeric(const char *s, size_t len);
-
-/* Checks that s[0..len) is well-formed UTF-8 (no overlongs, no surrogates,
- * nothing above U+10FFFF). Returns 0, or -1 with the offset of the first bad
- * byte in *bad_at. */
-int textcheck_utf8(const char *s, size_t len, size_t *bad_at);
 
 /* Parses an ISO-8601 date-time: YYYY-MM-DDTHH:MM:SS with optional fraction
  * (up to 9 digits) and a zone of Z or +-HH:MM (none means UTC); a space may

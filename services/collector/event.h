@@ -1,5 +1,5 @@
-#ifndef ANALYTICS_EVENT_H
-#define ANALYTICS_EVENT_H
+#ifndef COLLECTOR_EVENT_H
+#define COLLECTOR_EVENT_H
 
 /*
  * Parsing and validation of the collector's JSON input into raw protobuf

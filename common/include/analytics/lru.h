@@ -1,12 +1,12 @@
-#ifndef ENRICHER_LRU_H
-#define ENRICHER_LRU_H
+#ifndef ANALYTICS_LRU_H
+#define ANALYTICS_LRU_H
 
 /*
  * A bounded cache of byte values under byte-string keys, least recently used
  * out first. Values are copied in and out, so nothing handed out can be
  * evicted under the caller. A mutex makes one cache safe to share between
- * threads. The user-agent parser caches parse results in one; the enricher
- * caches visitors' session states in another.
+ * threads. The enricher's user-agent parser caches parse results in one,
+ * its visitors' session states in another.
  */
 
 #include <stdbool.h>

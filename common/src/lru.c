@@ -1,4 +1,4 @@
-#include "lru.h"
+#include "analytics/lru.h"
 
 #include <pthread.h>
 #include <stdlib.h>

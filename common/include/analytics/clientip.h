@@ -1,77 +1,13 @@
-#ifndef COLLECTOR_GUARD_H
-#define COLLECTOR_GUARD_H
+#ifndef ANALYTICS_CLIENTIP_H
+#define ANALYTICS_CLIENTIP_H
 
 /*
- * The collector's request guards, pure logic: CORS origin allow-list, write
- * keys, per-IP rate limiting, and client IP resolution through trusted
- * proxies. Each object is built once from configuration and then only read
- * (the rate limiter is internally locked), so request threads share them.
+ * The client address of an HTTP request: trusted proxies,
+ * X-Forwarded-For and the rate-limit key of an address. Built once from
+ * configuration, then only read. Pure logic.
  */
 
-#include <stdbool.h>
 #include <stddef.h>
-
-/* ---- CORS ---- */
-
-enum cors_decision {
-    CORS_NO_ORIGIN = 0, /* no Origin header: not a cross-origin browser request */
-    CORS_ALLOWED = 1,
-    CORS_DENIED = 2,
-};
-
-struct cors;
-
-/* Builds the allow-list from a comma-separated list of origins
- * ("https://a.example,https://b.example"; "*" allows any origin; empty or
- * NULL allows none). Origins compare case-insensitively, without a trailing
- * slash. Returns a new object (caller frees with cors_free), or NULL with
- * the reason in err (an entry that is not scheme://host[:port]). */
-struct cors *cors_new(const char *allowlist, char *err, size_t errlen);
-
-/* Decides for one request's Origin header (NULL when absent). */
-enum cors_decision cors_check(const struct cors *c, const char *origin);
-
-void cors_free(struct cors *c);
-
-/* ---- write keys ---- */
-
-struct write_keys;
-
-/* Builds the key set from "site:key,site2:key2" (a bare "key" gets site
- * "default"). Empty or NULL: keys are off and every request passes. Returns a
- * new object (caller frees with write_keys_free), or NULL with the reason in
- * err. */
-struct write_keys *write_keys_new(const char *spec, char *err, size_t errlen);
-
-/* True when at least one key is configured. */
-bool write_keys_enabled(const struct write_keys *wk);
-
-/* Compares key (NULL when the request had none) against every configured key
- * in constant time per key. Returns the site id of the match (borrowed from
- * wk), or NULL. When keys are off, returns "" for any key. */
-const char *write_keys_match(const struct write_keys *wk, const char *key);
-
-void write_keys_free(struct write_keys *wk);
-
-/* ---- rate limit ---- */
-
-struct ratelimit;
-
-/* A token bucket per key: rate tokens per second, up to burst. At most
- * max_keys buckets are kept; the least recently used one is reused beyond
- * that. rate 0 turns limiting off. Returns a new limiter (caller frees with
- * ratelimit_free), or NULL when out of memory. */
-struct ratelimit *ratelimit_new(double rate, double burst, size_t max_keys);
-
-/* Takes cost tokens from key's bucket at time now_ms (monotonic). Returns
- * true when allowed; false when limited, with the seconds until enough tokens
- * return in *retry_after_s (at least 1). Thread-safe. */
-bool ratelimit_allow(struct ratelimit *rl, const char *key, double cost, long long now_ms,
-                     int *retry_after_s);
-
-void ratelimit_free(struct ratelimit *rl);
-
-/* ---- client IP ---- */
 
 struct proxy_list;
 
