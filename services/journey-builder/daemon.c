@@ -1313,11 +1313,11 @@ struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, siz
     d->visitors = jcache_new(o->visitor_cache, jstate_visitor_free);
     d->sessions = jcache_new(o->session_cache, jstate_session_free);
     d->store = store_new(o->pg_dsn, o->topic_enriched, o->ctx);
-    duebatch_init(&d->due, o->ctx, d->visitors, d->sessions, o->session_idle_ms);
     if (d->slots == NULL || d->visitors == NULL || d->sessions == NULL || d->store == NULL) {
         errbuf_printf(err, errlen, "out of memory");
-        goto out_free;
+        goto out_free; /* d->due zeroed: duebatch_fini accepts it */
     }
+    duebatch_init(&d->due, o->ctx, d->visitors, d->sessions, o->session_idle_ms);
     jb_register_metrics(d);
     if (jb_stage(d, err, errlen) != 0 || stage_start(d->rt, err, errlen) != 0) {
         goto out_free;

@@ -188,8 +188,8 @@ static int duebatch_fresh_session(struct duebatch *b, const char *sid, const cha
 int duebatch_load(struct duebatch *b, struct store *st, const char *const *fps,
                   const char *const *sids, const int32_t *parts, size_t n)
 {
-    struct jstate_visitor **vs = calloc(n + 1, sizeof(*vs));
-    struct jstate_session **ss = calloc(n + 1, sizeof(*ss));
+    struct jstate_visitor **vs = calloc(n + 1, sizeof(struct jstate_visitor *));
+    struct jstate_session **ss = calloc(n + 1, sizeof(struct jstate_session *));
     size_t nv = 0, ns = 0;
     int rc = STORE_REFUSED;
 

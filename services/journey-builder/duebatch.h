@@ -38,7 +38,7 @@ struct duebatch {
 void duebatch_init(struct duebatch *b, const struct apply_ctx *ctx, struct jcache *visitors,
                    struct jcache *sessions, long long idle_ms);
 
-/* Frees what b owns. */
+/* Frees what b owns. Accepts a zeroed b (never initialised). */
 void duebatch_fini(struct duebatch *b);
 
 /* Asks the database which states of partitions parts[0..n) fall due by
