@@ -604,6 +604,26 @@ int kafka_consumer_fetched_high(struct kafka_consumer *c, const char *topic, int
     return 0;
 }
 
+int kafka_consumer_position(struct kafka_consumer *c, const char *topic, int32_t partition,
+                            int64_t *pos)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    int rc = -1;
+
+    *pos = -1;
+    if (list == NULL) {
+        return -1;
+    }
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    if (rd_kafka_position(c->rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[0].offset >= 0) {
+        *pos = list->elems[0].offset;
+        rc = 0;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
 void kafka_message_release(struct kafka_message *msg)
 {
     if (msg->priv != NULL) {

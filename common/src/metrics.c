@@ -2,6 +2,7 @@
 #include "analytics/bytebuf.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -11,7 +12,21 @@
 
 #define METRICS_TEXT_MAX (64u << 20) /* bytes of one rendering at most */
 
-enum metric_kind { METRIC_COUNTER, METRIC_GAUGE, METRIC_GAUGE_FN, METRIC_HISTOGRAM };
+enum metric_kind { METRIC_COUNTER, METRIC_GAUGE, METRIC_GAUGE_FN, METRIC_HISTOGRAM, METRIC_FAMILY };
+
+/* One series of a gauge family. */
+struct metric_series {
+    char *labels; /* owned */
+    double v;
+};
+
+/* The series of a gauge family, under a lock: set on one thread, rendered
+ * on another. */
+struct metric_family {
+    pthread_mutex_t lock;
+    struct metric_series *series; /* owned; n used of cap */
+    size_t n, cap;
+};
 
 /* Values are doubles stored as bits in an atomic so updates need no lock. */
 struct metric {
@@ -26,6 +41,7 @@ struct metric {
     size_t nbounds;
     _Atomic uint64_t *buckets; /* nbounds + 1 (the last is +Inf) */
     _Atomic uint64_t sum_bits;
+    struct metric_family *family; /* METRIC_FAMILY only */
     struct metric *next;
 };
 
@@ -69,6 +85,19 @@ struct metrics *metrics_new(void)
     return calloc(1, sizeof(struct metrics));
 }
 
+static void metric_family_free(struct metric_family *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->series[i].labels);
+    }
+    free(f->series);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
 void metrics_free(struct metrics *m)
 {
     struct metric *next;
@@ -80,6 +109,7 @@ void metrics_free(struct metrics *m)
         next = it->next;
         free(it->bounds);
         free(it->buckets);
+        metric_family_free(it->family);
         free(it);
     }
     free(m);
@@ -149,6 +179,89 @@ struct metric *metrics_gauge_fn(struct metrics *m, const char *name, const char 
         it->arg = arg;
     }
     return it;
+}
+
+struct metric *metrics_gauge_family(struct metrics *m, const char *name, const char *help)
+{
+    struct metric *it = metrics_add(m, METRIC_FAMILY, name, help, NULL);
+
+    if (it == NULL) {
+        return NULL;
+    }
+    it->family = calloc(1, sizeof(*it->family));
+    if (it->family == NULL || pthread_mutex_init(&it->family->lock, NULL) != 0) {
+        free(it->family);
+        it->family = NULL;
+        metrics_drop_tail(m, it);
+        return NULL;
+    }
+    return it;
+}
+
+/* The series of f with label text labels, or NULL. Called locked. */
+static struct metric_series *metric_family_find(struct metric_family *f, const char *labels)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->series[i].labels, labels) == 0) {
+            return &f->series[i];
+        }
+    }
+    return NULL;
+}
+
+/* Adds a series with label text labels. Returns it, or NULL when out of
+ * memory. Called locked. */
+static struct metric_series *metric_family_add(struct metric_family *f, const char *labels)
+{
+    if (f->n == f->cap) {
+        size_t ncap = f->cap == 0 ? 8 : f->cap * 2;
+        struct metric_series *ns = realloc(f->series, ncap * sizeof(*ns));
+        if (ns == NULL) {
+            return NULL;
+        }
+        f->series = ns;
+        f->cap = ncap;
+    }
+    struct metric_series *s = &f->series[f->n];
+    s->labels = strdup(labels);
+    if (s->labels == NULL) {
+        return NULL;
+    }
+    s->v = 0;
+    f->n++;
+    return s;
+}
+
+int metric_family_set(struct metric *f, const char *labels, double v)
+{
+    struct metric_series *s;
+
+    if (f == NULL || f->family == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&f->family->lock);
+    s = metric_family_find(f->family, labels);
+    if (s == NULL) {
+        s = metric_family_add(f->family, labels);
+    }
+    if (s != NULL) {
+        s->v = v;
+    }
+    pthread_mutex_unlock(&f->family->lock);
+    return s != NULL ? 0 : -1;
+}
+
+void metric_family_clear(struct metric *f)
+{
+    if (f == NULL || f->family == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&f->family->lock);
+    for (size_t i = 0; i < f->family->n; i++) {
+        free(f->family->series[i].labels);
+    }
+    f->family->n = 0;
+    pthread_mutex_unlock(&f->family->lock);
 }
 
 struct metric *metrics_histogram(struct metrics *m, const char *name, const char *help,
@@ -254,19 +367,45 @@ static void metrics_render_histogram(struct bytebuf *b, const struct metric *h)
     metrics_render_value(b, h->name, "_count", h->labels, NULL, (double)cum);
 }
 
+/* Writes the HELP and TYPE lines of it unless the series before were of
+ * its name. */
+static void metrics_render_header(struct bytebuf *b, const struct metric *it, const char **prev)
+{
+    static const char *const types[] = {"counter", "gauge", "gauge", "histogram", "gauge"};
+
+    if (*prev == NULL || strcmp(*prev, it->name) != 0) {
+        bytebuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", it->name, it->help, it->name,
+                       types[it->kind]);
+        *prev = it->name;
+    }
+}
+
+static void metrics_render_family(struct bytebuf *b, const struct metric *it, const char **prev)
+{
+    struct metric_family *f = it->family;
+
+    pthread_mutex_lock(&f->lock);
+    if (f->n > 0) {
+        metrics_render_header(b, it, prev);
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        metrics_render_value(b, it->name, "", f->series[i].labels, NULL, f->series[i].v);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
 char *metrics_render(const struct metrics *m)
 {
-    static const char *const types[] = {"counter", "gauge", "gauge", "histogram"};
     struct bytebuf b;
     const char *prev = NULL;
 
     bytebuf_init(&b, METRICS_TEXT_MAX);
     for (const struct metric *it = m->head; it != NULL; it = it->next) {
-        if (prev == NULL || strcmp(prev, it->name) != 0) {
-            bytebuf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", it->name, it->help, it->name,
-                           types[it->kind]);
-            prev = it->name;
+        if (it->kind == METRIC_FAMILY) {
+            metrics_render_family(&b, it, &prev);
+            continue;
         }
+        metrics_render_header(&b, it, &prev);
         if (it->kind == METRIC_HISTOGRAM) {
             metrics_render_histogram(&b, it);
         } else {

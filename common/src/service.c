@@ -7,6 +7,7 @@
 #include "analytics/log.h"
 #include "analytics/metrics.h"
 #include "analytics/pg.h"
+#include "analytics/stage.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -111,8 +112,41 @@ static int service_load(const struct service *svc, const struct config_var *t, s
     return bad;
 }
 
+/* The running daemon: its hooks, or the stage its start handed over. */
+struct service_daemon {
+    const struct service *svc;
+    struct stage *stage; /* borrowed; NULL for a daemon not on the runtime */
+};
+
+static bool service_ready(void *arg, char *why, size_t whylen)
+{
+    const struct service_daemon *sd = arg;
+
+    if (sd->stage != NULL) {
+        return stage_ready(sd->stage, why, whylen);
+    }
+    return sd->svc->ready == NULL || sd->svc->ready(sd->svc->arg, why, whylen);
+}
+
+static bool service_failed(const struct service_daemon *sd)
+{
+    if (sd->stage != NULL) {
+        return stage_failed(sd->stage);
+    }
+    return sd->svc->failed != NULL && sd->svc->failed(sd->svc->arg);
+}
+
+static void service_stop(const struct service_daemon *sd, long long deadline_mono_ms)
+{
+    if (sd->stage != NULL) {
+        stage_stop(sd->stage, deadline_mono_ms);
+    } else if (sd->svc->stop != NULL) {
+        sd->svc->stop(sd->svc->arg, deadline_mono_ms);
+    }
+}
+
 /* Waits for SIGTERM/SIGINT. Returns 0, or 1 when the daemon failed. */
-static int service_wait(const struct service *svc)
+static int service_wait(const struct service_daemon *sd)
 {
     for (;;) {
         int sig = lifecycle_wait(500);
@@ -120,7 +154,7 @@ static int service_wait(const struct service *svc)
             log_info("shutdown.begin", LOG_INT("signal", sig));
             return 0;
         }
-        if (svc->failed != NULL && svc->failed(svc->arg)) {
+        if (service_failed(sd)) {
             log_error("shutdown.begin", LOG_STR("reason", "unrecoverable error; restart replays"));
             return 1;
         }
@@ -131,13 +165,14 @@ static int service_wait(const struct service *svc)
 static int service_run(const struct service *svc, struct metrics *m)
 {
     const struct service_config *sc = svc->cfg;
+    struct service_daemon sd = {svc, NULL};
     char err[512];
     int rc = 1;
 
-    if (svc->start(svc->arg, m) != 0) {
+    if (svc->start(svc->arg, m, &sd.stage) != 0) {
         return 1;
     }
-    struct admin_opts ao = {sc->admin_listen, m, svc->ready, svc->arg};
+    struct admin_opts ao = {sc->admin_listen, m, service_ready, &sd};
     struct admin *admin = admin_start(&ao, err, sizeof(err));
     if (admin == NULL) {
         log_error("http.listen_failed", LOG_STR("error", err));
@@ -145,9 +180,9 @@ static int service_run(const struct service *svc, struct metrics *m)
         if (svc->serve == NULL) {
             log_info(svc->started_event, LOG_INT("admin_port", admin_port(admin)));
         }
-        rc = service_wait(svc);
+        rc = service_wait(&sd);
     }
-    svc->stop(svc->arg, lifecycle_mono_ms() + svc->stop_budget_ms);
+    service_stop(&sd, lifecycle_mono_ms() + svc->stop_budget_ms);
     admin_stop(admin);
     return rc;
 }

@@ -15,11 +15,21 @@
 #define STAGE_WAIT_MS 50           /* one wait while blocked */
 #define STAGE_PAUSE_AFTER_MS 200   /* blocked this long: pause consumption */
 #define STAGE_REVOKE_FLUSH_MS 5000 /* deliveries awaited when partitions go */
+#define STAGE_LAG_EVERY_MS 1000    /* consumer lag refreshed this often */
+#define STAGE_PARTS_MAX 4096
 #define STAGE_NAME_MAX 128
 #define STAGE_TOPIC_MAX 256
 
 /* The shared series' names: the registry borrows them. */
-enum { NAME_CONSUMED, NAME_DEAD, NAME_DELIVERY_FAILED, NAME_BATCH_SECONDS, NAME_PAUSED, NAMES };
+enum {
+    NAME_CONSUMED,
+    NAME_DEAD,
+    NAME_DELIVERY_FAILED,
+    NAME_BATCH_SECONDS,
+    NAME_PAUSED,
+    NAME_LAG,
+    NAMES
+};
 
 struct stage {
     struct stage_opts o;
@@ -42,6 +52,8 @@ struct stage {
     atomic_llong delivery_failures;
     char names[NAMES][STAGE_NAME_MAX];
     struct metric *consumed, *dead, *delivery_failed, *batch_seconds, *paused;
+    struct metric *lag;  /* a family: one series per assigned partition */
+    long long lag_at_ms; /* when the lag was last refreshed */
 };
 
 static const char *stage_name(struct stage *s, int which, const char *suffix)
@@ -67,6 +79,35 @@ static void stage_register_metrics(struct stage *s)
                           NULL, metrics_latency_bounds, metrics_latency_bounds_n);
     s->paused = metrics_gauge(r, stage_name(s, NAME_PAUSED, "_consumer_paused"),
                               "1 while consumption is paused (a backend or the broker away)", NULL);
+    s->lag = metrics_gauge_family(
+        r, stage_name(s, NAME_LAG, "_consumer_lag"),
+        "Messages of an assigned partition not yet consumed: high watermark minus position");
+}
+
+/* The lag series of the assigned partitions of the first topic: the high
+ * watermark the last fetch saw minus the consumer's position, where both
+ * are known. At most once every STAGE_LAG_EVERY_MS. */
+static void stage_watch_lag(struct stage *s)
+{
+    int32_t parts[STAGE_PARTS_MAX];
+    long long now = lifecycle_mono_ms();
+    char labels[STAGE_TOPIC_MAX + 64];
+
+    if (now - s->lag_at_ms < STAGE_LAG_EVERY_MS) {
+        return;
+    }
+    s->lag_at_ms = now;
+    int n = kafka_consumer_assignment(s->consumer, parts, STAGE_PARTS_MAX);
+    for (int i = 0; i < n; i++) {
+        int64_t high = -1, pos = -1;
+        if (kafka_consumer_fetched_high(s->consumer, s->topics[0], parts[i], &high) != 0 ||
+            kafka_consumer_position(s->consumer, s->topics[0], parts[i], &pos) != 0) {
+            continue;
+        }
+        snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", s->topics[0],
+                 (int)parts[i]);
+        metric_family_set(s->lag, labels, high > pos ? (double)(high - pos) : 0.0);
+    }
 }
 
 static const char *stage_reason(const struct stage *s, enum stage_step why)
@@ -180,6 +221,8 @@ static void stage_on_revoke(void *arg)
         log_warn("stage.revoked_undelivered", LOG_INT("batches", s->fq.count));
     }
     s->fq.generation++;
+    metric_family_clear(s->lag); /* the partitions may be another's now */
+    s->lag_at_ms = 0;
     if (s->o.ops.revoked != NULL) {
         s->o.ops.revoked(s->o.arg);
     }
@@ -288,6 +331,7 @@ static enum stage_step stage_turn(struct stage *s)
     enum stage_step st = STAGE_DONE;
 
     stage_settle(s);
+    stage_watch_lag(s);
     if (atomic_load(&s->failed)) {
         return STAGE_FATAL;
     }

@@ -14,9 +14,9 @@ static int collector_prepare(void *arg, struct metrics *m, FILE *err)
     return collector_init(&c.col, &c.cfg, m, err);
 }
 
-static int collector_start(void *arg, struct metrics *m)
+static int collector_start(void *arg, struct metrics *m, struct stage **stage)
 {
-    return (void)arg, collector_server_start(&c, m);
+    return (void)arg, (void)stage, collector_server_start(&c, m);
 }
 
 static int collector_serve(void *arg, int admin_port)

@@ -6,16 +6,13 @@
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
-#include "analytics/redis.h"
 #include "analytics/stage.h"
 #include "batch.h"
+#include "redisstep.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define DAEMON_REDIS_CHECK_MS 1000 /* readiness refresh between batches */
 
 /* Where the batch in hand is. */
 enum daemon_stage {
@@ -30,7 +27,7 @@ enum daemon_stage {
 
 struct daemon_metrics {
     struct metric *enriched, *duplicates, *bots, *sessions, *late;
-    struct metric *delivered, *redis_errors, *inflight, *redis_up, *watermark_failed;
+    struct metric *delivered, *inflight;
 };
 
 struct enricher_daemon {
@@ -38,7 +35,7 @@ struct enricher_daemon {
     struct enrich_ctx ctx;
     struct stage *rt;                /* the consumer stage: thread, clients, flights */
     struct kafka_producer *producer; /* the stage's */
-    struct redis_client *redis;
+    struct redisstep redis;
     struct bot_rate *rate;
     struct lru *scache; /* visitors' session states while their partitions are ours */
     struct batch batch;
@@ -46,8 +43,6 @@ struct enricher_daemon {
     size_t produce_pos;
     struct flight *flight; /* of the batch being produced */
     long long batch_started_ms;
-    long long redis_checked_ms;
-    atomic_bool redis_up;
     struct daemon_metrics m;
 };
 
@@ -76,17 +71,11 @@ static void daemon_register_metrics(struct enricher_daemon *d)
                               "Events that arrived older than their session allows", NULL);
     m->delivered = metrics_counter(r, "analytics_enricher_delivered_total",
                                    "Messages the broker acknowledged", NULL);
-    m->redis_errors = metrics_counter(r, "analytics_enricher_redis_errors_total",
-                                      "Redis round trips that failed", NULL);
     m->inflight = metrics_gauge(r, "analytics_enricher_inflight_batches",
                                 "Batches produced and awaiting acknowledgement", NULL);
-    m->redis_up = metrics_gauge(r, "analytics_enricher_redis_up", "1 while Redis answers", NULL);
     metrics_gauge_fn(r, "analytics_enricher_session_cache_hit_ratio",
                      "Share of visitors' session states found in memory instead of Redis", NULL,
                      daemon_session_hit_ratio, d->scache);
-    m->watermark_failed = metrics_counter(
-        r, "analytics_enricher_watermark_failed_total",
-        "Delivered batches whose watermark could not be raised (a replay may repeat them)", NULL);
 }
 
 /* ---- delivery and offsets ---- */
@@ -101,45 +90,12 @@ static void daemon_on_delivery(void *arg, const struct kafka_delivery *dr)
     }
 }
 
-/* Raises the delivered watermarks of a delivered flight's partitions, so
- * that a replay of its messages (after a crash or a rebalance before the
- * offsets were committed) drops them as duplicates instead of producing
- * them again. Best effort: when Redis fails the replay repeats them, which
- * at-least-once allows. */
-static void daemon_raise_watermarks(struct enricher_daemon *d, const struct flight *f)
-{
-    char(*keys)[256] = calloc(f->nparts, sizeof(*keys));
-    const char **kp = calloc(f->nparts, sizeof(*kp));
-    long long *vals = calloc(f->nparts, sizeof(*vals));
-    int *results = calloc(f->nparts, sizeof(*results));
-    int rc = -1;
-
-    if (f->nparts == 0) {
-        rc = 0;
-    } else if (keys != NULL && kp != NULL && vals != NULL && results != NULL) {
-        for (size_t i = 0; i < f->nparts; i++) {
-            kp[i] = batch_delivered_key(&d->batch.names, f->parts[i].partition, keys[i],
-                                        sizeof(keys[i]));
-            vals[i] = f->parts[i].next_offset;
-        }
-        rc = redis_set_max_many(d->redis, kp, vals, f->nparts, results);
-    }
-    if (rc != 0) {
-        metric_add(d->m.watermark_failed, 1);
-        log_debug("enricher.watermark_failed", LOG_STR("error", redis_client_last_error(d->redis)));
-    }
-    free(keys);
-    free(kp);
-    free(vals);
-    free(results);
-}
-
 /* A flight acknowledged in order, its offsets about to be stored. */
 static void daemon_on_settled(void *arg, const struct flight *f)
 {
     struct enricher_daemon *d = arg;
 
-    daemon_raise_watermarks(d, f);
+    redisstep_raise_watermarks(&d->redis, &d->batch, f);
     metric_set(d->m.inflight, (double)stage_flights(d->rt)->count);
 }
 
@@ -173,76 +129,6 @@ static void daemon_on_revoked(void *arg)
     struct enricher_daemon *d = arg;
 
     lru_clear(d->scache);
-}
-
-/* ---- Redis stages ---- */
-
-static enum stage_step daemon_redis_result(struct enricher_daemon *d, int rc)
-{
-    if (rc == 0) {
-        if (!atomic_exchange(&d->redis_up, true)) {
-            metric_set(d->m.redis_up, 1);
-        }
-        return STAGE_DONE;
-    }
-    metric_add(d->m.redis_errors, 1);
-    if (atomic_exchange(&d->redis_up, false)) {
-        metric_set(d->m.redis_up, 0);
-        log_warn("enricher.redis_unavailable", LOG_STR("error", redis_client_last_error(d->redis)),
-                 LOG_BOOL("down", rc == REDIS_CLIENT_EDOWN));
-    }
-    return STAGE_WAIT_BACKEND;
-}
-
-static enum stage_step daemon_dedup(struct enricher_daemon *d)
-{
-    const struct batch_cmds *c = batch_dedup_cmds(&d->batch);
-    int rc = redis_set_nx_many(d->redis, c->keys, c->vals, c->n, d->o.dedup_ttl_ms, c->results);
-
-    if (rc == 0 && batch_dedup_apply(&d->batch) != 0) {
-        rc = REDIS_CLIENT_EREPLY;
-    }
-    return daemon_redis_result(d, rc);
-}
-
-struct daemon_reply_ctx {
-    struct batch *b;
-    int (*take)(struct batch *b, size_t i, int status, const char *val, size_t len);
-    int rc;
-};
-
-static void daemon_take_reply(size_t i, int status, const char *val, size_t len, void *arg)
-{
-    struct daemon_reply_ctx *rc = arg;
-
-    if (rc->take(rc->b, i, status, val, len) != 0) {
-        rc->rc = REDIS_CLIENT_EREPLY;
-    }
-}
-
-/* GETs the keys of c and hands each reply to take. */
-static enum stage_step daemon_get(struct enricher_daemon *d, const struct batch_cmds *c,
-                                  int (*take)(struct batch *, size_t, int, const char *, size_t))
-{
-    struct daemon_reply_ctx rctx = {&d->batch, take, 0};
-    int rc = redis_get_many(d->redis, c->keys, c->n, daemon_take_reply, &rctx);
-
-    return daemon_redis_result(d, rc != 0 ? rc : rctx.rc);
-}
-
-static enum stage_step daemon_session_write(struct enricher_daemon *d)
-{
-    const struct batch_cmds *c = batch_session_write_cmds(&d->batch);
-    int rc = redis_set_px_many(d->redis, c->keys, c->vals, c->lens, c->n, d->o.session_ttl_ms,
-                               c->results);
-
-    for (size_t i = 0; rc == 0 && i < c->n; i++) {
-        rc = c->results[i];
-    }
-    if (rc == 0) {
-        batch_session_remember(&d->batch);
-    }
-    return daemon_redis_result(d, rc);
 }
 
 /* ---- producing ---- */
@@ -335,7 +221,7 @@ static enum stage_step daemon_run_stages(struct enricher_daemon *d)
         case ST_FILL:
             break;
         case ST_DEDUP:
-            st = daemon_dedup(d);
+            st = redisstep_dedup(&d->redis, &d->batch, d->o.dedup_ttl_ms);
             break;
         case ST_DEDUP_CHECK: {
             const struct batch_cmds *c = batch_dedup_check_cmds(&d->batch);
@@ -343,14 +229,15 @@ static enum stage_step daemon_run_stages(struct enricher_daemon *d)
                 log_error("enricher.out_of_memory", LOG_STR("where", "dedup"));
                 return STAGE_FATAL;
             }
-            st = daemon_get(d, c, batch_dedup_checked);
+            st = redisstep_get(&d->redis, &d->batch, c, batch_dedup_checked);
             if (st == STAGE_DONE) {
                 batch_dedup_resolve(&d->batch);
             }
             break;
         }
         case ST_SESSION_READ:
-            st = daemon_get(d, batch_session_cmds(&d->batch), batch_session_loaded);
+            st = redisstep_get(&d->redis, &d->batch, batch_session_cmds(&d->batch),
+                               batch_session_loaded);
             break;
         case ST_ENRICH:
             if (batch_enrich(&d->batch, &d->ctx, d->o.sessions, lifecycle_now_ms()) != 0) {
@@ -359,7 +246,7 @@ static enum stage_step daemon_run_stages(struct enricher_daemon *d)
             }
             break;
         case ST_SESSION_WRITE:
-            st = daemon_session_write(d);
+            st = redisstep_session_write(&d->redis, &d->batch, d->o.session_ttl_ms);
             break;
         case ST_PRODUCE:
             return daemon_produce(d);
@@ -377,12 +264,8 @@ static enum stage_step daemon_run_stages(struct enricher_daemon *d)
 static enum stage_step daemon_tick(void *arg)
 {
     struct enricher_daemon *d = arg;
-    long long now = lifecycle_mono_ms();
 
-    if (now - d->redis_checked_ms >= DAEMON_REDIS_CHECK_MS) {
-        d->redis_checked_ms = now;
-        daemon_redis_result(d, redis_client_ready(d->redis) ? 0 : REDIS_CLIENT_EDOWN);
-    }
+    redisstep_tick(&d->redis, lifecycle_mono_ms());
     return STAGE_IDLE;
 }
 
@@ -419,11 +302,7 @@ static bool daemon_redis_ready(void *arg, char *why, size_t whylen)
 {
     struct enricher_daemon *d = arg;
 
-    if (!atomic_load(&d->redis_up)) {
-        errbuf_printf(why, whylen, "Redis unreachable");
-        return false;
-    }
-    return true;
+    return redisstep_ready(&d->redis, why, whylen);
 }
 
 /* ---- life cycle ---- */
@@ -486,12 +365,11 @@ struct enricher_daemon *enricher_daemon_start(const struct enricher_daemon_opts 
     d->ctx.rate = d->rate;
     d->batch.sessions = d->scache;
     daemon_register_metrics(d);
-    d->redis = redis_client_new(o->redis_url, o->redis_timeout_ms, err, errlen);
-    if (d->redis == NULL || daemon_stage(d, err, errlen) != 0) {
+    if (redisstep_init(&d->redis, o->redis_url, o->redis_timeout_ms, o->metrics, err, errlen) !=
+            0 ||
+        daemon_stage(d, err, errlen) != 0) {
         goto out_free;
     }
-    atomic_init(&d->redis_up, redis_client_ready(d->redis));
-    metric_set(d->m.redis_up, atomic_load(&d->redis_up) ? 1 : 0);
     if (stage_start(d->rt, err, errlen) != 0) {
         goto out_free;
     }
@@ -502,19 +380,9 @@ out_free:
     return NULL;
 }
 
-bool enricher_daemon_ready(struct enricher_daemon *d, char *why, size_t whylen)
+struct stage *enricher_daemon_stage(struct enricher_daemon *d)
 {
-    return stage_ready(d->rt, why, whylen);
-}
-
-bool enricher_daemon_failed(const struct enricher_daemon *d)
-{
-    return stage_failed(d->rt);
-}
-
-void enricher_daemon_stop(struct enricher_daemon *d, long long deadline_mono_ms)
-{
-    stage_stop(d->rt, deadline_mono_ms);
+    return d->rt;
 }
 
 void enricher_daemon_free(struct enricher_daemon *d)
@@ -525,7 +393,7 @@ void enricher_daemon_free(struct enricher_daemon *d)
     stage_free(d->rt); /* stops the thread; may call daemon_drop_batch */
     d->rt = NULL;
     daemon_release_batch(d);
-    redis_client_free(d->redis);
+    redisstep_fini(&d->redis);
     bot_rate_free(d->rate);
     lru_free(d->scache);
     batch_fini(&d->batch);

@@ -20,6 +20,7 @@
 #include "session.h"
 
 struct metrics;
+struct stage;
 struct enricher_daemon;
 
 struct enricher_daemon_opts {
@@ -48,28 +49,21 @@ struct enricher_daemon_opts {
 };
 
 /* Creates the clients (connecting to Redis may fail: it is retried) and
- * starts the loop. Returns the daemon (stop with enricher_daemon_stop, then
+ * starts the loop. Returns the daemon (stop its stage with stage_stop, then
  * enricher_daemon_free), or NULL with the reason in err. The options and
  * what they point to are borrowed until enricher_daemon_free. */
 struct enricher_daemon *enricher_daemon_start(const struct enricher_daemon_opts *o, char *err,
                                               size_t errlen);
 
-/* True when the broker and Redis answer; otherwise says what is missing.
- * Any thread. */
-bool enricher_daemon_ready(struct enricher_daemon *d, char *why, size_t whylen);
+/* The daemon's stage (borrowed until enricher_daemon_free): ready when the
+ * broker and Redis answer; failed once the loop hit an error it cannot
+ * recover from (a message the broker refused for good, a fatal Kafka
+ * error), so a restart replays from the last stored offsets; stage_stop
+ * finishes the batch in hand (unless Redis stays down past the deadline),
+ * stores the offsets of what was delivered, commits and leaves the group. */
+struct stage *enricher_daemon_stage(struct enricher_daemon *d);
 
-/* True once the loop hit an error it cannot recover from (a message the
- * broker refused for good, a fatal Kafka error): stop and exit non-zero, so
- * a restart replays from the last stored offsets. */
-bool enricher_daemon_failed(const struct enricher_daemon *d);
-
-/* Asks the loop to stop: it finishes the batch in hand (unless Redis stays
- * down past deadline_mono_ms), waits for deliveries until then, stores the
- * offsets of what was delivered, commits and leaves the group. Returns when
- * the thread ended. */
-void enricher_daemon_stop(struct enricher_daemon *d, long long deadline_mono_ms);
-
-/* Frees the daemon (after enricher_daemon_stop). Accepts NULL. */
+/* Frees the daemon (after stage_stop). Accepts NULL. */
 void enricher_daemon_free(struct enricher_daemon *d);
 
 #endif

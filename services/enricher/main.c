@@ -25,7 +25,7 @@ static int enricher_stdin(void *arg, struct metrics *m)
     return enricher_stdin_main(&e.res);
 }
 
-static int enricher_start(void *arg, struct metrics *m)
+static int enricher_start(void *arg, struct metrics *m, struct stage **stage)
 {
     struct enricher_daemon_opts o;
     char err[512];
@@ -43,23 +43,8 @@ static int enricher_start(void *arg, struct metrics *m)
         log_error("enricher.start_failed", LOG_STR("error", err));
         return -1;
     }
+    *stage = enricher_daemon_stage(e.d);
     return 0;
-}
-
-static bool enricher_ready(void *arg, char *why, size_t len)
-{
-    return (void)arg, enricher_daemon_ready(e.d, why, len);
-}
-
-static bool enricher_failed(void *arg)
-{
-    return (void)arg, enricher_daemon_failed(e.d);
-}
-
-static void enricher_stop(void *arg, long long deadline_mono_ms)
-{
-    (void)arg;
-    enricher_daemon_stop(e.d, deadline_mono_ms);
 }
 
 static void enricher_fini(void *arg)
@@ -86,9 +71,6 @@ int main(int argc, char **argv)
         .alt_run = enricher_stdin,
         .prepare = enricher_prepare,
         .start = enricher_start,
-        .ready = enricher_ready,
-        .failed = enricher_failed,
-        .stop = enricher_stop,
         .fini = enricher_fini,
     };
 

@@ -10,7 +10,7 @@
 #include "analytics/stage.h"
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "archive.h"
-#include "due.h"
+#include "duebatch.h"
 #include "jcache.h"
 #include "jcheck.h"
 #include "rollup.h"
@@ -37,7 +37,7 @@
 #define JB_CLUSTER_ASK_EVERY_MS 60000 /* the cluster id, while not known, asked this often */
 #define JB_CLOCK_BEHIND_WARN_S 300    /* host clock behind the receive times: warn past this */
 #define JB_DUE_REFUSED_MS 60000       /* a refused closing of sessions is retried after this */
-#define JB_PARTS_MAX 4096
+#define JB_PARTS_MAX DUEBATCH_PARTS_MAX
 #define JB_DAYS_KNOWN 64
 
 enum jb_slot_kind {
@@ -87,11 +87,9 @@ struct jb_daemon {
     size_t nslots;
     size_t lo, hi; /* the slots of the next attempt: all, or a part after a refusal */
     long long batch_started_mono;
-    struct copybuf rows;    /* archive rows of the batch */
-    struct store_due *bdue; /* states the database says fall due within the batch */
-    size_t nbdue;
-    struct due_queue due[JB_PARTS_MAX]; /* per partition, what falls due during the batch */
-    long long days[JB_DAYS_KNOWN];      /* days whose partitions exist */
+    struct copybuf rows;           /* archive rows of the batch */
+    struct duebatch due;           /* what falls due during the batch */
+    long long days[JB_DAYS_KNOWN]; /* days whose partitions exist */
     size_t ndays;
     long long backoff_ms, retry_at_mono;
     long long due_at_mono, retention_at_mono;
@@ -646,170 +644,13 @@ static const char *jb_session_id(const Analytics__V1__EnrichedEvent *ev)
                : NULL;
 }
 
-/* Reads back the states that memory does not hold of visitors fps[0..n)
- * and their sessions sids[] (NULL entries: none) on partitions parts[]. */
-static int jb_load_states(struct jb_daemon *d, const char *const *fps, const char *const *sids,
-                          const int32_t *parts, size_t n)
-{
-    struct jstate_visitor **vs = calloc(n + 1, sizeof(*vs));
-    struct jstate_session **ss = calloc(n + 1, sizeof(*ss));
-    size_t nv = 0, ns = 0, nf = d->o.ctx->funnels->n;
-    int rc = STORE_REFUSED;
-
-    store_set_error(d->store, "out of memory");
-    if (vs == NULL || ss == NULL) {
-        goto out;
-    }
-    /* The missing ones go in the cache fresh at once (so each is read
-     * once), then are filled from the database in two queries. A failure
-     * leaves them half-filled: the caller then forgets every state. */
-    for (size_t i = 0; i < n; i++) {
-        if (jcache_get(d->visitors, fps[i]) == NULL) {
-            struct jstate_visitor *v = jstate_visitor_new(fps[i], parts[i], nf);
-            if (v == NULL || jcache_put(d->visitors, fps[i], v) != 0) {
-                jstate_visitor_free(v);
-                goto out;
-            }
-            vs[nv++] = v;
-        }
-        if (sids[i] != NULL && jcache_get(d->sessions, sids[i]) == NULL) {
-            struct jstate_session *s = jstate_session_new(sids[i], fps[i], parts[i], nf);
-            if (s == NULL || jcache_put(d->sessions, sids[i], s) != 0) {
-                jstate_session_free(s);
-                goto out;
-            }
-            ss[ns++] = s;
-        }
-    }
-    rc = nv > 0 ? store_load_visitors(d->store, vs, nv) : STORE_OK;
-    if (rc == STORE_OK && ns > 0) {
-        rc = store_load_sessions(d->store, ss, ns);
-    }
-out:
-    free(vs);
-    free(ss);
-    return rc;
-}
-
-/* ---- what falls due within a batch ---- */
-
-/* The earliest abandonment time among v's attempts; 0 when none is due. */
-static long long jb_abandon_next(const struct jstate_visitor *v)
-{
-    long long next = 0;
-
-    for (size_t i = 0; i < v->nfunnels; i++) {
-        long long at = v->funnels[i].abandon_at_ms;
-        next = at > 0 && (next == 0 || at < next) ? at : next;
-    }
-    return next;
-}
-
-static struct due_queue *jb_queue(struct jb_daemon *d, int partition)
-{
-    return partition >= 0 && partition < JB_PARTS_MAX ? &d->due[partition] : NULL;
-}
-
-/* Queues s's closing for when it goes idle (nothing while closed). */
-static int jb_due_session(struct jb_daemon *d, struct jstate_session *s)
-{
-    struct due_queue *q = jb_queue(d, s->partition);
-
-    if (q == NULL || s->s.closed || s->s.events == 0) {
-        return 0;
-    }
-    struct due_item it = {s->s.end_ms + d->o.session_idle_ms, DUE_CLOSE, s->session_id, s};
-    return due_push(q, &it);
-}
-
-/* Queues v's next abandonment (nothing when none is due). */
-static int jb_due_visitor(struct jb_daemon *d, struct jstate_visitor *v)
-{
-    struct due_queue *q = jb_queue(d, v->partition);
-    long long at = jb_abandon_next(v);
-
-    if (q == NULL || at == 0) {
-        return 0;
-    }
-    struct due_item it = {at, DUE_ABANDON, v->fingerprint, v};
-    return due_push(q, &it);
-}
-
-/* The session of the latest step of v's first attempt due by clock, when
- * in memory (the abandonment's summary); NULL otherwise. */
-static struct jstate_session *jb_abandon_session(struct jb_daemon *d, struct jstate_visitor *v,
-                                                 long long clock)
-{
-    for (size_t i = 0; i < v->nfunnels; i++) {
-        const struct jstate_funnel *fs = &v->funnels[i];
-        if (fs->abandon_at_ms > 0 && fs->abandon_at_ms <= clock && fs->session_id != NULL) {
-            return jcache_get(d->sessions, fs->session_id);
-        }
-    }
-    return NULL;
-}
-
-/* Closes the sessions and abandons the attempts of partition part that
- * its clock has reached, in the queue's order. Returns 0 or -1. */
-static int jb_drain(struct jb_daemon *d, int32_t part, long long clock)
-{
-    struct due_queue *q = jb_queue(d, part);
-    struct due_item it;
-
-    while (q != NULL && due_pop(q, clock, &it)) {
-        int r = 0;
-        if (it.kind == DUE_CLOSE) {
-            struct jstate_session *s = it.state;
-            struct jstate_visitor *v = jcache_get(d->visitors, s->fingerprint);
-            if (v != NULL && jsession_idle(&s->s, clock, d->o.session_idle_ms)) {
-                r = apply_close_session(d->o.ctx, v, s, &d->out);
-            }
-        } else {
-            struct jstate_visitor *v = it.state;
-            long long at = jb_abandon_next(v);
-            if (at > 0 && at <= clock) {
-                r = apply_abandon_due(d->o.ctx, v, jb_abandon_session(d, v, clock), clock, &d->out);
-            }
-        }
-        if (r != 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Empties the queues of the batch's partitions and fills them with the
- * states the database said fall due by the batch's last event (d->bdue,
- * loaded into the caches). Returns 0 or -1. */
-static int jb_due_start(struct jb_daemon *d, const int32_t *parts, size_t nparts)
-{
-    for (size_t k = 0; k < nparts; k++) {
-        due_clear(&d->due[parts[k]]);
-    }
-    for (size_t i = 0; i < d->nbdue; i++) {
-        const struct store_due *u = &d->bdue[i];
-        struct jstate_session *s =
-            u->close && u->session_id != NULL ? jcache_get(d->sessions, u->session_id) : NULL;
-        struct jstate_visitor *v = u->close ? NULL : jcache_get(d->visitors, u->fingerprint);
-        if ((s != NULL && jb_due_session(d, s) != 0) || (v != NULL && jb_due_visitor(d, v) != 0)) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Asks the database which states of the batch's partitions fall due by
- * the clock the batch's events will move them to (into d->bdue): every
- * session and attempt that may close or be abandoned while the batch is
- * applied, whether or not the batch has events of theirs. */
+ * the clock the batch's events will move them to (duebatch_find). */
 static int jb_find_batch_due(struct jb_daemon *d, const int32_t *parts, size_t nparts,
                              const struct jb_scratch *sc, size_t nrows)
 {
-    int64_t close_before[JB_PARTS_MAX], now[JB_PARTS_MAX], *end = d->stream_new;
+    int64_t *end = d->stream_new;
 
-    store_due_free(d->bdue, d->nbdue);
-    d->bdue = NULL;
-    d->nbdue = 0;
     for (size_t k = 0; k < nparts; k++) {
         end[parts[k]] = d->parts[parts[k]].stream_ms;
     }
@@ -818,36 +659,7 @@ static int jb_find_batch_due(struct jb_daemon *d, const int32_t *parts, size_t n
         long long t = jb_is_bot(s->ev) ? 0 : jb_event_clock(s->ev);
         end[s->m.partition] = t > end[s->m.partition] ? t : end[s->m.partition];
     }
-    for (size_t k = 0; k < nparts; k++) {
-        /* 1 ms more: the database's times are rounded; jb_drain checks. */
-        now[k] = end[parts[k]] + 1;
-        close_before[k] = now[k] - d->o.session_idle_ms;
-    }
-    return store_find_due(d->store, parts, close_before, now, nparts, 0, &d->bdue, &d->nbdue);
-}
-
-/* Loads the states of the batch's nlive events (sc) and of d->bdue. */
-static int jb_load_batch_states(struct jb_daemon *d, const struct jb_scratch *sc, size_t nlive)
-{
-    size_t n = nlive + d->nbdue;
-    const char **fps = calloc(n + 1, sizeof(*fps)), **sids = calloc(n + 1, sizeof(*sids));
-    int32_t *parts = calloc(n + 1, sizeof(*parts));
-    int rc = STORE_REFUSED;
-
-    store_set_error(d->store, "out of memory");
-    if (fps != NULL && sids != NULL && parts != NULL) {
-        for (size_t i = 0; i < n; i++) {
-            const struct store_due *u = i >= nlive ? &d->bdue[i - nlive] : NULL;
-            fps[i] = u != NULL ? u->fingerprint : sc->fps[i];
-            sids[i] = u != NULL ? u->session_id : sc->sids[i];
-            parts[i] = u != NULL ? u->partition : sc->parts[i];
-        }
-        rc = jb_load_states(d, fps, sids, parts, n);
-    }
-    free(fps);
-    free(sids);
-    free(parts);
-    return rc;
+    return duebatch_find(&d->due, d->store, parts, nparts, end);
 }
 
 /* Archives the rows and applies the new events of the attempt (inside the
@@ -862,7 +674,7 @@ static int jb_apply_batch(struct jb_daemon *d, const struct jb_scratch *sc, size
     int rc = STORE_REFUSED;
 
     store_set_error(d->store, "out of memory applying an event");
-    if (status == NULL || reasons == NULL || jb_due_start(d, parts, nparts) != 0) {
+    if (status == NULL || reasons == NULL || duebatch_start(&d->due, parts, nparts) != 0) {
         goto out;
     }
     rc = store_archive(d->store, &d->rows, sc->starts, nrows, sc->ids, sc->ms, status, reasons);
@@ -888,17 +700,19 @@ static int jb_apply_batch(struct jb_daemon *d, const struct jb_scratch *sc, size
         struct jstate_session *ss = sid != NULL ? jcache_get(d->sessions, sid) : NULL;
         long long t = jb_event_clock(ev);
         stream[part] = t > stream[part] ? t : stream[part];
-        if (v == NULL || (sid != NULL && ss == NULL) || jb_drain(d, part, stream[part]) != 0 ||
+        if (v == NULL || (sid != NULL && ss == NULL) ||
+            duebatch_drain(&d->due, part, stream[part], &d->out) != 0 ||
             apply_event(d->o.ctx, v, ss, ev, &d->out) != 0 ||
-            (ss != NULL && jb_due_session(d, ss) != 0) || jb_due_visitor(d, v) != 0 ||
-            jb_drain(d, part, stream[part]) != 0) {
+            (ss != NULL && duebatch_session(&d->due, ss) != 0) ||
+            duebatch_visitor(&d->due, v) != 0 ||
+            duebatch_drain(&d->due, part, stream[part], &d->out) != 0) {
             store_set_error(d->store, "out of memory applying an event");
             rc = STORE_REFUSED;
             break;
         }
     }
     for (size_t k = 0; rc == STORE_OK && k < nparts; k++) {
-        if (jb_drain(d, parts[k], stream[parts[k]]) != 0) {
+        if (duebatch_drain(&d->due, parts[k], stream[parts[k]], &d->out) != 0) {
             store_set_error(d->store, "out of memory closing a session");
             rc = STORE_REFUSED;
         }
@@ -1181,7 +995,7 @@ static enum stage_step jb_process(struct jb_daemon *d)
     }
     rc = jb_find_batch_due(d, parts, nparts, &sc, nrows);
     if (rc == STORE_OK) {
-        rc = jb_load_batch_states(d, &sc, nlive);
+        rc = duebatch_load_batch(&d->due, d->store, sc.fps, sc.sids, sc.parts, nlive);
     }
     if (rc == STORE_OK) {
         rc = jb_transact(d, parts, nparts, &sc, nrows, &broker_down);
@@ -1273,7 +1087,7 @@ static size_t jb_due_clocks(struct jb_daemon *d, int32_t *parts, size_t n, int64
             continue;
         }
         now[k] = jb_clock(d, parts[i]);
-        close_before[k] = now[k] - d->o.session_idle_ms + 1; /* as jb_find_batch_due */
+        close_before[k] = now[k] - d->o.session_idle_ms + 1; /* as duebatch_find */
         parts[k++] = parts[i];
     }
     return k;
@@ -1308,7 +1122,7 @@ static enum stage_step jb_due(struct jb_daemon *d)
                 sids[i] = due[i].session_id;
                 dparts[i] = due[i].partition;
             }
-            rc = jb_load_states(d, fps, sids, dparts, ndue);
+            rc = duebatch_load(&d->due, d->store, fps, sids, dparts, ndue);
         }
         free(fps);
         free(sids);
@@ -1501,8 +1315,9 @@ struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, siz
     d->store = store_new(o->pg_dsn, o->topic_enriched, o->ctx);
     if (d->slots == NULL || d->visitors == NULL || d->sessions == NULL || d->store == NULL) {
         errbuf_printf(err, errlen, "out of memory");
-        goto out_free;
+        goto out_free; /* d->due zeroed: duebatch_fini accepts it */
     }
+    duebatch_init(&d->due, o->ctx, d->visitors, d->sessions, o->session_idle_ms);
     jb_register_metrics(d);
     if (jb_stage(d, err, errlen) != 0 || stage_start(d->rt, err, errlen) != 0) {
         goto out_free;
@@ -1514,19 +1329,9 @@ out_free:
     return NULL;
 }
 
-bool jb_daemon_ready(struct jb_daemon *d, char *why, size_t whylen)
+struct stage *jb_daemon_stage(struct jb_daemon *d)
 {
-    return stage_ready(d->rt, why, whylen);
-}
-
-bool jb_daemon_failed(const struct jb_daemon *d)
-{
-    return stage_failed(d->rt);
-}
-
-void jb_daemon_stop(struct jb_daemon *d, long long deadline_mono_ms)
-{
-    stage_stop(d->rt, deadline_mono_ms);
+    return d->rt;
 }
 
 void jb_daemon_free(struct jb_daemon *d)
@@ -1539,10 +1344,7 @@ void jb_daemon_free(struct jb_daemon *d)
     jb_release_batch(d);
     apply_out_fini(&d->out);
     copybuf_fini(&d->rows);
-    store_due_free(d->bdue, d->nbdue);
-    for (size_t i = 0; i < JB_PARTS_MAX; i++) {
-        due_fini(&d->due[i]);
-    }
+    duebatch_fini(&d->due);
     jcache_free(d->visitors);
     jcache_free(d->sessions);
     store_free(d->store);

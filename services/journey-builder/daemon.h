@@ -25,6 +25,7 @@
 #include "apply.h"
 
 struct metrics;
+struct stage;
 struct jb_daemon;
 
 struct jb_daemon_opts {
@@ -49,26 +50,20 @@ struct jb_daemon_opts {
 };
 
 /* Creates the Kafka clients and starts the loop (connecting to PostgreSQL
- * is the loop's business, with retries). Returns the daemon (stop with
- * jb_daemon_stop, then jb_daemon_free), or NULL with the reason in err. The
+ * is the loop's business, with retries). Returns the daemon (stop its
+ * stage with stage_stop, then jb_daemon_free), or NULL with the reason in err. The
  * options and what they point to are borrowed until jb_daemon_free. */
 struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, size_t errlen);
 
-/* True when the broker and PostgreSQL answer; otherwise says what is
- * missing. Any thread. */
-bool jb_daemon_ready(struct jb_daemon *d, char *why, size_t whylen);
+/* The daemon's stage (borrowed until jb_daemon_free): ready when the
+ * broker and PostgreSQL answer; failed once the loop hit an error it
+ * cannot recover from (the database refused a statement, a fatal Kafka
+ * error), so a restart replays from the last stored offsets; stage_stop
+ * finishes the batch in hand unless the deadline passes first, commits
+ * the offsets and leaves the group. */
+struct stage *jb_daemon_stage(struct jb_daemon *d);
 
-/* True once the loop hit an error it cannot recover from (the database
- * refused a statement, a fatal Kafka error): exit non-zero, so a restart
- * replays from the last stored offsets. */
-bool jb_daemon_failed(const struct jb_daemon *d);
-
-/* Asks the loop to stop: it finishes the batch in hand unless the
- * deadline (monotonic ms) passes first, commits the offsets and leaves the
- * group. Returns when the thread ended. */
-void jb_daemon_stop(struct jb_daemon *d, long long deadline_mono_ms);
-
-/* Frees the daemon (after jb_daemon_stop). Accepts NULL. */
+/* Frees the daemon (after stage_stop). Accepts NULL. */
 void jb_daemon_free(struct jb_daemon *d);
 
 #endif

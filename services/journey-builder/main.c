@@ -32,7 +32,7 @@ static int jb_prepare(void *arg, struct metrics *m, FILE *err)
     return bad;
 }
 
-static int jb_start(void *arg, struct metrics *m)
+static int jb_start(void *arg, struct metrics *m, struct stage **stage)
 {
     struct jb_daemon_opts o;
     char err[512];
@@ -47,23 +47,8 @@ static int jb_start(void *arg, struct metrics *m)
         log_error("journey.start_failed", LOG_STR("error", err));
         return -1;
     }
+    *stage = jb_daemon_stage(j.d);
     return 0;
-}
-
-static bool jb_ready(void *arg, char *why, size_t len)
-{
-    return (void)arg, jb_daemon_ready(j.d, why, len);
-}
-
-static bool jb_failed(void *arg)
-{
-    return (void)arg, jb_daemon_failed(j.d);
-}
-
-static void jb_stop(void *arg, long long deadline_mono_ms)
-{
-    (void)arg;
-    jb_daemon_stop(j.d, deadline_mono_ms);
 }
 
 static void jb_fini(void *arg)
@@ -89,9 +74,6 @@ int main(int argc, char **argv)
         .started_event = "journey.started",
         .prepare = jb_prepare,
         .start = jb_start,
-        .ready = jb_ready,
-        .failed = jb_failed,
-        .stop = jb_stop,
         .fini = jb_fini,
     };
 

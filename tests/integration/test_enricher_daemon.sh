@@ -138,6 +138,16 @@ expect_eq "no extra messages" $((7 + 1500)) "$(enriched_count)"
 check "some events waited for Redis ($before enriched before it came back)" test "$before" -lt 1500
 check "the pause and the resume are logged" log_has "$T/e1.log" stage.resumed
 expect_eq "resumed consumption" 0 "$(metric analytics_enricher_consumer_paused)"
+# Consumer lag per partition: all three read to the end once consumed.
+lag_zero_all() {
+  local p
+  for p in 0 1 2; do
+    metric_is "analytics_enricher_consumer_lag{topic=\"$RAW\",partition=\"$p\"}" 0 || return 1
+  done
+}
+check "consumer lag is 0 on each of the 3 partitions once consumed" wait_for 10 lag_zero_all
+expect_eq "one lag series a partition" 3 \
+  "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | grep -c '^analytics_enricher_consumer_lag{')"
 
 # ---- two enrichers split the partitions; stopping one hands them over ----
 start_enricher e2

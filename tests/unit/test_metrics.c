@@ -215,6 +215,70 @@ static void test_help_type_once_per_name(void **state)
     metrics_free(m);
 }
 
+/* A gauge family: series added after registration, set again in place,
+ * rendered under one HELP/TYPE, cleared; nothing while empty. */
+static void test_gauge_family(void **state)
+{
+    struct metrics *m = metrics_new();
+    struct metric *lag;
+    char *text;
+
+    (void)state;
+    assert_non_null(m);
+    lag = metrics_gauge_family(m, "t_lag", "Lag.");
+    assert_non_null(lag);
+    metric_set(metrics_gauge(m, "t_up", "Up.", NULL), 1);
+    text = render(m);
+    assert_null(strstr(text, "t_lag"));
+    free(text);
+
+    assert_int_equal(metric_family_set(lag, "topic=\"t\",partition=\"0\"", 7), 0);
+    assert_int_equal(metric_family_set(lag, "topic=\"t\",partition=\"1\"", 3), 0);
+    assert_int_equal(metric_family_set(lag, "topic=\"t\",partition=\"0\"", 0), 0);
+    text = render(m);
+    assert_int_equal(count_substr(text, "# HELP t_lag Lag.\n# TYPE t_lag gauge\n"), 1);
+    assert_int_equal(count_substr(text, "t_lag{"), 2);
+    assert_true(sample(text, "t_lag{topic=\"t\",partition=\"0\"}") == 0);
+    assert_true(sample(text, "t_lag{topic=\"t\",partition=\"1\"}") == 3);
+    assert_true(sample(text, "t_up") == 1);
+    free(text);
+
+    metric_family_clear(lag);
+    text = render(m);
+    assert_null(strstr(text, "t_lag"));
+    free(text);
+    assert_int_equal(metric_family_set(lag, "partition=\"2\"", 5), 0);
+    text = render(m);
+    assert_true(sample(text, "t_lag{partition=\"2\"}") == 5);
+    free(text);
+    metric_family_set(NULL, "x=\"1\"", 1);
+    metric_family_clear(NULL);
+    metrics_free(m);
+}
+
+/* Many series: the family grows past its first allocation. */
+static void test_gauge_family_grows(void **state)
+{
+    struct metrics *m = metrics_new();
+    struct metric *f;
+    char labels[32], series[48];
+    char *text;
+
+    (void)state;
+    assert_non_null(m);
+    f = metrics_gauge_family(m, "t_many", "Many.");
+    for (int i = 0; i < 100; i++) {
+        snprintf(labels, sizeof(labels), "partition=\"%d\"", i);
+        assert_int_equal(metric_family_set(f, labels, i), 0);
+    }
+    text = render(m);
+    assert_int_equal(count_substr(text, "t_many{"), 100);
+    snprintf(series, sizeof(series), "t_many{partition=\"%d\"}", 99);
+    assert_true(sample(text, series) == 99);
+    free(text);
+    metrics_free(m);
+}
+
 static void test_histogram(void **state)
 {
     static const double bounds[] = {0.1, 1, 10};
@@ -491,6 +555,8 @@ int main(void)
         cmocka_unit_test(test_gauge_fn),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_help_type_once_per_name),
+        cmocka_unit_test(test_gauge_family),
+        cmocka_unit_test(test_gauge_family_grows),
         cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_histogram_empty),
         cmocka_unit_test(test_histogram_labels),

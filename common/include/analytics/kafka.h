@@ -194,6 +194,12 @@ int kafka_consumer_cluster_id(struct kafka_consumer *c, int timeout_ms, char *bu
 int kafka_consumer_watermarks(struct kafka_consumer *c, const char *topic, int32_t partition,
                               int timeout_ms, int64_t *low, int64_t *high);
 
+/* The offset of the next message c hands out of the partition (its
+ * position) into *pos. Returns 0, or -1 when not known (nothing consumed
+ * from it since it was assigned). */
+int kafka_consumer_position(struct kafka_consumer *c, const char *topic, int32_t partition,
+                            int64_t *pos);
+
 /* The partition's high watermark as the last fetch response from it said,
  * without asking the broker. Returns 0, or -1 when c has not fetched from
  * it yet (nothing known). */

@@ -33,6 +33,19 @@ struct metric *metrics_gauge(struct metrics *m, const char *name, const char *he
 struct metric *metrics_gauge_fn(struct metrics *m, const char *name, const char *help,
                                 const char *labels, double (*fn)(void *arg), void *arg);
 
+/* Registers a family of gauges of one name whose series are added at run
+ * time, from any thread, by metric_family_set (one per label text, such as
+ * "topic=\"t\",partition=\"0\""), and removed by metric_family_clear.
+ * Renders nothing while it has no series. */
+struct metric *metrics_gauge_family(struct metrics *m, const char *name, const char *help);
+
+/* Sets the series of family f with the label text labels (copied; added
+ * the first time). Accepts NULL. Returns 0, or -1 when out of memory. */
+int metric_family_set(struct metric *f, const char *labels, double v);
+
+/* Removes every series of family f. Accepts NULL. */
+void metric_family_clear(struct metric *f);
+
 /* Registers a histogram with n ascending upper bounds (copied). */
 struct metric *metrics_histogram(struct metrics *m, const char *name, const char *help,
                                  const char *labels, const double *bounds, size_t n);

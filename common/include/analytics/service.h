@@ -18,6 +18,7 @@
 #include "analytics/config.h"
 
 struct metrics;
+struct stage;
 
 /* The shared rows' values. A daemon's config struct starts with one, so the
  * shared rows and its own fill the same struct. */
@@ -36,7 +37,7 @@ struct service_config {
 enum service_uses { SERVICE_PG = 1, SERVICE_REDIS = 2 };
 
 /* What a daemon supplies. arg is passed to every hook; cfg starts with a
- * struct service_config. Hooks other than start, stop and fini may be NULL. */
+ * struct service_config. Hooks other than start and fini may be NULL. */
 struct service {
     const char *prog;              /* "analytics-enricher" */
     const char *summary;           /* for --help */
@@ -56,8 +57,11 @@ struct service {
      * variable on err. Returns how many were bad. Runs even when the table
      * found some, with their defaults. */
     int (*prepare)(void *arg, struct metrics *m, FILE *err);
-    /* Starts the daemon's work. Returns 0, or -1 having logged why. */
-    int (*start)(void *arg, struct metrics *m);
+    /* Starts the daemon's work. Returns 0, or -1 having logged why. A
+     * daemon on the stage runtime (stage.h) sets *stage to its stage
+     * (borrowed until fini): readiness, failure and the stop are then the
+     * stage's, and ready, failed and stop are not called. */
+    int (*start)(void *arg, struct metrics *m, struct stage **stage);
     /* Once the admin listener is up (the collector's public listener).
      * Returns 0, or -1 having logged why. */
     int (*serve)(void *arg, int admin_port);
