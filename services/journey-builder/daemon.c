@@ -170,7 +170,7 @@ static void jb_forget(struct jb_daemon *d)
 
 static void jb_release_batch(struct jb_daemon *d)
 {
-    for (size_t i = 0; i < d->nslots; i++) {
+    for (size_t i = 0; d->slots != NULL && i < d->nslots; i++) {
         analytics__v1__enriched_event__free_unpacked(d->slots[i].ev, NULL);
     }
     d->nslots = 0;
