@@ -1,6 +1,10 @@
 /* Test fixtures (fixture.h). */
 #include "fixture.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 /*
  * A Firefox on Linux desktop in Germany, from a Google search, on the
  * pricing page of shop.example, the third event of session s-1 (started by
@@ -70,4 +74,20 @@ void fixture_enriched_full(struct fixture_enriched *f)
     f->ev.session = &f->session;
     f->ev.bot = &f->bot;
     f->ev.consent = &f->consent;
+}
+
+int fixture_tmp_open(struct fixture_tmp *t, const char *prog, const char *file)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/%s.XXXXXX", prog);
+    if (mkdtemp(t->dir) == NULL) {
+        return -1;
+    }
+    snprintf(t->file, sizeof(t->file), "%s/%s", t->dir, file);
+    return 0;
+}
+
+void fixture_tmp_close(struct fixture_tmp *t)
+{
+    unlink(t->file);
+    rmdir(t->dir);
 }

@@ -33,4 +33,18 @@ struct fixture_enriched {
  */
 void fixture_enriched_full(struct fixture_enriched *f);
 
+/* A private temporary directory for one test program, and the path of one
+ * file in it that the tests write (not created here). */
+struct fixture_tmp {
+    char dir[64];
+    char file[128];
+};
+
+/* Makes /tmp/<prog>.XXXXXX and sets t->file to <dir>/<file>. Returns 0 or
+ * -1 (the directory could not be made). */
+int fixture_tmp_open(struct fixture_tmp *t, const char *prog, const char *file);
+
+/* Removes t's file (if written) and directory. */
+void fixture_tmp_close(struct fixture_tmp *t);
+
 #endif

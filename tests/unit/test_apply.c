@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "analytics/v1/journey_update.pb-c.h"
 #include "apply.h"
@@ -53,31 +55,30 @@
 #define B_DONE 3
 #define B_ABANDON_MS (60 * MIN_MS)
 
-static char g_config[1024]; /* deploy/config of this source tree */
-static char g_tmp[64];
-static char g_file[128];
-static char g_jfile[128]; /* journeys written by a test */
+static char g_config[1024];    /* deploy/config of this source tree */
+static struct fixture_tmp g_t; /* g_t.file: the file a test writes */
+static char g_jfile[128];      /* journeys written by a test */
 
 static int group_setup(void **state)
 {
     (void)state;
 
     snprintf(g_config, sizeof(g_config), "%s/deploy/config", ANALYTICS_TEST_SOURCE_DIR);
-    snprintf(g_tmp, sizeof(g_tmp), "/tmp/test_apply.XXXXXX");
-    if (mkdtemp(g_tmp) == NULL) {
+    snprintf(g_t.dir, sizeof(g_t.dir), "/tmp/test_apply.XXXXXX");
+    if (mkdtemp(g_t.dir) == NULL) {
         return -1;
     }
-    snprintf(g_file, sizeof(g_file), "%s/funnels.json", g_tmp);
-    snprintf(g_jfile, sizeof(g_jfile), "%s/journeys.json", g_tmp);
+    snprintf(g_t.file, sizeof(g_t.file), "%s/funnels.json", g_t.dir);
+    snprintf(g_jfile, sizeof(g_jfile), "%s/journeys.json", g_t.dir);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    unlink(g_file);
+    unlink(g_t.file);
     unlink(g_jfile);
-    rmdir(g_tmp);
+    rmdir(g_t.dir);
     return 0;
 }
 
@@ -141,8 +142,8 @@ static void fx_init_rules(struct fx *f, const char *journeys_json, const char *f
     if (funnels_json == NULL) {
         snprintf(path, sizeof(path), "%s/funnels.json", g_config);
     } else {
-        write_text(g_file, funnels_json);
-        snprintf(path, sizeof(path), "%s", g_file);
+        write_text(g_t.file, funnels_json);
+        snprintf(path, sizeof(path), "%s", g_t.file);
     }
     if (funnel_set_load(&f->funnels, path, err, sizeof(err)) != 0) {
         fail_msg("funnels: %s", err);

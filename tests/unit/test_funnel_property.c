@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "apply.h"
 #include "jstate.h"
@@ -50,26 +52,19 @@
 #define SEEDS 3000
 
 static char g_config[1024];
-static char g_tmp[64];
-static char g_file[128];
+static struct fixture_tmp g_t; /* g_t.file: the file a test writes */
 
 static int group_setup(void **state)
 {
     (void)state;
     snprintf(g_config, sizeof(g_config), "%s/deploy/config", ANALYTICS_TEST_SOURCE_DIR);
-    snprintf(g_tmp, sizeof(g_tmp), "/tmp/test_funnel_property.XXXXXX");
-    if (mkdtemp(g_tmp) == NULL) {
-        return -1;
-    }
-    snprintf(g_file, sizeof(g_file), "%s/funnels.json", g_tmp);
-    return 0;
+    return fixture_tmp_open(&g_t, "test_funnel_property", "funnels.json");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    unlink(g_file);
-    rmdir(g_tmp);
+    fixture_tmp_close(&g_t);
     return 0;
 }
 
@@ -292,11 +287,11 @@ static void impl_init(struct impl *m, const struct stream *st)
                         step_types[k], step_types[k]);
     }
     snprintf(json + len, sizeof(json) - (size_t)len, "]}]}");
-    FILE *fp = fopen(g_file, "w");
+    FILE *fp = fopen(g_t.file, "w");
     assert_non_null(fp);
     fputs(json, fp);
     assert_int_equal(fclose(fp), 0);
-    if (funnel_set_load(&m->funnels, g_file, err, sizeof(err)) != 0) {
+    if (funnel_set_load(&m->funnels, g_t.file, err, sizeof(err)) != 0) {
         fail_msg("funnels: %s", err);
     }
     m->ctx.rules = m->rules;

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "funnel.h"
 #include "journey.h"
 #include "jsession.h"
@@ -26,34 +28,27 @@
 #define HOUR_MS 3600000LL
 #define T0 1764000000000LL
 
-static char g_config[1024]; /* deploy/config of this source tree */
-static char g_tmp[64];
-static char g_file[128];
+static char g_config[1024];    /* deploy/config of this source tree */
+static struct fixture_tmp g_t; /* g_t.file: the file a test writes */
 
 static int group_setup(void **state)
 {
     (void)state;
 
     snprintf(g_config, sizeof(g_config), "%s/deploy/config", ANALYTICS_TEST_SOURCE_DIR);
-    snprintf(g_tmp, sizeof(g_tmp), "/tmp/test_journey.XXXXXX");
-    if (mkdtemp(g_tmp) == NULL) {
-        return -1;
-    }
-    snprintf(g_file, sizeof(g_file), "%s/rules.json", g_tmp);
-    return 0;
+    return fixture_tmp_open(&g_t, "test_journey", "rules.json");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    unlink(g_file);
-    rmdir(g_tmp);
+    fixture_tmp_close(&g_t);
     return 0;
 }
 
 static void write_file(const char *text)
 {
-    FILE *f = fopen(g_file, "w");
+    FILE *f = fopen(g_t.file, "w");
 
     assert_non_null(f);
     fputs(text, f);
@@ -107,7 +102,7 @@ static void test_first_rule_wins_and_lists(void **state)
                "{\"event_type\":[\"x\",\"y\"],\"channel\":\"email\",\"stage\":\"b\","
                "\"touchpoint\":\"mail\"},"
                "{\"event_type\":\"x\",\"stage\":\"a\",\"touchpoint\":\"any-x\"}]}");
-    struct journey_rules *r = journey_rules_load(g_file, err, sizeof(err));
+    struct journey_rules *r = journey_rules_load(g_t.file, err, sizeof(err));
     assert_non_null(r);
     struct match_event e = ev("y", "", "email");
     assert_int_equal(journey_rules_match(r, &e, &tp), 1);
@@ -150,8 +145,8 @@ static void test_journey_rules_errors(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         write_file(cases[i].text);
         err[0] = '\0';
-        assert_null(journey_rules_load(g_file, err, sizeof(err)));
-        if (strstr(err, cases[i].want) == NULL || strstr(err, g_file) == NULL) {
+        assert_null(journey_rules_load(g_t.file, err, sizeof(err)));
+        if (strstr(err, cases[i].want) == NULL || strstr(err, g_t.file) == NULL) {
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
         }
     }
@@ -208,7 +203,7 @@ static void test_site_page_views_and_conversions(void **state)
     (void)state;
 
     write_file(SHOP_RULES);
-    struct journey_rules *r = journey_rules_load(g_file, err, sizeof(err));
+    struct journey_rules *r = journey_rules_load(g_t.file, err, sizeof(err));
     if (r == NULL) {
         fail_msg("%s", err);
     }
@@ -270,7 +265,7 @@ static void test_site_event_defaults(void **state)
 
     write_file("{\"version\":1,\"stages\":[\"a\",\"z\"],\"rules\":["
                "{\"event_type\":\"page_view\",\"stage\":\"a\",\"touchpoint\":\"page\"}]}");
-    struct journey_rules *r = journey_rules_load(g_file, err, sizeof(err));
+    struct journey_rules *r = journey_rules_load(g_t.file, err, sizeof(err));
     assert_non_null(r);
     assert_true(journey_is_page_view(r, "page_view"));
     assert_false(journey_is_page_view(r, "view"));
@@ -284,7 +279,7 @@ static void test_site_event_defaults(void **state)
 
     write_file("{\"version\":1,\"stages\":[\"a\",\"z\"],\"page_views\":[],\"conversions\":[],"
                "\"rules\":[{\"event_type\":\"page_view\",\"stage\":\"a\",\"touchpoint\":\"p\"}]}");
-    r = journey_rules_load(g_file, err, sizeof(err));
+    r = journey_rules_load(g_t.file, err, sizeof(err));
     assert_non_null(r);
     assert_false(journey_is_page_view(r, "page_view"));
     v = classify(r, "booking_completed", "", "{\"value\":1}");
@@ -387,8 +382,8 @@ static void test_site_event_errors(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         write_file(cases[i].text);
         err[0] = '\0';
-        assert_null(journey_rules_load(g_file, err, sizeof(err)));
-        if (strstr(err, cases[i].want) == NULL || strncmp(err, g_file, strlen(g_file)) != 0) {
+        assert_null(journey_rules_load(g_t.file, err, sizeof(err)));
+        if (strstr(err, cases[i].want) == NULL || strncmp(err, g_t.file, strlen(g_t.file)) != 0) {
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
         }
     }
@@ -401,7 +396,7 @@ static void test_site_event_errors(void **state)
     }
     snprintf(big + n, sizeof(big) - n, "]}");
     write_file(big);
-    assert_null(journey_rules_load(g_file, err, sizeof(err)));
+    assert_null(journey_rules_load(g_t.file, err, sizeof(err)));
     assert_non_null(strstr(err, "\"page_views\" must be an array of at most 64 event types"));
 }
 
@@ -413,7 +408,7 @@ static void load_funnels(struct funnel_set *s, const char *text)
     char err[512] = "";
 
     write_file(text);
-    if (funnel_set_load(s, g_file, err, sizeof(err)) != 0) {
+    if (funnel_set_load(s, g_t.file, err, sizeof(err)) != 0) {
         fail_msg("funnels: %s", err);
     }
 }
@@ -735,9 +730,9 @@ static void test_funnel_errors(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         write_file(cases[i].text);
         err[0] = '\0';
-        assert_int_equal(funnel_set_load(&s, g_file, err, sizeof(err)), -1);
+        assert_int_equal(funnel_set_load(&s, g_t.file, err, sizeof(err)), -1);
         funnel_set_fini(&s);
-        if (strstr(err, cases[i].want) == NULL || strstr(err, g_file) == NULL) {
+        if (strstr(err, cases[i].want) == NULL || strstr(err, g_t.file) == NULL) {
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
         }
     }
