@@ -2,6 +2,7 @@
 
 #include "analytics/errbuf.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,4 +78,44 @@ char *fileio_read(const char *path, size_t max_bytes, size_t *len, char *err, si
     buf = fileio_slurp(f, path, max_bytes, len, err, errlen);
     fclose(f);
     return buf;
+}
+
+/* The first byte after the document that is not whitespace, or len. */
+static size_t fileio_json_tail(const char *buf, size_t len, const char *end)
+{
+    size_t pos = (size_t)(end - buf);
+
+    while (pos < len && strchr(" \t\r\n", buf[pos]) != NULL) {
+        pos++;
+    }
+    return pos;
+}
+
+struct cJSON *fileio_read_json(const char *path, size_t max_bytes, enum fileio_json_kind kind,
+                               char *err, size_t errlen)
+{
+    const char *end = NULL;
+    size_t len = 0, pos;
+    char *buf = fileio_read(path, max_bytes, &len, err, errlen);
+    cJSON *root;
+
+    if (buf == NULL) {
+        return NULL;
+    }
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (root == NULL) {
+        pos = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
+        errbuf_printf(err, errlen, "%s: malformed JSON at byte %zu", path, pos);
+    } else if ((pos = fileio_json_tail(buf, len, end)) < len) {
+        errbuf_printf(err, errlen, "%s: unexpected data after the JSON at byte %zu", path, pos);
+    } else if (kind == FILEIO_JSON_OBJECT ? !cJSON_IsObject(root) : !cJSON_IsArray(root)) {
+        errbuf_printf(err, errlen, "%s: not a JSON %s", path,
+                      kind == FILEIO_JSON_OBJECT ? "object" : "array");
+    } else {
+        free(buf);
+        return root;
+    }
+    cJSON_Delete(root);
+    free(buf);
+    return NULL;
 }

@@ -16,7 +16,7 @@
 extern char **environ;
 
 #define F(field) offsetof(struct service_config, field)
-#define SERVICE_ADMIN_ROW 7 /* its name and default are the daemon's */
+#define SERVICE_ADMIN_ROW 8 /* its name and default are the daemon's */
 
 /* The shared rows, in the order --help lists them. */
 static const struct config_var service_rows[] = {
@@ -38,45 +38,118 @@ static const struct config_var service_rows[] = {
      "seconds to wait for PostgreSQL to answer a connection", F(pg_connect_timeout_s), 0},
     {"ANALYTICS_REDIS_URL", CONFIG_STRING, "redis://127.0.0.1:6379/0", 0, 0, NULL,
      "Redis: redis://[:password@]host[:port][/db]", F(redis_url), CONFIG_SECRET},
-    {NULL, CONFIG_HOSTPORT, NULL, 0, 0, NULL, "health and metrics listener", F(admin_listen), 0},
+    {"ANALYTICS_RETENTION_DAYS", CONFIG_INT, "400", 1, 36500, NULL,
+     "days of events, sessions and journeys kept: the journey-builder drops older daily "
+     "partitions, the collector rejects an event dated before as expired",
+     F(retention_days), 0},
+    {"_ADMIN_LISTEN", CONFIG_HOSTPORT, NULL, 0, 0, NULL, "health and metrics listener",
+     F(admin_listen), 0},
+};
+
+/* A consumer stage's rows; the name is the suffix after the daemon's
+ * prefix, a NULL default or help the daemon's (struct service_stage). */
+static const struct config_var stage_rows[] = {
+    {"_GROUP", CONFIG_STRING, NULL, 0, 0, NULL, NULL, F(group), 0},
+    {"_BATCH", CONFIG_INT, NULL, 1, 100000, NULL, NULL, F(batch), 0},
+    {"_LINGER_MS", CONFIG_INT, "5", 0, 1000, NULL, "producer batching delay in ms", F(linger_ms),
+     0},
+    {"_GROUP_SESSION_TIMEOUT_MS", CONFIG_INT, "10000", 1000, 300000, NULL,
+     "consumer group session timeout: how soon a dead replica's partitions move",
+     F(group_session_timeout_ms), 0},
+    {"_PREFETCH_MB", CONFIG_INT, "32", 1, 1024, NULL, NULL, F(prefetch_mb), 0},
+};
+
+#define NSERVICE_ROWS (sizeof(service_rows) / sizeof(service_rows[0]))
+#define NSTAGE_ROWS (sizeof(stage_rows) / sizeof(stage_rows[0]))
+#define SERVICE_NAME_MAX 96
+
+/* The daemon's whole table, and the names made from its prefix. */
+struct service_table {
+    struct config_var *rows;
+    size_t n;
+    char names[1 + NSTAGE_ROWS][SERVICE_NAME_MAX];
 };
 
 static bool service_row_used(const struct service *svc, size_t i)
 {
     const char *name = service_rows[i].name;
 
-    if (name == NULL) {
-        return true;
-    }
     if (strncmp(name, "ANALYTICS_PG_", 13) == 0) {
         return (svc->uses & SERVICE_PG) != 0;
+    }
+    if (strcmp(name, "ANALYTICS_RETENTION_DAYS") == 0) {
+        return (svc->uses & SERVICE_RETENTION) != 0;
     }
     return strcmp(name, "ANALYTICS_REDIS_URL") != 0 || (svc->uses & SERVICE_REDIS) != 0;
 }
 
-/* The daemon's whole table: the shared rows it uses, then its own. Returns
- * a new array of *n rows (caller frees), or NULL. */
-static struct config_var *service_table(const struct service *svc, size_t *n)
+/* Appends row r named prefix + r's suffix into slot. */
+static void service_prefixed(struct service_table *t, const struct service *svc,
+                             const struct config_var *r, size_t slot)
 {
-    size_t nshared = sizeof(service_rows) / sizeof(service_rows[0]);
-    struct config_var *t = calloc(nshared + svc->nvars, sizeof(*t));
+    snprintf(t->names[slot], sizeof(t->names[slot]), "%s%s", svc->var_prefix, r->name);
+    t->rows[t->n] = *r;
+    t->rows[t->n++].name = t->names[slot];
+}
 
-    *n = 0;
-    if (t == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < nshared; i++) {
-        if (service_row_used(svc, i)) {
-            t[(*n)++] = service_rows[i];
+/* The stage rows with the daemon's defaults and texts. */
+static void service_stage_rows(struct service_table *t, const struct service *svc)
+{
+    const struct service_stage *st = svc->stage;
+    const char *help[NSTAGE_ROWS] = {
+        st->group_help != NULL ? st->group_help
+                               : "Kafka consumer group, shared by replicas; a new group starts "
+                                 "from the oldest message kept",
+        st->batch_help, NULL, NULL,
+        st->prefetch_help != NULL ? st->prefetch_help : "messages fetched ahead, in MB"};
+    const char *def[NSTAGE_ROWS] = {st->group, st->batch, NULL, NULL, NULL};
+
+    for (size_t i = 0; i < NSTAGE_ROWS; i++) {
+        struct config_var *r = &t->rows[t->n];
+        service_prefixed(t, svc, &stage_rows[i], 1 + i);
+        if (help[i] != NULL) {
+            r->help = help[i];
         }
+        if (def[i] != NULL) {
+            r->def = def[i];
+        }
+    }
+}
+
+/* Builds the daemon's whole table: the shared rows it uses, the stage
+ * rows, then its own. Returns 0, or -1 out of memory. */
+static int service_table_init(struct service_table *t, const struct service *svc)
+{
+    memset(t, 0, sizeof(*t));
+    t->rows = calloc(NSERVICE_ROWS + NSTAGE_ROWS + svc->nvars, sizeof(*t->rows));
+    if (t->rows == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < NSERVICE_ROWS; i++) {
         if (i == SERVICE_ADMIN_ROW) {
-            t[*n - 1].name = svc->admin_var;
-            t[*n - 1].def = svc->admin_default;
+            service_prefixed(t, svc, &service_rows[i], 0);
+            t->rows[t->n - 1].def = svc->admin_default;
+        } else if (service_row_used(svc, i)) {
+            t->rows[t->n++] = service_rows[i];
         }
     }
-    memcpy(t + *n, svc->vars, svc->nvars * sizeof(*t));
-    *n += svc->nvars;
-    return t;
+    if ((svc->uses & SERVICE_STAGE) != 0) {
+        service_stage_rows(t, svc);
+    }
+    memcpy(t->rows + t->n, svc->vars, svc->nvars * sizeof(*t->rows));
+    t->n += svc->nvars;
+    return 0;
+}
+
+void service_stage_opts(const struct service_config *sc, struct stage_opts *o)
+{
+    o->brokers = sc->brokers;
+    o->kafka_debug = sc->kafka_debug;
+    o->group = sc->group;
+    o->batch_max = (size_t)sc->batch;
+    o->linger_ms = (int)sc->linger_ms;
+    o->group_session_timeout_ms = (int)sc->group_session_timeout_ms;
+    o->prefetch_mb = (int)sc->prefetch_mb;
 }
 
 /* --help, --version, the one-shot flag. Returns 1 when printed (exit 0),
@@ -189,38 +262,37 @@ static int service_run(const struct service *svc, struct metrics *m)
 
 int service_main(const struct service *svc, int argc, char **argv)
 {
-    size_t n = 0;
-    struct config_var *t = service_table(svc, &n);
+    struct service_table st;
     struct metrics *m = NULL;
     int rc = CONFIG_EX_CONFIG, mode;
 
-    if (t == NULL) {
+    if (service_table_init(&st, svc) != 0) {
         fprintf(stderr, "%s: out of memory\n", svc->prog);
         return 1;
     }
-    mode = service_args(svc, argc, argv, t, n);
+    mode = service_args(svc, argc, argv, st.rows, st.n);
     if (mode == 1 || mode < 0) {
-        free(t);
+        free(st.rows);
         return mode == 1 ? 0 : CLI_EX_USAGE;
     }
     if (lifecycle_block_signals() != 0 || (m = metrics_new()) == NULL) {
         fprintf(stderr, "%s: cannot initialise\n", svc->prog);
-        free(t);
+        free(st.rows);
         return 1;
     }
-    if (service_load(svc, t, n, m) == 0) {
+    if (service_load(svc, st.rows, st.n, m) == 0) {
         log_init(svc->prog, (enum log_level)((struct service_config *)svc->cfg)->log_level);
         if (mode == 2) {
             rc = svc->alt_run(svc->arg, m);
         } else {
-            config_log(t, n, svc->cfg);
+            config_log(st.rows, st.n, svc->cfg);
             rc = service_run(svc, m);
         }
     }
     svc->fini(svc->arg);
-    config_free(t, n, svc->cfg);
+    config_free(st.rows, st.n, svc->cfg);
     metrics_free(m);
-    free(t);
+    free(st.rows);
     if (rc == 0 && mode != 2) {
         log_info("shutdown.complete");
     }

@@ -541,7 +541,7 @@ int collector_init(struct collector *col, const struct collector_config *cfg,
     event_limits_default(&col->limits);
     col->limits.max_batch = (size_t)cfg->max_batch;
     col->limits.max_skew_ms = cfg->skew_tolerance_s * 1000;
-    col->limits.retention_days = cfg->retention_days;
+    col->limits.retention_days = cfg->svc.retention_days;
     col->limits.future_days = cfg->future_days;
     if (gethostname(col->collector_id, sizeof(col->collector_id)) == -1) {
         snprintf(col->collector_id, sizeof(col->collector_id), "unknown");

@@ -75,10 +75,6 @@ const struct config_var collector_config_vars[] = {
     {"ANALYTICS_COLLECTOR_CLOCK_SKEW_S", CONFIG_INT, "86400", 1, 31622400, NULL,
      "client clock difference beyond which an event is flagged clock_skew_suspect",
      F(skew_tolerance_s), 0},
-    {"ANALYTICS_RETENTION_DAYS", CONFIG_INT, "400", 1, 36500, NULL,
-     "days of events the store keeps (the journey-builder's setting): an event dated "
-     "before that is rejected as expired",
-     F(retention_days), 0},
     {"ANALYTICS_COLLECTOR_FUTURE_DAYS", CONFIG_INT, "2", 0, 2, NULL,
      "days after today (UTC) an event may be dated; later is rejected as future (the "
      "journey-builder refuses more than 2)",

@@ -34,7 +34,6 @@ struct collector_config {
     long long produce_timeout_ms;
     long long queue_max_events;
     long long skew_tolerance_s;
-    long long retention_days; /* shared with the journey-builder */
     long long future_days;
 };
 

@@ -51,8 +51,9 @@ int main(int argc, char **argv)
     struct service svc = {
         .prog = "analytics-collector",
         .summary = "Receives browser events over HTTP and produces them to Kafka.",
-        .admin_var = "ANALYTICS_COLLECTOR_ADMIN_LISTEN",
+        .var_prefix = "ANALYTICS_COLLECTOR",
         .admin_default = "0.0.0.0:9101",
+        .uses = SERVICE_RETENTION,
         .vars = collector_config_vars,
         .nvars = collector_config_nvars,
         .cfg = &c.cfg,

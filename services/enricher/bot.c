@@ -453,28 +453,16 @@ struct bot_detector *bot_detector_new(const char *patterns_json_path, char *err,
     struct bot_detector *d = NULL;
     cJSON *root = NULL;
     const char **pats = NULL;
-    const char *end = NULL;
-    char *buf;
-    size_t len = 0;
     int size;
 
     if (patterns_json_path == NULL || patterns_json_path[0] == '\0') {
         errbuf_printf(err, errlen, "no bot patterns file given");
         return NULL;
     }
-    buf = fileio_read(patterns_json_path, BOT_PATTERNS_MAX_BYTES, &len, err, errlen);
-    if (buf == NULL) {
-        return NULL;
-    }
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    root = fileio_read_json(patterns_json_path, BOT_PATTERNS_MAX_BYTES, FILEIO_JSON_ARRAY, err,
+                            errlen);
     if (root == NULL) {
-        errbuf_printf(err, errlen, "%s: invalid JSON at byte %td", patterns_json_path,
-                      end != NULL ? end - buf : (ptrdiff_t)0);
-        goto out_fail;
-    }
-    if (!cJSON_IsArray(root)) {
-        errbuf_printf(err, errlen, "%s: not a JSON array of patterns", patterns_json_path);
-        goto out_fail;
+        return NULL;
     }
     size = cJSON_GetArraySize(root);
     if (size <= 0) {
@@ -499,14 +487,12 @@ struct bot_detector *bot_detector_new(const char *patterns_json_path, char *err,
              LOG_INT("always_run", d->nrest));
     free(pats);
     cJSON_Delete(root);
-    free(buf);
     return d;
 
 out_fail:
     free(pats);
     bot_detector_free(d);
     cJSON_Delete(root);
-    free(buf);
     return NULL;
 }
 

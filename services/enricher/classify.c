@@ -773,10 +773,6 @@ static int page_rules_build(const char *file, const cJSON *root, struct page_rul
     const cJSON *item;
     size_t n;
 
-    if (!cJSON_IsObject(root)) {
-        errbuf_printf(err, errlen, "page rules: %s: the top level must be an object", file);
-        return -1;
-    }
     if (!cJSON_IsNumber(version) || version->valuedouble != 1.0) {
         errbuf_printf(err, errlen, "page rules: %s: \"version\" must be 1", file);
         return -1;
@@ -810,28 +806,12 @@ static int page_rules_build(const char *file, const cJSON *root, struct page_rul
 struct page_rules *page_rules_load(const char *path, char *err, size_t errlen)
 {
     struct page_rules *rules = NULL;
-    cJSON *root = NULL;
-    const char *end = NULL;
-    size_t len = 0, pos;
     char why[512];
-    char *buf = fileio_read(path, PAGE_RULES_FILE_MAX, &len, why, sizeof(why));
+    cJSON *root = fileio_read_json(path, PAGE_RULES_FILE_MAX, FILEIO_JSON_OBJECT, why, sizeof(why));
 
-    if (buf == NULL) {
+    if (root == NULL) {
         errbuf_printf(err, errlen, "page rules: %s", why);
         return NULL;
-    }
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (root == NULL) {
-        pos = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-        errbuf_printf(err, errlen, "page rules: %s: malformed JSON at byte %zu", path, pos);
-        goto out;
-    }
-    for (pos = (size_t)(end - buf); pos < len && strchr(" \t\r\n", buf[pos]) != NULL; pos++) {
-    }
-    if (pos < len) {
-        errbuf_printf(err, errlen, "page rules: %s: unexpected data after the JSON at byte %zu",
-                      path, pos);
-        goto out;
     }
     rules = calloc(1, sizeof(*rules));
     if (rules == NULL || (rules->md = pcre2_match_data_create(1, NULL)) == NULL) {
@@ -848,7 +828,6 @@ out_free_rules:
     rules = NULL;
 out:
     cJSON_Delete(root);
-    free(buf);
     return rules;
 }
 

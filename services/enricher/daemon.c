@@ -311,29 +311,22 @@ static int daemon_stage(struct enricher_daemon *d, char *err, size_t errlen)
 {
     const struct enricher_daemon_opts *o = &d->o;
     const char *topics[] = {o->topic_raw, NULL};
-    struct stage_opts so = {
-        .metric_prefix = "analytics_enricher",
-        .backend = "redis",
-        .brokers = o->brokers,
-        .kafka_debug = o->kafka_debug,
-        .group = o->group,
-        .topics = topics,
-        .batch_max = o->batch_max,
-        .inflight_max = o->inflight_max,
-        .linger_ms = o->linger_ms,
-        .producer_queue_max = (int)o->batch_max * (o->inflight_max + 2),
-        .group_session_timeout_ms = o->group_session_timeout_ms,
-        .prefetch_mb = o->prefetch_mb,
-        .metrics = o->metrics,
-        .ops = {.process = daemon_process,
-                .tick = daemon_tick,
-                .ready = daemon_redis_ready,
-                .drop = daemon_drop_batch,
-                .revoked = daemon_on_revoked,
-                .settled = daemon_on_settled,
-                .delivered = daemon_on_delivery},
-        .arg = d,
-    };
+    struct stage_opts so = o->stage;
+
+    so.metric_prefix = "analytics_enricher";
+    so.backend = "redis";
+    so.topics = topics;
+    so.inflight_max = o->inflight_max;
+    so.producer_queue_max = (int)so.batch_max * (o->inflight_max + 2);
+    so.metrics = o->metrics;
+    so.ops = (struct stage_ops){.process = daemon_process,
+                                .tick = daemon_tick,
+                                .ready = daemon_redis_ready,
+                                .drop = daemon_drop_batch,
+                                .revoked = daemon_on_revoked,
+                                .settled = daemon_on_settled,
+                                .delivered = daemon_on_delivery};
+    so.arg = d;
 
     d->rt = stage_new(&so, err, errlen);
     if (d->rt == NULL) {
@@ -358,7 +351,8 @@ struct enricher_daemon *enricher_daemon_start(const struct enricher_daemon_opts 
                                 DEADLETTER_ORIGINAL_MAX};
     d->rate = bot_rate_new(o->bot_rate_per_sec, o->bot_rate_burst, BOT_RATE_DEFAULT_MAX_KEYS);
     d->scache = lru_new(o->session_cache);
-    if (d->rate == NULL || d->scache == NULL || batch_init(&d->batch, o->batch_max, &names) != 0) {
+    if (d->rate == NULL || d->scache == NULL ||
+        batch_init(&d->batch, o->stage.batch_max, &names) != 0) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }

@@ -16,17 +16,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "analytics/stage.h"
 #include "enrich.h"
 #include "session.h"
 
 struct metrics;
-struct stage;
 struct enricher_daemon;
 
 struct enricher_daemon_opts {
-    const char *brokers;
-    const char *kafka_debug; /* librdkafka debug contexts; NULL for none */
-    const char *group;
+    struct stage_opts stage; /* the shared rows' part (service_stage_opts); the rest is set here */
     const char *topic_raw;
     const char *topic_enriched;
     const char *topic_deadletter;
@@ -37,12 +35,8 @@ struct enricher_daemon_opts {
     const struct session_config *sessions; /* borrowed */
     long long dedup_ttl_ms;
     long long session_ttl_ms;
-    size_t batch_max;     /* events per batch */
-    size_t session_cache; /* visitors' session states kept in memory (0: none) */
-    int inflight_max;     /* batches awaiting delivery before consumption waits */
-    int linger_ms;
-    int group_session_timeout_ms;
-    int prefetch_mb;         /* raw messages fetched ahead of processing, in MB */
+    size_t session_cache;    /* visitors' session states kept in memory (0: none) */
+    int inflight_max;        /* batches awaiting delivery before consumption waits */
     double bot_rate_per_sec; /* behaviour limit per fingerprint */
     double bot_rate_burst;
     struct metrics *metrics; /* borrowed; series registered here */

@@ -35,20 +35,9 @@ const struct config_var enricher_config_vars[] = {
      F(session_idle_min), 0},
     {"ANALYTICS_ENRICHER_DEDUP_HOURS", CONFIG_INT, "24", 1, 720, NULL,
      "an event id seen within this many hours is dropped as a duplicate", F(dedup_ttl_h), 0},
-    {"ANALYTICS_ENRICHER_BATCH", CONFIG_INT, "2000", 1, 100000, NULL,
-     "raw events consumed and enriched together (one Redis round trip per step)", F(batch), 0},
     {"ANALYTICS_ENRICHER_INFLIGHT_BATCHES", CONFIG_INT, "8", 1, 1000, NULL,
      "batches awaiting the broker's acknowledgement before consumption waits", F(inflight_batches),
      0},
-    {"ANALYTICS_ENRICHER_PREFETCH_MB", CONFIG_INT, "32", 1, 1024, NULL,
-     "raw messages fetched ahead, in MB: bounds memory, and (librdkafka 2.0 refetches once a "
-     "second when it is full) also throughput to about this many MB a second",
-     F(prefetch_mb), 0},
-    {"ANALYTICS_ENRICHER_LINGER_MS", CONFIG_INT, "5", 0, 1000, NULL,
-     "producer batching delay in ms", F(linger_ms), 0},
-    {"ANALYTICS_ENRICHER_GROUP_SESSION_TIMEOUT_MS", CONFIG_INT, "10000", 1000, 300000, NULL,
-     "consumer group session timeout: how soon a dead enricher's partitions move",
-     F(group_session_timeout_ms), 0},
     {"ANALYTICS_ENRICHER_BOT_RATE", CONFIG_INT, "10", 1, 100000, NULL,
      "events per second one fingerprint may send, sustained, before it is flagged a bot",
      F(bot_rate), 0},
@@ -58,15 +47,21 @@ const struct config_var enricher_config_vars[] = {
 
 const size_t enricher_config_nvars = sizeof(enricher_config_vars) / sizeof(enricher_config_vars[0]);
 
+const struct service_stage enricher_stage_rows = {
+    .group = "analytics-enricher",
+    .batch = "2000",
+    .batch_help = "raw events consumed and enriched together (one Redis round trip per step)",
+    .prefetch_help = "raw messages fetched ahead, in MB: bounds memory, and (librdkafka 2.0 "
+                     "refetches once a second when it is full) also throughput to about this "
+                     "many MB a second",
+};
+
 void enricher_config_opts(const struct enricher_config *c, struct enricher_topics *t,
                           struct enricher_daemon_opts *o)
 {
     const char *prefix = c->svc.topic_prefix;
 
     *o = (struct enricher_daemon_opts){
-        .brokers = c->svc.brokers,
-        .kafka_debug = c->svc.kafka_debug,
-        .group = "analytics-enricher",
         .topic_raw = kafka_topic_name(prefix, "events.raw", t->raw, sizeof(t->raw)),
         .topic_enriched =
             kafka_topic_name(prefix, "events.enriched", t->enriched, sizeof(t->enriched)),
@@ -77,13 +72,10 @@ void enricher_config_opts(const struct enricher_config *c, struct enricher_topic
         .key_prefix = prefix,
         .dedup_ttl_ms = c->dedup_ttl_h * 3600000,
         .session_ttl_ms = c->session_idle_min * 60000 + 3600000,
-        .batch_max = (size_t)c->batch,
         .session_cache = (size_t)c->session_cache,
         .inflight_max = (int)c->inflight_batches,
-        .linger_ms = (int)c->linger_ms,
-        .group_session_timeout_ms = (int)c->group_session_timeout_ms,
-        .prefetch_mb = (int)c->prefetch_mb,
         .bot_rate_per_sec = (double)c->bot_rate,
         .bot_rate_burst = (double)c->bot_burst,
     };
+    service_stage_opts(&c->svc, &o->stage);
 }

@@ -16,13 +16,9 @@ struct enricher_config {
     char *site_timezone;
     long long ua_cache;
     long long session_cache;
-    long long prefetch_mb;
     long long session_idle_min;
     long long dedup_ttl_h;
-    long long batch;
     long long inflight_batches;
-    long long linger_ms;
-    long long group_session_timeout_ms;
     long long bot_rate;
     long long bot_burst;
 };
@@ -48,5 +44,6 @@ void enricher_config_opts(const struct enricher_config *c, struct enricher_topic
 
 extern const struct config_var enricher_config_vars[];
 extern const size_t enricher_config_nvars;
+extern const struct service_stage enricher_stage_rows;
 
 #endif

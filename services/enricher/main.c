@@ -59,9 +59,10 @@ int main(int argc, char **argv)
     struct service svc = {
         .prog = "analytics-enricher",
         .summary = ENRICHER_SUMMARY,
-        .admin_var = "ANALYTICS_ENRICHER_ADMIN_LISTEN",
+        .var_prefix = "ANALYTICS_ENRICHER",
         .admin_default = "0.0.0.0:9102",
-        .uses = SERVICE_REDIS,
+        .uses = SERVICE_REDIS | SERVICE_STAGE,
+        .stage = &enricher_stage_rows,
         .vars = enricher_config_vars,
         .nvars = enricher_config_nvars,
         .cfg = &e.cfg,

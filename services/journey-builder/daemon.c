@@ -1268,26 +1268,19 @@ static int jb_stage(struct jb_daemon *d, char *err, size_t errlen)
 {
     const struct jb_daemon_opts *o = &d->o;
     const char *topics[] = {o->topic_enriched, NULL};
-    struct stage_opts so = {
-        .metric_prefix = "analytics_journey_builder",
-        .backend = "postgresql",
-        .brokers = o->brokers,
-        .kafka_debug = o->kafka_debug,
-        .group = o->group,
-        .topics = topics,
-        .batch_max = o->batch_max,
-        .linger_ms = o->linger_ms,
-        .producer_queue_max = (int)o->batch_max * 8 + 10000,
-        .group_session_timeout_ms = o->group_session_timeout_ms,
-        .prefetch_mb = o->prefetch_mb,
-        .metrics = o->metrics,
-        .ops = {.process = jb_process_cb,
-                .tick = jb_tick,
-                .ready = jb_pg_ready,
-                .drop = jb_drop,
-                .revoked = jb_revoked},
-        .arg = d,
-    };
+    struct stage_opts so = o->stage;
+
+    so.metric_prefix = "analytics_journey_builder";
+    so.backend = "postgresql";
+    so.topics = topics;
+    so.producer_queue_max = (int)so.batch_max * 8 + 10000;
+    so.metrics = o->metrics;
+    so.ops = (struct stage_ops){.process = jb_process_cb,
+                                .tick = jb_tick,
+                                .ready = jb_pg_ready,
+                                .drop = jb_drop,
+                                .revoked = jb_revoked};
+    so.arg = d;
 
     d->rt = stage_new(&so, err, errlen);
     if (d->rt == NULL) {
@@ -1309,7 +1302,7 @@ struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, siz
     d->o = *o;
     apply_out_init(&d->out);
     copybuf_init(&d->rows);
-    d->slots = calloc(o->batch_max, sizeof(*d->slots));
+    d->slots = calloc(o->stage.batch_max, sizeof(*d->slots));
     d->visitors = jcache_new(o->visitor_cache, jstate_visitor_free);
     d->sessions = jcache_new(o->session_cache, jstate_session_free);
     d->store = store_new(o->pg_dsn, o->topic_enriched, o->ctx);

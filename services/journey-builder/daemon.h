@@ -22,31 +22,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "analytics/stage.h"
 #include "apply.h"
 
 struct metrics;
-struct stage;
 struct jb_daemon;
 
 struct jb_daemon_opts {
-    const char *brokers;
-    const char *kafka_debug; /* librdkafka debug contexts; NULL for none */
-    const char *group;
+    struct stage_opts stage; /* the shared rows' part (service_stage_opts); the rest is set here */
     const char *topic_enriched;
     const char *topic_journeys;
     const char *topic_deadletter;
     const char *pg_dsn;
     int pg_connect_timeout_s;
     const struct apply_ctx *ctx; /* borrowed */
-    size_t batch_max;            /* events per batch */
-    int linger_ms;               /* producer batching delay */
-    int group_session_timeout_ms;
-    int prefetch_mb;
-    long long session_idle_ms; /* a session with no event for this long closes */
-    int retention_days;        /* events, sessions and journeys older are dropped */
-    size_t visitor_cache;      /* visitor states kept in memory */
-    size_t session_cache;      /* session states kept in memory */
-    struct metrics *metrics;   /* borrowed; series registered here */
+    long long session_idle_ms;   /* a session with no event for this long closes */
+    int retention_days;          /* events, sessions and journeys older are dropped */
+    size_t visitor_cache;        /* visitor states kept in memory */
+    size_t session_cache;        /* session states kept in memory */
+    struct metrics *metrics;     /* borrowed; series registered here */
 };
 
 /* Creates the Kafka clients and starts the loop (connecting to PostgreSQL

@@ -209,24 +209,16 @@ static int funnel_load_doc(struct funnel_set *s, const cJSON *root, const char *
 
 int funnel_set_load(struct funnel_set *s, const char *path, char *err, size_t errlen)
 {
-    cJSON *root = NULL;
-    size_t len = 0;
-    int rc = -1;
-    char *buf;
+    cJSON *root;
+    int rc;
 
     memset(s, 0, sizeof(*s));
-    buf = fileio_read(path, FUNNEL_FILE_MAX, &len, err, errlen);
-    if (buf == NULL) {
+    root = fileio_read_json(path, FUNNEL_FILE_MAX, FILEIO_JSON_OBJECT, err, errlen);
+    if (root == NULL) {
         return -1;
     }
-    root = cJSON_ParseWithLength(buf, len);
-    if (root == NULL || !cJSON_IsObject(root)) {
-        errbuf_printf(err, errlen, "%s: not a JSON object", path);
-    } else {
-        rc = funnel_load_doc(s, root, path, err, errlen);
-    }
+    rc = funnel_load_doc(s, root, path, err, errlen);
     cJSON_Delete(root);
-    free(buf);
     return rc;
 }
 

@@ -8,30 +8,14 @@
 #define F(field) offsetof(struct jb_config, field)
 
 const struct config_var jb_config_vars[] = {
-    {"ANALYTICS_JOURNEY_BUILDER_GROUP", CONFIG_STRING, "analytics-journey-builder", 0, 0, NULL,
-     "Kafka consumer group; a new group reads events.enriched from the start, and what the "
-     "database has applied already (journey_offsets) is skipped",
-     F(group), 0},
     {"ANALYTICS_JOURNEYS_FILE", CONFIG_STRING, ANALYTICS_DATA_DIR "/deploy/config/journeys.json", 0,
      0, NULL, "journey stage rules (JSON)", F(journeys_file), 0},
     {"ANALYTICS_FUNNELS_FILE", CONFIG_STRING, ANALYTICS_DATA_DIR "/deploy/config/funnels.json", 0,
      0, NULL, "funnel definitions (JSON)", F(funnels_file), 0},
-    {"ANALYTICS_RETENTION_DAYS", CONFIG_INT, "400", 1, 36500, NULL,
-     "days of events, sessions and journeys kept; older daily partitions are dropped",
-     F(retention_days), 0},
     {"ANALYTICS_JOURNEY_BUILDER_SESSION_IDLE_S", CONFIG_INT, "1800", 1, 86400, NULL,
      "seconds without an event after which a session closes (match the enricher's idle "
      "minutes)",
      F(session_idle_s), 0},
-    {"ANALYTICS_JOURNEY_BUILDER_BATCH", CONFIG_INT, "10000", 1, 100000, NULL,
-     "enriched events consumed and written in one transaction", F(batch), 0},
-    {"ANALYTICS_JOURNEY_BUILDER_LINGER_MS", CONFIG_INT, "5", 0, 1000, NULL,
-     "producer batching delay in ms for journey updates", F(linger_ms), 0},
-    {"ANALYTICS_JOURNEY_BUILDER_GROUP_SESSION_TIMEOUT_MS", CONFIG_INT, "10000", 1000, 300000, NULL,
-     "consumer group session timeout: how soon a dead replica's partitions move",
-     F(group_session_timeout_ms), 0},
-    {"ANALYTICS_JOURNEY_BUILDER_PREFETCH_MB", CONFIG_INT, "32", 1, 1024, NULL,
-     "enriched messages fetched ahead, in MB", F(prefetch_mb), 0},
     {"ANALYTICS_JOURNEY_BUILDER_VISITOR_CACHE", CONFIG_INT, "200000", 1, 10000000, NULL,
      "visitors' journey and funnel states kept in memory (the rest are read back from "
      "PostgreSQL)",
@@ -42,14 +26,20 @@ const struct config_var jb_config_vars[] = {
 
 const size_t jb_config_nvars = sizeof(jb_config_vars) / sizeof(jb_config_vars[0]);
 
+const struct service_stage jb_stage_rows = {
+    .group = "analytics-journey-builder",
+    .group_help = "Kafka consumer group; a new group reads events.enriched from the start, and "
+                  "what the database has applied already (journey_offsets) is skipped",
+    .batch = "10000",
+    .batch_help = "enriched events consumed and written in one transaction",
+    .prefetch_help = "enriched messages fetched ahead, in MB",
+};
+
 void jb_config_opts(const struct jb_config *c, struct jb_topics *t, struct jb_daemon_opts *o)
 {
     const char *prefix = c->svc.topic_prefix;
 
     *o = (struct jb_daemon_opts){
-        .brokers = c->svc.brokers,
-        .kafka_debug = c->svc.kafka_debug,
-        .group = c->group,
         .topic_enriched =
             kafka_topic_name(prefix, "events.enriched", t->enriched, sizeof(t->enriched)),
         .topic_journeys = kafka_topic_name(prefix, "journeys", t->journeys, sizeof(t->journeys)),
@@ -57,13 +47,10 @@ void jb_config_opts(const struct jb_config *c, struct jb_topics *t, struct jb_da
             kafka_topic_name(prefix, "deadletter", t->deadletter, sizeof(t->deadletter)),
         .pg_dsn = c->svc.pg_dsn,
         .pg_connect_timeout_s = (int)c->svc.pg_connect_timeout_s,
-        .batch_max = (size_t)c->batch,
-        .linger_ms = (int)c->linger_ms,
-        .group_session_timeout_ms = (int)c->group_session_timeout_ms,
-        .prefetch_mb = (int)c->prefetch_mb,
         .session_idle_ms = c->session_idle_s * 1000,
-        .retention_days = (int)c->retention_days,
+        .retention_days = (int)c->svc.retention_days,
         .visitor_cache = (size_t)c->visitor_cache,
         .session_cache = (size_t)c->session_cache,
     };
+    service_stage_opts(&c->svc, &o->stage);
 }

@@ -8,15 +8,9 @@
 
 struct jb_config {
     struct service_config svc; /* the shared rows: first, so their offsets hold */
-    char *group;
     char *journeys_file;
     char *funnels_file;
-    long long retention_days;
     long long session_idle_s;
-    long long batch;
-    long long linger_ms;
-    long long group_session_timeout_ms;
-    long long prefetch_mb;
     long long visitor_cache;
     long long session_cache;
 };
@@ -40,5 +34,6 @@ void jb_config_opts(const struct jb_config *c, struct jb_topics *t, struct jb_da
 
 extern const struct config_var jb_config_vars[];
 extern const size_t jb_config_nvars;
+extern const struct service_stage jb_stage_rows;
 
 #endif

@@ -328,30 +328,19 @@ static int journey_load_doc(struct journey_rules *r, const cJSON *root, const ch
 struct journey_rules *journey_rules_load(const char *path, char *err, size_t errlen)
 {
     struct journey_rules *r = NULL;
-    cJSON *root = NULL;
-    size_t len = 0;
-    char *buf = fileio_read(path, JOURNEY_RULES_FILE_MAX, &len, err, errlen);
+    cJSON *root = fileio_read_json(path, JOURNEY_RULES_FILE_MAX, FILEIO_JSON_OBJECT, err, errlen);
 
-    if (buf == NULL) {
+    if (root == NULL) {
         return NULL;
-    }
-    root = cJSON_ParseWithLength(buf, len);
-    if (root == NULL || !cJSON_IsObject(root)) {
-        errbuf_printf(err, errlen, "%s: not a JSON object", path);
-        goto out;
     }
     r = calloc(1, sizeof(*r));
     if (r == NULL) {
         errbuf_printf(err, errlen, "%s: out of memory", path);
-        goto out;
-    }
-    if (journey_load_doc(r, root, path, err, errlen) != 0) {
+    } else if (journey_load_doc(r, root, path, err, errlen) != 0) {
         journey_rules_free(r);
         r = NULL;
     }
-out:
     cJSON_Delete(root);
-    free(buf);
     return r;
 }
 

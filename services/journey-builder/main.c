@@ -64,9 +64,10 @@ int main(int argc, char **argv)
     struct service svc = {
         .prog = "analytics-journey-builder",
         .summary = JB_SUMMARY,
-        .admin_var = "ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN",
+        .var_prefix = "ANALYTICS_JOURNEY_BUILDER",
         .admin_default = "0.0.0.0:9104",
-        .uses = SERVICE_PG,
+        .uses = SERVICE_PG | SERVICE_STAGE | SERVICE_RETENTION,
+        .stage = &jb_stage_rows,
         .vars = jb_config_vars,
         .nvars = jb_config_nvars,
         .cfg = &j.cfg,

@@ -454,10 +454,10 @@ static void test_load_bad_json(void **state)
     char err[256] = "";
 
     assert_null(detector_from_text("[{\"pattern\": \"bot\"", err, sizeof(err)));
-    assert_non_null(strstr(err, "invalid JSON"));
+    assert_non_null(strstr(err, "malformed JSON"));
     err[0] = '\0';
     assert_null(detector_from_text("", err, sizeof(err)));
-    assert_non_null(strstr(err, "invalid JSON"));
+    assert_non_null(strstr(err, "malformed JSON"));
     err[0] = '\0';
     assert_null(detector_from_text("{\"pattern\": \"bot\"}", err, sizeof(err)));
     assert_non_null(strstr(err, "not a JSON array"));

@@ -533,7 +533,7 @@ static void test_pages_loader_errors(void **state)
         {"", "malformed JSON at byte 0"},
         {"{\"version\":1,\"rules\":[}", "malformed JSON at byte 22"},
         {"{\"version\":1,\"rules\":[]} x", "unexpected data after the JSON at byte 25"},
-        {"[]", "the top level must be an object"},
+        {"[]", "not a JSON object"},
         {"{\"rules\":[]}", "\"version\" must be 1"},
         {"{\"version\":2,\"rules\":[]}", "\"version\" must be 1"},
         {"{\"version\":\"1\",\"rules\":[]}", "\"version\" must be 1"},

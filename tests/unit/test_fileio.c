@@ -1,13 +1,16 @@
 /*
  * Unit tests for reading small files whole (common/src/fileio.c): contents
  * and length, the size cap at and around its limit, an empty file, and the
- * errors for a missing file, a directory and no name.
+ * errors for a missing file, a directory and no name; a JSON file of the
+ * wanted kind, and each way one is refused (malformed, trailing data, the
+ * other kind, a nesting too deep for the parser, too large).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "analytics/fileio.h"
@@ -108,12 +111,65 @@ static void test_errors(void **state)
     assert_null(fileio_read(NULL, 100, &len, err, sizeof(err)));
 }
 
+/* Writes text to g_path. */
+static void write_text(const char *text)
+{
+    FILE *f = fopen(g_path, "wb");
+
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Expects g_path with text to be refused, the reason ending in want. */
+static void expect_json_refused(const char *text, enum fileio_json_kind kind, const char *want)
+{
+    char err[256] = "";
+
+    write_text(text);
+    assert_null(fileio_read_json(g_path, 4096, kind, err, sizeof(err)));
+    if (strncmp(err, g_path, strlen(g_path)) != 0 || strstr(err, want) == NULL) {
+        fail_msg("%s: got \"%s\", want \"%s\"", text, err, want);
+    }
+}
+
+static void test_json(void **state)
+{
+    char err[256] = "";
+    char deep[3000];
+    cJSON *doc;
+    (void)state;
+
+    write_text(" {\"a\": [1, 2]}\n\t ");
+    doc = fileio_read_json(g_path, 4096, FILEIO_JSON_OBJECT, err, sizeof(err));
+    assert_non_null(doc);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "a")), 2);
+    cJSON_Delete(doc);
+    write_text("[\"x\"]");
+    doc = fileio_read_json(g_path, 4096, FILEIO_JSON_ARRAY, err, sizeof(err));
+    assert_non_null(doc);
+    cJSON_Delete(doc);
+
+    expect_json_refused("", FILEIO_JSON_OBJECT, ": malformed JSON at byte 0");
+    expect_json_refused("{\"a\":1,}", FILEIO_JSON_OBJECT, ": malformed JSON at byte 7");
+    expect_json_refused("{} {}", FILEIO_JSON_OBJECT, ": unexpected data after the JSON at byte 3");
+    expect_json_refused("[1]", FILEIO_JSON_OBJECT, ": not a JSON object");
+    expect_json_refused("{}", FILEIO_JSON_ARRAY, ": not a JSON array");
+    memset(deep, '[', sizeof(deep) - 1);
+    deep[sizeof(deep) - 1] = '\0';
+    expect_json_refused(deep, FILEIO_JSON_ARRAY, ": malformed JSON at byte");
+    write_bytes(5000);
+    assert_null(fileio_read_json(g_path, 4096, FILEIO_JSON_OBJECT, err, sizeof(err)));
+    assert_non_null(strstr(err, "larger than 4096 bytes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reads_whole_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test_setup_teardown(test_json, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

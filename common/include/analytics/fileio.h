@@ -5,10 +5,23 @@
 
 #include <stddef.h>
 
+struct cJSON;
+
 /* Reads the file at path into a new buffer with a NUL after its bytes
  * (caller frees), its length in *len. Returns NULL with the reason in err
  * ("<path>: <why>") when it cannot be opened or read, is not a regular file
  * (a directory, say), is larger than max_bytes, or when memory runs out. */
 char *fileio_read(const char *path, size_t max_bytes, size_t *len, char *err, size_t errlen);
+
+/* The JSON document a file holds. */
+enum fileio_json_kind { FILEIO_JSON_OBJECT, FILEIO_JSON_ARRAY };
+
+/* Reads and parses the JSON file at path (at most max_bytes), which must be
+ * one document of the given kind with nothing but whitespace after it.
+ * Returns the document (caller frees with cJSON_Delete), or NULL with the
+ * reason in err: "<path>: <why>", naming the byte where malformed JSON
+ * stops. */
+struct cJSON *fileio_read_json(const char *path, size_t max_bytes, enum fileio_json_kind kind,
+                               char *err, size_t errlen);
 
 #endif

@@ -19,6 +19,7 @@
 
 struct metrics;
 struct stage;
+struct stage_opts;
 
 /* The shared rows' values. A daemon's config struct starts with one, so the
  * shared rows and its own fill the same struct. */
@@ -31,20 +32,39 @@ struct service_config {
     long long pg_connect_timeout_s;
     char *redis_url; /* with SERVICE_REDIS */
     char *admin_listen;
+    long long retention_days; /* with SERVICE_RETENTION */
+    /* With SERVICE_STAGE: the consumer rows (struct service_stage). */
+    char *group;
+    long long batch;
+    long long linger_ms;
+    long long group_session_timeout_ms;
+    long long prefetch_mb;
 };
 
-/* The backends whose rows a daemon takes. */
-enum service_uses { SERVICE_PG = 1, SERVICE_REDIS = 2 };
+/* The rows a daemon takes beyond the always-shared ones. */
+enum service_uses { SERVICE_PG = 1, SERVICE_REDIS = 2, SERVICE_STAGE = 4, SERVICE_RETENTION = 8 };
+
+/* A consumer stage's rows, named after the daemon's var_prefix P:
+ * P_GROUP, P_BATCH, P_LINGER_MS, P_GROUP_SESSION_TIMEOUT_MS, P_PREFETCH_MB.
+ * Defaults and texts a stage has of its own; the rest is the same for all. */
+struct service_stage {
+    const char *group;      /* the default consumer group */
+    const char *group_help; /* NULL: what any new group does */
+    const char *batch;      /* the default messages per batch */
+    const char *batch_help;
+    const char *prefetch_help; /* NULL: the plain text */
+};
 
 /* What a daemon supplies. arg is passed to every hook; cfg starts with a
  * struct service_config. Hooks other than start and fini may be NULL. */
 struct service {
-    const char *prog;              /* "analytics-enricher" */
-    const char *summary;           /* for --help */
-    const char *admin_var;         /* "ANALYTICS_ENRICHER_ADMIN_LISTEN" */
-    const char *admin_default;     /* "0.0.0.0:9102" */
-    unsigned uses;                 /* enum service_uses */
-    const struct config_var *vars; /* the daemon's own rows */
+    const char *prog;                  /* "analytics-enricher" */
+    const char *summary;               /* for --help */
+    const char *var_prefix;            /* "ANALYTICS_ENRICHER": P_ADMIN_LISTEN, the stage rows */
+    const char *admin_default;         /* "0.0.0.0:9102" */
+    unsigned uses;                     /* enum service_uses */
+    const struct service_stage *stage; /* with SERVICE_STAGE */
+    const struct config_var *vars;     /* the daemon's own rows */
     size_t nvars;
     void *cfg;
     int stop_budget_ms;        /* the daemon's stop deadline after SIGTERM */
@@ -71,6 +91,11 @@ struct service {
     void (*fini)(void *arg); /* frees what prepare and start made; runs always */
     void *arg;
 };
+
+/* Fills the stage options the shared rows give (brokers, debug, group,
+ * batch, linger, session timeout, prefetch); the daemon sets the rest.
+ * The strings stay sc's. */
+void service_stage_opts(const struct service_config *sc, struct stage_opts *o);
 
 /* Runs the daemon. Returns the exit code: 0, 1 (runtime failure), 64 (bad
  * argument) or 78 (bad configuration). */
