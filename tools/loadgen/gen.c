@@ -1,7 +1,7 @@
 #include "gen.h"
 
 #include "analytics/errbuf.h"
-#include "rng.h"
+#include "analytics/rng.h"
 #include "site.h"
 
 #include <arpa/inet.h>
@@ -109,7 +109,7 @@ void loadgen_params_default(struct loadgen_params *p)
  * gaps, a few long ones. */
 static long long gen_log_ms(uint64_t *rng, double lo, double hi)
 {
-    return (long long)exp(log(lo) + loadgen_rng_unit(rng) * (log(hi) - log(lo)));
+    return (long long)exp(log(lo) + rng_unit(rng) * (log(hi) - log(lo)));
 }
 
 static uint32_t gen_gap(uint64_t *rng, double lo_s, double hi_s)
@@ -150,11 +150,11 @@ static void gen_ip(struct gen_visitor *v, double ipv6_share)
     };
     unsigned char addr[16];
 
-    v->ipv6 = (uint8_t)loadgen_rng_chance(&v->rng, ipv6_share);
+    v->ipv6 = (uint8_t)rng_chance(&v->rng, ipv6_share);
     if (v->ipv6) {
         uint16_t pre =
-            v6_prefixes[loadgen_rng_below(&v->rng, sizeof(v6_prefixes) / sizeof(v6_prefixes[0]))];
-        uint64_t hi = loadgen_rng_next(&v->rng), lo = loadgen_rng_next(&v->rng);
+            v6_prefixes[rng_below(&v->rng, sizeof(v6_prefixes) / sizeof(v6_prefixes[0]))];
+        uint64_t hi = rng_next(&v->rng), lo = rng_next(&v->rng);
 
         for (int i = 0; i < 8; i++) {
             addr[i] = (unsigned char)(hi >> (56 - 8 * i));
@@ -166,7 +166,7 @@ static void gen_ip(struct gen_visitor *v, double ipv6_share)
         return;
     }
     for (;;) {
-        uint32_t a = (uint32_t)(loadgen_rng_next(&v->rng) >> 32);
+        uint32_t a = (uint32_t)(rng_next(&v->rng) >> 32);
 
         if (!gen_ipv4_reserved(a)) {
             uint32_t be = htonl(a);
@@ -180,7 +180,7 @@ static void gen_ip(struct gen_visitor *v, double ipv6_share)
 /* Writes a UUID v4 made of the visitor's random bits. */
 static void gen_uuid(uint64_t *rng, char out[37])
 {
-    uint64_t hi = loadgen_rng_next(rng), lo = loadgen_rng_next(rng);
+    uint64_t hi = rng_next(rng), lo = rng_next(rng);
 
     hi = (hi & ~0xf000ULL) | 0x4000ULL;                        /* version 4 */
     lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; /* variant 10 */
@@ -235,13 +235,13 @@ static void gen_visit_begin(struct gen_visitor *v, long long ts)
 {
     uint8_t landing;
 
-    v->session = loadgen_rng_next(&v->rng);
+    v->session = rng_next(&v->rng);
     v->npages = 0;
     v->prev_page = GEN_NONE;
     v->nq = v->qhead = 0;
     if (v->bot) {
         v->src = (struct loadgen_source){LOADGEN_CH_DIRECT, 0, 0, 0};
-        v->pages_left = (uint8_t)(1 + loadgen_rng_below(&v->rng, 10));
+        v->pages_left = (uint8_t)(1 + rng_below(&v->rng, 10));
         landing = loadgen_site_pick_any(&v->rng);
     } else {
         loadgen_site_source(&v->rng, v->visits > 0, &v->src);
@@ -259,7 +259,7 @@ static void gen_visit_return(struct gen_visitor *v, long long ts)
 
     if (v->bot) {
         gap = gen_log_ms(&v->rng, 3600e3, 48 * 3600e3);
-    } else if (loadgen_rng_chance(&v->rng, 0.3)) {
+    } else if (rng_chance(&v->rng, 0.3)) {
         gap = gen_log_ms(&v->rng, (double)GEN_MIN_RETURN_MS, 4 * 3600e3);
     } else {
         gap = gen_log_ms(&v->rng, 4 * 3600e3, 10 * 86400e3);
@@ -274,11 +274,11 @@ static void gen_plan_scrolls(struct gen_visitor *v, double p_first)
     static const uint8_t depths[] = {25, 50, 75, 100};
     static const double p_more[] = {0.45, 0.4, 0.35};
 
-    if (!loadgen_rng_chance(&v->rng, p_first)) {
+    if (!rng_chance(&v->rng, p_first)) {
         return;
     }
     gen_push(v, LOADGEN_SCROLL, v->page, depths[0], gen_gap(&v->rng, 2, 20));
-    for (int i = 1; i < 4 && loadgen_rng_chance(&v->rng, p_more[i - 1]); i++) {
+    for (int i = 1; i < 4 && rng_chance(&v->rng, p_more[i - 1]); i++) {
         gen_push(v, LOADGEN_SCROLL, v->page, depths[i], gen_gap(&v->rng, 2, 25));
     }
 }
@@ -289,16 +289,16 @@ static int gen_plan_booking(struct gen_visitor *v)
 {
     double boost = 0.75 + 0.5 * v->intent;
 
-    if (!loadgen_rng_chance(&v->rng, 0.7 * boost)) {
+    if (!rng_chance(&v->rng, 0.7 * boost)) {
         return 0;
     }
     gen_push(v, LOADGEN_FORM_START, v->page, GEN_FORM_BOOKING, gen_gap(&v->rng, 3, 40));
-    if (!loadgen_rng_chance(&v->rng, 0.6 * boost)) {
+    if (!rng_chance(&v->rng, 0.6 * boost)) {
         return 0;
     }
-    v->booking = loadgen_rng_next(&v->rng) & 0xffffffffULL;
+    v->booking = rng_next(&v->rng) & 0xffffffffULL;
     gen_push(v, LOADGEN_BOOKING_STARTED, v->page, 0, gen_gap(&v->rng, 15, 120));
-    if (!loadgen_rng_chance(&v->rng, 0.5 * boost)) {
+    if (!rng_chance(&v->rng, 0.5 * boost)) {
         return 0;
     }
     gen_push(v, LOADGEN_BOOKING_COMPLETED, v->page, 0, gen_gap(&v->rng, 30, 300));
@@ -315,7 +315,7 @@ static void gen_plan_human(struct gen_visitor *v)
     int next;
 
     if (v->page == LOADGEN_SITE_THANKS) {
-        if (loadgen_rng_chance(&v->rng, 0.2)) {
+        if (rng_chance(&v->rng, 0.2)) {
             gen_push(v, LOADGEN_PAGE_VIEW, 0, 0, gen_gap(&v->rng, 5, 60));
         }
         return;
@@ -325,10 +325,10 @@ static void gen_plan_human(struct gen_visitor *v)
         return;
     }
     if (t == LOADGEN_PAGE_CONTACT) {
-        if (loadgen_rng_chance(&v->rng, 0.3)) {
+        if (rng_chance(&v->rng, 0.3)) {
             gen_push(v, LOADGEN_FORM_START, v->page, GEN_FORM_CONTACT, gen_gap(&v->rng, 3, 40));
         }
-        if (loadgen_rng_chance(&v->rng, 0.15)) {
+        if (rng_chance(&v->rng, 0.15)) {
             gen_push(v, LOADGEN_CLICK, v->page, GEN_CLICK_TEL, gen_gap(&v->rng, 2, 30));
         }
     }
@@ -342,7 +342,7 @@ static void gen_plan_human(struct gen_visitor *v)
         return;
     }
     target = loadgen_site_pick(&v->rng, (enum loadgen_page_type)next);
-    if (loadgen_rng_chance(&v->rng, 0.6)) {
+    if (rng_chance(&v->rng, 0.6)) {
         gen_push(v, LOADGEN_CLICK, target, GEN_CLICK_NAV, gen_gap(&v->rng, 3, 60));
         gen_push(v, LOADGEN_PAGE_VIEW, target, 0, gen_gap(&v->rng, 0.3, 2));
     } else {
@@ -470,7 +470,7 @@ static void gen_fill(const struct loadgen_gen *g, struct gen_visitor *v, const s
     gen_uuid(&v->rng, ev->event_id);
     snprintf(ev->session_id, sizeof(ev->session_id), "s-%016" PRIx64, v->session);
     if (s->kind == LOADGEN_BOOKING_COMPLETED && v->user == 0) {
-        v->user = loadgen_rng_next(&v->rng) | 1;
+        v->user = rng_next(&v->rng) | 1;
     }
     ev->user_id[0] = '\0';
     if (v->user != 0) {
@@ -526,21 +526,21 @@ static void gen_visitor_init(const struct loadgen_gen *g, struct gen_visitor *v,
 
     memset(v, 0, sizeof(*v));
     v->index = index;
-    v->rng = loadgen_rng_mix(p->seed, index);
-    snprintf(v->fingerprint, sizeof(v->fingerprint), "fp-%016" PRIx64, loadgen_rng_next(&v->rng));
+    v->rng = rng_mix(p->seed, index);
+    snprintf(v->fingerprint, sizeof(v->fingerprint), "fp-%016" PRIx64, rng_next(&v->rng));
     gen_ip(v, p->ipv6_share);
-    v->bot = (uint8_t)loadgen_rng_chance(&v->rng, p->bot_share);
+    v->bot = (uint8_t)rng_chance(&v->rng, p->bot_share);
     if (v->bot) {
         size_t nbots = loadgen_agents_total(g->agents) - g->nbrowsers;
 
-        v->agent = (uint32_t)(g->nbrowsers + loadgen_rng_below(&v->rng, (uint32_t)nbots));
+        v->agent = (uint32_t)(g->nbrowsers + rng_below(&v->rng, (uint32_t)nbots));
     } else {
-        u = loadgen_rng_unit(&v->rng); /* squared: popular agents are picked more */
+        u = rng_unit(&v->rng); /* squared: popular agents are picked more */
         v->agent = g->popular[(size_t)(u * u * (double)g->nbrowsers)];
     }
-    v->intent = (float)loadgen_rng_unit(&v->rng);
-    v->service = (uint8_t)loadgen_rng_below(&v->rng, loadgen_site_nservices());
-    gen_visit_begin(v, p->start_ms + (long long)(loadgen_rng_unit(&v->rng) * (double)p->window_ms));
+    v->intent = (float)rng_unit(&v->rng);
+    v->service = (uint8_t)rng_below(&v->rng, loadgen_site_nservices());
+    gen_visit_begin(v, p->start_ms + (long long)(rng_unit(&v->rng) * (double)p->window_ms));
 }
 
 /* Checks the parameters. Returns 0, or -1 with the reason in err. */
@@ -570,13 +570,13 @@ static int gen_check(const struct loadgen_params *p, char *err, size_t errlen)
 /* Orders browser agents by popularity: a shuffle seeded by the run. */
 static void gen_shuffle_agents(struct loadgen_gen *g)
 {
-    uint64_t rng = loadgen_rng_mix(g->p.seed, 0xa6e47ULL);
+    uint64_t rng = rng_mix(g->p.seed, 0xa6e47ULL);
 
     for (size_t i = 0; i < g->nbrowsers; i++) {
         g->popular[i] = (uint32_t)i;
     }
     for (size_t i = g->nbrowsers; i > 1; i--) {
-        size_t j = loadgen_rng_below(&rng, (uint32_t)i);
+        size_t j = rng_below(&rng, (uint32_t)i);
         uint32_t t = g->popular[i - 1];
 
         g->popular[i - 1] = g->popular[j];

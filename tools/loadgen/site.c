@@ -1,6 +1,6 @@
 #include "site.h"
 
-#include "rng.h"
+#include "analytics/rng.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -102,12 +102,12 @@ uint8_t loadgen_site_pick(uint64_t *rng, enum loadgen_page_type t)
             match[n++] = i;
         }
     }
-    return n > 0 ? match[loadgen_rng_below(rng, n)] : 0; /* every type has pages */
+    return n > 0 ? match[rng_below(rng, n)] : 0; /* every type has pages */
 }
 
 uint8_t loadgen_site_pick_any(uint64_t *rng)
 {
-    uint8_t i = (uint8_t)loadgen_rng_below(rng, SITE_LEN(site_pages) - 1);
+    uint8_t i = (uint8_t)rng_below(rng, SITE_LEN(site_pages) - 1);
 
     return i >= LOADGEN_SITE_THANKS ? (uint8_t)(i + 1) : i;
 }
@@ -123,7 +123,7 @@ int loadgen_site_next_type(uint64_t *rng, enum loadgen_page_type from, double in
         }
         total += w[i];
     }
-    x = loadgen_rng_unit(rng) * total;
+    x = rng_unit(rng) * total;
     for (int i = 0; i < LOADGEN_PAGE_TYPE_COUNT; i++) {
         if (x < w[i]) {
             return i;
@@ -141,7 +141,7 @@ static int site_weighted(uint64_t *rng, const unsigned *w, int n)
     for (int i = 0; i < n; i++) {
         total += w[i];
     }
-    x = loadgen_rng_below(rng, total);
+    x = rng_below(rng, total);
     for (int i = 0; i < n; i++) {
         if (x < w[i]) {
             return i;
@@ -159,29 +159,29 @@ void loadgen_site_source(uint64_t *rng, int returning, struct loadgen_source *s)
 
     s->channel =
         (enum loadgen_channel)site_weighted(rng, returning ? again : first, LOADGEN_CH_COUNT);
-    s->campaign = (uint8_t)loadgen_rng_below(rng, SITE_LEN(site_campaigns));
+    s->campaign = (uint8_t)rng_below(rng, SITE_LEN(site_campaigns));
     s->click_id = 0;
     switch (s->channel) {
     case LOADGEN_CH_ORGANIC:
-        s->source = (uint8_t)loadgen_rng_below(rng, SITE_LEN(site_search_refs));
+        s->source = (uint8_t)rng_below(rng, SITE_LEN(site_search_refs));
         break;
     case LOADGEN_CH_SOCIAL:
-        s->source = (uint8_t)loadgen_rng_below(rng, SITE_LEN(site_social_refs));
-        if (loadgen_rng_chance(rng, 0.5)) {
-            s->click_id = loadgen_rng_next(rng) | 1;
+        s->source = (uint8_t)rng_below(rng, SITE_LEN(site_social_refs));
+        if (rng_chance(rng, 0.5)) {
+            s->click_id = rng_next(rng) | 1;
         }
         break;
     case LOADGEN_CH_EMAIL:
-        s->source = (uint8_t)loadgen_rng_chance(rng, 0.3); /* 1: opened in webmail */
+        s->source = (uint8_t)rng_chance(rng, 0.3); /* 1: opened in webmail */
         break;
     case LOADGEN_CH_PAID:
-        s->source = (uint8_t)loadgen_rng_chance(rng, 0.3); /* 0: Google Ads, 1: Facebook */
-        if (loadgen_rng_chance(rng, s->source == 0 ? 0.8 : 0.6)) {
-            s->click_id = loadgen_rng_next(rng) | 1;
+        s->source = (uint8_t)rng_chance(rng, 0.3); /* 0: Google Ads, 1: Facebook */
+        if (rng_chance(rng, s->source == 0 ? 0.8 : 0.6)) {
+            s->click_id = rng_next(rng) | 1;
         }
         break;
     case LOADGEN_CH_REFERRAL:
-        s->source = (uint8_t)loadgen_rng_below(rng, SITE_LEN(site_referral_refs));
+        s->source = (uint8_t)rng_below(rng, SITE_LEN(site_referral_refs));
         break;
     default:
         s->source = 0;
