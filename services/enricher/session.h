@@ -42,6 +42,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "analytics/tz.h"
+
 /* Bytes of the id fields, NUL included: ids up to 128 bytes (the collector's
  * max_id_len for session_id; a UUID is 36). */
 #define SESSION_ID_MAX 129
@@ -53,7 +55,7 @@
 /* Default idle timeout: 30 minutes. */
 #define SESSION_IDLE_MS_DEFAULT (30LL * 60 * 1000)
 /* Where IANA zone files are read from when no directory is given. */
-#define SESSION_ZONEINFO_DIR_DEFAULT "/usr/share/zoneinfo"
+#define SESSION_ZONEINFO_DIR_DEFAULT TZ_ZONEINFO_DIR_DEFAULT
 
 /* A visitor's session, as stored between events. */
 struct session_state {
@@ -65,12 +67,11 @@ struct session_state {
     char campaign[SESSION_CAMPAIGN_MAX]; /* "source|medium|campaign" or "" */
 };
 
-/* A time zone's UTC offsets (opaque; see session_config_init). */
-struct session_tz;
+struct tz;
 
 struct session_config {
-    long long idle_ms;     /* > 0 */
-    struct session_tz *tz; /* owned; NULL means UTC */
+    long long idle_ms; /* > 0 */
+    struct tz *tz;     /* owned (analytics/tz.h); NULL means UTC */
 };
 
 /* What session_assign decided for one event. */
