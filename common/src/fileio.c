@@ -119,3 +119,22 @@ struct cJSON *fileio_read_json(const char *path, size_t max_bytes, enum fileio_j
     free(buf);
     return NULL;
 }
+
+int fileio_check_keys(const struct cJSON *obj, const char *const *keys, size_t n, const char *where,
+                      char *err, size_t errlen)
+{
+    const cJSON *k;
+
+    cJSON_ArrayForEach(k, obj)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(keys[i], k->string) != 0) {
+            i++;
+        }
+        if (i == n) {
+            errbuf_printf(err, errlen, "%s: unknown key \"%s\"", where, k->string);
+            return -1;
+        }
+    }
+    return 0;
+}

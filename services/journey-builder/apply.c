@@ -171,7 +171,7 @@ static void apply_summary(const struct jstate_session *s, Analytics__V1__Session
     sum->device_type = (Analytics__V1__DeviceType)s->s.device_type;
     sum->bounced = jsession_bounced(&s->s);
     sum->converted = s->s.converted;
-    sum->revenue = (double)s->s.revenue_micros / JOURNEY_MICROS;
+    sum->revenue = (double)s->s.revenue_micros / SITE_MICROS;
 }
 
 /* Packs u (keyed by its fingerprint) onto o's messages. Returns 0 or -1. */

@@ -62,7 +62,7 @@ static int funnel_load_step(struct funnel *f, const cJSON *item, const char *whe
         errbuf_printf(err, errlen, "%s: not an object", where);
         return -1;
     }
-    if (match_check_keys(item, keys, sizeof(keys) / sizeof(keys[0]), where, err, errlen) != 0) {
+    if (fileio_check_keys(item, keys, sizeof(keys) / sizeof(keys[0]), where, err, errlen) != 0) {
         return -1;
     }
     if (!cJSON_IsString(name) || name->valuestring[0] == '\0') {
@@ -149,7 +149,7 @@ static int funnel_load_one(struct funnel_set *s, const cJSON *item, size_t idx, 
         errbuf_printf(err, errlen, "%s: not an object", where);
         return -1;
     }
-    if (match_check_keys(item, keys, sizeof(keys) / sizeof(keys[0]), where, err, errlen) != 0) {
+    if (fileio_check_keys(item, keys, sizeof(keys) / sizeof(keys[0]), where, err, errlen) != 0) {
         return -1;
     }
     if (!cJSON_IsString(name) || name->valuestring[0] == '\0' ||

@@ -37,15 +37,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "analytics/site_events.h"
 #include "match.h"
 
 #define JOURNEY_STAGES_MAX 8
 #define JOURNEY_RULES_FILE_MAX (1024 * 1024)
-#define JOURNEY_TYPES_MAX 64 /* entries of page_views, and of conversions */
-/* The largest conversion value taken, in the event's own unit; a larger
- * one (or NaN) counts as no value. */
-#define JOURNEY_VALUE_MAX 1e9
-#define JOURNEY_MICROS 1000000 /* revenue is kept in millionths of a unit */
 
 struct journey_rules;
 
@@ -63,7 +59,7 @@ struct journey_verdict {
  * duplicate stages, a rule with an unknown stage, no touchpoint, an unknown
  * key or a malformed condition, page_views or conversions that are not
  * lists of event types (a duplicate, an empty name, a value_property that
- * is not a non-empty string, more than JOURNEY_TYPES_MAX). */
+ * is not a non-empty string, more than SITE_EVENTS_TYPES_MAX). */
 struct journey_rules *journey_rules_load(const char *path, char *err, size_t errlen);
 
 /* Frees r. Accepts NULL. */
@@ -83,12 +79,6 @@ bool journey_is_page_view(const struct journey_rules *r, const char *event_type)
  * and touchpoint, whether it converts, and its value. Pure. */
 void journey_classify(const struct journey_rules *r, const struct match_event *ev,
                       const char *event_data_json, struct journey_verdict *out);
-
-/* Reads property prop of the JSON object json as a value in millionths
- * into *micros: a finite number, or a string holding one, of at most
- * JOURNEY_VALUE_MAX either side of 0. Returns 0, or -1 when json is not an
- * object or prop is missing or not such a value (*micros is then 0). */
-int journey_value_micros(const char *json, const char *prop, long long *micros);
 
 /* Number of stages, and the name of stage i (borrowed; "" out of range). */
 int journey_stage_count(const struct journey_rules *r);

@@ -83,25 +83,6 @@ int match_parse(const struct cJSON *obj, const char *where, struct match *m, cha
     return 0;
 }
 
-int match_check_keys(const struct cJSON *obj, const char *const *keys, size_t n, const char *where,
-                     char *err, size_t errlen)
-{
-    const cJSON *k;
-
-    cJSON_ArrayForEach(k, obj)
-    {
-        size_t i = 0;
-        while (i < n && strcmp(keys[i], k->string) != 0) {
-            i++;
-        }
-        if (i == n) {
-            errbuf_printf(err, errlen, "%s: unknown key \"%s\"", where, k->string);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* True when v is one of the n values (or there are none). */
 static bool match_one(char *const *values, size_t n, const char *v)
 {

@@ -17,10 +17,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "analytics/site_events.h"
+
 struct cJSON;
 
-#define MATCH_FIELDS 3              /* event_type, page_type, channel */
-#define MATCH_PAGE_VIEW "page_view" /* the event type that stands for any page view */
+#define MATCH_FIELDS 3                 /* event_type, page_type, channel */
+#define MATCH_PAGE_VIEW SITE_PAGE_VIEW /* the event type that stands for any page view */
 
 struct match {
     char **values[MATCH_FIELDS]; /* owned; NULL: any */
@@ -42,12 +44,6 @@ struct match_event {
  * reason. */
 int match_parse(const struct cJSON *obj, const char *where, struct match *m, char *err,
                 size_t errlen);
-
-/* Fails with "<where>: unknown key" on a key of obj outside the n keys, so
- * a typo in a rule file is an error instead of a condition silently
- * widened. Returns 0 or -1. */
-int match_check_keys(const struct cJSON *obj, const char *const *keys, size_t n, const char *where,
-                     char *err, size_t errlen);
 
 /* True when ev meets every field of m. */
 bool match_test(const struct match *m, const struct match_event *ev);

@@ -32,8 +32,8 @@ static void store_micros(struct copybuf *b, long long micros)
 {
     char buf[48];
     long long m = micros < 0 ? -micros : micros;
-    int n = snprintf(buf, sizeof(buf), "%s%lld.%06lld", micros < 0 ? "-" : "", m / JOURNEY_MICROS,
-                     m % JOURNEY_MICROS);
+    int n = snprintf(buf, sizeof(buf), "%s%lld.%06lld", micros < 0 ? "-" : "", m / SITE_MICROS,
+                     m % SITE_MICROS);
 
     copybuf_raw(b, buf, (size_t)n);
 }

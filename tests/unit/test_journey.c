@@ -310,7 +310,7 @@ static void test_value_micros(void **state)
         {"{\"p\":0.0000006}", 0, 1},
         {"{\"p\":-0.25}", 0, -250000},
         {"{\"p\":1000000000}", 0, 1000000000LL * 1000000},
-        {"{\"p\":1000000000.5}", -1, 0}, /* past JOURNEY_VALUE_MAX */
+        {"{\"p\":1000000000.5}", -1, 0}, /* past SITE_VALUE_MAX */
         {"{\"p\":-2e9}", -1, 0},
         {"{\"p\":\"7.5\"}", 0, 7500000},
         {"{\"p\":\"-1e2\"}", 0, -100000000},
@@ -337,7 +337,7 @@ static void test_value_micros(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         long long m = 42;
-        int rc = journey_value_micros(cases[i].json, "p", &m);
+        int rc = site_value_micros(cases[i].json, "p", &m);
         if (rc != cases[i].rc || m != cases[i].micros) {
             fail_msg("case %zu (%s): rc %d micros %lld", i, cases[i].json ? cases[i].json : "NULL",
                      rc, m);
@@ -387,11 +387,11 @@ static void test_site_event_errors(void **state)
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
         }
     }
-    /* At most JOURNEY_TYPES_MAX page-view types. */
+    /* At most SITE_EVENTS_TYPES_MAX page-view types. */
     n = (size_t)snprintf(big, sizeof(big),
                          "{\"version\":1,\"stages\":[\"a\"],\"rules\":[],"
                          "\"page_views\":[");
-    for (int i = 0; i <= JOURNEY_TYPES_MAX; i++) {
+    for (int i = 0; i <= SITE_EVENTS_TYPES_MAX; i++) {
         n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"v%d\"", i > 0 ? "," : "", i);
     }
     snprintf(big + n, sizeof(big) - n, "]}");

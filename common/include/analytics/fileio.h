@@ -24,4 +24,9 @@ enum fileio_json_kind { FILEIO_JSON_OBJECT, FILEIO_JSON_ARRAY };
 struct cJSON *fileio_read_json(const char *path, size_t max_bytes, enum fileio_json_kind kind,
                                char *err, size_t errlen);
 
+/* Checks that every key of the JSON object obj is one of keys[0..n).
+ * Returns 0, or -1 with "<where>: unknown key \"k\"" in err. */
+int fileio_check_keys(const struct cJSON *obj, const char *const *keys, size_t n, const char *where,
+                      char *err, size_t errlen);
+
 #endif
