@@ -92,9 +92,8 @@ static void profile_time_on_page(struct profile *p, long long ts_ms)
     if (gap > PROFILE_GAP_MAX_MS) {
         gap = PROFILE_GAP_MAX_MS;
     }
-    double secs = (double)gap / 1000.0;
     if (s->view_cat != PAGE_CAT_NONE) {
-        s->seconds[s->view_cat] += secs;
+        s->ms[s->view_cat] += gap;
     }
     if (s->view_type >= 0) {
         p->types[s->view_type].seconds += gap / 1000;
@@ -116,7 +115,7 @@ static void profile_add_page(struct profile_session *s, uint64_t hash)
         }
     }
     if (s->npages < PROFILE_PAGES_MAX) {
-        s->pages[s->npages] = (struct profile_page){hash, 1, 0.0};
+        s->pages[s->npages] = (struct profile_page){hash, 1, 0};
         s->npages++;
     }
 }
@@ -178,11 +177,11 @@ static void profile_count(struct profile *p, const struct scorer_rules *r,
 }
 
 /* A conversion's value goes to every page viewed before it. */
-static void profile_conversion(struct profile_session *s, double value)
+static void profile_conversion(struct profile_session *s, long long micros)
 {
-    s->revenue += value;
+    s->revenue_micros += micros;
     for (int i = 0; i < s->npages; i++) {
-        s->pages[i].value += value;
+        s->pages[i].value_micros += micros;
     }
 }
 
@@ -217,8 +216,8 @@ unsigned profile_apply(struct profile *p, const struct scorer_rules *r,
         profile_page_view(p, r, ev);
         changed |= PROFILE_FEATURES;
     }
-    if (ev->is_conversion && ev->conversion > 0) {
-        profile_conversion(&p->cur, ev->conversion);
+    if (ev->is_conversion && ev->conversion_micros > 0) {
+        profile_conversion(&p->cur, ev->conversion_micros);
         changed |= PROFILE_FEATURES;
     }
     profile_count(p, r, ev);

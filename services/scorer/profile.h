@@ -40,7 +40,8 @@ struct profile_type {
 struct profile_page {
     uint64_t hash; /* of the page's host and path (profile_page_hash) */
     int views;     /* its page views in the session */
-    double value;  /* conversion value of the session that came after its first view */
+    long long
+        value_micros; /* conversion value of the session after its first view, in millionths */
 };
 
 /* The current session. */
@@ -52,13 +53,13 @@ struct profile_session {
     int view_cat;        /* its page category (enum page_category) */
     int view_type;       /* its index in profile.types; -1 none */
     int views[PAGE_CAT_COUNT];
-    double seconds[PAGE_CAT_COUNT];
-    int page_views; /* all of them, categorised or not */
+    long long ms[PAGE_CAT_COUNT]; /* time on pages of each category */
+    int page_views;               /* all of them, categorised or not */
     struct profile_page pages[PROFILE_PAGES_MAX];
     int npages;
-    uint64_t exit_page; /* the last page viewed */
-    double revenue;     /* the session's conversion values */
-    bool closed;        /* its page statistics were given (profile_close_session) */
+    uint64_t exit_page;       /* the last page viewed */
+    long long revenue_micros; /* the session's conversion values, in millionths */
+    bool closed;              /* its page statistics were given (profile_close_session) */
 };
 
 struct profile {
@@ -90,14 +91,14 @@ struct profile_event {
     const char *session_id; /* the enricher's */
     bool new_session;
     long long ts_ms;
-    long long local_day;   /* of ts_ms in the site's zone */
-    bool page_view;        /* one of the site's page-view types (site_events) */
-    const char *page_type; /* the enricher's, NULL when none */
-    uint64_t page_hash;    /* profile_page_hash of the page; 0 when none */
-    int channel, device;   /* analytics.v1 enums */
-    unsigned counters;     /* scorer_rules_classify's bits */
-    int depth;             /* a scroll's depth, -1 none */
-    double conversion;     /* a conversion's value; 0 when none or no conversion */
+    long long local_day;         /* of ts_ms in the site's zone */
+    bool page_view;              /* one of the site's page-view types (site_events) */
+    const char *page_type;       /* the enricher's, NULL when none */
+    uint64_t page_hash;          /* profile_page_hash of the page; 0 when none */
+    int channel, device;         /* analytics.v1 enums */
+    unsigned counters;           /* scorer_rules_classify's bits */
+    int depth;                   /* a scroll's depth, -1 none */
+    long long conversion_micros; /* a conversion's value in millionths (site_value_micros) */
     bool is_conversion;
 };
 

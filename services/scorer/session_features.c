@@ -1,5 +1,6 @@
 #include "session_features.h"
 
+#include "analytics/site_events.h"
 #include "analytics/tz.h"
 
 #include <math.h>
@@ -34,11 +35,11 @@ void features_build(const struct profile *p, const struct scorer_rules *r,
 
     tz_civil_from_days(s->local_day, &y, &m, &d);
     x[LEAD_F_ADMIN_PAGES] = (float)s->views[PAGE_CAT_ADMIN];
-    x[LEAD_F_ADMIN_SECONDS] = (float)s->seconds[PAGE_CAT_ADMIN];
+    x[LEAD_F_ADMIN_SECONDS] = (float)((double)s->ms[PAGE_CAT_ADMIN] / 1000.0);
     x[LEAD_F_INFO_PAGES] = (float)s->views[PAGE_CAT_INFO];
-    x[LEAD_F_INFO_SECONDS] = (float)s->seconds[PAGE_CAT_INFO];
+    x[LEAD_F_INFO_SECONDS] = (float)((double)s->ms[PAGE_CAT_INFO] / 1000.0);
     x[LEAD_F_PRODUCT_PAGES] = (float)s->views[PAGE_CAT_PRODUCT];
-    x[LEAD_F_PRODUCT_SECONDS] = (float)s->seconds[PAGE_CAT_PRODUCT];
+    x[LEAD_F_PRODUCT_SECONDS] = (float)((double)s->ms[PAGE_CAT_PRODUCT] / 1000.0);
     features_pages(s, ps, x);
     x[LEAD_F_SPECIAL_DAY] = (float)scorer_special_day(r, s->local_day);
     x[LEAD_F_MONTH] = (float)m;
@@ -56,7 +57,7 @@ int features_add_session(struct pagestats *ps, const struct profile_page_stats *
             .page_views = pg->views,
             .exits = pg->hash == s->exit,
             .unique_views = 1,
-            .value = pg->value,
+            .value = (double)pg->value_micros / SITE_MICROS,
         };
         if (pagestats_add(ps, pg->hash, &t) != 0) {
             return -1;

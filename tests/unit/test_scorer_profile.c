@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "analytics/site_events.h"
 #include "analytics/tz.h"
 #include "pagestats.h"
 #include "profile.h"
@@ -60,7 +61,7 @@ static unsigned play(struct profile *p, struct pagestats *ps, const char *sessio
 
     ev.counters = scorer_rules_classify(g_rules, type, data, &ev.depth);
     ev.is_conversion = strcmp(type, "booking_completed") == 0;
-    ev.conversion = ev.is_conversion ? 89.0 : 0.0;
+    ev.conversion_micros = ev.is_conversion ? 89 * SITE_MICROS : 0;
     if (profile_starts_session(p, &ev) && profile_close_session(p, &st)) {
         assert_int_equal(features_add_session(ps, &st), 0);
     }

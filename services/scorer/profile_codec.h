@@ -1,0 +1,27 @@
+#ifndef SCORER_PROFILE_CODEC_H
+#define SCORER_PROFILE_CODEC_H
+
+/*
+ * A profile as JSON, for its durable copy (user_behavior_profiles.state):
+ * what a replica taking the visitor's partition over, or this one after a
+ * restart, reads back to go on exactly where the profile was. Every field
+ * of struct profile round-trips (doubles exactly). Pure.
+ */
+
+#include <stddef.h>
+
+#include "profile.h"
+
+#define PROFILE_CODEC_VERSION 1
+
+/* The profile as a JSON object text (caller frees), or NULL when memory
+ * runs out. */
+char *profile_encode(const struct profile *p);
+
+/* Reads a profile encoded by profile_encode into *p (fingerprint taken from
+ * the text). Returns 0, or -1 with the reason in err when the text is not
+ * such an object (another version, a field missing or of the wrong type or
+ * out of range). *p is then unspecified. */
+int profile_decode(const char *json, struct profile *p, char *err, size_t errlen);
+
+#endif
