@@ -746,6 +746,86 @@ int redis_set_px_many(struct redis_client *c, const char *const *keys, const cha
     return run_pipeline(c, n, &ops);
 }
 
+struct hset_many_args {
+    const struct redis_hash *h;
+    const char *ttl; /* decimal ms */
+    int *results;
+};
+
+/* Command 2i is hash i's HSET, 2i + 1 its PEXPIRE. */
+static int hset_many_append(redisContext *ctx, size_t i, void *arg)
+{
+    const struct hset_many_args *a = arg;
+    const struct redis_hash *h = &a->h[i / 2];
+
+    if (i % 2 == 1) {
+        const char *argv[] = {"PEXPIRE", h->key, a->ttl};
+        size_t lens[] = {7, strlen(h->key), strlen(a->ttl)};
+        return redisAppendCommandArgv(ctx, 3, argv, lens);
+    }
+    size_t argc = 2 + 2 * h->nfields;
+    const char **argv = malloc(argc * sizeof(*argv));
+    size_t *lens = malloc(argc * sizeof(*lens));
+    int rc = REDIS_ERR;
+    if (argv != NULL && lens != NULL) {
+        argv[0] = "HSET";
+        argv[1] = h->key;
+        for (size_t f = 0; f < h->nfields; f++) {
+            argv[2 + 2 * f] = h->fields[f];
+            argv[3 + 2 * f] = h->values[f];
+        }
+        for (size_t k = 0; k < argc; k++) {
+            lens[k] = strlen(argv[k]);
+        }
+        rc = redisAppendCommandArgv(ctx, (int)argc, argv, lens);
+    }
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+static void hset_many_reply(struct redis_client *c, size_t i, const redisReply *r, void *arg)
+{
+    struct hset_many_args *a = arg;
+    int *res = &a->results[i / 2];
+
+    if (i % 2 == 0) {
+        *res = 0;
+    }
+    if (r->type == REDIS_REPLY_INTEGER) {
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        set_err(c, "server error: %s", r->str);
+    } else {
+        set_err(c, "%s: unexpected reply type %d", i % 2 == 0 ? "HSET" : "PEXPIRE", r->type);
+    }
+    *res = REDIS_CLIENT_EREPLY;
+}
+
+int redis_hset_px_many(struct redis_client *c, const struct redis_hash *h, size_t n,
+                       long long ttl_ms, int *results)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (h == NULL || results == NULL || ttl_ms <= 0) {
+        return bad_arg(c, "redis_hset_px_many");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].key == NULL || h[i].nfields == 0 || h[i].fields == NULL || h[i].values == NULL ||
+            !strings_valid(h[i].fields, h[i].nfields) ||
+            !strings_valid(h[i].values, h[i].nfields)) {
+            return bad_arg(c, "redis_hset_px_many");
+        }
+    }
+    char ttl[24];
+    snprintf(ttl, sizeof(ttl), "%lld", ttl_ms);
+    struct hset_many_args a = {h, ttl, results};
+    struct pipeline_ops ops = {hset_many_append, hset_many_reply, &a};
+    return run_pipeline(c, 2 * n, &ops);
+}
+
 int redis_get(struct redis_client *c, const char *key, char *buf, size_t buflen, size_t *len)
 {
     redisReply *r;

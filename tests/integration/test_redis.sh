@@ -73,6 +73,18 @@ expect_eq "setpx-many results" "[0,0]" "$(jq -c .results <<<"$OUT")"
 rc get-many state:a state:missing state:b
 expect_eq "get-many values" '["S1 one",null,"two words"]' "$(jq -c .values <<<"$OUT")"
 
+# A hash with its fields and a TTL (the scorer's hot profile); a second
+# write adds and overwrites fields; a key of another type is refused.
+rc hsetpx 60000 profile:fp1 lead_score 72 persona "price comparer"
+expect_eq "hsetpx result" "[0]" "$(jq -c .results <<<"$OUT")"
+rc hsetpx 60000 profile:fp1 lead_score 80 stage consideration
+expect_eq "hash fields after two writes" "lead_score 80 persona price comparer stage consideration" \
+  "$(redis-cli -p "$PORT1" -n 3 hgetall profile:fp1 | paste -sd' ')"
+ttl="$(redis-cli -p "$PORT1" -n 3 pttl profile:fp1)"
+check "the hash has its TTL" test "$ttl" -gt 50000 -a "$ttl" -le 60000
+rc hsetpx 60000 state:a f v
+expect_eq "hsetpx on a string key is refused per key" "[-2]" "$(jq -c .results <<<"$OUT")"
+
 # Pipelined raise-to-max: a missing key is set, a lower value raised, a
 # higher one kept.
 rc setmax-many wm:a 10 wm:b 5

@@ -38,6 +38,7 @@ static void usage(FILE *out)
             "  get-many KEY...            pipelined GET: values (null when missing)\n"
             "  setpx-many TTL_MS KEY VAL [KEY VAL]...  pipelined SET PX\n"
             "  setmax-many KEY N [KEY N]...            pipelined raise-to-max\n"
+            "  hsetpx TTL_MS KEY FIELD VAL [FIELD VAL]...  HSET and PEXPIRE, pipelined\n"
             "  ready                      PING; exit 1 when not ready\n"
             "  loop SECONDS               SET NX on a fresh key every %d ms; counts\n\n"
             "Exit 0 ok, 1 Redis unreachable or error, 64 bad arguments.\n",
@@ -288,6 +289,39 @@ out:
     return code;
 }
 
+static int cmd_hsetpx(struct redis_client *rc, int argc, char **argv)
+{
+    long long ttl;
+    size_t n = ((size_t)argc - 3) / 2;
+
+    if ((argc - 3) % 2 != 0 || parse_pos("TTL_MS", argv[1], 1LL << 40, &ttl) == -1) {
+        return CLI_EX_USAGE;
+    }
+    const char **fields = calloc(n, sizeof(*fields));
+    const char **vals = calloc(n, sizeof(*vals));
+    int result = 0, code = 0;
+    if (fields == NULL || vals == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        code = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        fields[i] = argv[3 + 2 * i];
+        vals[i] = argv[4 + 2 * i];
+    }
+    struct redis_hash h = {argv[2], fields, vals, n};
+    int r = redis_hset_px_many(rc, &h, 1, ttl, &result);
+    if (r < 0) {
+        code = fail(rc, "hsetpx", r);
+        goto out;
+    }
+    print_results("hsetpx", &result, 1);
+out:
+    free(fields);
+    free(vals);
+    return code;
+}
+
 static int cmd_ready(struct redis_client *rc)
 {
     bool ok = redis_client_ready(rc);
@@ -364,6 +398,9 @@ static int run(struct redis_client *rc, int argc, char **argv)
     if (strcmp(cmd, "setmax-many") == 0) {
         return cmd_setmax_many(rc, nargs, argv + 1);
     }
+    if (strcmp(cmd, "hsetpx") == 0) {
+        return cmd_hsetpx(rc, nargs, argv + 1);
+    }
     if (strcmp(cmd, "ready") == 0) {
         return cmd_ready(rc);
     }
@@ -389,6 +426,7 @@ static bool args_ok(int argc, char **argv)
                 {"setnx-many", 3, 1 << 20},
                 {"get-many", 2, 1 << 20},
                 {"setpx-many", 4, 1 << 20},
+                {"hsetpx", 5, 1 << 20},
                 {"setmax-many", 3, 1 << 20}};
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -108,6 +108,22 @@ int redis_get_many(struct redis_client *c, const char *const *keys, size_t n, re
 int redis_set_px_many(struct redis_client *c, const char *const *keys, const char *const *vals,
                       const size_t *lens, size_t n, long long ttl_ms, int *results);
 
+/* One hash to write: nfields field/value pairs (strings). */
+struct redis_hash {
+    const char *key;
+    const char *const *fields;
+    const char *const *values;
+    size_t nfields; /* >= 1 */
+};
+
+/* HSET h[i].key with its fields, then PEXPIRE it ttl_ms (> 0), for n
+ * hashes in one pipeline: the hot state other daemons read, kept only as
+ * long as it is written. On return 0, results[i] is 0 or
+ * REDIS_CLIENT_EREPLY (the key holds another type, say). Returns as
+ * redis_set_nx_many. */
+int redis_hset_px_many(struct redis_client *c, const struct redis_hash *h, size_t n,
+                       long long ttl_ms, int *results);
+
 /* GET key into buf (buflen bytes) and NUL-terminates it; values may hold
  * NUL bytes, so *len (when len is not NULL) is set to the value's length.
  * Returns 1 when found, 0 when missing, REDIS_CLIENT_EDOWN, or REDIS_CLIENT_EREPLY
