@@ -16,7 +16,6 @@
 extern char **environ;
 
 #define F(field) offsetof(struct service_config, field)
-#define SERVICE_ADMIN_ROW 8 /* its name and default are the daemon's */
 
 /* The shared rows, in the order --help lists them. */
 static const struct config_var service_rows[] = {
@@ -42,6 +41,10 @@ static const struct config_var service_rows[] = {
      "days of events, sessions and journeys kept: the journey-builder drops older daily "
      "partitions, the collector rejects an event dated before as expired",
      F(retention_days), 0},
+    {"ANALYTICS_SITE_TIMEZONE", CONFIG_STRING, "UTC", 0, 0, NULL,
+     "the site's IANA time zone (Europe/London): the enricher ends sessions at its midnight, the "
+     "scorer takes month, weekend and visit days in it",
+     F(site_timezone), 0},
     {"_ADMIN_LISTEN", CONFIG_HOSTPORT, NULL, 0, 0, NULL, "health and metrics listener",
      F(admin_listen), 0},
 };
@@ -79,6 +82,9 @@ static bool service_row_used(const struct service *svc, size_t i)
     }
     if (strcmp(name, "ANALYTICS_RETENTION_DAYS") == 0) {
         return (svc->uses & SERVICE_RETENTION) != 0;
+    }
+    if (strcmp(name, "ANALYTICS_SITE_TIMEZONE") == 0) {
+        return (svc->uses & SERVICE_SITE_TZ) != 0;
     }
     return strcmp(name, "ANALYTICS_REDIS_URL") != 0 || (svc->uses & SERVICE_REDIS) != 0;
 }
@@ -126,7 +132,7 @@ static int service_table_init(struct service_table *t, const struct service *svc
         return -1;
     }
     for (size_t i = 0; i < NSERVICE_ROWS; i++) {
-        if (i == SERVICE_ADMIN_ROW) {
+        if (service_rows[i].name[0] == '_') { /* the admin row: named after the daemon */
             service_prefixed(t, svc, &service_rows[i], 0);
             t->rows[t->n - 1].def = svc->admin_default;
         } else if (service_row_used(svc, i)) {

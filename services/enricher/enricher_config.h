@@ -13,7 +13,6 @@ struct enricher_config {
     char *bot_patterns;
     char *geoip_dir;
     char *geoip_mmdb;
-    char *site_timezone;
     long long ua_cache;
     long long session_cache;
     long long session_idle_min;

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
         .summary = ENRICHER_SUMMARY,
         .var_prefix = "ANALYTICS_ENRICHER",
         .admin_default = "0.0.0.0:9102",
-        .uses = SERVICE_REDIS | SERVICE_STAGE,
+        .uses = SERVICE_REDIS | SERVICE_STAGE | SERVICE_SITE_TZ,
         .stage = &enricher_stage_rows,
         .vars = enricher_config_vars,
         .nvars = enricher_config_nvars,

@@ -35,8 +35,8 @@ int enricher_resources_load(struct enricher_resources *r, const struct enricher_
         fprintf(err, "config: ANALYTICS_PAGES_FILE: %s\n", why);
         bad++;
     }
-    if (session_config_init(&r->sessions, cfg->session_idle_min * 60000, cfg->site_timezone, NULL,
-                            why, sizeof(why)) != 0) {
+    if (session_config_init(&r->sessions, cfg->session_idle_min * 60000, cfg->svc.site_timezone,
+                            NULL, why, sizeof(why)) != 0) {
         fprintf(err, "config: ANALYTICS_SITE_TIMEZONE: %s\n", why);
         bad++;
     }

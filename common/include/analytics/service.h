@@ -33,6 +33,7 @@ struct service_config {
     char *redis_url; /* with SERVICE_REDIS */
     char *admin_listen;
     long long retention_days; /* with SERVICE_RETENTION */
+    char *site_timezone;      /* with SERVICE_SITE_TZ */
     /* With SERVICE_STAGE: the consumer rows (struct service_stage). */
     char *group;
     long long batch;
@@ -42,7 +43,13 @@ struct service_config {
 };
 
 /* The rows a daemon takes beyond the always-shared ones. */
-enum service_uses { SERVICE_PG = 1, SERVICE_REDIS = 2, SERVICE_STAGE = 4, SERVICE_RETENTION = 8 };
+enum service_uses {
+    SERVICE_PG = 1,
+    SERVICE_REDIS = 2,
+    SERVICE_STAGE = 4,
+    SERVICE_RETENTION = 8,
+    SERVICE_SITE_TZ = 16
+};
 
 /* A consumer stage's rows, named after the daemon's var_prefix P:
  * P_GROUP, P_BATCH, P_LINGER_MS, P_GROUP_SESSION_TIMEOUT_MS, P_PREFETCH_MB.
