@@ -278,6 +278,25 @@ static int textcheck_zone(const char **p, int *offset_s)
     return 0;
 }
 
+int textcheck_date(const char *s, long long *out_day)
+{
+    int y, mo, d;
+
+    if (s == NULL || out_day == NULL) {
+        return -1;
+    }
+    if (textcheck_digits(&s, 4, &y) != 0 || textcheck_expect(&s, '-') != 0 ||
+        textcheck_digits(&s, 2, &mo) != 0 || textcheck_expect(&s, '-') != 0 ||
+        textcheck_digits(&s, 2, &d) != 0 || *s != '\0') {
+        return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > textcheck_days_in_month(y, mo)) {
+        return -1;
+    }
+    *out_day = textcheck_days_from_civil(y, mo, d);
+    return 0;
+}
+
 int textcheck_iso8601(const char *s, long long *out_ms)
 {
     int y, mo, d, h, mi, sec, ms, offset_s;

@@ -4,7 +4,8 @@
 /*
  * Checks on text before (or without) parsing it, for the collector's JSON
  * input and anyone who reads times: nesting depth, numbers PostgreSQL's
- * numeric holds, ISO-8601 date-times (UTF-8: analytics/utf8.h). Pure: no I/O, no allocation.
+ * numeric holds, ISO-8601 dates and date-times (UTF-8: analytics/utf8.h). Pure: no I/O, no
+ * allocation.
  */
 
 #include <stdbool.h>
@@ -29,5 +30,10 @@ bool textcheck_numeric(const char *s, size_t len);
  * (up to 9 digits) and a zone of Z or +-HH:MM (none means UTC); a space may
  * stand for T. Returns 0 with milliseconds since the epoch, or -1. */
 int textcheck_iso8601(const char *s, long long *out_ms);
+
+/* Parses an ISO-8601 calendar date, YYYY-MM-DD exactly (nothing after it),
+ * checking the day against the month (leap years included). Returns 0 with
+ * the days since 1970-01-01 in *out_day, or -1. */
+int textcheck_date(const char *s, long long *out_day);
 
 #endif
