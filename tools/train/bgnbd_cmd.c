@@ -10,6 +10,7 @@
 #include "bgnbd_db.h"
 #include "csv.h"
 #include "train.h"
+#include "train_db.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,26 +23,6 @@
 #define PROG "analytics-train bgnbd"
 #define BGNBD_CMD_CSV_MAX_BYTES ((size_t)1 << 30)
 #define BGNBD_CMD_HORIZON_MAX 1e6
-
-extern char **environ;
-
-struct bgnbd_cmd_config {
-    char *pg_dsn;
-    long long connect_timeout_s;
-};
-
-#define F(field) offsetof(struct bgnbd_cmd_config, field)
-
-static const struct config_var bgnbd_cmd_vars[] = {
-    {"ANALYTICS_PG_DSN", CONFIG_STRING, PG_DSN_DEFAULT, 0, 0, NULL,
-     "PostgreSQL (--from-db): postgresql://user[:password]@host[:port]/db or key=value pairs",
-     F(pg_dsn), CONFIG_SECRET},
-    {"ANALYTICS_PG_CONNECT_TIMEOUT_S", CONFIG_INT, "5", 1, PG_CONNECT_TIMEOUT_MAX_S, NULL,
-     "seconds to wait for PostgreSQL to answer a connection (libpq waits at least 2)",
-     F(connect_timeout_s), 0},
-};
-
-#define BGNBD_CMD_NVARS (sizeof(bgnbd_cmd_vars) / sizeof(bgnbd_cmd_vars[0]))
 
 static void bgnbd_cmd_usage(FILE *out)
 {
@@ -72,7 +53,7 @@ static void bgnbd_cmd_usage(FILE *out)
             "Exit: 0 done; 1 a file unreadable, the database unreachable, or the fit did not\n"
             "converge; 64 bad arguments; 65 bad data (the message names the file, line and\n"
             "column); 78 a bad variable.\n\n");
-    config_usage(bgnbd_cmd_vars, BGNBD_CMD_NVARS, out);
+    train_db_usage(out);
 }
 
 /* Matches argv[*i] against --name VALUE or --name=VALUE. Returns 1 with
@@ -388,45 +369,15 @@ static int bgnbd_cmd_predict(struct bgnbd_cmd_opts *o)
     return rc;
 }
 
-/* Connects and checks the schema. Returns the connection, or NULL with the
- * message printed. */
-static PGconn *bgnbd_cmd_connect(const struct bgnbd_cmd_config *cfg)
-{
-    char err[1024];
-    PGconn *conn =
-        pg_connect(cfg->pg_dsn, (int)cfg->connect_timeout_s, "analytics-train", err, sizeof(err));
-
-    if (conn == NULL) {
-        fprintf(stderr, PROG ": %s\n", err);
-        return NULL;
-    }
-    switch (pg_schema_check(conn, ANALYTICS_SCHEMA_VERSION, err, sizeof(err))) {
-    case PG_SCHEMA_OK:
-        return conn;
-    case PG_SCHEMA_AHEAD:
-        fprintf(stderr, PROG ": warning: %s\n", err);
-        return conn;
-    default:
-        fprintf(stderr, PROG ": PostgreSQL: %s\n", err);
-        PQfinish(conn);
-        return NULL;
-    }
-}
-
 static int bgnbd_cmd_from_db(struct bgnbd_cmd_opts *o)
 {
-    struct bgnbd_cmd_config cfg = {0};
     struct bgnbd_data data = {0};
-    PGconn *conn = NULL;
     char err[1024];
-    int rc = CONFIG_EX_CONFIG;
+    int rc;
+    PGconn *conn = train_db_open(PROG, &rc);
 
-    if (config_load(bgnbd_cmd_vars, BGNBD_CMD_NVARS, &cfg, environ, stderr) != 0) {
-        goto out;
-    }
-    if (pg_dsn_check(cfg.pg_dsn, err, sizeof(err)) != 0) {
-        fprintf(stderr, "config: ANALYTICS_PG_DSN: %s\n", err);
-        goto out;
+    if (conn == NULL) {
+        return rc;
     }
     if (!o->has_cal_end) {
         o->cal_end = (long long)(time(NULL) / 86400);
@@ -434,22 +385,15 @@ static int bgnbd_cmd_from_db(struct bgnbd_cmd_opts *o)
     if (!o->has_basis) {
         o->basis = BGNBD_BASIS_SESSIONS;
     }
-    rc = 1;
-    conn = bgnbd_cmd_connect(&cfg);
-    if (conn == NULL) {
-        goto out;
-    }
     int lrc = bgnbd_db_load(conn, o->basis, o->cal_end, o->unit, &data, err, sizeof(err));
     if (lrc != 0) {
         fprintf(stderr, PROG ": PostgreSQL sessions: %s\n", err);
         rc = lrc == BGNBD_DATA_ERR_DATA ? TRAIN_EX_DATAERR : 1;
-        goto out;
+    } else {
+        rc = bgnbd_cmd_fit_write(&data, "PostgreSQL sessions", o, o->basis);
     }
-    rc = bgnbd_cmd_fit_write(&data, "PostgreSQL sessions", o, o->basis);
-out:
     bgnbd_data_fini(&data);
     PQfinish(conn);
-    config_free(bgnbd_cmd_vars, BGNBD_CMD_NVARS, &cfg);
     return rc;
 }
 

@@ -2,8 +2,10 @@
 #include "csv.h"
 #include "segments.h"
 #include "train.h"
+#include "train_db.h"
 
 #include "analytics/persona.h"
+#include "analytics/pg.h"
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -15,8 +17,9 @@
 #define SEGMENTS_CSV_MAX (512L * 1024 * 1024)
 
 static const char segments_usage[] =
-    "usage: analytics-train segments --profiles FILE.csv --out personas.json [--k N] [--seed N]\n"
-    "                                [--sample N] [--stability [--bootstraps B]]\n\n"
+    "usage: analytics-train segments (--profiles FILE.csv | --from-db) --out personas.json\n"
+    "                                [--k N] [--seed N] [--sample N] [--export FILE.csv]\n"
+    "                                [--stability [--bootstraps B]]\n\n"
     "Clusters visitor profiles into personas (k-means++ on standardised features; k in 8..12\n"
     "by the best mean silhouette unless --k is given), names each from its centroid and\n"
     "writes the model the scorer loads. Prints one JSON line: k, silhouette per k, profiles,\n"
@@ -27,6 +30,9 @@ static const char segments_usage[] =
     "exit_intents, deepest_scroll, active_days (user_behavior_profiles' counts; active_days\n"
     "is last seen minus first seen in days).\n\n"
     "  --profiles FILE  the profiles\n"
+    "  --from-db        the profiles in user_behavior_profiles (ANALYTICS_PG_DSN), visitors\n"
+    "                   with at least one event scored (bots never are)\n"
+    "  --export FILE    also writes the profiles read, as the CSV --profiles takes\n"
     "  --out FILE       where the model goes (written whole or not at all)\n"
     "  --k N            a fixed number of personas (2..12)\n"
     "  --seed N         the random seed (default 42)\n"
@@ -43,7 +49,8 @@ static const char *const input_columns[] = {
 #define NINPUT (sizeof(input_columns) / sizeof(input_columns[0]))
 
 struct segments_args {
-    const char *profiles, *out;
+    const char *profiles, *out, *export;
+    bool from_db;
     struct segments_opts o;
 };
 
@@ -71,13 +78,16 @@ static int segments_args(int argc, char **argv, struct segments_args *a)
         {"stability", no_argument, NULL, 'S'},
         {"bootstraps", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
+        {"from-db", no_argument, NULL, 'd'},
+        {"export", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0},
     };
     bool stability = false;
     long v;
     int c;
 
-    *a = (struct segments_args){NULL, NULL, {SEGMENTS_K_MIN, SEGMENTS_K_MAX, 42, 3000, 12, 0}};
+    *a = (struct segments_args){
+        NULL, NULL, NULL, false, {SEGMENTS_K_MIN, SEGMENTS_K_MAX, 42, 3000, 12, 0}};
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -111,6 +121,12 @@ static int segments_args(int argc, char **argv, struct segments_args *a)
         case 'S':
             stability = true;
             break;
+        case 'd':
+            a->from_db = true;
+            break;
+        case 'e':
+            a->export = optarg;
+            break;
         case 'b':
             if (parse_long(optarg, 1, 1000, &v) != 0) {
                 fprintf(stderr, "analytics-train segments: --bootstraps must be 1..1000\n");
@@ -126,18 +142,103 @@ static int segments_args(int argc, char **argv, struct segments_args *a)
             return TRAIN_EX_USAGE;
         }
     }
-    if (optind < argc || a->profiles == NULL || a->out == NULL) {
+    if (optind < argc || (a->profiles == NULL) == !a->from_db || a->out == NULL) {
         fprintf(stderr, "analytics-train segments: %s\n",
-                optind < argc ? "unexpected argument" : "--profiles and --out are required");
+                optind < argc ? "unexpected argument"
+                              : "one of --profiles and --from-db, and --out, are required");
         return TRAIN_EX_USAGE;
     }
     a->o.bootstraps = stability ? (a->o.bootstraps > 0 ? a->o.bootstraps : 10) : 0;
     return 0;
 }
 
+/* Parses the input cells of one profile into its features; an export
+ * file, when open, gets the row. Returns 0, or -1 naming the bad column
+ * (*bad). */
+static int segments_row(const char *const *cells, double *features, FILE *export, size_t *bad)
+{
+    double v[NINPUT];
+
+    for (size_t j = 0; j < NINPUT; j++) {
+        char *end = NULL;
+        v[j] = strtod(cells[j], &end);
+        if (cells[j][0] == '\0' || *end != '\0' || !isfinite(v[j]) || v[j] < 0) {
+            *bad = j;
+            return -1;
+        }
+    }
+    struct persona_input in = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]};
+    persona_features(&in, features);
+    for (size_t j = 0; export != NULL && j < NINPUT; j++) {
+        fprintf(export, "%s%s", cells[j], j + 1 < NINPUT ? "," : "\n");
+    }
+    return 0;
+}
+
+static void segments_export_header(FILE *export)
+{
+    for (size_t j = 0; export != NULL && j < NINPUT; j++) {
+        fprintf(export, "%s%s", input_columns[j], j + 1 < NINPUT ? "," : "\n");
+    }
+}
+
+/* The profiles' counts as user_behavior_profiles holds them, in
+ * input_columns' order; visitors with events (bots only have none). */
+static const char segments_sql[] =
+    "SELECT sessions, page_views, total_time_s, pricing_views, bookings_started,"
+    " bookings_completed, forms_started, rage_clicks, exit_intents, deepest_scroll,"
+    " round((extract(epoch FROM last_seen_at - first_seen_at) / 86400)::numeric, 3)"
+    " FROM user_behavior_profiles WHERE events > 0 ORDER BY fingerprint";
+
+/* Reads the profiles from the database. Returns 0, or an exit code having
+ * said why. */
+static int segments_read_db(double **x, size_t *n, FILE *export)
+{
+    int rc;
+    PGconn *conn = train_db_open("analytics-train segments", &rc);
+
+    if (conn == NULL) {
+        return rc;
+    }
+    PGresult *res = PQexec(conn, segments_sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char err[512];
+        pg_result_error(res, conn, err, sizeof(err));
+        fprintf(stderr, "analytics-train segments: PostgreSQL profiles: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    *n = (size_t)PQntuples(res);
+    *x = malloc((*n > 0 ? *n : 1) * PERSONA_F_COUNT * sizeof(**x));
+    if (*x == NULL) {
+        fprintf(stderr, "analytics-train segments: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+    segments_export_header(export);
+    rc = 0;
+    for (size_t r = 0; r < *n && rc == 0; r++) {
+        const char *cells[NINPUT];
+        size_t bad = 0;
+        for (size_t j = 0; j < NINPUT; j++) {
+            cells[j] = PQgetisnull(res, (int)r, (int)j) ? "" : PQgetvalue(res, (int)r, (int)j);
+        }
+        if (segments_row(cells, *x + r * PERSONA_F_COUNT, export, &bad) != 0) {
+            fprintf(stderr,
+                    "analytics-train segments: PostgreSQL profiles: row %zu: %s is \"%s\"\n", r + 1,
+                    input_columns[bad], cells[bad]);
+            rc = TRAIN_EX_DATAERR;
+        }
+    }
+out:
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
+}
+
 /* Reads the CSV's rows into features (caller frees *x). Returns 0, or
  * TRAIN_EX_DATAERR / 1 having said why. */
-static int segments_read(const char *path, double **x, size_t *n)
+static int segments_read(const char *path, double **x, size_t *n, FILE *export)
 {
     struct csv c;
     char err[512];
@@ -162,26 +263,23 @@ static int segments_read(const char *path, double **x, size_t *n)
         fprintf(stderr, "analytics-train segments: out of memory\n");
         return 1;
     }
+    segments_export_header(export);
     for (size_t r = 0; r < c.rows; r++) {
-        double v[NINPUT];
+        const char *cells[NINPUT];
+        size_t bad = 0;
         for (size_t j = 0; j < NINPUT; j++) {
-            const char *s = csv_cell(&c, r, (size_t)col[j]);
-            char *end = NULL;
-            v[j] = strtod(s, &end);
-            if (s[0] == '\0' || *end != '\0' || !isfinite(v[j]) || v[j] < 0) {
-                fprintf(stderr,
-                        "analytics-train segments: %s: line %zu: column \"%s\": \"%.40s\" is not "
-                        "a count\n",
-                        path, csv_line(&c, r), input_columns[j], s);
-                csv_free(&c);
-                free(*x);
-                *x = NULL;
-                return TRAIN_EX_DATAERR;
-            }
+            cells[j] = csv_cell(&c, r, (size_t)col[j]);
         }
-        struct persona_input in = {v[0], v[1], v[2], v[3], v[4], v[5],
-                                   v[6], v[7], v[8], v[9], v[10]};
-        persona_features(&in, *x + r * PERSONA_F_COUNT);
+        if (segments_row(cells, *x + r * PERSONA_F_COUNT, export, &bad) != 0) {
+            fprintf(stderr,
+                    "analytics-train segments: %s: line %zu: column \"%s\": \"%.40s\" is not a "
+                    "count\n",
+                    path, csv_line(&c, r), input_columns[bad], cells[bad]);
+            csv_free(&c);
+            free(*x);
+            *x = NULL;
+            return TRAIN_EX_DATAERR;
+        }
     }
     csv_free(&c);
     return 0;
@@ -223,9 +321,20 @@ int train_segments_main(int argc, char **argv)
         free(m);
         return rc == 1 ? 0 : rc != 0 ? rc : 1;
     }
-    rc = segments_read(a.profiles, &x, &n);
+    FILE *export = a.export != NULL ? fopen(a.export, "w") : NULL;
+    if (a.export != NULL && export == NULL) {
+        fprintf(stderr, "analytics-train segments: %s: cannot write\n", a.export);
+        free(m);
+        return 1;
+    }
+    rc = a.from_db ? segments_read_db(&x, &n, export) : segments_read(a.profiles, &x, &n, export);
+    if (export != NULL && fclose(export) != 0 && rc == 0) {
+        fprintf(stderr, "analytics-train segments: %s: cannot write\n", a.export);
+        rc = 1;
+    }
     if (rc == 0 && segments_fit(x, n, &a.o, m, &rep, err, sizeof(err)) != 0) {
-        fprintf(stderr, "analytics-train segments: %s: %s\n", a.profiles, err);
+        fprintf(stderr, "analytics-train segments: %s: %s\n",
+                a.from_db ? "PostgreSQL profiles" : a.profiles, err);
         rc = strstr(err, "memory") != NULL ? 1 : TRAIN_EX_DATAERR;
     }
     if (rc == 0 && persona_model_save(m, a.out, err, sizeof(err)) != 0) {
