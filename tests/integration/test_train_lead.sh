@@ -107,6 +107,9 @@ refused bad_label 65 "line 9: column Revenue: 'maybe' is not TRUE or FALSE" \
 refused empty_file 65 "empty.csv: no header row" lead --data "$T/empty.csv" --out "$T/out.json"
 head -1 "$DATA" >"$T/header.csv"
 refused header_only 65 "header.csv: no data rows" lead --data "$T/header.csv" --out "$T/out.json"
+head -4 "$DATA" >"$T/tiny.csv"
+refused too_few 65 "tiny.csv: 3 training rows, 0 positive: too few of a class" \
+  lead --data "$T/tiny.csv" --out "$T/out.json"
 head -c 100M /dev/zero | tr '\0' 'j' >"$T/junk.csv"
 refused size_cap 65 "junk.csv: larger than 67108864 bytes" \
   lead --data "$T/junk.csv" --out "$T/out.json"

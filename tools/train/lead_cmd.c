@@ -506,6 +506,12 @@ static int lead_train_data(const struct lead_opts *o, const char *raw, size_t ra
         rc = TRAIN_EX_DATAERR;
         goto out;
     }
+    if (o->holdout > 0.0 && test.rows == 0) {
+        fprintf(stderr, "analytics-train lead: %s: --holdout %g of %zu rows holds out none\n",
+                o->data, o->holdout, d->rows);
+        rc = TRAIN_EX_DATAERR;
+        goto out;
+    }
     rc = lead_fit_calibrated(&train, o->seed, &booster, &meta.calibration_a, &meta.calibration_b);
     if (rc != 0) {
         goto out;
