@@ -27,13 +27,12 @@ struct lead_model {
 };
 
 /* XGBoost's in-place prediction of the margin (type 1), and the
- * approximate contributions (type 3) from a DMatrix of the row; the same
- * every call. */
+ * contributions (type 2) from a DMatrix of the row; the same every call. */
 static const char lead_margin_cfg[] =
     "{\"type\":1,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
     "\"strict_shape\":false,\"cache_id\":0,\"missing\":NaN}";
 static const char lead_contrib_cfg[] =
-    "{\"type\":3,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+    "{\"type\":2,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
     "\"strict_shape\":false}";
 static const char lead_dense_cfg[] = "{\"missing\":NaN,\"nthread\":1}";
 

@@ -45,10 +45,8 @@ struct lead_prediction {
     double probability; /* calibrated */
     int score;          /* round(100 x probability), 0..100 */
     /* lead_model_explain only: each feature's contribution to the margin
-     * (the logit before calibration; XGBoost's approximate contributions,
-     * the Saabas method: along each tree's path, the change in the node's
-     * value each split made, credited to its feature; with contrib_bias
-     * they sum to the margin). Left alone by lead_model_predict. */
+     * (the logit before calibration; XGBoost's SHAP values, which sum with
+     * contrib_bias to the margin). Left alone by lead_model_predict. */
     float contrib[LEAD_F_COUNT];
     float contrib_bias;
 };
@@ -93,13 +91,12 @@ int lead_model_predict(struct lead_model *m, const float x[LEAD_F_COUNT],
                        struct lead_prediction *out, char *err, size_t errlen);
 
 /* As lead_model_predict, and also each feature's contribution (XGBoost's
- * approximate contributions, type 3). About 65 us p50 and 105 us p99 on
- * this machine: exact TreeSHAP (type 2) took 300 us p50 and up to 1.2 ms
- * p99 over the 300 trees, for a ranking of the strongest features that the
- * reasons need no more exactly. Either is over the scorer's 50 us budget
- * per prediction (XGBoost computes contributions only from a DMatrix, made
- * per call, about 9 us of it), hence the split: lead_model_predict for
- * every event, this only when the reasons are refreshed. */
+ * contributions, type 2: exact TreeSHAP). About 300 us p50 and 0.7-1.2 ms
+ * p99, far over the scorer's 50 us budget: exact TreeSHAP over the 300
+ * trees is nearly all of it (XGBoost computes contributions only from a
+ * DMatrix, made per call, but that is about 9 us). Hence the split:
+ * lead_model_predict for every event, this only when the reasons are to
+ * be shown. */
 int lead_model_explain(struct lead_model *m, const float x[LEAD_F_COUNT],
                        struct lead_prediction *out, char *err, size_t errlen);
 
