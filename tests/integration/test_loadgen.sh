@@ -49,7 +49,7 @@ expect_eq "written as the collector would" "1 loadgen true true" \
 check "IPv4 and IPv6 clients" bash -c "jq -r .value.client_ip '$T/raw.jsonl' | grep -q : &&
   jq -r .value.client_ip '$T/raw.jsonl' | grep -q '^[0-9.]*$'"
 check "every event type" test "$(jq -r .value.event_type "$T/raw.jsonl" | sort -u | tr '\n' ' ')" = \
-  "booking_completed booking_started click form_start page_view scroll "
+  "booking_completed booking_started click exit_intent form_start page_view rage_click scroll "
 
 # --http: through a collector that believes loadgen's X-Forwarded-For.
 start_collector c1 ANALYTICS_COLLECTOR_TRUSTED_PROXIES=127.0.0.0/8
