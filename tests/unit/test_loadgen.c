@@ -691,6 +691,20 @@ struct kind_track {
     unsigned pricing, started, completed, forms, rage, exits, deepest, contact;
 };
 
+/* The depth_pct of a scroll's event data, {"depth_pct":N}, checked. */
+static unsigned scroll_depth(const char *data)
+{
+    const char *prefix = "{\"depth_pct\":";
+    char *end;
+    unsigned long d;
+
+    assert_true(strncmp(data, prefix, strlen(prefix)) == 0);
+    d = strtoul(data + strlen(prefix), &end, 10);
+    assert_string_equal(end, "}");
+    assert_true(d == 25 || d == 50 || d == 75 || d == 100);
+    return (unsigned)d;
+}
+
 /* Checks ev's order against its visitor's previous event and counts it. */
 static void kind_track_add(struct kind_track *t, const struct loadgen_event *ev)
 {
@@ -740,7 +754,7 @@ static void kind_track_add(struct kind_track *t, const struct loadgen_event *ev)
         t->exits++;
         break;
     case LOADGEN_SCROLL:
-        assert_int_equal(sscanf(ev->event_data, "{\"depth_pct\":%u}", &depth), 1);
+        depth = scroll_depth(ev->event_data);
         t->deepest = depth > t->deepest ? depth : t->deepest;
         break;
     default:

@@ -828,9 +828,9 @@ static uint8_t gen_human_kind(double u)
 {
     unsigned x = (unsigned)(u * 1000);
 
-    for (uint8_t k = LOADGEN_VK_CRAWLER + 1; k < LOADGEN_VK_COUNT - 1; k++) {
+    for (int k = LOADGEN_VK_CRAWLER + 1; k < LOADGEN_VK_COUNT - 1; k++) {
         if (x < gen_kinds[k].share) {
-            return k;
+            return (uint8_t)k;
         }
         x -= gen_kinds[k].share;
     }
