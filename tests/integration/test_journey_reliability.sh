@@ -107,9 +107,10 @@ ITEST_PIDS+=("$OLD_PID")
 # journey-builder's own expired dead letter.
 start_collector c1 ANALYTICS_COLLECTOR_TRUSTED_PROXIES=127.0.0.0/8 ANALYTICS_RETENTION_DAYS=36500
 start_enricher e1
-# Events two hours old, 500 visitors' first visits (seed 12: 34 bookings
-# completed) over seven minutes of event time: well under the 30 minutes of
-# session idle and the hour of abandonment, so nothing falls due by time.
+# Events two hours old, 500 visitors' first visits (seed 12: 18 bookings
+# completed, some started and abandoned) over three minutes of event time:
+# well under the 30 minutes of session idle and the hour of abandonment, so
+# nothing falls due by time.
 # One connection: loadgen splits the visitors between its threads, and 250
 # visitors would make return visits.
 "$BIN/analytics-loadgen" --http "$URL" --count "$EVENTS" --rate 300 --batch 10 --concurrency 1 \

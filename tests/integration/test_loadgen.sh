@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # analytics-loadgen against the real binaries: --kafka-raw onto the devbroker,
-# --http through a collector, --json into analytics-enricher --enrich-stdin.
+# --http through a collector, --json into analytics-enricher --enrich-stdin,
+# --kinds naming the visitors of the same population.
 source "$(dirname "$0")/lib.sh"
 itest_init loadgen
 
@@ -29,6 +30,25 @@ check "and says so" log_has "$T/agents.err" loadgen.agents_failed
 check "same seed, same events" cmp -s "$T/a.jsonl" "$T/b.jsonl"
 expect_eq "--json prints --count lines" 300 "$(wc -l <"$T/a.jsonl")"
 
+# --kinds: the ground truth of the population --json made events of.
+"$LG" --kinds --seed 9 --visitors 200 >"$T/kinds.csv" 2>"$T/kinds.log"
+expect_eq "--kinds exits 0" 0 "$?"
+expect_eq "--kinds: a header and one line per visitor" "visitor,fingerprint,kind 201" \
+  "$(head -1 "$T/kinds.csv") $(wc -l <"$T/kinds.csv")"
+"$LG" --kinds --seed 9 --visitors 200 2>/dev/null | cmp -s - "$T/kinds.csv"
+expect_eq "--kinds: same seed, same kinds" 0 "$?"
+check "--kinds: several kinds, crawlers among them" bash -c \
+  "test \$(tail -n +2 '$T/kinds.csv' | cut -d, -f3 | sort -u | wc -l) -ge 8 &&
+   grep -q ',crawler\$' '$T/kinds.csv'"
+check "--kinds: the summary counts them" jq -e '.summary | fromjson | .kinds.bouncer > 0' \
+  "$T/kinds.log"
+"$LG" --json --count 1000 --seed 9 --visitors 200 --window-s 60 --start-ms 1764000000000 \
+  2>/dev/null | jq -r .fingerprint | sort -u >"$T/fps.txt"
+sent="$(wc -l <"$T/fps.txt")"
+missing="$(comm -23 "$T/fps.txt" <(tail -n +2 "$T/kinds.csv" | cut -d, -f2 | sort) | wc -l)"
+check "--kinds: every fingerprint --json sends is listed ($missing of $sent missing)" \
+  test "$sent" -ge 150 -a "$missing" -eq 0
+
 # --kafka-raw: every event delivered, keyed by fingerprint, decodable.
 start_devbroker
 "$LG" --kafka-raw --count 5000 --seed 1 >"$T/kafka.json" 2>"$T/kafka.log"
@@ -49,7 +69,7 @@ expect_eq "written as the collector would" "1 loadgen true true" \
 check "IPv4 and IPv6 clients" bash -c "jq -r .value.client_ip '$T/raw.jsonl' | grep -q : &&
   jq -r .value.client_ip '$T/raw.jsonl' | grep -q '^[0-9.]*$'"
 check "every event type" test "$(jq -r .value.event_type "$T/raw.jsonl" | sort -u | tr '\n' ' ')" = \
-  "booking_completed booking_started click form_start page_view scroll "
+  "booking_completed booking_started click exit_intent form_start page_view rage_click scroll "
 
 # --http: through a collector that believes loadgen's X-Forwarded-For.
 start_collector c1 ANALYTICS_COLLECTOR_TRUSTED_PROXIES=127.0.0.0/8

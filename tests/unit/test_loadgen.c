@@ -1,8 +1,9 @@
 /* Unit tests for the load generator (tools/loadgen): the agent list, the
  * visitor generator (determinism, time order, variety, funnel, URLs that
- * deploy/config/pages.json classifies as intended), the two event shapes
- * (RawEvent and the collector's JSON, checked with the collector's own
- * parser) and the latency histogram. */
+ * deploy/config/pages.json classifies as intended, the visitor kinds' shares
+ * and behaviour over weeks), the two event shapes (RawEvent and the
+ * collector's JSON, checked with the collector's own parser) and the latency
+ * histogram. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "analytics/pbjson.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,10 +181,10 @@ static void test_gen_bad_params(void **state)
 static bool same_event(const struct loadgen_event *a, const struct loadgen_event *b)
 {
     return a->visitor == b->visitor && a->agent == b->agent && a->kind == b->kind &&
-           a->ts_ms == b->ts_ms && a->received_ms == b->received_ms &&
-           strcmp(a->event_id, b->event_id) == 0 && strcmp(a->session_id, b->session_id) == 0 &&
-           strcmp(a->user_id, b->user_id) == 0 && strcmp(a->page_url, b->page_url) == 0 &&
-           strcmp(a->referrer_url, b->referrer_url) == 0 &&
+           a->visitor_kind == b->visitor_kind && a->ts_ms == b->ts_ms &&
+           a->received_ms == b->received_ms && strcmp(a->event_id, b->event_id) == 0 &&
+           strcmp(a->session_id, b->session_id) == 0 && strcmp(a->user_id, b->user_id) == 0 &&
+           strcmp(a->page_url, b->page_url) == 0 && strcmp(a->referrer_url, b->referrer_url) == 0 &&
            strcmp(a->event_data, b->event_data) == 0;
 }
 
@@ -190,7 +192,8 @@ static void test_gen_deterministic(void **state)
 {
     struct loadgen_params p;
     struct loadgen_event *a, *b, *c;
-    size_t n = 5000, differ = 0;
+    size_t n = 5000, differ = 0, kinds[LOADGEN_KIND_COUNT] = {0};
+    bool visitor_kinds[LOADGEN_VK_COUNT] = {false};
 
     (void)state;
     params(&p, 42, 1000);
@@ -201,8 +204,17 @@ static void test_gen_deterministic(void **state)
     for (size_t i = 0; i < n; i++) {
         assert_true(same_event(&a[i], &b[i]));
         differ += !same_event(&a[i], &c[i]);
+        kinds[a[i].kind]++;
+        visitor_kinds[a[i].visitor_kind] = true;
     }
     assert_true(differ > n * 9 / 10);
+    /* ... with every event kind and every kind of visitor in it */
+    for (int k = 0; k < LOADGEN_KIND_COUNT; k++) {
+        assert_true(kinds[k] > 0);
+    }
+    for (int k = 0; k < LOADGEN_VK_COUNT; k++) {
+        assert_true(visitor_kinds[k]);
+    }
     free(a);
     free(b);
     free(c);
@@ -594,6 +606,376 @@ static void test_gen_shards(void **state)
     free(all);
 }
 
+/* ---- the kinds of visitor ---- */
+
+/* Kinds come with their shares, and every event carries its visitor's. */
+static void test_gen_kind_shares(void **state)
+{
+    struct loadgen_params p;
+    struct loadgen_gen *g;
+    struct loadgen_visitor_info info;
+    struct loadgen_event ev;
+    size_t count[LOADGEN_VK_COUNT] = {0}, humans;
+    double total = 0;
+
+    (void)state;
+    assert_true(loadgen_visitor_kind_share(LOADGEN_VK_CRAWLER) == 0);
+    for (int k = 0; k < LOADGEN_VK_COUNT; k++) {
+        const char *name = loadgen_visitor_kind_name((enum loadgen_visitor_kind)k);
+
+        assert_non_null(name);
+        for (int j = 0; j < k; j++) {
+            assert_string_not_equal(name, loadgen_visitor_kind_name((enum loadgen_visitor_kind)j));
+        }
+        assert_true(k == LOADGEN_VK_CRAWLER || loadgen_visitor_kind_share(k) >= 0.04);
+        total += loadgen_visitor_kind_share((enum loadgen_visitor_kind)k);
+    }
+    assert_true(fabs(total - 1) < 1e-9);
+
+    params(&p, 31, 40000);
+    g = loadgen_gen_new(&p, g_agents, NULL, 0);
+    assert_non_null(g);
+    for (uint32_t i = 0; i < loadgen_gen_visitors(g); i++) {
+        loadgen_gen_visitor(g, i, &info);
+        assert_int_equal(info.visitor, i);
+        count[info.kind]++;
+    }
+    humans = p.visitors - count[LOADGEN_VK_CRAWLER];
+    assert_true(count[LOADGEN_VK_CRAWLER] > p.visitors / 100 &&
+                count[LOADGEN_VK_CRAWLER] < p.visitors * 3 / 100); /* ~2% */
+    for (int k = 1; k < LOADGEN_VK_COUNT; k++) {
+        double want = loadgen_visitor_kind_share((enum loadgen_visitor_kind)k) * (double)humans;
+
+        printf("%-18s %5zu visitors (%.0f expected)\n",
+               loadgen_visitor_kind_name((enum loadgen_visitor_kind)k), count[k], want);
+        assert_true(fabs((double)count[k] - want) < 0.1 * want); /* >= 4 standard deviations */
+    }
+    for (int i = 0; i < 20000; i++) {
+        loadgen_gen_next(g, &ev);
+        loadgen_gen_visitor(g, ev.visitor, &info);
+        assert_int_equal(ev.visitor_kind, info.kind);
+        assert_string_equal(ev.fingerprint, info.fingerprint);
+        assert_int_equal(ev.bot, info.kind == LOADGEN_VK_CRAWLER);
+    }
+    loadgen_gen_free(g);
+}
+
+/* What the persona features are made of, per visitor, from its events. */
+enum {
+    ST_SESSIONS,
+    ST_PAGES_PER_SESSION,
+    ST_SECONDS_PER_SESSION, /* first to last event of a visit */
+    ST_PRICING,             /* page views of pricing pages */
+    ST_STARTED,
+    ST_COMPLETED,
+    ST_ABANDONED, /* started, not completed */
+    ST_FORMS,
+    ST_RAGE,
+    ST_EXITS_PER_SESSION,
+    ST_SCROLL, /* deepest, percent */
+    ST_ACTIVE_DAYS,
+    ST_CONTACT_PER_SESSION, /* page views of contact pages */
+    ST_COUNT
+};
+
+static const char *const st_names[ST_COUNT] = {
+    "sess",  "pg/s", "sec/s",  "price",  "start", "done",   "aband",
+    "forms", "rage", "exit/s", "scroll", "days",  "cont/s",
+};
+
+struct kind_track {
+    enum loadgen_visitor_kind kind;
+    bool seen, in_visit;
+    long long first_ts, last_ts, visit_ts, seconds_ms;
+    unsigned events, sessions, pages, visit_pages, max_visit_pages;
+    unsigned pricing, started, completed, forms, rage, exits, deepest, contact;
+};
+
+/* The depth_pct of a scroll's event data, {"depth_pct":N}, checked. */
+static unsigned scroll_depth(const char *data)
+{
+    const char *prefix = "{\"depth_pct\":";
+    char *end;
+    unsigned long d;
+
+    assert_true(strncmp(data, prefix, strlen(prefix)) == 0);
+    d = strtoul(data + strlen(prefix), &end, 10);
+    assert_string_equal(end, "}");
+    assert_true(d == 25 || d == 50 || d == 75 || d == 100);
+    return (unsigned)d;
+}
+
+/* Checks ev's order against its visitor's previous event and counts it. */
+static void kind_track_add(struct kind_track *t, const struct loadgen_event *ev)
+{
+    unsigned depth;
+
+    if (t->seen) {
+        assert_true(ev->ts_ms >= t->last_ts);
+        assert_true(ev->visit_start ? ev->ts_ms - t->last_ts > IDLE_MS
+                                    : ev->ts_ms - t->last_ts < IDLE_MS);
+        assert_int_equal(ev->visitor_kind, t->kind);
+    } else {
+        t->seen = true;
+        t->kind = ev->visitor_kind;
+        t->first_ts = ev->ts_ms;
+    }
+    assert_true(ev->visit_start == !t->in_visit);
+    if (ev->visit_start) {
+        t->sessions++;
+        t->visit_ts = ev->ts_ms;
+        t->visit_pages = 0;
+    }
+    t->in_visit = !ev->visit_end;
+    t->last_ts = ev->ts_ms;
+    t->events++;
+    switch (ev->kind) {
+    case LOADGEN_PAGE_VIEW:
+        t->pages++;
+        t->visit_pages++;
+        t->max_visit_pages =
+            t->visit_pages > t->max_visit_pages ? t->visit_pages : t->max_visit_pages;
+        t->pricing += ev->page_type == LOADGEN_PAGE_PRICING;
+        t->contact += ev->page_type == LOADGEN_PAGE_CONTACT;
+        break;
+    case LOADGEN_BOOKING_STARTED:
+        t->started++;
+        break;
+    case LOADGEN_BOOKING_COMPLETED:
+        t->completed++;
+        break;
+    case LOADGEN_FORM_START:
+        t->forms++;
+        break;
+    case LOADGEN_RAGE_CLICK:
+        t->rage++;
+        break;
+    case LOADGEN_EXIT_INTENT:
+        t->exits++;
+        break;
+    case LOADGEN_SCROLL:
+        depth = scroll_depth(ev->event_data);
+        t->deepest = depth > t->deepest ? depth : t->deepest;
+        break;
+    default:
+        break;
+    }
+    if (ev->visit_end) {
+        t->seconds_ms += ev->ts_ms - t->visit_ts;
+    }
+}
+
+static void kind_track_stats(const struct kind_track *t, double st[ST_COUNT])
+{
+    double s = t->sessions;
+
+    st[ST_SESSIONS] = s;
+    st[ST_PAGES_PER_SESSION] = t->pages / s;
+    st[ST_SECONDS_PER_SESSION] = (double)t->seconds_ms / 1000 / s;
+    st[ST_PRICING] = t->pricing;
+    st[ST_STARTED] = t->started;
+    st[ST_COMPLETED] = t->completed;
+    st[ST_ABANDONED] = (double)t->started - t->completed;
+    st[ST_FORMS] = t->forms;
+    st[ST_RAGE] = t->rage;
+    st[ST_EXITS_PER_SESSION] = t->exits / s;
+    st[ST_SCROLL] = t->deepest;
+    st[ST_ACTIVE_DAYS] = (double)(t->last_ts - t->first_ts) / 86400e3;
+    st[ST_CONTACT_PER_SESSION] = t->contact / s;
+}
+
+/* Asserts that kind k's mean of statistic st is above every other human
+ * kind's (mean[kind][stat]). */
+static void assert_highest(double mean[LOADGEN_VK_COUNT][ST_COUNT], int k, int st)
+{
+    for (int o = 1; o < LOADGEN_VK_COUNT; o++) {
+        if (o != k && !(mean[k][st] > mean[o][st])) {
+            fail_msg("%s: %s %.2f, not above %s's %.2f", st_names[st],
+                     loadgen_visitor_kind_name((enum loadgen_visitor_kind)k), mean[k][st],
+                     loadgen_visitor_kind_name((enum loadgen_visitor_kind)o), mean[o][st]);
+        }
+    }
+}
+
+#define HORIZON_MS (100LL * 86400 * 1000) /* longer than a repeat booker's spell */
+
+/* Drives a population through 100 days and returns each visitor's track,
+ * checking time order overall, per visitor and between visits on the way
+ * (caller frees). */
+static struct kind_track *run_kinds(const struct loadgen_params *p)
+{
+    struct kind_track *t = calloc(p->visitors, sizeof(*t));
+    struct loadgen_gen *g = loadgen_gen_new(p, g_agents, NULL, 0);
+    struct loadgen_event ev;
+    long long prev = 0;
+
+    assert_non_null(t);
+    assert_non_null(g);
+    for (;;) {
+        loadgen_gen_next(g, &ev);
+        assert_true(ev.ts_ms >= prev);
+        prev = ev.ts_ms;
+        if (ev.ts_ms >= T0 + HORIZON_MS) {
+            break;
+        }
+        kind_track_add(&t[ev.visitor], &ev);
+    }
+    loadgen_gen_free(g);
+    return t;
+}
+
+/* Over 100 days each kind does what sets it apart, in the features the
+ * personas are trained on. */
+static void test_gen_kinds_behave(void **state)
+{
+    struct loadgen_params p;
+    struct kind_track *t;
+    double mean[LOADGEN_VK_COUNT][ST_COUNT] = {{0}}, st[ST_COUNT];
+    size_t n[LOADGEN_VK_COUNT] = {0}, deep_readers = 0, started = 0, contact_forms = 0;
+
+    (void)state;
+    params(&p, 33, 3000);
+    t = run_kinds(&p);
+    for (uint32_t i = 0; i < p.visitors; i++) {
+        const struct kind_track *v = &t[i];
+
+        assert_true(v->seen);
+        kind_track_stats(v, st);
+        for (int s = 0; s < ST_COUNT; s++) {
+            mean[v->kind][s] += st[s];
+        }
+        n[v->kind]++;
+        if (v->kind != LOADGEN_VK_BOOKER && v->kind != LOADGEN_VK_REPEAT_BOOKER) {
+            assert_int_equal(v->completed, 0); /* only bookers book */
+        }
+        switch (v->kind) {
+        case LOADGEN_VK_BOUNCER:
+            assert_int_equal(v->max_visit_pages, 1);
+            assert_true(v->sessions <= 2);
+            break;
+        case LOADGEN_VK_READER:
+            assert_int_equal(v->pricing, 0);
+            deep_readers += v->deepest == 100;
+            break;
+        case LOADGEN_VK_COMPARER:
+            assert_true(v->sessions >= 3 && v->pricing >= 3);
+            assert_int_equal(v->started, 0);
+            break;
+        case LOADGEN_VK_ABANDONER:
+            assert_true(v->forms >= 1);
+            started += v->started >= 1;
+            break;
+        case LOADGEN_VK_BOOKER:
+            assert_true(v->completed >= 1 && v->started == v->completed);
+            assert_true(v->sessions <= 2);
+            break;
+        case LOADGEN_VK_REPEAT_BOOKER:
+            assert_true(v->completed >= 2 && v->sessions >= 2);
+            break;
+        case LOADGEN_VK_RETURNER:
+            assert_true(v->sessions >= 6 && v->started == 0);
+            break;
+        case LOADGEN_VK_FRUSTRATED:
+            assert_true(v->rage >= v->sessions);
+            break;
+        case LOADGEN_VK_LEAVER:
+            assert_true(v->exits >= v->sessions && v->deepest <= 25);
+            break;
+        case LOADGEN_VK_CONTACT:
+            assert_true(v->contact >= v->sessions && v->started == 0);
+            contact_forms += v->forms >= 1;
+            break;
+        default:
+            break;
+        }
+    }
+    printf("%-18s %5s", "kind", "n");
+    for (int s = 0; s < ST_COUNT; s++) {
+        printf(" %6s", st_names[s]);
+    }
+    printf("\n");
+    for (int k = 0; k < LOADGEN_VK_COUNT; k++) {
+        assert_true(n[k] > 0);
+        printf("%-18s %5zu", loadgen_visitor_kind_name((enum loadgen_visitor_kind)k), n[k]);
+        for (int s = 0; s < ST_COUNT; s++) {
+            mean[k][s] /= (double)n[k];
+            printf(" %6.2f", mean[k][s]);
+        }
+        printf("\n");
+    }
+    assert_true(deep_readers > n[LOADGEN_VK_READER] * 9 / 10);
+    assert_true(started > n[LOADGEN_VK_ABANDONER] * 8 / 10);
+    assert_true(contact_forms > n[LOADGEN_VK_CONTACT] * 7 / 10);
+    for (int k = 1; k < LOADGEN_VK_COUNT; k++) {
+        assert_true(k == LOADGEN_VK_BOUNCER ||
+                    mean[k][ST_PAGES_PER_SESSION] > mean[LOADGEN_VK_BOUNCER][ST_PAGES_PER_SESSION]);
+        assert_true(k == LOADGEN_VK_BOUNCER ||
+                    mean[k][ST_SESSIONS] >= mean[LOADGEN_VK_BOUNCER][ST_SESSIONS]);
+    }
+    assert_highest(mean, LOADGEN_VK_READER, ST_SECONDS_PER_SESSION);
+    assert_highest(mean, LOADGEN_VK_READER, ST_SCROLL);
+    assert_highest(mean, LOADGEN_VK_COMPARER, ST_PRICING);
+    assert_highest(mean, LOADGEN_VK_ABANDONER, ST_ABANDONED);
+    assert_highest(mean, LOADGEN_VK_REPEAT_BOOKER, ST_COMPLETED);
+    assert_highest(mean, LOADGEN_VK_RETURNER, ST_SESSIONS);
+    assert_highest(mean, LOADGEN_VK_FRUSTRATED, ST_RAGE);
+    assert_highest(mean, LOADGEN_VK_LEAVER, ST_EXITS_PER_SESSION);
+    assert_highest(mean, LOADGEN_VK_CONTACT, ST_CONTACT_PER_SESSION);
+    /* the booker goes straight there: fewer pages than anyone but a bouncer */
+    assert_true(mean[LOADGEN_VK_BOOKER][ST_PAGES_PER_SESSION] <
+                mean[LOADGEN_VK_REPEAT_BOOKER][ST_PAGES_PER_SESSION] + 1);
+    assert_true(mean[LOADGEN_VK_BOOKER][ST_ACTIVE_DAYS] < 1 &&
+                mean[LOADGEN_VK_REPEAT_BOOKER][ST_ACTIVE_DAYS] > 14 &&
+                mean[LOADGEN_VK_RETURNER][ST_ACTIVE_DAYS] > 14);
+    free(t);
+}
+
+/* rage_click and exit_intent carry the data a site's script would send. */
+static void test_gen_new_event_data(void **state)
+{
+    struct loadgen_params p;
+    struct loadgen_event *ev;
+    size_t rage = 0, exits = 0, triggers[3] = {0};
+
+    (void)state;
+    params(&p, 35, 2000);
+    ev = make_events(&p, N_EVENTS);
+    for (int i = 0; i < N_EVENTS; i++) {
+        cJSON *d = cJSON_Parse(ev[i].event_data);
+        const cJSON *x;
+
+        assert_true(cJSON_IsObject(d));
+        if (ev[i].kind == LOADGEN_RAGE_CLICK) {
+            assert_string_equal(ev[i].event_type, "rage_click");
+            assert_true(cJSON_IsString(cJSON_GetObjectItem(d, "element")));
+            x = cJSON_GetObjectItem(d, "clicks");
+            assert_true(cJSON_IsNumber(x) && x->valueint >= 3 && x->valueint <= 6);
+            rage++;
+        }
+        if (ev[i].kind == LOADGEN_EXIT_INTENT) {
+            const char *trig;
+
+            assert_string_equal(ev[i].event_type, "exit_intent");
+            x = cJSON_GetObjectItem(d, "trigger");
+            assert_true(cJSON_IsString(x));
+            trig = x->valuestring;
+            if (strcmp(trig, "pointer_top") == 0) {
+                triggers[0]++;
+            } else if (strcmp(trig, "scroll_up") == 0) {
+                triggers[1]++;
+            } else {
+                assert_string_equal(trig, "tab_hidden");
+                triggers[2]++;
+            }
+            exits++;
+        }
+        cJSON_Delete(d);
+    }
+    assert_true(rage > 50 && exits > 50);
+    assert_true(triggers[0] > triggers[1] && triggers[1] > 0 && triggers[2] > 0);
+    free(ev);
+}
+
 /* ---- the event shapes ---- */
 
 static void test_raw_fill(void **state)
@@ -749,6 +1131,9 @@ int main(void)
         cmocka_unit_test(test_gen_pages_match_config),
         cmocka_unit_test(test_gen_sources),
         cmocka_unit_test(test_gen_shards),
+        cmocka_unit_test(test_gen_kind_shares),
+        cmocka_unit_test(test_gen_kinds_behave),
+        cmocka_unit_test(test_gen_new_event_data),
         cmocka_unit_test(test_raw_fill),
         cmocka_unit_test(test_raw_wire_parses),
         cmocka_unit_test(test_hist),

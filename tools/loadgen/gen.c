@@ -17,17 +17,190 @@
 #define GEN_MIN_RETURN_MS (31LL * 60 * 1000)
 #define GEN_NONE 0xff
 #define GEN_SITE_MAX 256
+#define GEN_ALL 0xff               /* gen_kind.books: every visit of the spell */
+#define GEN_SPELL_GAP_DAYS_MIN 180 /* between a human's spells of visits */
+#define GEN_SPELL_GAP_DAYS_MAX 720
 
 enum gen_click { GEN_CLICK_NAV, GEN_CLICK_CTA, GEN_CLICK_TEL };
 enum gen_form { GEN_FORM_BOOKING, GEN_FORM_CONTACT };
+enum gen_booking { GEN_BOOK_NONE, GEN_BOOK_COMPLETE, GEN_BOOK_ABANDON };
 
 /* One planned event of a visitor: what, where, and how long after the
  * previous one. */
 struct gen_step {
     uint8_t kind; /* enum loadgen_kind */
     uint8_t page; /* page_view: the page shown; click: its target */
-    uint8_t arg;  /* scroll depth, enum gen_click or enum gen_form */
+    uint8_t arg;  /* scroll depth, enum gen_click, enum gen_form, rage click element, exit
+                     intent trigger */
+    uint8_t n;    /* rage click: clicks */
     uint32_t gap_ms;
+};
+
+/*
+ * How a kind of human visitor behaves. A visitor makes a spell of visits
+ * (visits, return_h hours apart), then comes back half a year to two years
+ * later (GEN_SPELL_GAP_DAYS_*) for another spell, so a run of less than half
+ * a year shows every visitor's kind undiluted. Of a spell's visits, books (at most all) head for
+ * the booking page and book or abandon there; a contact seeker's every visit heads for the contact
+ * page. A visit views pages pages (then its goal, if it has one), dwell seconds each. Ranges are
+ * {lo, hi}: integers uniform, times log-uniform.
+ */
+struct gen_kind {
+    const char *name;
+    unsigned share;    /* per mille of human visitors */
+    uint8_t visits[2]; /* of a spell */
+    uint8_t books[2];  /* booking visits of a spell; GEN_ALL: every one */
+    uint8_t pages[2];  /* page views of a visit, its goal not counted */
+    uint8_t goal;      /* enum loadgen_page_type a goal visit heads for, or GEN_NONE */
+    uint8_t booking;   /* enum gen_booking: what a booking visit does there */
+    float dwell[2];    /* seconds on a page */
+    float return_h[2]; /* hours between the visits of a spell */
+    float scroll[2];   /* chance of the first scroll milestone, of each further one */
+    float rage[2];     /* chance of a rage click on the landing page, on the others */
+    float exit[2];     /* chance of an exit intent on a page, on the visit's last */
+    float contact[2];  /* on a contact page: chance of the form, of a tel click */
+    unsigned prefer[LOADGEN_PAGE_TYPE_COUNT]; /* liking for home, service, pricing,
+                                                 booking, contact, blog, other */
+};
+
+/* What most kinds do now and then: the background the kinds stand out of
+ * (a rage click on a page, an exit intent as a visit ends, the contact form
+ * or the phone number on a contact page). */
+#define GEN_RARE_RAGE 0.005f
+#define GEN_RARE_EXIT 0.04f
+#define GEN_RARE_CONTACT 0.02f
+
+/* The kinds, by enum loadgen_visitor_kind; the crawler's row only names it
+ * (crawlers keep their own plan). The README's load generator section lists
+ * the same shares. */
+static const struct gen_kind gen_kinds[LOADGEN_VK_COUNT] = {
+    [LOADGEN_VK_CRAWLER] = {.name = "crawler"},
+    [LOADGEN_VK_BOUNCER] = {.name = "bouncer",
+                            .share = 220,
+                            .visits = {1, 1},
+                            .pages = {1, 1},
+                            .goal = GEN_NONE,
+                            .dwell = {5, 60},
+                            .return_h = {24, 24},
+                            .scroll = {0.3f, 0.2f},
+                            .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                            .exit = {0, GEN_RARE_EXIT},
+                            .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                            .prefer = {40, 35, 5, 0, 0, 20, 0}},
+    [LOADGEN_VK_READER] = {.name = "reader",
+                           .share = 110,
+                           .visits = {2, 4},
+                           .pages = {3, 8},
+                           .goal = GEN_NONE,
+                           .dwell = {60, 600},
+                           .return_h = {72, 480},
+                           .scroll = {0.95f, 0.85f},
+                           .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                           .exit = {0, GEN_RARE_EXIT},
+                           .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                           .prefer = {5, 5, 0, 0, 0, 85, 5}},
+    [LOADGEN_VK_COMPARER] = {.name = "price_comparer",
+                             .share = 100,
+                             .visits = {3, 6},
+                             .pages = {4, 9},
+                             .goal = GEN_NONE,
+                             .dwell = {15, 120},
+                             .return_h = {2, 72},
+                             .scroll = {0.5f, 0.45f},
+                             .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                             .exit = {0, GEN_RARE_EXIT},
+                             .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                             .prefer = {5, 20, 60, 3, 2, 0, 10}},
+    [LOADGEN_VK_ABANDONER] = {.name = "booking_abandoner",
+                              .share = 90,
+                              .visits = {1, 3},
+                              .books = {GEN_ALL, GEN_ALL},
+                              .pages = {2, 5},
+                              .goal = LOADGEN_PAGE_BOOKING,
+                              .booking = GEN_BOOK_ABANDON,
+                              .dwell = {10, 90},
+                              .return_h = {4, 72},
+                              .scroll = {0.4f, 0.4f},
+                              .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                              .exit = {0, 0.9f},
+                              .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                              .prefer = {10, 40, 40, 0, 0, 0, 10}},
+    [LOADGEN_VK_BOOKER] = {.name = "booker",
+                           .share = 80,
+                           .visits = {1, 1},
+                           .books = {1, 1},
+                           .pages = {1, 3},
+                           .goal = LOADGEN_PAGE_BOOKING,
+                           .booking = GEN_BOOK_COMPLETE,
+                           .dwell = {8, 60},
+                           .return_h = {24, 24},
+                           .scroll = {0.4f, 0.3f},
+                           .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                           .exit = {0, GEN_RARE_EXIT},
+                           .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                           .prefer = {20, 50, 30, 0, 0, 0, 0}},
+    [LOADGEN_VK_REPEAT_BOOKER] = {.name = "repeat_booker",
+                                  .share = 50,
+                                  .visits = {4, 8},
+                                  .books = {2, 4},
+                                  .pages = {1, 4},
+                                  .goal = LOADGEN_PAGE_BOOKING,
+                                  .booking = GEN_BOOK_COMPLETE,
+                                  .dwell = {10, 90},
+                                  .return_h = {72, 288},
+                                  .scroll = {0.4f, 0.4f},
+                                  .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                                  .exit = {0, GEN_RARE_EXIT},
+                                  .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                                  .prefer = {30, 40, 10, 0, 10, 0, 10}},
+    [LOADGEN_VK_RETURNER] = {.name = "loyal_returner",
+                             .share = 100,
+                             .visits = {6, 14},
+                             .pages = {2, 6},
+                             .goal = GEN_NONE,
+                             .dwell = {15, 120},
+                             .return_h = {24, 120},
+                             .scroll = {0.5f, 0.4f},
+                             .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                             .exit = {0, GEN_RARE_EXIT},
+                             .contact = {0.05f, 0.08f},
+                             .prefer = {30, 20, 0, 0, 5, 25, 20}},
+    [LOADGEN_VK_FRUSTRATED] = {.name = "frustrated",
+                               .share = 70,
+                               .visits = {1, 2},
+                               .pages = {1, 3},
+                               .goal = GEN_NONE,
+                               .dwell = {5, 40},
+                               .return_h = {1, 48},
+                               .scroll = {0.3f, 0.2f},
+                               .rage = {1, 0.6f},
+                               .exit = {0, 0.3f},
+                               .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                               .prefer = {30, 30, 20, 0, 10, 0, 10}},
+    [LOADGEN_VK_LEAVER] = {.name = "on_the_way_out",
+                           .share = 80,
+                           .visits = {1, 2},
+                           .pages = {1, 3},
+                           .goal = GEN_NONE,
+                           .dwell = {5, 45},
+                           .return_h = {12, 240},
+                           .scroll = {0.25f, 0},
+                           .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                           .exit = {0.5f, 1},
+                           .contact = {GEN_RARE_CONTACT, GEN_RARE_CONTACT},
+                           .prefer = {40, 30, 10, 0, 0, 10, 10}},
+    [LOADGEN_VK_CONTACT] = {.name = "contact_seeker",
+                            .share = 100,
+                            .visits = {1, 2},
+                            .pages = {1, 3},
+                            .goal = LOADGEN_PAGE_CONTACT,
+                            .dwell = {8, 60},
+                            .return_h = {24, 240},
+                            .scroll = {0.4f, 0.3f},
+                            .rage = {GEN_RARE_RAGE, GEN_RARE_RAGE},
+                            .exit = {0, GEN_RARE_EXIT},
+                            .contact = {0.75f, 0.5f},
+                            .prefer = {40, 30, 10, 0, 0, 0, 20}},
 };
 
 struct gen_visitor {
@@ -40,12 +213,15 @@ struct gen_visitor {
     uint32_t index;
     uint32_t agent;
     uint32_t visits;
-    float intent;
     uint8_t bot, ipv6, service;
-    uint8_t page;       /* the page being viewed */
-    uint8_t prev_page;  /* the one before it in this visit, GEN_NONE on the landing page */
-    uint8_t pages_left; /* crawlers: page views still to make in this visit */
-    uint8_t npages;     /* page views made in this visit */
+    uint8_t kind;        /* enum loadgen_visitor_kind */
+    uint8_t visits_left; /* humans: visits of the spell still to come after this one */
+    uint8_t books_left;  /* humans: of them, booking visits */
+    uint8_t goal;        /* humans: the page type this visit heads for, GEN_NONE for none */
+    uint8_t page;        /* the page being viewed */
+    uint8_t prev_page;   /* the one before it in this visit, GEN_NONE on the landing page */
+    uint8_t pages_left;  /* page views still to make in this visit (humans: the goal's too) */
+    uint8_t npages;      /* page views made in this visit */
     uint8_t nq, qhead;
     struct gen_step q[GEN_QMAX];
     char fingerprint[20];
@@ -64,13 +240,18 @@ struct loadgen_gen {
 };
 
 static const char *const gen_kind_names[LOADGEN_KIND_COUNT] = {
-    "page_view", "click", "scroll", "form_start", "booking_started", "booking_completed",
+    "page_view",         "click",      "scroll",      "form_start", "booking_started",
+    "booking_completed", "rage_click", "exit_intent",
 };
 static const char *const gen_page_names[LOADGEN_PAGE_TYPE_COUNT] = {
     "home", "service", "pricing", "booking", "contact", "blog", "other",
 };
 static const char *const gen_channel_names[LOADGEN_CH_COUNT] = {
     "direct", "organic", "social", "email", "paid", "referral",
+};
+/* What a rage click hits (gen_plan_rage picks the index). */
+static const char *const gen_rage_elements[] = {
+    "cta", "nav", "image", "price_table", "form_submit", "map",
 };
 
 const char *loadgen_kind_name(enum loadgen_kind k)
@@ -86,6 +267,16 @@ const char *loadgen_page_type_name(enum loadgen_page_type t)
 const char *loadgen_channel_name(enum loadgen_channel c)
 {
     return gen_channel_names[c];
+}
+
+const char *loadgen_visitor_kind_name(enum loadgen_visitor_kind k)
+{
+    return gen_kinds[k].name;
+}
+
+double loadgen_visitor_kind_share(enum loadgen_visitor_kind k)
+{
+    return gen_kinds[k].share / 1000.0;
 }
 
 void loadgen_params_default(struct loadgen_params *p)
@@ -224,10 +415,51 @@ static void gen_sift_down(struct loadgen_gen *g, uint32_t i)
 static void gen_push(struct gen_visitor *v, enum loadgen_kind kind, uint8_t page, uint8_t arg,
                      uint32_t gap_ms)
 {
-    assert(v->nq < GEN_QMAX); /* a page plans at most 4 scrolls and 4 more steps */
+    /* A page plans at most 4 scrolls, a rage click, 4 booking steps or 2
+     * contact steps, an exit intent and 2 steps to the next page. */
+    assert(v->nq < GEN_QMAX);
     if (v->nq < GEN_QMAX) {
-        v->q[v->nq++] = (struct gen_step){(uint8_t)kind, page, arg, gap_ms};
+        v->q[v->nq++] = (struct gen_step){(uint8_t)kind, page, arg, 0, gap_ms};
     }
+}
+
+/* A whole number in [r[0], r[1]]. */
+static uint8_t gen_range(uint64_t *rng, const uint8_t r[2])
+{
+    return (uint8_t)(r[0] + rng_below(rng, (uint32_t)(r[1] - r[0]) + 1));
+}
+
+/* Starts a human's spell of visits: how many, and how many book. */
+static void gen_spell_begin(struct gen_visitor *v)
+{
+    const struct gen_kind *k = &gen_kinds[v->kind];
+    uint8_t books;
+
+    v->visits_left = gen_range(&v->rng, k->visits);
+    books = k->books[0] == GEN_ALL ? v->visits_left : gen_range(&v->rng, k->books);
+    v->books_left = books < v->visits_left ? books : v->visits_left;
+}
+
+/* Plans a human's visit: its goal (booking visits are spread over the
+ * spell at random) and its number of pages. */
+static void gen_visit_plan(struct gen_visitor *v)
+{
+    const struct gen_kind *k = &gen_kinds[v->kind];
+
+    if (v->visits_left == 0) {
+        gen_spell_begin(v);
+    }
+    v->goal = GEN_NONE;
+    if (k->goal == LOADGEN_PAGE_BOOKING) {
+        if (v->books_left > 0 && rng_below(&v->rng, v->visits_left) < v->books_left) {
+            v->goal = LOADGEN_PAGE_BOOKING;
+            v->books_left--;
+        }
+    } else if (k->goal != GEN_NONE) {
+        v->goal = k->goal;
+    }
+    v->visits_left--;
+    v->pages_left = (uint8_t)(gen_range(&v->rng, k->pages) - 1 + (v->goal != GEN_NONE));
 }
 
 /* Starts a visit at ts: a new session, a source, the landing page. */
@@ -244,61 +476,86 @@ static void gen_visit_begin(struct gen_visitor *v, long long ts)
         v->pages_left = (uint8_t)(1 + rng_below(&v->rng, 10));
         landing = loadgen_site_pick_any(&v->rng);
     } else {
+        gen_visit_plan(v);
         loadgen_site_source(&v->rng, v->visits > 0, &v->src);
-        landing = loadgen_site_pick(&v->rng, loadgen_site_landing_type(&v->rng, &v->src));
+        landing = loadgen_site_pick(
+            &v->rng, loadgen_site_landing_type(&v->rng, &v->src, gen_kinds[v->kind].prefer));
     }
     v->visits++;
     v->next_ts = ts;
     gen_push(v, LOADGEN_PAGE_VIEW, landing, 0, 0);
 }
 
-/* Schedules the visitor's next visit after one that just ended at ts. */
+/* Schedules the visitor's next visit after one that just ended at ts: a
+ * human's next of the spell, or the first of another spell. */
 static void gen_visit_return(struct gen_visitor *v, long long ts)
 {
+    const struct gen_kind *k = &gen_kinds[v->kind];
     long long gap;
 
     if (v->bot) {
         gap = gen_log_ms(&v->rng, 3600e3, 48 * 3600e3);
-    } else if (rng_chance(&v->rng, 0.3)) {
-        gap = gen_log_ms(&v->rng, (double)GEN_MIN_RETURN_MS, 4 * 3600e3);
+    } else if (v->visits_left > 0) {
+        gap = gen_log_ms(&v->rng, k->return_h[0] * 3600e3, k->return_h[1] * 3600e3);
     } else {
-        gap = gen_log_ms(&v->rng, 4 * 3600e3, 10 * 86400e3);
+        gap =
+            gen_log_ms(&v->rng, GEN_SPELL_GAP_DAYS_MIN * 86400e3, GEN_SPELL_GAP_DAYS_MAX * 86400e3);
     }
     gen_visit_begin(v, ts + (gap > GEN_MIN_RETURN_MS ? gap : GEN_MIN_RETURN_MS));
 }
 
-/* Plans scroll milestones (25, 50, 75, 100%) on the current page, the first
- * with probability p_first, each further one less likely. */
-static void gen_plan_scrolls(struct gen_visitor *v, double p_first)
+/* The milliseconds planned on the current page so far. */
+static uint32_t gen_planned_ms(const struct gen_visitor *v)
+{
+    uint32_t ms = 0;
+
+    for (uint8_t i = 0; i < v->nq; i++) {
+        ms += v->q[i].gap_ms;
+    }
+    return ms;
+}
+
+/* Plans scroll milestones (25, 50, 75, 100%) on the current page, spread
+ * over the dwell_ms the visitor stays: the first with the kind's chance,
+ * each further one with its other chance. */
+static void gen_plan_scrolls(struct gen_visitor *v, const struct gen_kind *k, uint32_t dwell_ms)
 {
     static const uint8_t depths[] = {25, 50, 75, 100};
-    static const double p_more[] = {0.45, 0.4, 0.35};
 
-    if (!rng_chance(&v->rng, p_first)) {
-        return;
-    }
-    gen_push(v, LOADGEN_SCROLL, v->page, depths[0], gen_gap(&v->rng, 2, 20));
-    for (int i = 1; i < 4 && rng_chance(&v->rng, p_more[i - 1]); i++) {
-        gen_push(v, LOADGEN_SCROLL, v->page, depths[i], gen_gap(&v->rng, 2, 25));
+    for (int i = 0; i < 4 && rng_chance(&v->rng, k->scroll[i > 0]); i++) {
+        gen_push(v, LOADGEN_SCROLL, v->page, depths[i],
+                 500 + (uint32_t)(dwell_ms * (0.05 + 0.15 * rng_unit(&v->rng))));
     }
 }
 
-/* The booking page: form, booking started, completed, thank-you page.
- * Returns 1 when the booking completed (the thank-you page is queued). */
-static int gen_plan_booking(struct gen_visitor *v)
+/* A rage click on the current page: an element that does not answer,
+ * clicked 3 to 6 times. */
+static void gen_plan_rage(struct gen_visitor *v, enum loadgen_page_type t)
 {
-    double boost = 0.75 + 0.5 * v->intent;
+    /* The element: one of the page type's own, or a general one. */
+    static const uint8_t own[LOADGEN_PAGE_TYPE_COUNT] = {
+        [LOADGEN_PAGE_HOME] = 0,    [LOADGEN_PAGE_SERVICE] = 0, [LOADGEN_PAGE_PRICING] = 3,
+        [LOADGEN_PAGE_BOOKING] = 4, [LOADGEN_PAGE_CONTACT] = 5, [LOADGEN_PAGE_BLOG] = 2,
+        [LOADGEN_PAGE_OTHER] = 1,
+    };
+    uint8_t el = rng_chance(&v->rng, 0.6) ? own[t] : (uint8_t)rng_below(&v->rng, 3);
 
-    if (!rng_chance(&v->rng, 0.7 * boost)) {
-        return 0;
-    }
+    gen_push(v, LOADGEN_RAGE_CLICK, v->page, el, gen_gap(&v->rng, 1, 8));
+    v->q[v->nq - 1].n = (uint8_t)(3 + rng_below(&v->rng, 4));
+}
+
+/* The booking page of a booking visit: form, booking started, then either
+ * completed and the thank-you page, or (abandoning) left there, mostly
+ * after starting. Returns 1 when the thank-you page is queued. */
+static int gen_plan_booking(struct gen_visitor *v, const struct gen_kind *k)
+{
     gen_push(v, LOADGEN_FORM_START, v->page, GEN_FORM_BOOKING, gen_gap(&v->rng, 3, 40));
-    if (!rng_chance(&v->rng, 0.6 * boost)) {
+    if (k->booking == GEN_BOOK_ABANDON && !rng_chance(&v->rng, 0.85)) {
         return 0;
     }
     v->booking = rng_next(&v->rng) & 0xffffffffULL;
     gen_push(v, LOADGEN_BOOKING_STARTED, v->page, 0, gen_gap(&v->rng, 15, 120));
-    if (!rng_chance(&v->rng, 0.5 * boost)) {
+    if (k->booking != GEN_BOOK_COMPLETE) {
         return 0;
     }
     gen_push(v, LOADGEN_BOOKING_COMPLETED, v->page, 0, gen_gap(&v->rng, 30, 300));
@@ -306,48 +563,85 @@ static int gen_plan_booking(struct gen_visitor *v)
     return 1;
 }
 
+/* A contact page: the contact form and the phone number, each with the
+ * kind's chance; a visit that came for it does at least one. */
+static void gen_plan_contact(struct gen_visitor *v, const struct gen_kind *k, int goal)
+{
+    int form = rng_chance(&v->rng, k->contact[0]), tel = rng_chance(&v->rng, k->contact[1]);
+
+    if (form || (goal && !tel)) {
+        gen_push(v, LOADGEN_FORM_START, v->page, GEN_FORM_CONTACT, gen_gap(&v->rng, 3, 40));
+    }
+    if (tel) {
+        gen_push(v, LOADGEN_CLICK, v->page, GEN_CLICK_TEL, gen_gap(&v->rng, 2, 30));
+    }
+}
+
+/* Plans the way to the next page, dwell_ms after the page view (at least
+ * a second after the last step planned on it). */
+static void gen_plan_next(struct gen_visitor *v, const struct gen_kind *k, uint32_t dwell_ms)
+{
+    enum loadgen_page_type t = loadgen_site_page(v->page)->type, next;
+    uint32_t used = gen_planned_ms(v), gap = dwell_ms > used + 1000 ? dwell_ms - used : 1000;
+    uint8_t target;
+
+    next = v->pages_left == 1 && v->goal != GEN_NONE
+               ? (enum loadgen_page_type)v->goal
+               : loadgen_site_next_type(&v->rng, t, k->prefer);
+    v->pages_left--;
+    if (next == LOADGEN_PAGE_BOOKING) {
+        gen_push(v, LOADGEN_CLICK, LOADGEN_SITE_BOOK, GEN_CLICK_CTA, gap);
+        gen_push(v, LOADGEN_PAGE_VIEW, LOADGEN_SITE_BOOK, 0, gen_gap(&v->rng, 0.3, 2));
+        return;
+    }
+    target = loadgen_site_pick(&v->rng, next);
+    if (rng_chance(&v->rng, 0.6)) {
+        gen_push(v, LOADGEN_CLICK, target, GEN_CLICK_NAV, gap);
+        gen_push(v, LOADGEN_PAGE_VIEW, target, 0, gen_gap(&v->rng, 0.3, 2));
+    } else {
+        gen_push(v, LOADGEN_PAGE_VIEW, target, 0, gap);
+    }
+}
+
 /* Plans what a human does on the page just viewed, ending with the next
  * page view, or nothing when the visit ends there. */
 static void gen_plan_human(struct gen_visitor *v)
 {
+    const struct gen_kind *k = &gen_kinds[v->kind];
     enum loadgen_page_type t = loadgen_site_page(v->page)->type;
-    uint8_t target;
-    int next;
+    uint32_t dwell = gen_gap(&v->rng, k->dwell[0], k->dwell[1]);
+    int goal = v->goal != GEN_NONE && t == v->goal;
 
     if (v->page == LOADGEN_SITE_THANKS) {
+        v->pages_left = 0;
         if (rng_chance(&v->rng, 0.2)) {
             gen_push(v, LOADGEN_PAGE_VIEW, 0, 0, gen_gap(&v->rng, 5, 60));
         }
         return;
     }
-    gen_plan_scrolls(v, t == LOADGEN_PAGE_BLOG ? 0.6 : 0.4);
-    if (t == LOADGEN_PAGE_BOOKING && gen_plan_booking(v)) {
-        return;
+    gen_plan_scrolls(v, k, dwell);
+    if (rng_chance(&v->rng, k->rage[v->npages > 1])) {
+        gen_plan_rage(v, t);
+    }
+    if (goal) {
+        v->goal = GEN_NONE;
+        v->pages_left = 0; /* what the visit came for is its last page */
+        if (t == LOADGEN_PAGE_BOOKING && gen_plan_booking(v, k)) {
+            return;
+        }
     }
     if (t == LOADGEN_PAGE_CONTACT) {
-        if (rng_chance(&v->rng, 0.3)) {
-            gen_push(v, LOADGEN_FORM_START, v->page, GEN_FORM_CONTACT, gen_gap(&v->rng, 3, 40));
-        }
-        if (rng_chance(&v->rng, 0.15)) {
-            gen_push(v, LOADGEN_CLICK, v->page, GEN_CLICK_TEL, gen_gap(&v->rng, 2, 30));
-        }
+        gen_plan_contact(v, k, goal);
     }
-    next = v->npages >= GEN_MAX_PAGES ? -1 : loadgen_site_next_type(&v->rng, t, v->intent);
-    if (next < 0) {
-        return;
+    if (v->npages >= GEN_MAX_PAGES) {
+        v->pages_left = 0;
     }
-    if (next == LOADGEN_PAGE_BOOKING) {
-        gen_push(v, LOADGEN_CLICK, LOADGEN_SITE_BOOK, GEN_CLICK_CTA, gen_gap(&v->rng, 3, 60));
-        gen_push(v, LOADGEN_PAGE_VIEW, LOADGEN_SITE_BOOK, 0, gen_gap(&v->rng, 0.3, 2));
-        return;
+    if (rng_chance(&v->rng, k->exit[v->pages_left == 0])) { /* trigger: see gen_data */
+        gen_push(v, LOADGEN_EXIT_INTENT, v->page, (uint8_t)rng_below(&v->rng, 5),
+                 gen_gap(&v->rng, 1, 10));
     }
-    target = loadgen_site_pick(&v->rng, (enum loadgen_page_type)next);
-    if (rng_chance(&v->rng, 0.6)) {
-        gen_push(v, LOADGEN_CLICK, target, GEN_CLICK_NAV, gen_gap(&v->rng, 3, 60));
-        gen_push(v, LOADGEN_PAGE_VIEW, target, 0, gen_gap(&v->rng, 0.3, 2));
-    } else {
-        gen_push(v, LOADGEN_PAGE_VIEW, target, 0,
-                 gen_gap(&v->rng, 4, t == LOADGEN_PAGE_BLOG ? 240 : 90));
+    if (v->pages_left > 0) {
+        gen_plan_next(v, k, dwell);
     }
 }
 
@@ -444,6 +738,16 @@ static void gen_data(struct gen_visitor *v, const struct gen_step *s, char *buf,
                  v->booking, loadgen_site_service(v->service), loadgen_site_device(v->service),
                  loadgen_site_price(v->service));
         break;
+    case LOADGEN_RAGE_CLICK:
+        snprintf(buf, len, "{\"element\":\"%s\",\"clicks\":%u}", gen_rage_elements[s->arg],
+                 (unsigned)s->n);
+        break;
+    case LOADGEN_EXIT_INTENT: /* arg 0..4: the pointer leaving at the top three times in five */
+        snprintf(buf, len, "{\"trigger\":\"%s\"}",
+                 s->arg < 3    ? "pointer_top"
+                 : s->arg == 3 ? "scroll_up"
+                               : "tab_hidden");
+        break;
     default:
         snprintf(buf, len, "{}");
         break;
@@ -460,6 +764,7 @@ static void gen_fill(const struct loadgen_gen *g, struct gen_visitor *v, const s
     ev->user_agent = loadgen_agents_get(g->agents, v->agent);
     ev->client_ip = v->ip;
     ev->kind = (enum loadgen_kind)s->kind;
+    ev->visitor_kind = (enum loadgen_visitor_kind)v->kind;
     ev->event_type = gen_kind_names[s->kind];
     ev->page_type = loadgen_site_page(v->page)->type;
     ev->channel = v->src.channel;
@@ -518,6 +823,20 @@ void loadgen_gen_next(struct loadgen_gen *g, struct loadgen_event *ev)
 
 /* ---- the population ---- */
 
+/* A human kind, by the shares, from u in [0, 1). */
+static uint8_t gen_human_kind(double u)
+{
+    unsigned x = (unsigned)(u * 1000);
+
+    for (int k = LOADGEN_VK_CRAWLER + 1; k < LOADGEN_VK_COUNT - 1; k++) {
+        if (x < gen_kinds[k].share) {
+            return (uint8_t)k;
+        }
+        x -= gen_kinds[k].share;
+    }
+    return LOADGEN_VK_COUNT - 1;
+}
+
 /* Gives the visitor its identity and first visit. */
 static void gen_visitor_init(const struct loadgen_gen *g, struct gen_visitor *v, uint32_t index)
 {
@@ -538,7 +857,8 @@ static void gen_visitor_init(const struct loadgen_gen *g, struct gen_visitor *v,
         u = rng_unit(&v->rng); /* squared: popular agents are picked more */
         v->agent = g->popular[(size_t)(u * u * (double)g->nbrowsers)];
     }
-    v->intent = (float)rng_unit(&v->rng);
+    u = rng_unit(&v->rng); /* drawn by crawlers too: their events are as before kinds */
+    v->kind = v->bot ? LOADGEN_VK_CRAWLER : gen_human_kind(u);
     v->service = (uint8_t)rng_below(&v->rng, loadgen_site_nservices());
     gen_visit_begin(v, p->start_ms + (long long)(rng_unit(&v->rng) * (double)p->window_ms));
 }
@@ -627,6 +947,15 @@ out_oom:
 uint32_t loadgen_gen_visitors(const struct loadgen_gen *g)
 {
     return g->n;
+}
+
+void loadgen_gen_visitor(const struct loadgen_gen *g, uint32_t i, struct loadgen_visitor_info *out)
+{
+    const struct gen_visitor *v = &g->v[i];
+
+    out->visitor = v->index;
+    out->fingerprint = v->fingerprint;
+    out->kind = (enum loadgen_visitor_kind)v->kind;
 }
 
 void loadgen_gen_free(struct loadgen_gen *g)

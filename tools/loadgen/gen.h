@@ -9,13 +9,19 @@
  * A population of visitors, each with a stable fingerprint, one user agent
  * and one client IP, makes visits: a landing page reached through a channel
  * (direct, search, social, email, paid, referral), then page views seconds
- * apart with scrolls, clicks and form starts, and for some a booking funnel
- * (booking page, form, booking_started, booking_completed). After a visit a
- * visitor comes back later (more than 30 minutes idle, sometimes days), so
- * the stream never ends. Each visitor draws from its own random stream,
- * seeded from the run's seed and its index, so its events do not depend on
- * the others or on sharding. Events come out in time order overall, hence
- * in time order per visitor, with visitors interleaved.
+ * apart with scrolls, clicks, form starts, rage clicks and exit intents, and
+ * for some a booking funnel (booking page, form, booking_started,
+ * booking_completed). Every visitor is of one kind (enum
+ * loadgen_visitor_kind): a crawler, or one of ten human behaviours drawn
+ * with fixed shares (loadgen_visitor_kind_share), each differing in pages
+ * per visit, time on page, scroll depth, pricing views, bookings, forms,
+ * rage clicks, exit intents and how often and for how long it returns.
+ * After a visit a visitor comes back later (more than 30 minutes idle,
+ * sometimes days; after its kind's spell of visits, half a year or more),
+ * so the stream never ends. Each visitor draws from its own random stream, seeded from the
+ * run's seed and its index, so its kind and events do not depend on the
+ * others or on sharding. Events come out in time order overall, hence in
+ * time order per visitor, with visitors interleaved.
  */
 
 #include <stdbool.h>
@@ -31,7 +37,26 @@ enum loadgen_kind {
     LOADGEN_FORM_START,
     LOADGEN_BOOKING_STARTED,
     LOADGEN_BOOKING_COMPLETED,
+    LOADGEN_RAGE_CLICK,  /* {"element":..., "clicks":3..6} */
+    LOADGEN_EXIT_INTENT, /* {"trigger":"pointer_top"|"scroll_up"|"tab_hidden"} */
     LOADGEN_KIND_COUNT
+};
+
+/* Who a visitor is: the ground truth a persona model can be checked
+ * against. All but the crawler are humans. */
+enum loadgen_visitor_kind {
+    LOADGEN_VK_CRAWLER,       /* a bot: pages a second apart, no referrer */
+    LOADGEN_VK_BOUNCER,       /* one page, rarely back */
+    LOADGEN_VK_READER,        /* blog, long on each page, scrolls to the end */
+    LOADGEN_VK_COMPARER,      /* pricing pages over several visits, no booking */
+    LOADGEN_VK_ABANDONER,     /* starts bookings and forms, never completes, exit intent */
+    LOADGEN_VK_BOOKER,        /* a few pages straight to a completed booking */
+    LOADGEN_VK_REPEAT_BOOKER, /* back over weeks, books several times */
+    LOADGEN_VK_RETURNER,      /* many visits over weeks, no booking */
+    LOADGEN_VK_FRUSTRATED,    /* rage clicks, short visits */
+    LOADGEN_VK_LEAVER,        /* exit intents, shallow */
+    LOADGEN_VK_CONTACT,       /* the contact page: contact form, phone number */
+    LOADGEN_VK_COUNT
 };
 
 /* Page types as deploy/config/pages.json names them. */
@@ -82,8 +107,9 @@ struct loadgen_event {
     const char *client_ip;   /* borrowed */
     const char *event_type;  /* static: "page_view", "click", ... */
     enum loadgen_kind kind;
-    enum loadgen_page_type page_type; /* of page_url */
-    enum loadgen_channel channel;     /* of the visit */
+    enum loadgen_visitor_kind visitor_kind; /* the visitor's, the same for all its events */
+    enum loadgen_page_type page_type;       /* of page_url */
+    enum loadgen_channel channel;           /* of the visit */
     bool bot;
     bool ipv6;
     bool visit_start;      /* first event of a visit */
@@ -117,13 +143,31 @@ void loadgen_gen_next(struct loadgen_gen *g, struct loadgen_event *ev);
 /* Visitors this generator makes (its shard of the population). */
 uint32_t loadgen_gen_visitors(const struct loadgen_gen *g);
 
+/* Who a visitor is, without making its events. */
+struct loadgen_visitor_info {
+    uint32_t visitor;        /* index in the population */
+    const char *fingerprint; /* borrowed; valid until loadgen_gen_free */
+    enum loadgen_visitor_kind kind;
+};
+
+/* The generator's visitor i (i < loadgen_gen_visitors, in population order)
+ * into out. */
+void loadgen_gen_visitor(const struct loadgen_gen *g, uint32_t i, struct loadgen_visitor_info *out);
+
 /* Frees the generator. Accepts NULL. */
 void loadgen_gen_free(struct loadgen_gen *g);
 
-/* Static names: the event type, the page type as pages.json has it, and
- * the channel ("direct", "organic", "social", "email", "paid", "referral"). */
+/* Static names: the event type, the page type as pages.json has it, the
+ * channel ("direct", "organic", "social", "email", "paid", "referral") and
+ * the visitor kind ("crawler", "bouncer", "reader", ...). */
 const char *loadgen_kind_name(enum loadgen_kind k);
 const char *loadgen_page_type_name(enum loadgen_page_type t);
 const char *loadgen_channel_name(enum loadgen_channel c);
+const char *loadgen_visitor_kind_name(enum loadgen_visitor_kind k);
+
+/* The share of human visitors (0..1) that are of kind k; 0 for the crawler,
+ * whose share is loadgen_params.bot_share of all visitors. The human shares
+ * add up to 1. */
+double loadgen_visitor_kind_share(enum loadgen_visitor_kind k);
 
 #endif

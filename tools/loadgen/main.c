@@ -42,6 +42,8 @@ static int loadgen_dispatch(const struct loadgen_ctx *c)
         return loadgen_run_kafka(c);
     case LOADGEN_MODE_HTTP:
         return loadgen_run_http(c);
+    case LOADGEN_MODE_KINDS:
+        return loadgen_run_kinds(c);
     default:
         return loadgen_run_json(c);
     }

@@ -13,12 +13,15 @@
 
 void loadgen_opts_usage(FILE *out)
 {
-    fputs("Usage: " LOADGEN_PROG " (--kafka-raw | --http URL | --json) [options]\n\n"
+    fputs("Usage: " LOADGEN_PROG " (--kafka-raw | --http URL | --json | --kinds) [options]\n\n"
           "Synthetic visitors of a repair business's site (home, services, pricing, booking,\n"
           "contact, blog): a population with stable fingerprints, one user agent each (browsers\n"
           "from uap-core's test suite, ~2% crawlers), IPv4 and ~10% IPv6 addresses, visits from\n"
           "direct, search, social, email, paid and referral traffic, page views with clicks,\n"
-          "scrolls, form starts and a booking funnel. Deterministic for a given --seed.\n\n"
+          "scrolls, form starts, rage clicks, exit intents and a booking funnel. Every human\n"
+          "is of one of ten kinds (bouncer, reader, price_comparer, booking_abandoner, booker,\n"
+          "repeat_booker, loyal_returner, frustrated, on_the_way_out, contact_seeker) that\n"
+          "behave apart. Deterministic for a given --seed.\n\n"
           "Modes (one):\n"
           "  --kafka-raw        produce RawEvent messages to <prefix>events.raw as the collector\n"
           "                     would (key: fingerprint); exit 1 unless every one is delivered\n"
@@ -28,7 +31,9 @@ void loadgen_opts_usage(FILE *out)
           "                     ANALYTICS_COLLECTOR_TRUSTED_PROXIES to believe it); exit 1 unless\n"
           "                     every request got 202 with every event accepted\n"
           "  --json             print raw events as JSON lines (what analytics-enricher\n"
-          "                     --enrich-stdin reads); the summary goes to the log only\n\n"
+          "                     --enrich-stdin reads); the summary goes to the log only\n"
+          "  --kinds            print the population's ground truth as CSV (visitor,\n"
+          "                     fingerprint,kind) for --seed and --visitors; no events\n\n"
           "Options:\n"
           "  --count N          events to make (default 100000; unlimited with --duration)\n"
           "  --duration S       stop after S seconds (with --count: whichever comes first)\n"
@@ -105,7 +110,7 @@ static int opts_seed(const char *s, uint64_t *out)
 static int opts_mode(struct loadgen_opts *o, enum loadgen_mode m)
 {
     if (o->mode != LOADGEN_MODE_NONE) {
-        return opts_bad("--kafka-raw, --http and --json exclude each other");
+        return opts_bad("--kafka-raw, --http, --json and --kinds exclude each other");
     }
     o->mode = m;
     return 0;
@@ -115,7 +120,7 @@ static int opts_mode(struct loadgen_opts *o, enum loadgen_mode m)
 static int opts_check(struct loadgen_opts *o, bool count_set)
 {
     if (o->mode == LOADGEN_MODE_NONE) {
-        return opts_bad("one of --kafka-raw, --http URL or --json is required");
+        return opts_bad("one of --kafka-raw, --http URL, --json or --kinds is required");
     }
     if (o->mode == LOADGEN_MODE_HTTP && strncmp(o->url, "http://", 7) != 0 &&
         strncmp(o->url, "https://", 8) != 0) {
@@ -134,6 +139,7 @@ enum {
     O_KAFKA = 256,
     O_HTTP,
     O_JSON,
+    O_KINDS,
     O_COUNT,
     O_DURATION,
     O_RATE,
@@ -160,6 +166,8 @@ static int opts_one(struct loadgen_opts *o, int c, const char *arg, bool *count_
         return opts_mode(o, LOADGEN_MODE_KAFKA);
     case O_JSON:
         return opts_mode(o, LOADGEN_MODE_JSON);
+    case O_KINDS:
+        return opts_mode(o, LOADGEN_MODE_KINDS);
     case O_HTTP:
         o->url = arg;
         return opts_mode(o, LOADGEN_MODE_HTTP);
@@ -226,6 +234,7 @@ int loadgen_opts_parse(int argc, char **argv, struct loadgen_opts *o, bool *seed
         {"kafka-raw", no_argument, NULL, O_KAFKA},
         {"http", required_argument, NULL, O_HTTP},
         {"json", no_argument, NULL, O_JSON},
+        {"kinds", no_argument, NULL, O_KINDS},
         {"count", required_argument, NULL, O_COUNT},
         {"duration", required_argument, NULL, O_DURATION},
         {"rate", required_argument, NULL, O_RATE},

@@ -18,7 +18,13 @@
 
 #define LOADGEN_PROG "analytics-loadgen"
 
-enum loadgen_mode { LOADGEN_MODE_NONE, LOADGEN_MODE_KAFKA, LOADGEN_MODE_HTTP, LOADGEN_MODE_JSON };
+enum loadgen_mode {
+    LOADGEN_MODE_NONE,
+    LOADGEN_MODE_KAFKA,
+    LOADGEN_MODE_HTTP,
+    LOADGEN_MODE_JSON,
+    LOADGEN_MODE_KINDS
+};
 
 struct loadgen_opts {
     enum loadgen_mode mode;
@@ -46,6 +52,10 @@ struct loadgen_ctx {
 int loadgen_run_kafka(const struct loadgen_ctx *c);
 int loadgen_run_http(const struct loadgen_ctx *c);
 int loadgen_run_json(const struct loadgen_ctx *c);
+
+/* --kinds: prints the population's visitors (index, fingerprint, kind) as
+ * CSV and makes no events. Returns 0, or 1 when stdout failed. */
+int loadgen_run_kinds(const struct loadgen_ctx *c);
 
 /* Paces events to a rate: loadgen_pace_wait sleeps until done events are
  * due. A rate of 0 never waits. */

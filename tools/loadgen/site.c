@@ -40,16 +40,16 @@ static const struct loadgen_page site_pages[] = {
     {LOADGEN_PAGE_OTHER, "/privacy", "Privacy policy"},
 };
 
-/* Weights of the next page type (home, service, pricing, booking, contact,
- * blog, other) and of leaving, per current page type. */
-static const unsigned site_moves[LOADGEN_PAGE_TYPE_COUNT][LOADGEN_PAGE_TYPE_COUNT + 1] = {
-    [LOADGEN_PAGE_HOME] = {0, 30, 14, 5, 8, 10, 8, 25},
-    [LOADGEN_PAGE_SERVICE] = {4, 18, 25, 10, 7, 5, 3, 28},
-    [LOADGEN_PAGE_PRICING] = {4, 12, 6, 22, 10, 2, 3, 41},
-    [LOADGEN_PAGE_BOOKING] = {3, 5, 10, 0, 10, 0, 2, 70},
-    [LOADGEN_PAGE_CONTACT] = {6, 8, 6, 12, 2, 2, 4, 60},
-    [LOADGEN_PAGE_BLOG] = {8, 14, 6, 2, 3, 25, 2, 40},
-    [LOADGEN_PAGE_OTHER] = {15, 15, 8, 3, 10, 5, 8, 36},
+/* How often a page of each type (row) links to pages of each type (home,
+ * service, pricing, booking, contact, blog, other). */
+static const unsigned site_moves[LOADGEN_PAGE_TYPE_COUNT][LOADGEN_PAGE_TYPE_COUNT] = {
+    [LOADGEN_PAGE_HOME] = {0, 30, 14, 5, 8, 10, 8},
+    [LOADGEN_PAGE_SERVICE] = {4, 18, 25, 10, 7, 5, 3},
+    [LOADGEN_PAGE_PRICING] = {4, 12, 6, 22, 10, 2, 3},
+    [LOADGEN_PAGE_BOOKING] = {3, 5, 10, 0, 10, 0, 2},
+    [LOADGEN_PAGE_CONTACT] = {6, 8, 6, 12, 2, 2, 4},
+    [LOADGEN_PAGE_BLOG] = {8, 14, 6, 2, 3, 25, 2},
+    [LOADGEN_PAGE_OTHER] = {15, 15, 8, 3, 10, 5, 8},
 };
 
 static const struct {
@@ -112,28 +112,7 @@ uint8_t loadgen_site_pick_any(uint64_t *rng)
     return i >= LOADGEN_SITE_THANKS ? (uint8_t)(i + 1) : i;
 }
 
-int loadgen_site_next_type(uint64_t *rng, enum loadgen_page_type from, double intent)
-{
-    double w[LOADGEN_PAGE_TYPE_COUNT + 1], total = 0, x;
-
-    for (int i = 0; i <= LOADGEN_PAGE_TYPE_COUNT; i++) {
-        w[i] = site_moves[from][i];
-        if (i == LOADGEN_PAGE_PRICING || i == LOADGEN_PAGE_BOOKING) {
-            w[i] *= 0.5 + intent;
-        }
-        total += w[i];
-    }
-    x = rng_unit(rng) * total;
-    for (int i = 0; i < LOADGEN_PAGE_TYPE_COUNT; i++) {
-        if (x < w[i]) {
-            return i;
-        }
-        x -= w[i];
-    }
-    return -1;
-}
-
-/* Picks an index by integer weights. */
+/* Picks an index by integer weights (not all 0). */
 static int site_weighted(uint64_t *rng, const unsigned *w, int n)
 {
     unsigned total = 0, x;
@@ -149,6 +128,27 @@ static int site_weighted(uint64_t *rng, const unsigned *w, int n)
         x -= w[i];
     }
     return n - 1;
+}
+
+/* Picks a page type by the products of two weight vectors, or by prefer
+ * alone when every product is 0. */
+static enum loadgen_page_type site_pick_type(uint64_t *rng, const unsigned *site,
+                                             const unsigned *prefer)
+{
+    unsigned w[LOADGEN_PAGE_TYPE_COUNT], total = 0;
+
+    for (int i = 0; i < LOADGEN_PAGE_TYPE_COUNT; i++) {
+        w[i] = site[i] * prefer[i];
+        total += w[i];
+    }
+    return (enum loadgen_page_type)site_weighted(rng, total > 0 ? w : prefer,
+                                                 LOADGEN_PAGE_TYPE_COUNT);
+}
+
+enum loadgen_page_type loadgen_site_next_type(uint64_t *rng, enum loadgen_page_type from,
+                                              const unsigned *prefer)
+{
+    return site_pick_type(rng, site_moves[from], prefer);
 }
 
 void loadgen_site_source(uint64_t *rng, int returning, struct loadgen_source *s)
@@ -189,7 +189,8 @@ void loadgen_site_source(uint64_t *rng, int returning, struct loadgen_source *s)
     }
 }
 
-enum loadgen_page_type loadgen_site_landing_type(uint64_t *rng, const struct loadgen_source *s)
+enum loadgen_page_type loadgen_site_landing_type(uint64_t *rng, const struct loadgen_source *s,
+                                                 const unsigned *prefer)
 {
     /* home, service, pricing, booking, contact, blog, other */
     static const unsigned land[LOADGEN_CH_COUNT][LOADGEN_PAGE_TYPE_COUNT] = {
@@ -201,7 +202,7 @@ enum loadgen_page_type loadgen_site_landing_type(uint64_t *rng, const struct loa
         [LOADGEN_CH_REFERRAL] = {50, 20, 5, 0, 15, 0, 10},
     };
 
-    return (enum loadgen_page_type)site_weighted(rng, land[s->channel], LOADGEN_PAGE_TYPE_COUNT);
+    return site_pick_type(rng, land[s->channel], prefer);
 }
 
 void loadgen_site_landing_query(const struct loadgen_source *s, char *buf, size_t len)

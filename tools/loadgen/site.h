@@ -33,9 +33,13 @@ uint8_t loadgen_site_pick(uint64_t *rng, enum loadgen_page_type t);
 /* A random page of any type but the thank-you page (for crawlers). */
 uint8_t loadgen_site_pick_any(uint64_t *rng);
 
-/* The page type a human visitor goes to next from a page of type from, or
- * -1 to leave. intent in [0, 1) makes pricing and booking likelier. */
-int loadgen_site_next_type(uint64_t *rng, enum loadgen_page_type from, double intent);
+/* The page type a human visitor goes to next from a page of type from: how
+ * often the site links there from such a page, times the visitor's liking
+ * for it (prefer: LOADGEN_PAGE_TYPE_COUNT weights, not all 0). By prefer
+ * alone when the two have no type in common. (How long a visit lasts is the
+ * visitor's to decide, not the site's.) */
+enum loadgen_page_type loadgen_site_next_type(uint64_t *rng, enum loadgen_page_type from,
+                                              const unsigned *prefer);
 
 /* Where one visit comes from. */
 struct loadgen_source {
@@ -49,8 +53,10 @@ struct loadgen_source {
  * often directly or from email. */
 void loadgen_site_source(uint64_t *rng, int returning, struct loadgen_source *s);
 
-/* The page type a visit from s lands on. */
-enum loadgen_page_type loadgen_site_landing_type(uint64_t *rng, const struct loadgen_source *s);
+/* The page type a visit from s lands on: where the channel leads, times
+ * the visitor's liking (prefer, as for loadgen_site_next_type). */
+enum loadgen_page_type loadgen_site_landing_type(uint64_t *rng, const struct loadgen_source *s,
+                                                 const unsigned *prefer);
 
 /* Writes the query string of a landing URL from s ("" when none, else
  * starting with '?') into buf. */
