@@ -7,7 +7,9 @@
 #include "analytics/lifecycle.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
+#include "analytics/pgsink.h"
 #include "analytics/stage.h"
+#include "analytics/txparts.h"
 #include "analytics/v1/enriched_event.pb-c.h"
 #include "archive.h"
 #include "duebatch.h"
@@ -16,14 +18,11 @@
 #include "rollup.h"
 #include "store.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JB_WAIT_MS 50         /* one wait for room in the producer's queue */
-#define JB_BACKOFF_MIN_MS 250 /* PostgreSQL reconnect backoff */
-#define JB_BACKOFF_MAX_MS 5000
+#define JB_WAIT_MS 50        /* one wait for room in the producer's queue */
 #define JB_FLUSH_MS 10000    /* journey updates awaited before a commit */
 #define JB_DUE_EVERY_MS 1000 /* idle sessions and due attempts looked for */
 #define JB_DUE_LIMIT 2000    /* states closed per pass */
@@ -31,18 +30,18 @@
 #define JB_DAYS_AHEAD 7  /* partitions made ahead of today */
 #define JB_FUTURE_DAYS 2 /* an event later than this is refused */
 #define JB_CLOCK_AHEAD_MS                                                                          \
-    60000                    /* an event moves its partition clock at most this far past           \
-                                its receive time */
-#define JB_KAFKA_ASK_MS 2000 /* cluster id and watermarks: how long to wait for the broker */
-#define JB_CLUSTER_ASK_EVERY_MS 60000 /* the cluster id, while not known, asked this often */
-#define JB_CLOCK_BEHIND_WARN_S 300    /* host clock behind the receive times: warn past this */
-#define JB_DUE_REFUSED_MS 60000       /* a refused closing of sessions is retried after this */
+    60000                          /* an event moves its partition clock at most this far past     \
+                                      its receive time */
+#define JB_CLOCK_BEHIND_WARN_S 300 /* host clock behind the receive times: warn past this */
+#define JB_DUE_REFUSED_MS 60000    /* a refused closing of sessions is retried after this */
 #define JB_PARTS_MAX DUEBATCH_PARTS_MAX
 #define JB_DAYS_KNOWN 64
 
+_Static_assert(JB_PARTS_MAX == TXPARTS_PARTS_MAX, "the due queues cover every partition");
+
 enum jb_slot_kind {
     SLOT_EVENT, /* to archive (and apply unless a bot's) */
-    SLOT_SKIP,  /* applied already (journey_offsets says so) */
+    SLOT_SKIP,  /* applied already (journey_offsets says so: txparts_is_applied) */
     SLOT_DEAD,  /* goes to the dead-letter topic */
 };
 
@@ -55,20 +54,11 @@ struct jb_slot {
     bool refused; /* the database refused what it made: dead-lettered on every attempt */
 };
 
-/* What this replica knows of a partition while it holds it. */
-struct jb_part {
-    bool known;            /* applied and stream read from the database */
-    int64_t applied;       /* first offset not applied; -1: none ever */
-    int64_t stream_ms;     /* latest event time applied: the partition's clock */
-    long long raised_mono; /* when stream_ms last moved (or was read) */
-    bool verified;         /* applied checked against the broker (jb_check_offsets) */
-};
-
 struct jb_metrics {
     struct metric *archived, *duplicates, *skipped, *bots;
     struct metric *touchpoints, *stage_changes, *funnel_steps, *closed, *abandoned;
-    struct metric *updates, *pg_up, *pg_errors, *fenced, *dropped;
-    struct metric *offsets_reset, *refused, *clock_behind, *reopened, *abandon_reverted;
+    struct metric *updates, *dropped;
+    struct metric *refused, *clock_behind, *reopened, *abandon_reverted;
 };
 
 struct jb_daemon {
@@ -76,14 +66,18 @@ struct jb_daemon {
     struct stage *rt;                /* the consumer stage: thread, clients, offsets */
     struct kafka_producer *producer; /* the stage's */
     struct kafka_consumer *consumer; /* the stage's */
+    const char *topic;               /* the stage's own name of the enriched topic */
+    struct pgsink *sink;             /* the connection, transactions, journey_offsets */
+    struct txparts *tp;              /* what this replica knows of its partitions */
     struct store *store;
     struct jcache *visitors, *sessions;
     struct apply_out out;
-    struct jb_part parts[JB_PARTS_MAX];
+    struct txparts_batch batch;                 /* the partitions of the attempt in hand */
+    struct txparts_batch assigned, due_parts;   /* the assigned ones; those with a clock */
     int64_t stream_new[JB_PARTS_MAX];           /* per partition, the clock a batch moves it to */
-    int64_t next_new[JB_PARTS_MAX];             /* per partition, the offset a batch moves it to */
     long long n_archived, n_duplicates, n_bots; /* of the batch's transaction, counted at commit */
     struct jb_slot *slots;                      /* the batch in hand */
+    const struct kafka_message *msgs;           /* the stage's, as slots[i].m */
     size_t nslots;
     size_t lo, hi; /* the slots of the next attempt: all, or a part after a refusal */
     long long batch_started_mono;
@@ -91,14 +85,9 @@ struct jb_daemon {
     struct duebatch due;           /* what falls due during the batch */
     long long days[JB_DAYS_KNOWN]; /* days whose partitions exist */
     size_t ndays;
-    long long backoff_ms, retry_at_mono;
     long long due_at_mono, retention_at_mono;
-    bool pg_said; /* a PostgreSQL state was logged: the first is, changed or not */
-    char cluster[STORE_CLUSTER_MAX]; /* the Kafka cluster's id; "" until known */
-    long long cluster_asked_mono;    /* when it was last asked for while not known */
-    bool clock_warned;               /* journey.host_clock_behind said, not cleared since */
-    long long failures_before;       /* the stage's delivery failures when a produce began */
-    atomic_bool pg_up;
+    bool clock_warned;         /* journey.host_clock_behind said, not cleared since */
+    long long failures_before; /* the stage's delivery failures when a produce began */
     struct jb_metrics m;
 };
 
@@ -127,20 +116,8 @@ static void jb_register_metrics(struct jb_daemon *d)
                                    "Funnel attempts counted abandoned", NULL);
     m->updates = metrics_counter(r, "analytics_journey_builder_updates_produced_total",
                                  "Journey updates the broker acknowledged", NULL);
-    m->pg_up =
-        metrics_gauge(r, "analytics_journey_builder_pg_up", "1 while PostgreSQL answers", NULL);
-    m->pg_errors = metrics_counter(r, "analytics_journey_builder_pg_errors_total",
-                                   "Transactions that failed and were retried", NULL);
-    m->fenced =
-        metrics_counter(r, "analytics_journey_builder_fenced_total",
-                        "Batches redone because another replica had moved a partition", NULL);
     m->dropped = metrics_counter(r, "analytics_journey_builder_retention_partitions_dropped_total",
                                  "Daily event partitions dropped by retention", NULL);
-    m->offsets_reset =
-        metrics_counter(r, "analytics_journey_builder_offsets_reset_total",
-                        "Partitions whose applied offsets belonged to another cluster or lay past"
-                        " the partition's end, restarted from the broker's offsets",
-                        NULL);
     m->refused =
         metrics_counter(r, "analytics_journey_builder_refused_total",
                         "Events dead-lettered because the database refused their rows", NULL);
@@ -156,16 +133,16 @@ static void jb_register_metrics(struct jb_daemon *d)
 
 /* ---- states ---- */
 
-/* Forgets every state and offset held in memory: after a failed
- * transaction (the states may hold its effects) or a rebalance. */
-static void jb_forget(struct jb_daemon *d)
+/* Forgets every state held in memory, with the partitions (txparts_forget
+ * calls it): after a failed transaction (the states may hold its effects),
+ * a reconnect or a rebalance. */
+static void jb_forget_states(void *arg)
 {
+    struct jb_daemon *d = arg;
+
     apply_out_reset(&d->out);
     jcache_clear(d->visitors);
     jcache_clear(d->sessions);
-    for (size_t i = 0; i < JB_PARTS_MAX; i++) {
-        d->parts[i].known = false;
-    }
 }
 
 static void jb_release_batch(struct jb_daemon *d)
@@ -175,6 +152,7 @@ static void jb_release_batch(struct jb_daemon *d)
     }
     d->nslots = 0;
     d->lo = d->hi = 0;
+    d->msgs = NULL;
 }
 
 /* The stage abandons the batch in hand (revoked, or the stop deadline). */
@@ -187,7 +165,11 @@ static void jb_drop(void *arg)
  * state may change elsewhere now. */
 static void jb_revoked(void *arg)
 {
-    jb_forget(arg);
+    struct jb_daemon *d = arg;
+
+    if (d->tp != NULL) { /* NULL only while jb_daemon_start fails */
+        txparts_forget(d->tp);
+    }
 }
 
 /* Evicts the states beyond the caches' bounds (between batches only). */
@@ -197,198 +179,13 @@ static void jb_trim(struct jb_daemon *d)
     jcache_trim(d->sessions);
 }
 
-/* ---- PostgreSQL availability ---- */
-
-static void jb_pg_state(struct jb_daemon *d, bool up)
-{
-    if (atomic_exchange(&d->pg_up, up) != up || !d->pg_said) {
-        d->pg_said = true;
-        metric_set(d->m.pg_up, up ? 1 : 0);
-        if (up) {
-            log_info("journey.pg_available");
-        } else {
-            log_warn("journey.pg_unavailable", LOG_STR("error", store_error(d->store)));
-        }
-    }
-}
-
-/* Connects when needed, no sooner than the backoff allows. Returns
- * STAGE_DONE when connected, else STAGE_WAIT_BACKEND. */
-static enum stage_step jb_pg_connect(struct jb_daemon *d)
-{
-    long long now = lifecycle_mono_ms();
-
-    if (store_connected(d->store)) {
-        return STAGE_DONE;
-    }
-    if (now < d->retry_at_mono) {
-        return STAGE_WAIT_BACKEND;
-    }
-    int rc = store_connect(d->store, d->o.pg_connect_timeout_s);
-    if (rc == STORE_REFUSED) {
-        log_error("journey.pg_unusable", LOG_STR("error", store_error(d->store)));
-        return STAGE_FATAL;
-    }
-    if (rc != STORE_OK) {
-        d->backoff_ms = d->backoff_ms == 0 ? JB_BACKOFF_MIN_MS : d->backoff_ms * 2;
-        if (d->backoff_ms > JB_BACKOFF_MAX_MS) {
-            d->backoff_ms = JB_BACKOFF_MAX_MS;
-        }
-        d->retry_at_mono = lifecycle_mono_ms() + d->backoff_ms;
-        jb_pg_state(d, false);
-        return STAGE_WAIT_BACKEND;
-    }
-    d->backoff_ms = 0;
-    jb_forget(d); /* the database may have moved on while we were away */
-    jb_pg_state(d, true);
-    return STAGE_DONE;
-}
-
-/* Turns a failed store call into the loop's next step; rolls back. */
-static enum stage_step jb_pg_failed(struct jb_daemon *d, int rc, const char *what)
-{
-    store_rollback(d->store);
-    jb_forget(d);
-    if (rc == STORE_FENCED) {
-        metric_add(d->m.fenced, 1);
-        log_warn("journey.fenced", LOG_STR("where", what),
-                 LOG_STR("reason", store_error(d->store)));
-        return STAGE_DONE; /* redo from the database's offsets */
-    }
-    metric_add(d->m.pg_errors, 1);
-    if (rc == STORE_DOWN) {
-        if (store_connected(d->store)) {
-            log_warn("journey.pg_retry", LOG_STR("where", what),
-                     LOG_STR("error", store_error(d->store)));
-        }
-        store_disconnect(d->store);
-        jb_pg_state(d, false);
-        return STAGE_WAIT_BACKEND;
-    }
-    log_error("journey.pg_refused", LOG_STR("where", what),
-              LOG_STR("error", store_error(d->store)));
-    return STAGE_FATAL;
-}
-
 /* ---- partitions ---- */
 
-static struct jb_part *jb_part(struct jb_daemon *d, int32_t p)
+/* What this replica knows of partition p of the topic; NULL when p is out
+ * of range. */
+static struct txpart *jb_part(struct jb_daemon *d, int32_t p)
 {
-    return p >= 0 && p < JB_PARTS_MAX ? &d->parts[p] : NULL;
-}
-
-/* The id of the Kafka cluster, asked for until known (at most once every
- * JB_CLUSTER_ASK_EVERY_MS) and given to the store, which writes it with
- * the offsets. "" while not known. */
-static const char *jb_cluster(struct jb_daemon *d)
-{
-    long long now = lifecycle_mono_ms();
-
-    if (d->cluster[0] != '\0' ||
-        (d->cluster_asked_mono != 0 && now - d->cluster_asked_mono < JB_CLUSTER_ASK_EVERY_MS)) {
-        return d->cluster;
-    }
-    d->cluster_asked_mono = now;
-    if (kafka_consumer_cluster_id(d->consumer, JB_KAFKA_ASK_MS, d->cluster, sizeof(d->cluster)) ==
-        0) {
-        log_info("journey.cluster", LOG_STR("cluster_id", d->cluster));
-        store_set_cluster(d->store, d->cluster);
-    }
-    return d->cluster;
-}
-
-/* Checks that the offsets read for partition part (next, recorded on
- * cluster stored) belong to the stream the broker has now; when they do
- * not, moves them to the broker's first offset, logs journey.offsets_reset
- * and counts it. *next is what to go on from. Returns a STORE_ code. */
-static int jb_check_offsets(struct jb_daemon *d, int32_t part, int64_t *next, const char *stored)
-{
-    const char *cluster = jb_cluster(d); /* asked for first: the offsets written carry it */
-    int64_t low = -1, high = -1;
-
-    if (*next < 0) {
-        return STORE_OK;
-    }
-    if (kafka_consumer_watermarks(d->consumer, d->o.topic_enriched, part, JB_KAFKA_ASK_MS, &low,
-                                  &high) != 0) {
-        low = high = -1;
-    }
-    enum jcheck_offsets v = jcheck_offsets(*next, stored, cluster, high);
-    if (v == JCHECK_KEEP) {
-        return STORE_OK;
-    }
-    int64_t to = low >= 0 ? low : 0;
-    int rc = store_reset_offset(d->store, part, *next, to);
-    if (rc != STORE_OK) {
-        return rc;
-    }
-    log_error("journey.offsets_reset", LOG_STR("topic", d->o.topic_enriched),
-              LOG_INT("partition", part), LOG_STR("reason", jcheck_offsets_reason(v)),
-              LOG_INT("applied_offset", *next), LOG_INT("high_watermark", high),
-              LOG_INT("reset_to", to), LOG_STR("recorded_cluster", stored),
-              LOG_STR("cluster", cluster));
-    metric_add(d->m.offsets_reset, 1);
-    *next = to;
-    return STORE_OK;
-}
-
-/* Reads the applied offsets of the partitions in parts[0..n) not known;
- * with verify (partitions with messages in hand, so the consumer knows
- * their watermarks), also checks that those not verified yet belong to
- * this stream (jb_check_offsets), resetting them when not. */
-static int jb_load_parts(struct jb_daemon *d, const int32_t *parts, size_t n, bool verify)
-{
-    int32_t want[JB_PARTS_MAX];
-    int64_t next[JB_PARTS_MAX], stream[JB_PARTS_MAX];
-    size_t k = 0;
-    int rc = STORE_OK;
-
-    for (size_t i = 0; i < n; i++) {
-        const struct jb_part *p = &d->parts[parts[i]];
-        if (!p->known || (verify && !p->verified)) {
-            want[k++] = parts[i];
-        }
-    }
-    if (k == 0) {
-        return STORE_OK;
-    }
-    char(*cluster)[STORE_CLUSTER_MAX] = calloc(k, sizeof(*cluster));
-    if (cluster == NULL) {
-        store_set_error(d->store, "out of memory");
-        return STORE_REFUSED;
-    }
-    rc = store_offsets(d->store, want, k, next, stream, cluster);
-    for (size_t i = 0; rc == STORE_OK && i < k; i++) {
-        if (verify) {
-            rc = jb_check_offsets(d, want[i], &next[i], cluster[i]);
-        }
-        if (rc == STORE_OK) {
-            d->parts[want[i]] =
-                (struct jb_part){true, next[i], stream[i], lifecycle_mono_ms(), verify};
-        }
-    }
-    free(cluster);
-    return rc;
-}
-
-/* The partitions of the batch, each once, into parts. Returns how many. */
-static size_t jb_batch_parts(const struct jb_daemon *d, int32_t *parts)
-{
-    bool seen[JB_PARTS_MAX] = {false};
-    size_t n = 0;
-
-    for (size_t i = d->lo; i < d->hi; i++) {
-        int32_t p = d->slots[i].m.partition;
-        if (p < 0 || p >= JB_PARTS_MAX) {
-            parts[n++] = p; /* the caller refuses it */
-            break;
-        }
-        if (!seen[p]) {
-            seen[p] = true;
-            parts[n++] = p;
-        }
-    }
-    return n;
+    return txparts_get(d->tp, d->topic, p);
 }
 
 /* Partition part's clock (jcheck_clock_ms): its latest event time, moved on
@@ -397,7 +194,7 @@ static size_t jb_batch_parts(const struct jb_daemon *d, int32_t *parts)
  * close when the stream goes quiet but not while a backlog is read. */
 static long long jb_clock(struct jb_daemon *d, int32_t part)
 {
-    const struct jb_part *p = &d->parts[part];
+    const struct txpart *p = jb_part(d, part);
     int64_t high = -1;
 
     if (kafka_consumer_fetched_high(d->consumer, d->o.topic_enriched, part, &high) != 0) {
@@ -546,7 +343,7 @@ struct jb_scratch {
 
 /* Whether slot s's event time can be kept, against the stream's clock
  * (jcheck_time); dead-letters it when not. */
-static bool jb_time_ok(const struct jb_daemon *d, struct jb_slot *s, const struct jb_part *p)
+static bool jb_time_ok(const struct jb_daemon *d, struct jb_slot *s, const struct txpart *p)
 {
     long long ref = jcheck_reference_ms(s->ev->received_ts_ms, p != NULL ? p->stream_ms : 0,
                                         lifecycle_now_ms());
@@ -575,14 +372,15 @@ static int jb_classify(struct jb_daemon *d, struct jb_scratch *sc, size_t *nrows
     *nrows = *ndays = 0;
     for (size_t i = d->lo; i < d->hi; i++) {
         struct jb_slot *s = &d->slots[i];
-        struct jb_part *p = jb_part(d, s->m.partition);
+        const struct txpart *p = jb_part(d, s->m.partition);
+        bool applied = txparts_is_applied(d->tp, &s->m);
         if (s->kind == SLOT_DEAD && s->ev == NULL) {
-            if (p != NULL && s->m.offset < p->applied) {
+            if (applied) {
                 s->kind = SLOT_SKIP;
             }
             continue;
         }
-        s->kind = p != NULL && s->m.offset < p->applied ? SLOT_SKIP : SLOT_EVENT;
+        s->kind = applied ? SLOT_SKIP : SLOT_EVENT;
         if (s->kind == SLOT_SKIP) {
             continue;
         }
@@ -652,7 +450,7 @@ static int jb_find_batch_due(struct jb_daemon *d, const int32_t *parts, size_t n
     int64_t *end = d->stream_new;
 
     for (size_t k = 0; k < nparts; k++) {
-        end[parts[k]] = d->parts[parts[k]].stream_ms;
+        end[parts[k]] = jb_part(d, parts[k])->stream_ms;
     }
     for (size_t i = 0; i < nrows; i++) {
         const struct jb_slot *s = &d->slots[sc->idx[i]];
@@ -664,21 +462,21 @@ static int jb_find_batch_due(struct jb_daemon *d, const int32_t *parts, size_t n
 
 /* Archives the rows and applies the new events of the attempt (inside the
  * transaction). Each event first moves its partition's clock, and what
- * that clock has reached falls due before and after it. Returns a STORE_
- * code. */
+ * that clock has reached falls due before and after it. Returns an enum
+ * pgsink_rc. */
 static int jb_apply_batch(struct jb_daemon *d, const struct jb_scratch *sc, size_t nrows,
                           const int32_t *parts, size_t nparts, int64_t *stream)
 {
     enum store_row *status = calloc(nrows + 1, sizeof(*status));
     char(*reasons)[256] = calloc(nrows + 1, sizeof(*reasons));
-    int rc = STORE_REFUSED;
+    int rc = PGSINK_REFUSED;
 
-    store_set_error(d->store, "out of memory applying an event");
+    pgsink_set_error(d->sink, "out of memory applying an event");
     if (status == NULL || reasons == NULL || duebatch_start(&d->due, parts, nparts) != 0) {
         goto out;
     }
     rc = store_archive(d->store, &d->rows, sc->starts, nrows, sc->ids, sc->ms, status, reasons);
-    for (size_t i = 0; rc == STORE_OK && i < nrows; i++) {
+    for (size_t i = 0; rc == PGSINK_OK && i < nrows; i++) {
         struct jb_slot *s = &d->slots[sc->idx[i]];
         const Analytics__V1__EnrichedEvent *ev = s->ev;
         int32_t part = s->m.partition;
@@ -706,15 +504,15 @@ static int jb_apply_batch(struct jb_daemon *d, const struct jb_scratch *sc, size
             (ss != NULL && duebatch_session(&d->due, ss) != 0) ||
             duebatch_visitor(&d->due, v) != 0 ||
             duebatch_drain(&d->due, part, stream[part], &d->out) != 0) {
-            store_set_error(d->store, "out of memory applying an event");
-            rc = STORE_REFUSED;
+            pgsink_set_error(d->sink, "out of memory applying an event");
+            rc = PGSINK_REFUSED;
             break;
         }
     }
-    for (size_t k = 0; rc == STORE_OK && k < nparts; k++) {
+    for (size_t k = 0; rc == PGSINK_OK && k < nparts; k++) {
         if (duebatch_drain(&d->due, parts[k], stream[parts[k]], &d->out) != 0) {
-            store_set_error(d->store, "out of memory closing a session");
-            rc = STORE_REFUSED;
+            pgsink_set_error(d->sink, "out of memory closing a session");
+            rc = PGSINK_REFUSED;
         }
     }
 out:
@@ -737,65 +535,53 @@ static void jb_count(struct jb_daemon *d)
 }
 
 /* The batch's transaction, from the states loaded: fence, archive and
- * apply, write, produce, commit. Returns a STORE_ code, or STORE_OK with
- * *broker set when the broker did not acknowledge the updates. */
-static int jb_transact(struct jb_daemon *d, const int32_t *parts, size_t nparts,
-                       const struct jb_scratch *sc, size_t nrows, bool *broker_down)
+ * apply, write, produce, offsets, commit. Returns an enum pgsink_rc, or
+ * PGSINK_OK with *broker set when the broker did not acknowledge the
+ * updates. */
+static int jb_transact(struct jb_daemon *d, const struct jb_scratch *sc, size_t nrows,
+                       bool *broker_down)
 {
-    int64_t expect[JB_PARTS_MAX], next[JB_PARTS_MAX], stream[JB_PARTS_MAX];
+    const struct txparts_batch *b = &d->batch;
+    int64_t stream[JB_PARTS_MAX];
     int64_t *by_part = d->stream_new;
     int rc;
 
     *broker_down = false;
     d->n_archived = d->n_duplicates = d->n_bots = 0;
-    for (size_t i = 0; i < nparts; i++) {
-        expect[i] = d->parts[parts[i]].applied;
-        by_part[parts[i]] = d->parts[parts[i]].stream_ms;
-        d->next_new[parts[i]] = expect[i];
+    for (size_t k = 0; k < b->n; k++) {
+        by_part[b->part[k]] = jb_part(d, b->part[k])->stream_ms;
     }
-    rc = store_begin(d->store);
-    if (rc == STORE_OK) {
-        rc = store_fence(d->store, parts, expect, nparts);
+    rc = pgsink_begin(d->sink);
+    if (rc == PGSINK_OK) {
+        rc = txparts_fence(d->tp, b);
     }
-    if (rc == STORE_OK) {
-        rc = jb_apply_batch(d, sc, nrows, parts, nparts, by_part);
+    if (rc == PGSINK_OK) {
+        rc = jb_apply_batch(d, sc, nrows, b->part, b->n, by_part);
     }
-    if (rc == STORE_OK && jb_produce_queue(d) != STAGE_DONE) {
-        store_rollback(d->store);
+    if (rc == PGSINK_OK && jb_produce_queue(d) != STAGE_DONE) {
+        pgsink_rollback(d->sink);
         *broker_down = true;
-        return STORE_OK;
+        return PGSINK_OK;
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_write(d->store, &d->out);
     }
-    for (size_t i = d->lo; i < d->hi; i++) {
-        const struct jb_slot *s = &d->slots[i];
-        if (s->m.offset + 1 > d->next_new[s->m.partition]) {
-            d->next_new[s->m.partition] = s->m.offset + 1;
-        }
+    for (size_t k = 0; k < b->n; k++) {
+        stream[k] = by_part[b->part[k]];
     }
-    for (size_t k = 0; k < nparts; k++) {
-        next[k] = d->next_new[parts[k]];
-        stream[k] = by_part[parts[k]];
+    if (rc == PGSINK_OK) {
+        rc = txparts_set(d->tp, b, stream);
     }
-    if (rc == STORE_OK) {
-        rc = store_set_offsets(d->store, parts, next, stream, nparts);
-    }
-    if (rc == STORE_OK && jb_produce_wait(d) != STAGE_DONE) {
-        store_rollback(d->store);
+    if (rc == PGSINK_OK && jb_produce_wait(d) != STAGE_DONE) {
+        pgsink_rollback(d->sink);
         *broker_down = true;
-        return STORE_OK;
+        return PGSINK_OK;
     }
-    if (rc == STORE_OK) {
-        rc = store_commit(d->store);
+    if (rc == PGSINK_OK) {
+        rc = pgsink_commit(d->sink);
     }
-    for (size_t k = 0; rc == STORE_OK && k < nparts; k++) {
-        struct jb_part *p = &d->parts[parts[k]];
-        if (stream[k] > p->stream_ms) {
-            p->stream_ms = stream[k];
-            p->raised_mono = lifecycle_mono_ms();
-        }
-        p->applied = next[k];
+    if (rc == PGSINK_OK) {
+        txparts_committed(d->tp, b, stream);
     }
     return rc;
 }
@@ -853,34 +639,13 @@ static void jb_watch_clock(struct jb_daemon *d)
     d->clock_warned = behind > JB_CLOCK_BEHIND_WARN_S;
 }
 
-/* Hands the stage the Kafka offsets of a committed attempt (a flight
- * acknowledged at once: the commit is the acknowledgement). Returns 0, or
- * -1 when memory runs out. */
-static int jb_store_offsets(struct jb_daemon *d, const int32_t *parts, size_t nparts)
-{
-    struct flight_queue *fq = stage_flights(d->rt);
-    struct flight *f = flight_new(fq, nparts, d->batch_started_mono);
-
-    if (f == NULL) {
-        log_error("journey.out_of_memory", LOG_STR("where", "offsets"));
-        return -1;
-    }
-    for (size_t k = 0; k < nparts; k++) {
-        const struct jb_part *p = &d->parts[parts[k]];
-        if (p->applied >= 0) {
-            flight_advance(f, stage_topic(d->rt, 0), parts[k], p->applied);
-        }
-    }
-    flight_seal(fq, f);
-    return 0;
-}
-
 /* Stores the Kafka offsets of a committed attempt and lets its messages
  * go: the whole batch, or the part of it the attempt held (then the next
  * attempt takes the rest). Returns 0 or -1 (out of memory). */
-static int jb_batch_done(struct jb_daemon *d, const int32_t *parts, size_t nparts)
+static int jb_batch_done(struct jb_daemon *d)
 {
-    if (jb_store_offsets(d, parts, nparts) != 0) {
+    if (txparts_store_offsets(d->tp, &d->batch, d->batch_started_mono) != 0) {
+        log_error("journey.out_of_memory", LOG_STR("where", "offsets"));
         return -1;
     }
     for (size_t i = d->lo; i < d->hi; i++) {
@@ -922,19 +687,16 @@ static enum stage_step jb_refused(struct jb_daemon *d)
     size_t n = d->hi - d->lo;
     struct jb_slot *s = &d->slots[d->lo];
 
-    snprintf(reason, sizeof(reason), "%s", store_error(d->store));
-    store_rollback(d->store);
-    jb_forget(d);
-    metric_add(d->m.pg_errors, 1);
+    if (n == 0 || (n == 1 && (s->refused || s->kind != SLOT_EVENT || s->ev == NULL))) {
+        return txparts_failed(d->tp, PGSINK_REFUSED, "batch");
+    }
+    snprintf(reason, sizeof(reason), "%s", pgsink_error(d->sink));
+    txparts_abort(d->tp);
     if (n > 1) {
         d->hi = d->lo + n / 2;
         log_warn("journey.batch_split", LOG_STR("reason", reason), LOG_INT("events", n),
                  LOG_INT("retrying", d->hi - d->lo));
         return STAGE_DONE;
-    }
-    if (n == 0 || s->refused || s->kind != SLOT_EVENT || s->ev == NULL) {
-        log_error("journey.pg_refused", LOG_STR("where", "batch"), LOG_STR("error", reason));
-        return STAGE_FATAL;
     }
     s->refused = true;
     jb_dead(s, "refused", reason);
@@ -948,30 +710,29 @@ static enum stage_step jb_refused(struct jb_daemon *d)
  * committed (or must be redone at once), else why it waits. */
 static enum stage_step jb_process(struct jb_daemon *d)
 {
-    int32_t parts[JB_PARTS_MAX];
-    size_t nparts = jb_batch_parts(d, parts), nrows = 0, ndays = 0, nlive = 0;
+    const struct txparts_batch *b = &d->batch;
+    size_t nrows = 0, ndays = 0, nlive = 0, bad = 0;
     struct jb_scratch sc = {0};
     enum stage_step st = STAGE_FATAL;
     bool broker_down = false;
     int rc;
 
-    st = jb_pg_connect(d);
+    st = txparts_connect(d->tp);
     if (st != STAGE_DONE) {
         return st;
     }
     st = STAGE_FATAL;
-    for (size_t k = 0; k < nparts; k++) {
-        if (jb_part(d, parts[k]) == NULL) {
-            log_error("journey.partition_out_of_range", LOG_INT("partition", parts[k]));
-            return STAGE_FATAL;
-        }
+    if (txparts_batch_collect(&d->batch, d->msgs + d->lo, d->hi - d->lo, &bad) != 0) {
+        log_error("journey.partition_out_of_range",
+                  LOG_INT("partition", d->msgs[d->lo + bad].partition));
+        return STAGE_FATAL;
     }
     if (jb_scratch_alloc(&sc, d->nslots) != 0) {
         goto out_oom;
     }
-    rc = jb_load_parts(d, parts, nparts, true);
-    if (rc != STORE_OK) {
-        st = jb_pg_failed(d, rc, "read offsets");
+    rc = txparts_load(d->tp, b, true);
+    if (rc != PGSINK_OK) {
+        st = txparts_failed(d->tp, rc, "read offsets");
         goto out;
     }
     if (jb_classify(d, &sc, &nrows, &ndays) != 0) {
@@ -979,8 +740,8 @@ static enum stage_step jb_process(struct jb_daemon *d)
     }
     if (ndays > 0) {
         rc = store_ensure_days(d->store, sc.days, ndays);
-        if (rc != STORE_OK) {
-            st = jb_pg_failed(d, rc, "ensure partitions");
+        if (rc != PGSINK_OK) {
+            st = txparts_failed(d->tp, rc, "ensure partitions");
             goto out;
         }
         jb_remember_days(d, sc.days, ndays);
@@ -993,27 +754,27 @@ static enum stage_step jb_process(struct jb_daemon *d)
             sc.parts[nlive++] = s->m.partition;
         }
     }
-    rc = jb_find_batch_due(d, parts, nparts, &sc, nrows);
-    if (rc == STORE_OK) {
+    rc = jb_find_batch_due(d, b->part, b->n, &sc, nrows);
+    if (rc == PGSINK_OK) {
         rc = duebatch_load_batch(&d->due, d->store, sc.fps, sc.sids, sc.parts, nlive);
     }
-    if (rc == STORE_OK) {
-        rc = jb_transact(d, parts, nparts, &sc, nrows, &broker_down);
+    if (rc == PGSINK_OK) {
+        rc = jb_transact(d, &sc, nrows, &broker_down);
     }
-    if (rc == STORE_REFUSED && store_refused_by_data(d->store)) {
+    if (rc == PGSINK_REFUSED && pgsink_refused_by_data(d->sink)) {
         st = jb_refused(d);
         goto out;
     }
-    if (rc != STORE_OK) {
-        st = jb_pg_failed(d, rc, "batch");
+    if (rc != PGSINK_OK) {
+        st = txparts_failed(d->tp, rc, "batch");
         goto out;
     }
     if (broker_down) {
-        jb_forget(d);
+        txparts_forget(d->tp);
         st = STAGE_WAIT_BROKER;
         goto out;
     }
-    st = jb_batch_done(d, parts, nparts) == 0 ? STAGE_DONE : STAGE_FATAL;
+    st = jb_batch_done(d) == 0 ? STAGE_DONE : STAGE_FATAL;
     goto out;
 out_oom:
     log_error("journey.out_of_memory", LOG_STR("where", "batch"));
@@ -1024,21 +785,18 @@ out:
 
 /* ---- sessions and attempts falling due ---- */
 
-/* Applies the states due, in a transaction fenced on their partitions. */
+/* Applies the states due, in a transaction fenced on their partitions
+ * (d->due_parts: nparts of them, whose clocks are now[]). */
 static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t n,
-                        const int32_t *parts, const int64_t *now, size_t nparts, bool *broker_down)
+                        const int64_t *now, size_t nparts, bool *broker_down)
 {
-    int64_t expect[JB_PARTS_MAX];
-    int rc;
+    const int32_t *parts = d->due_parts.part;
+    int rc = pgsink_begin(d->sink);
 
-    for (size_t k = 0; k < nparts; k++) {
-        expect[k] = d->parts[parts[k]].applied;
+    if (rc == PGSINK_OK) {
+        rc = txparts_fence(d->tp, &d->due_parts);
     }
-    rc = store_begin(d->store);
-    if (rc == STORE_OK) {
-        rc = store_fence(d->store, parts, expect, nparts);
-    }
-    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+    for (size_t i = 0; rc == PGSINK_OK && i < n; i++) {
         struct jstate_visitor *v = jcache_get(d->visitors, due[i].fingerprint);
         struct jstate_session *s =
             due[i].session_id != NULL ? jcache_get(d->sessions, due[i].session_id) : NULL;
@@ -1055,42 +813,67 @@ static int jb_apply_due(struct jb_daemon *d, const struct store_due *due, size_t
             r = apply_abandon_due(d->o.ctx, v, s, t, &d->out);
         }
         if (r != 0) {
-            store_set_error(d->store, "out of memory closing a session");
-            rc = STORE_REFUSED;
+            pgsink_set_error(d->sink, "out of memory closing a session");
+            rc = PGSINK_REFUSED;
         }
     }
-    if (rc == STORE_OK && jb_produce_queue(d) != STAGE_DONE) {
-        store_rollback(d->store);
+    if (rc == PGSINK_OK && jb_produce_queue(d) != STAGE_DONE) {
+        pgsink_rollback(d->sink);
         *broker_down = true;
-        return STORE_OK;
+        return PGSINK_OK;
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_write(d->store, &d->out);
     }
-    if (rc == STORE_OK && jb_produce_wait(d) != STAGE_DONE) {
-        store_rollback(d->store);
+    if (rc == PGSINK_OK && jb_produce_wait(d) != STAGE_DONE) {
+        pgsink_rollback(d->sink);
         *broker_down = true;
-        return STORE_OK;
+        return PGSINK_OK;
     }
-    return rc == STORE_OK ? store_commit(d->store) : rc;
+    return rc == PGSINK_OK ? pgsink_commit(d->sink) : rc;
 }
 
-/* The assigned partitions with a clock, their close and abandon times. */
-static size_t jb_due_clocks(struct jb_daemon *d, int32_t *parts, size_t n, int64_t *close_before,
-                            int64_t *now)
+/* The partitions of d->assigned with a clock, into d->due_parts, and
+ * their close and abandon times. Returns how many. */
+static size_t jb_due_clocks(struct jb_daemon *d, int64_t *close_before, int64_t *now)
 {
+    const struct txparts_batch *a = &d->assigned;
     size_t k = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        const struct jb_part *p = jb_part(d, parts[i]);
+    txparts_batch_reset(&d->due_parts);
+    for (size_t i = 0; i < a->n; i++) {
+        const struct txpart *p = jb_part(d, a->part[i]);
         if (p == NULL || !p->known || p->stream_ms <= 0) {
             continue;
         }
-        now[k] = jb_clock(d, parts[i]);
+        now[k] = jb_clock(d, a->part[i]);
         close_before[k] = now[k] - d->o.session_idle_ms + 1; /* as duebatch_find */
-        parts[k++] = parts[i];
+        txparts_batch_add(&d->due_parts, d->topic, a->part[i], -1);
+        k++;
     }
     return k;
+}
+
+/* Reads back the states of due[0..n) that memory does not hold. */
+static int jb_load_due(struct jb_daemon *d, const struct store_due *due, size_t n)
+{
+    const char **fps = calloc(n, sizeof(*fps)), **sids = calloc(n, sizeof(*sids));
+    int32_t *parts = calloc(n, sizeof(*parts));
+    int rc = PGSINK_REFUSED;
+
+    pgsink_set_error(d->sink, "out of memory");
+    if (fps != NULL && sids != NULL && parts != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            fps[i] = due[i].fingerprint;
+            sids[i] = due[i].session_id;
+            parts[i] = due[i].partition;
+        }
+        rc = duebatch_load(&d->due, d->store, fps, sids, parts, n);
+    }
+    free(fps);
+    free(sids);
+    free(parts);
+    return rc;
 }
 
 /* Closes the sessions gone idle and abandons the attempts fallen due on
@@ -1107,46 +890,36 @@ static enum stage_step jb_due(struct jb_daemon *d)
     if (n <= 0) {
         return STAGE_IDLE;
     }
-    rc = jb_load_parts(d, parts, (size_t)n, false);
-    size_t np = rc == STORE_OK ? jb_due_clocks(d, parts, (size_t)n, close_before, now) : 0;
-    if (rc == STORE_OK && np > 0) {
-        rc = store_find_due(d->store, parts, close_before, now, np, JB_DUE_LIMIT, &due, &ndue);
+    txparts_batch_reset(&d->assigned);
+    for (int i = 0; i < n; i++) {
+        txparts_batch_add(&d->assigned, d->topic, parts[i], -1);
     }
-    if (rc == STORE_OK && ndue > 0) {
-        const char **fps = calloc(ndue, sizeof(*fps)), **sids = calloc(ndue, sizeof(*sids));
-        int32_t *dparts = calloc(ndue, sizeof(*dparts));
-        rc = STORE_REFUSED;
-        if (fps != NULL && sids != NULL && dparts != NULL) {
-            for (size_t i = 0; i < ndue; i++) {
-                fps[i] = due[i].fingerprint;
-                sids[i] = due[i].session_id;
-                dparts[i] = due[i].partition;
-            }
-            rc = duebatch_load(&d->due, d->store, fps, sids, dparts, ndue);
-        }
-        free(fps);
-        free(sids);
-        free(dparts);
-        if (rc == STORE_OK) {
-            rc = jb_apply_due(d, due, ndue, parts, now, np, &broker_down);
-        }
+    rc = txparts_load(d->tp, &d->assigned, false);
+    size_t np = rc == PGSINK_OK ? jb_due_clocks(d, close_before, now) : 0;
+    if (rc == PGSINK_OK && np > 0) {
+        rc = store_find_due(d->store, d->due_parts.part, close_before, now, np, JB_DUE_LIMIT, &due,
+                            &ndue);
+    }
+    if (rc == PGSINK_OK && ndue > 0) {
+        rc = jb_load_due(d, due, ndue);
+    }
+    if (rc == PGSINK_OK && ndue > 0) {
+        rc = jb_apply_due(d, due, ndue, now, np, &broker_down);
     }
     store_due_free(due, ndue);
-    if (rc == STORE_REFUSED && store_refused_by_data(d->store)) {
+    if (rc == PGSINK_REFUSED && pgsink_refused_by_data(d->sink)) {
         /* Not one event's fault: nothing to dead-letter. Say it and try
          * later rather than exit (a restart would meet the same rows). */
-        log_error("journey.due_refused", LOG_STR("error", store_error(d->store)));
-        store_rollback(d->store);
-        jb_forget(d);
-        metric_add(d->m.pg_errors, 1);
+        log_error("journey.due_refused", LOG_STR("error", pgsink_error(d->sink)));
+        txparts_abort(d->tp);
         d->due_at_mono = lifecycle_mono_ms() + JB_DUE_REFUSED_MS;
         return STAGE_IDLE;
     }
-    if (rc != STORE_OK) {
-        return jb_pg_failed(d, rc, "close idle sessions");
+    if (rc != PGSINK_OK) {
+        return txparts_failed(d->tp, rc, "close idle sessions");
     }
     if (broker_down) {
-        jb_forget(d);
+        txparts_forget(d->tp);
         return STAGE_WAIT_BROKER;
     }
     if (ndue > 0) {
@@ -1166,11 +939,11 @@ static enum stage_step jb_retention(struct jb_daemon *d)
     int dropped = 0;
     int rc = store_retention(d->store, d->o.retention_days, &dropped);
 
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_ensure_ahead(d->store, JB_DAYS_AHEAD);
     }
-    if (rc != STORE_OK) {
-        return jb_pg_failed(d, rc, "retention");
+    if (rc != PGSINK_OK) {
+        return txparts_failed(d->tp, rc, "retention");
     }
     d->ndays = 0;
     metric_add(d->m.dropped, dropped);
@@ -1188,7 +961,7 @@ static enum stage_step jb_housekeeping(struct jb_daemon *d)
     if (now < d->due_at_mono && now < d->retention_at_mono) {
         return STAGE_IDLE;
     }
-    st = jb_pg_connect(d);
+    st = txparts_connect(d->tp);
     if (st != STAGE_DONE) {
         return st;
     }
@@ -1216,6 +989,7 @@ static void jb_begin(struct jb_daemon *d, const struct stage_batch *sb)
     for (size_t i = 0; i < sb->n; i++) {
         d->slots[i] = (struct jb_slot){.m = sb->msgs[i]};
     }
+    d->msgs = sb->msgs;
     d->nslots = sb->n;
     d->lo = 0;
     d->hi = d->nslots;
@@ -1242,8 +1016,8 @@ static enum stage_step jb_tick(void *arg)
 {
     struct jb_daemon *d = arg;
 
-    if (!store_connected(d->store)) {
-        enum stage_step st = jb_pg_connect(d);
+    if (!pgsink_connected(d->sink)) {
+        enum stage_step st = txparts_connect(d->tp);
         if (st != STAGE_DONE) {
             return st;
         }
@@ -1253,13 +1027,9 @@ static enum stage_step jb_tick(void *arg)
 
 static bool jb_pg_ready(void *arg, char *why, size_t whylen)
 {
-    struct jb_daemon *d = arg;
+    const struct jb_daemon *d = arg;
 
-    if (!atomic_load(&d->pg_up)) {
-        errbuf_printf(why, whylen, "PostgreSQL unreachable");
-        return false;
-    }
-    return true;
+    return txparts_ready(d->tp, why, whylen);
 }
 
 /* ---- life cycle ---- */
@@ -1288,7 +1058,27 @@ static int jb_stage(struct jb_daemon *d, char *err, size_t errlen)
     }
     d->producer = stage_producer(d->rt);
     d->consumer = stage_consumer(d->rt);
+    d->topic = stage_topic(d->rt, 0);
     return 0;
+}
+
+/* The partitions of the enriched topic, on the stage and the sink. */
+static int jb_parts(struct jb_daemon *d)
+{
+    struct txparts_opts to = {
+        .stage = d->rt,
+        .sink = d->sink,
+        .topics = &d->topic,
+        .ntopics = 1,
+        .connect_timeout_s = d->o.pg_connect_timeout_s,
+        .metric_prefix = "analytics_journey_builder",
+        .metrics = d->o.metrics,
+        .forget = jb_forget_states,
+        .arg = d,
+    };
+
+    d->tp = txparts_new(&to);
+    return d->tp != NULL ? 0 : -1;
 }
 
 struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, size_t errlen)
@@ -1305,14 +1095,22 @@ struct jb_daemon *jb_daemon_start(const struct jb_daemon_opts *o, char *err, siz
     d->slots = calloc(o->stage.batch_max, sizeof(*d->slots));
     d->visitors = jcache_new(o->visitor_cache, jstate_visitor_free);
     d->sessions = jcache_new(o->session_cache, jstate_session_free);
-    d->store = store_new(o->pg_dsn, o->topic_enriched, o->ctx);
+    d->sink = pgsink_new(o->pg_dsn, "analytics-journey-builder", "journey_offsets");
+    d->store = d->sink != NULL ? store_new(d->sink, o->ctx) : NULL;
     if (d->slots == NULL || d->visitors == NULL || d->sessions == NULL || d->store == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free; /* d->due zeroed: duebatch_fini accepts it */
     }
     duebatch_init(&d->due, o->ctx, d->visitors, d->sessions, o->session_idle_ms);
     jb_register_metrics(d);
-    if (jb_stage(d, err, errlen) != 0 || stage_start(d->rt, err, errlen) != 0) {
+    if (jb_stage(d, err, errlen) != 0) {
+        goto out_free;
+    }
+    if (jb_parts(d) != 0) {
+        errbuf_printf(err, errlen, "out of memory");
+        goto out_free;
+    }
+    if (stage_start(d->rt, err, errlen) != 0) {
         goto out_free;
     }
     return d;
@@ -1340,7 +1138,9 @@ void jb_daemon_free(struct jb_daemon *d)
     duebatch_fini(&d->due);
     jcache_free(d->visitors);
     jcache_free(d->sessions);
+    txparts_free(d->tp);
     store_free(d->store);
+    pgsink_free(d->sink);
     free(d->slots);
     free(d);
 }

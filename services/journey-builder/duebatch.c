@@ -1,5 +1,6 @@
 #include "duebatch.h"
 
+#include "analytics/pgsink.h"
 #include "apply.h"
 #include "jcache.h"
 #include "jsession.h"
@@ -191,9 +192,9 @@ int duebatch_load(struct duebatch *b, struct store *st, const char *const *fps,
     struct jstate_visitor **vs = calloc(n + 1, sizeof(struct jstate_visitor *));
     struct jstate_session **ss = calloc(n + 1, sizeof(struct jstate_session *));
     size_t nv = 0, ns = 0;
-    int rc = STORE_REFUSED;
+    int rc = PGSINK_REFUSED;
 
-    store_set_error(st, "out of memory");
+    pgsink_set_error(store_sink(st), "out of memory");
     if (vs == NULL || ss == NULL) {
         goto out;
     }
@@ -205,8 +206,8 @@ int duebatch_load(struct duebatch *b, struct store *st, const char *const *fps,
             goto out;
         }
     }
-    rc = nv > 0 ? store_load_visitors(st, vs, nv) : STORE_OK;
-    if (rc == STORE_OK && ns > 0) {
+    rc = nv > 0 ? store_load_visitors(st, vs, nv) : PGSINK_OK;
+    if (rc == PGSINK_OK && ns > 0) {
         rc = store_load_sessions(st, ss, ns);
     }
 out:
@@ -221,9 +222,9 @@ int duebatch_load_batch(struct duebatch *b, struct store *st, const char *const 
     size_t total = n + b->nfound;
     const char **f = calloc(total + 1, sizeof(*f)), **s = calloc(total + 1, sizeof(*s));
     int32_t *p = calloc(total + 1, sizeof(*p));
-    int rc = STORE_REFUSED;
+    int rc = PGSINK_REFUSED;
 
-    store_set_error(st, "out of memory");
+    pgsink_set_error(store_sink(st), "out of memory");
     if (f != NULL && s != NULL && p != NULL) {
         for (size_t i = 0; i < total; i++) {
             const struct store_due *u = i >= n ? &b->found[i - n] : NULL;

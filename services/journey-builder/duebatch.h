@@ -45,14 +45,14 @@ void duebatch_fini(struct duebatch *b);
  * end[p] (indexed by partition: the clock the batch's events move p to):
  * every session and attempt that may close or be abandoned while the
  * batch is applied, whether or not the batch has events of theirs.
- * Returns a STORE_ code. */
+ * Returns an enum pgsink_rc. */
 int duebatch_find(struct duebatch *b, struct store *st, const int32_t *parts, size_t n,
                   const int64_t *end);
 
 /* Reads back the states that memory does not hold of visitors fps[0..n)
  * and their sessions sids[] (NULL entries: none) on partitions parts[].
  * A failure leaves them half-filled: the caller then forgets every state.
- * Returns a STORE_ code. */
+ * Returns an enum pgsink_rc. */
 int duebatch_load(struct duebatch *b, struct store *st, const char *const *fps,
                   const char *const *sids, const int32_t *parts, size_t n);
 

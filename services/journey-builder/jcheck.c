@@ -2,36 +2,6 @@
 
 #include "archive.h"
 
-#include <string.h>
-
-enum jcheck_offsets jcheck_offsets(long long stored_next, const char *stored_cluster,
-                                   const char *cluster, long long high)
-{
-    if (stored_next < 0) {
-        return JCHECK_KEEP;
-    }
-    if (stored_cluster != NULL && stored_cluster[0] != '\0' && cluster != NULL &&
-        cluster[0] != '\0' && strcmp(stored_cluster, cluster) != 0) {
-        return JCHECK_RESET_CLUSTER;
-    }
-    if (high >= 0 && stored_next > high) {
-        return JCHECK_RESET_BEYOND_END;
-    }
-    return JCHECK_KEEP;
-}
-
-const char *jcheck_offsets_reason(enum jcheck_offsets v)
-{
-    switch (v) {
-    case JCHECK_RESET_CLUSTER:
-        return "cluster_changed";
-    case JCHECK_RESET_BEYOND_END:
-        return "beyond_end";
-    default:
-        return "";
-    }
-}
-
 long long jcheck_reference_ms(long long received_ms, long long stream_ms, long long wall_ms)
 {
     if (received_ms > 0) {

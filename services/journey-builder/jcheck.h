@@ -2,15 +2,9 @@
 #define JOURNEY_JCHECK_H
 
 /*
- * What the journey-builder trusts, decided without I/O:
- *
- *  - jcheck_offsets: whether the offsets journey_offsets holds for a
- *    partition belong to the stream the broker has now. Offsets applied
- *    from another Kafka cluster (a devbroker started afresh, which
- *    scripts/run-local does while it keeps .local/pg), or beyond the end of
- *    the partition (a topic deleted and made again), would make every
- *    message below them look applied already and be skipped: those are
- *    reset to the broker's offsets instead.
+ * What the journey-builder trusts, decided without I/O (whether the
+ * offsets of journey_offsets are this stream's is txparts_judge's, in
+ * common):
  *
  *  - jcheck_time: whether an event's time can be kept, judged against the
  *    event stream's own clock (the collector's receive time of the event,
@@ -19,24 +13,6 @@
  */
 
 #include <stdbool.h>
-
-enum jcheck_offsets {
-    JCHECK_KEEP = 0,         /* the offsets are this stream's */
-    JCHECK_RESET_CLUSTER,    /* applied from another cluster */
-    JCHECK_RESET_BEYOND_END, /* past the partition's high watermark */
-};
-
-/* Judges a partition's stored offsets: stored_next the first offset not
- * applied (-1: no row, nothing to judge), stored_cluster the cluster id
- * recorded with them and cluster the broker's now ("" or NULL: not known,
- * no judgement on that ground), high the partition's high watermark (-1:
- * not known). Pure. */
-enum jcheck_offsets jcheck_offsets(long long stored_next, const char *stored_cluster,
-                                   const char *cluster, long long high);
-
-/* The reason a verdict gives, for logs and metrics: "cluster_changed",
- * "beyond_end", or "" for JCHECK_KEEP. Static. */
-const char *jcheck_offsets_reason(enum jcheck_offsets v);
 
 enum jcheck_time {
     JCHECK_TIME_OK = 0,

@@ -2,21 +2,14 @@
 #define JOURNEY_STORE_H
 
 /*
- * The journey-builder's PostgreSQL side, on one connection owned by the
- * consumer thread: the schema check, reading states back, archiving
- * events, writing what a batch produced (apply_out) and the partitions'
- * offsets in the same transaction, finding sessions and attempts falling
- * due, and retention.
+ * The journey-builder's PostgreSQL side, on the consumer's sink (pgsink.h:
+ * the connection, transactions and journey_offsets): its staging tables
+ * and funnel definitions set up on every connection, reading states back,
+ * archiving events, writing what a batch produced (apply_out), finding
+ * sessions and attempts falling due, and retention.
  *
- * Every call returns an enum store_rc: STORE_OK, or a negative code with the
- * reason in the store's last error (store_error):
- *   STORE_DOWN     the server or the connection failed (or a transient
- *                  conflict): roll back, drop the in-memory states, retry
- *                  the same work once store_connect succeeds again;
- *   STORE_REFUSED  the server refused the statement itself (a bug or a
- *                  schema that does not match): not retried;
- *   STORE_FENCED   another replica moved a partition's offsets: this one
- *                  lost the partition and must drop its work.
+ * Every call returns an enum pgsink_rc (PGSINK_OK, _DOWN, _REFUSED), with
+ * the reason of a failure in pgsink_error of the sink.
  */
 
 #include <stdbool.h>
@@ -27,68 +20,21 @@
 #include "apply.h"
 #include "jcache.h"
 
-enum store_rc {
-    STORE_OK = 0,
-    STORE_DOWN = -1,
-    STORE_REFUSED = -2,
-    STORE_FENCED = -3,
-};
-
-#define STORE_CLUSTER_MAX 128 /* bytes of a Kafka cluster id kept, with its NUL */
-
+struct pgsink;
 struct store;
 
-/* Returns a store for dsn (not connected yet), reading and writing the
- * offsets of topic, with the rules and funnels of c (all borrowed until
- * store_free), or NULL when memory runs out. */
-struct store *store_new(const char *dsn, const char *topic, const struct apply_ctx *c);
+/* Returns a store writing through sink, with the rules and funnels of c
+ * (both borrowed until store_free), or NULL when memory runs out. Makes
+ * the store's set-up (staging tables, the histogram bounds checked, the
+ * funnels written into funnel_definitions) the sink's on-connect step: a
+ * database whose bounds differ from rollup_hist_bounds is refused. */
+struct store *store_new(struct pgsink *sink, const struct apply_ctx *c);
 
-/* Closes the connection and frees st. Accepts NULL. */
+/* Frees st (not the sink). Accepts NULL. */
 void store_free(struct store *st);
 
-/* The reason of the last failure. Borrowed until the next call. */
-const char *store_error(const struct store *st);
-
-/* Sets the reason store_error gives (for a failure found by the caller). */
-void store_set_error(struct store *st, const char *msg);
-
-/* Connects when not connected, checks the schema is this build's (or newer:
- * a warning), that the database's histogram bounds are rollup_hist_bounds,
- * writes the funnels of the set into funnel_definitions, and prepares the
- * session's staging tables. Returns STORE_OK, STORE_DOWN, or STORE_REFUSED
- * when the database is not fit for this build (schema behind or missing:
- * the reason says to run analytics-migrate). */
-int store_connect(struct store *st, int timeout_s);
-
-/* True while connected (as far as the last call knows). */
-bool store_connected(const struct store *st);
-
-/* Drops the connection (after a failure; the next store_connect makes a new
- * one). */
-void store_disconnect(struct store *st);
-
-/* True when the last failure was the data's (SQLSTATE class 22, a data
- * exception, or 23, an integrity constraint): the rows in hand are at
- * fault, not the schema, the statement or the server. */
-bool store_refused_by_data(const struct store *st);
-
-/* Reads the applied offsets of partitions parts[0..n): next[i] the first
- * offset not applied (-1 when the partition has no row yet), stream[i]
- * its clock (latest event time applied, ms; 0 when none) and cluster[i]
- * the id of the Kafka cluster they were applied from ("" when not
- * recorded). */
-int store_offsets(struct store *st, const int32_t *parts, size_t n, int64_t *next, int64_t *stream,
-                  char (*cluster)[STORE_CLUSTER_MAX]);
-
-/* The id of the Kafka cluster consumed from (borrowed; copied, truncated
- * to STORE_CLUSTER_MAX - 1 bytes), written with every offset from now on.
- * NULL or "": not known (the rows keep the id they had). */
-void store_set_cluster(struct store *st, const char *cluster_id);
-
-/* Outside a transaction: moves partition part's applied offset from from
- * to to (the broker's offsets after the topic's identity changed), with the
- * current cluster id. STORE_FENCED when the row no longer says from. */
-int store_reset_offset(struct store *st, int32_t part, int64_t from, int64_t to);
+/* The sink st writes through. Borrowed. */
+struct pgsink *store_sink(struct store *st);
 
 /* Makes sure the daily partitions of days[0..n) (days since 1970-01-01)
  * exist, in a transaction of its own. */
@@ -103,21 +49,11 @@ int store_load_visitors(struct store *st, struct jstate_visitor *const *vs, size
  * stays empty. */
 int store_load_sessions(struct store *st, struct jstate_session *const *ss, size_t n);
 
-int store_begin(struct store *st);
-int store_commit(struct store *st);
-/* Rolls back if a transaction is open; never fails (a broken connection is
- * dropped). */
-void store_rollback(struct store *st);
-
-/* Inside a transaction: locks the offset rows of parts[0..n) and checks
- * they still say expect[i] (-1: no row). STORE_FENCED when one does not. */
-int store_fence(struct store *st, const int32_t *parts, const int64_t *expect, size_t n);
-
 /* What became of one archived row. */
 enum store_row {
     STORE_ROW_NEW = 0,   /* inserted */
     STORE_ROW_DUPLICATE, /* its event_id was already there: nothing done */
-    STORE_ROW_REFUSED,   /* the database refused the row (reason in store_error) */
+    STORE_ROW_REFUSED,   /* the database refused the row (its reason in reasons[i]) */
 };
 
 /* Inside a transaction: archives rows (COPY text of archive_columns, one
@@ -134,10 +70,6 @@ int store_archive(struct store *st, const struct copybuf *rows, const size_t *st
 /* Inside a transaction: writes what o holds (sessions, journey rows, times
  * spent, attempts, rollups). */
 int store_write(struct store *st, const struct apply_out *o);
-
-/* Inside a transaction: sets the offsets and clocks of parts[0..n). */
-int store_set_offsets(struct store *st, const int32_t *parts, const int64_t *next,
-                      const int64_t *stream, size_t n);
 
 /* A state falling due: a session to close, or an attempt to abandon. */
 struct store_due {

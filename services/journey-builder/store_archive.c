@@ -37,17 +37,17 @@ static int store_archive_copy(struct store *st, const char *data, size_t len)
     int rc;
 
     if (copybuf_failed(&st->buf)) {
-        store_set_error(st, "archive events: out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "archive events: out of memory");
+        return PGSINK_REFUSED;
     }
     if (len == 0) {
-        return STORE_OK;
+        return PGSINK_OK;
     }
-    rc = store_copy_in(st, "COPY analytics_event_ids (event_id, event_time) FROM STDIN",
-                       copybuf_data(&st->buf), copybuf_len(&st->buf), "archive event ids");
-    if (rc == STORE_OK) {
+    rc = pgsink_copy_in(st->sink, "COPY analytics_event_ids (event_id, event_time) FROM STDIN",
+                        copybuf_data(&st->buf), copybuf_len(&st->buf), "archive event ids");
+    if (rc == PGSINK_OK) {
         snprintf(sql, sizeof(sql), "COPY analytics_events (%s) FROM STDIN", archive_columns);
-        rc = store_copy_in(st, sql, data, len, "archive events");
+        rc = pgsink_copy_in(st->sink, sql, data, len, "archive events");
     }
     return rc;
 }
@@ -55,28 +55,28 @@ static int store_archive_copy(struct store *st, const char *data, size_t len)
 /* True when the last failure was a unique_violation (23505). */
 static bool store_duplicate(const struct store *st)
 {
-    return strcmp(st->sqlstate, "23505") == 0;
+    return strcmp(pgsink_sqlstate(st->sink), "23505") == 0;
 }
 
 /* Sets dup[i] for the ids of ids[0..n) that analytics_event_ids holds
  * already, and for the repeats of an id within the batch. */
 static int store_known_ids(struct store *st, const char *const *ids, size_t n, bool *dup)
 {
-    const char *arr = store_text_array(st, ids, n);
+    const char *arr = pgsink_text_array(st->sink, ids, n);
     PGresult *res = NULL;
     int rc;
 
     if (arr == NULL || archive_mark_repeats(ids, n, dup) != 0) {
-        store_set_error(st, "out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "out of memory");
+        return PGSINK_REFUSED;
     }
     const char *params[] = {arr};
-    rc = store_query(st,
-                     "SELECT x.i FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i)"
-                     " JOIN analytics_event_ids e ON e.event_id = x.id",
-                     1, params, PGRES_TUPLES_OK, "read archived ids", &res);
-    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
-        long long i = store_ll(res, r, 0);
+    rc = pgsink_query(st->sink,
+                      "SELECT x.i FROM unnest($1::text[]) WITH ORDINALITY AS x(id, i)"
+                      " JOIN analytics_event_ids e ON e.event_id = x.id",
+                      1, params, PGRES_TUPLES_OK, "read archived ids", &res);
+    for (int r = 0; rc == PGSINK_OK && r < PQntuples(res); r++) {
+        long long i = pgsink_ll(res, r, 0);
         if (i >= 1 && (size_t)i <= n) {
             dup[i - 1] = true;
         }
@@ -105,29 +105,29 @@ static int store_archive_each(struct store *st, const struct copybuf *rows, cons
                               size_t n, const char *const *ids, const long long *ms,
                               const bool *dup, enum store_row *status, char (*reasons)[256])
 {
-    int rc = STORE_OK;
+    int rc = PGSINK_OK;
 
-    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+    for (size_t i = 0; rc == PGSINK_OK && i < n; i++) {
         size_t end = i + 1 < n ? starts[i + 1] : copybuf_len(rows);
         status[i] = STORE_ROW_DUPLICATE;
         if (dup[i]) {
             continue;
         }
-        rc = store_cmd(st, "SAVEPOINT jb_row", "savepoint");
-        if (rc != STORE_OK) {
+        rc = pgsink_cmd(st->sink, "SAVEPOINT jb_row", "savepoint");
+        if (rc != PGSINK_OK) {
             break;
         }
         store_id_rows(st, &ids[i], &ms[i], 1, NULL);
         rc = store_archive_copy(st, copybuf_data(rows) + starts[i], end - starts[i]);
-        if (rc == STORE_REFUSED) {
+        if (rc == PGSINK_REFUSED) {
             if (!store_duplicate(st)) {
                 status[i] = STORE_ROW_REFUSED;
-                errbuf_printf(reasons[i], sizeof(reasons[i]), "%s", st->err);
+                errbuf_printf(reasons[i], sizeof(reasons[i]), "%s", pgsink_error(st->sink));
             }
-            rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_row", "rollback to savepoint");
-        } else if (rc == STORE_OK) {
+            rc = pgsink_cmd(st->sink, "ROLLBACK TO SAVEPOINT jb_row", "rollback to savepoint");
+        } else if (rc == PGSINK_OK) {
             status[i] = STORE_ROW_NEW;
-            rc = store_cmd(st, "RELEASE SAVEPOINT jb_row", "release savepoint");
+            rc = pgsink_cmd(st->sink, "RELEASE SAVEPOINT jb_row", "release savepoint");
         }
     }
     return rc;
@@ -142,29 +142,29 @@ static int store_archive_known(struct store *st, const struct copybuf *rows, con
                                enum store_row *status, char (*reasons)[256])
 {
     bool *dup = calloc(n, sizeof(*dup));
-    int rc = STORE_REFUSED;
+    int rc = PGSINK_REFUSED;
 
     if (dup == NULL) {
-        store_set_error(st, "out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "out of memory");
+        return PGSINK_REFUSED;
     }
     rc = store_known_ids(st, ids, n, dup);
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         store_new_rows(st, rows, starts, n, dup);
         store_id_rows(st, ids, ms, n, dup);
         rc = copybuf_failed(&st->sub)
-                 ? STORE_REFUSED
+                 ? PGSINK_REFUSED
                  : store_archive_copy(st, copybuf_data(&st->sub), copybuf_len(&st->sub));
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         for (size_t i = 0; i < n; i++) {
             status[i] = dup[i] ? STORE_ROW_DUPLICATE : STORE_ROW_NEW;
         }
-        rc = store_cmd(st, "RELEASE SAVEPOINT jb_archive", "release savepoint");
-    } else if (rc == STORE_REFUSED) {
-        log_debug("journey.archive_each", LOG_STR("reason", st->err));
-        rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
-        if (rc == STORE_OK) {
+        rc = pgsink_cmd(st->sink, "RELEASE SAVEPOINT jb_archive", "release savepoint");
+    } else if (rc == PGSINK_REFUSED) {
+        log_debug("journey.archive_each", LOG_STR("reason", pgsink_error(st->sink)));
+        rc = pgsink_cmd(st->sink, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
+        if (rc == PGSINK_OK) {
             rc = store_archive_each(st, rows, starts, n, ids, ms, dup, status, reasons);
         }
     }
@@ -179,27 +179,27 @@ int store_archive(struct store *st, const struct copybuf *rows, const size_t *st
     int rc;
 
     if (n == 0) {
-        return STORE_OK;
+        return PGSINK_OK;
     }
-    rc = store_cmd(st, "SAVEPOINT jb_archive", "savepoint");
-    if (rc != STORE_OK) {
+    rc = pgsink_cmd(st->sink, "SAVEPOINT jb_archive", "savepoint");
+    if (rc != PGSINK_OK) {
         return rc;
     }
     store_id_rows(st, event_ids, event_ms, n, NULL);
     rc = store_archive_copy(st, copybuf_data(rows), copybuf_len(rows));
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         for (size_t i = 0; i < n; i++) {
             status[i] = STORE_ROW_NEW;
         }
-        return store_cmd(st, "RELEASE SAVEPOINT jb_archive", "release savepoint");
+        return pgsink_cmd(st->sink, "RELEASE SAVEPOINT jb_archive", "release savepoint");
     }
-    if (rc != STORE_REFUSED) {
+    if (rc != PGSINK_REFUSED) {
         return rc;
     }
     bool duplicate = store_duplicate(st);
-    log_debug("journey.archive_slow_path", LOG_STR("reason", st->err));
-    rc = store_cmd(st, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
-    if (rc != STORE_OK) {
+    log_debug("journey.archive_slow_path", LOG_STR("reason", pgsink_error(st->sink)));
+    rc = pgsink_cmd(st->sink, "ROLLBACK TO SAVEPOINT jb_archive", "rollback to savepoint");
+    if (rc != PGSINK_OK) {
         return rc;
     }
     if (duplicate) {
@@ -207,8 +207,8 @@ int store_archive(struct store *st, const struct copybuf *rows, const size_t *st
     }
     bool *none = calloc(n, sizeof(*none));
     if (none == NULL) {
-        store_set_error(st, "out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "out of memory");
+        return PGSINK_REFUSED;
     }
     rc = store_archive_each(st, rows, starts, n, event_ids, event_ms, none, status, reasons);
     free(none);

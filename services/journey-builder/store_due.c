@@ -3,7 +3,6 @@
  * days, and sessions and attempts falling due. Contract in store.h.
  */
 #include "store_priv.h"
-#include "analytics/errbuf.h"
 #include "archive.h"
 
 #include <stdlib.h>
@@ -13,15 +12,15 @@
 
 int store_ensure_days(struct store *st, const long long *days, size_t n)
 {
-    int rc = STORE_OK;
+    int rc = PGSINK_OK;
 
-    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+    for (size_t i = 0; rc == PGSINK_OK && i < n; i++) {
         char day[16];
         archive_day_str(days[i], day, sizeof(day));
         const char *params[] = {day};
         PGresult *res = NULL;
-        rc = store_query(st, "SELECT count(*) FROM analytics_ensure_partitions($1::date, 0)", 1,
-                         params, PGRES_TUPLES_OK, "ensure partitions", &res);
+        rc = pgsink_query(st->sink, "SELECT count(*) FROM analytics_ensure_partitions($1::date, 0)",
+                          1, params, PGRES_TUPLES_OK, "ensure partitions", &res);
         PQclear(res);
     }
     return rc;
@@ -34,10 +33,10 @@ int store_ensure_ahead(struct store *st, int days_ahead)
 
     snprintf(ahead, sizeof(ahead), "%d", days_ahead);
     const char *params[] = {ahead};
-    int rc = store_query(st,
-                         "SELECT count(*) FROM analytics_ensure_partitions("
-                         "(now() AT TIME ZONE 'UTC')::date - 1, $1::int + 1)",
-                         1, params, PGRES_TUPLES_OK, "ensure partitions ahead", &res);
+    int rc = pgsink_query(st->sink,
+                          "SELECT count(*) FROM analytics_ensure_partitions("
+                          "(now() AT TIME ZONE 'UTC')::date - 1, $1::int + 1)",
+                          1, params, PGRES_TUPLES_OK, "ensure partitions ahead", &res);
     PQclear(res);
     return rc;
 }
@@ -59,23 +58,23 @@ int store_retention(struct store *st, int days, int *dropped)
 
     snprintf(ndays, sizeof(ndays), "%d", days);
     const char *p1[] = {ndays};
-    int rc = store_query(st, "SELECT ((now() AT TIME ZONE 'UTC')::date - $1::int)::text", 1, p1,
-                         PGRES_TUPLES_OK, "retention cutoff", &res);
-    if (rc != STORE_OK) {
+    int rc = pgsink_query(st->sink, "SELECT ((now() AT TIME ZONE 'UTC')::date - $1::int)::text", 1,
+                          p1, PGRES_TUPLES_OK, "retention cutoff", &res);
+    if (rc != PGSINK_OK) {
         return rc;
     }
     snprintf(cutoff, sizeof(cutoff), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     const char *params[] = {cutoff};
-    rc = store_query(st, "SELECT count(*) FROM analytics_drop_partitions_before($1::date)", 1,
-                     params, PGRES_TUPLES_OK, "drop partitions", &res);
-    if (rc != STORE_OK) {
+    rc = pgsink_query(st->sink, "SELECT count(*) FROM analytics_drop_partitions_before($1::date)",
+                      1, params, PGRES_TUPLES_OK, "drop partitions", &res);
+    if (rc != PGSINK_OK) {
         return rc;
     }
     *dropped = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    for (size_t i = 0; rc == STORE_OK && i < sizeof(deletes) / sizeof(deletes[0]); i++) {
-        rc = store_exec_params(st, deletes[i], 1, params, "retention delete");
+    for (size_t i = 0; rc == PGSINK_OK && i < sizeof(deletes) / sizeof(deletes[0]); i++) {
+        rc = pgsink_exec(st->sink, deletes[i], 1, params, "retention delete");
     }
     return rc;
 }
@@ -98,44 +97,44 @@ static int store_take_due(struct store *st, const PGresult *res, struct store_du
     struct store_due *d = calloc(n > 0 ? n : 1, sizeof(*d));
 
     if (d == NULL) {
-        errbuf_printf(st->err, sizeof(st->err), "out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "out of memory");
+        return PGSINK_REFUSED;
     }
     for (size_t i = 0; i < n; i++) {
         d[i].fingerprint = strdup(PQgetvalue(res, (int)i, 0));
         d[i].session_id = NULL;
-        if (jstate_set_str(&d[i].session_id, store_str(res, (int)i, 1)) != 0 ||
+        if (jstate_set_str(&d[i].session_id, pgsink_str(res, (int)i, 1)) != 0 ||
             d[i].fingerprint == NULL) {
             store_due_free(d, n);
-            errbuf_printf(st->err, sizeof(st->err), "out of memory");
-            return STORE_REFUSED;
+            pgsink_set_error(st->sink, "out of memory");
+            return PGSINK_REFUSED;
         }
-        d[i].partition = (int)store_ll(res, (int)i, 2);
+        d[i].partition = (int)pgsink_ll(res, (int)i, 2);
         d[i].close = strcmp(PQgetvalue(res, (int)i, 3), "t") == 0;
     }
     *out = d;
     *nout = n;
-    return STORE_OK;
+    return PGSINK_OK;
 }
 
 int store_find_due(struct store *st, const int32_t *parts, const int64_t *close_before,
                    const int64_t *now, size_t n, size_t limit, struct store_due **out, size_t *nout)
 {
-    char *a = store_int_array(NULL, parts, n), *b = store_int_array(close_before, NULL, n);
-    char *c = store_int_array(now, NULL, n), lim[32];
+    char *a = pgsink_int32_array(parts, n), *b = pgsink_int64_array(close_before, n);
+    char *c = pgsink_int64_array(now, n), lim[32];
     PGresult *res = NULL;
-    int rc = STORE_REFUSED;
+    int rc = PGSINK_REFUSED;
 
     *out = NULL;
     *nout = 0;
     snprintf(lim, sizeof(lim), "%zu", limit);
     if (a == NULL || b == NULL || c == NULL) {
-        errbuf_printf(st->err, sizeof(st->err), "out of memory");
+        pgsink_set_error(st->sink, "out of memory");
         goto out;
     }
     const char *params[] = {a, b, c, limit > 0 ? lim : NULL}; /* LIMIT NULL: all */
-    rc = store_query(
-        st,
+    rc = pgsink_query(
+        st->sink,
         "(SELECT s.fingerprint, s.session_id, s.kafka_partition, true FROM sessions s"
         "  JOIN unnest($1::int[], $2::bigint[]) AS x(p, t) ON s.kafka_partition = x.p"
         "  WHERE NOT s.closed AND s.ended_at < to_timestamp(x.t / 1000.0)"
@@ -146,7 +145,7 @@ int store_find_due(struct store *st, const int32_t *parts, const int64_t *close_
         "  WHERE f.abandon_at IS NOT NULL AND f.abandon_at <= to_timestamp(x.t / 1000.0)"
         "  ORDER BY f.abandon_at LIMIT $4::int)",
         4, params, PGRES_TUPLES_OK, "find due", &res);
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_take_due(st, res, out, nout);
     }
     PQclear(res);

@@ -23,11 +23,6 @@ static int store_enum(const char *name, const char *(*name_of)(int), int max)
     return 0;
 }
 
-const char *store_str(const PGresult *res, int r, int c)
-{
-    return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
-}
-
 /* Parses "{1,2,0}" into out[0..n). Returns 0 when it held exactly n. */
 static int store_parse_ms(const char *s, long long *out, int n)
 {
@@ -67,15 +62,15 @@ static int store_take_journey(const struct store *st, struct jstate_visitor *v, 
 {
     const char *stage = PQgetvalue(res, r, 2);
 
-    v->seq = (int)store_ll(res, r, 1);
+    v->seq = (int)pgsink_ll(res, r, 1);
     v->stage = -1;
     for (int i = 0; i < journey_stage_count(st->ctx->rules); i++) {
         if (strcmp(journey_stage_name(st->ctx->rules, i), stage) == 0) {
             v->stage = i;
         }
     }
-    if (jstate_visitor_set_tp(v, PQgetvalue(res, r, 3), store_str(res, r, 5),
-                              store_ll(res, r, 4)) != 0) {
+    if (jstate_visitor_set_tp(v, PQgetvalue(res, r, 3), pgsink_str(res, r, 5),
+                              pgsink_ll(res, r, 4)) != 0) {
         return -1;
     }
     v->tp_final = strcmp(PQgetvalue(res, r, 6), "t") != 0; /* its time spent is set */
@@ -99,23 +94,23 @@ static int store_take_progress(const struct store *st, struct jstate_visitor *v,
         funnel_progress_reset(&fs->p);
         return 0;
     }
-    fs->p.started_ms = store_ll(res, r, 2);
-    fs->day = store_ll(res, r, 3);
+    fs->p.started_ms = pgsink_ll(res, r, 2);
+    fs->day = pgsink_ll(res, r, 3);
     fs->channel = store_enum(PQgetvalue(res, r, 4), apply_channel_name, 7);
     fs->device_type = store_enum(PQgetvalue(res, r, 5), apply_device_name, 4);
-    fs->p.inferred = (uint32_t)store_ll(res, r, 7);
-    fs->p.furthest = (int)store_ll(res, r, 8) - 1;
+    fs->p.inferred = (uint32_t)pgsink_ll(res, r, 7);
+    fs->p.furthest = (int)pgsink_ll(res, r, 8) - 1;
     fs->p.abandoned = strcmp(PQgetvalue(res, r, 9), "t") == 0;
-    fs->abandon_at_ms = store_ll(res, r, 11);
-    fs->abandoned_ms = store_ll(res, r, 12);
-    return jstate_set_str(&fs->session_id, store_str(res, r, 10));
+    fs->abandon_at_ms = pgsink_ll(res, r, 11);
+    fs->abandoned_ms = pgsink_ll(res, r, 12);
+    return jstate_set_str(&fs->session_id, pgsink_str(res, r, 10));
 }
 
 /* The state a row is about: its first column is the 1-based position, in
  * the array the query was given, of its key (unnest ... WITH ORDINALITY). */
 static void *store_row_state(void *const *states, size_t n, const PGresult *res, int r)
 {
-    long long i = store_ll(res, r, 0);
+    long long i = pgsink_ll(res, r, 0);
 
     return i >= 1 && (size_t)i <= n ? states[i - 1] : NULL;
 }
@@ -124,53 +119,53 @@ int store_load_visitors(struct store *st, struct jstate_visitor *const *vs, size
 {
     const char **fps = calloc(n + 1, sizeof(*fps));
     PGresult *res = NULL;
-    int rc = STORE_REFUSED;
+    int rc = PGSINK_REFUSED;
 
     for (size_t i = 0; fps != NULL && i < n; i++) {
         fps[i] = vs[i]->fingerprint;
     }
-    const char *arr = fps != NULL ? store_text_array(st, fps, n) : NULL;
+    const char *arr = fps != NULL ? pgsink_text_array(st->sink, fps, n) : NULL;
     free(fps);
     if (arr == NULL) {
-        store_set_error(st, "out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "out of memory");
+        return PGSINK_REFUSED;
     }
     const char *params[] = {arr};
-    rc = store_query(st,
-                     "SELECT f.i, j.seq, j.stage, j.event_id, j.ms, j.session_id, j.open"
-                     " FROM unnest($1::text[]) WITH ORDINALITY AS f(fp, i) CROSS JOIN LATERAL ("
-                     "SELECT seq, stage, event_id, " STORE_MS(
-                         "occurred_at") " AS ms, session_id,"
-                                        " time_spent_s IS NULL AS open FROM customer_journeys c"
-                                        " WHERE c.fingerprint = f.fp ORDER BY seq DESC LIMIT 1) j",
-                     1, params, PGRES_TUPLES_OK, "read journeys", &res);
-    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
+    rc = pgsink_query(st->sink,
+                      "SELECT f.i, j.seq, j.stage, j.event_id, j.ms, j.session_id, j.open"
+                      " FROM unnest($1::text[]) WITH ORDINALITY AS f(fp, i) CROSS JOIN LATERAL ("
+                      "SELECT seq, stage, event_id, " STORE_MS(
+                          "occurred_at") " AS ms, session_id,"
+                                         " time_spent_s IS NULL AS open FROM customer_journeys c"
+                                         " WHERE c.fingerprint = f.fp ORDER BY seq DESC LIMIT 1) j",
+                      1, params, PGRES_TUPLES_OK, "read journeys", &res);
+    for (int r = 0; rc == PGSINK_OK && r < PQntuples(res); r++) {
         struct jstate_visitor *v = store_row_state((void *const *)vs, n, res, r);
         if (v != NULL && store_take_journey(st, v, res, r) != 0) {
-            rc = STORE_REFUSED;
+            rc = PGSINK_REFUSED;
         }
     }
     PQclear(res);
-    if (rc != STORE_OK) {
+    if (rc != PGSINK_OK) {
         return rc;
     }
-    rc = store_query(st,
-                     "SELECT f.i, p.funnel, " STORE_MS(
-                         "p.started_at") ","
-                                         " p.day - DATE '1970-01-01', p.channel, p.device_type, "
-                                         "p.reached_ms::text,"
-                                         " p.inferred, p.furthest, p.abandoned, "
-                                         "p.session_id, " STORE_MS("p.abandon_at") ", " STORE_MS(
-                                             "p.abandoned_at") " FROM unnest($1::text[]) WITH "
-                                                               "ORDINALITY AS f(fp, "
-                                                               "i)"
-                                                               " JOIN funnel_progress p ON "
-                                                               "p.fingerprint = f.fp",
-                     1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
-    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
+    rc = pgsink_query(st->sink,
+                      "SELECT f.i, p.funnel, " STORE_MS(
+                          "p.started_at") ","
+                                          " p.day - DATE '1970-01-01', p.channel, p.device_type, "
+                                          "p.reached_ms::text,"
+                                          " p.inferred, p.furthest, p.abandoned, "
+                                          "p.session_id, " STORE_MS("p.abandon_at") ", " STORE_MS(
+                                              "p.abandoned_at") " FROM unnest($1::text[]) WITH "
+                                                                "ORDINALITY AS f(fp, "
+                                                                "i)"
+                                                                " JOIN funnel_progress p ON "
+                                                                "p.fingerprint = f.fp",
+                      1, params, PGRES_TUPLES_OK, "read funnel progress", &res);
+    for (int r = 0; rc == PGSINK_OK && r < PQntuples(res); r++) {
         struct jstate_visitor *v = store_row_state((void *const *)vs, n, res, r);
         if (v != NULL && store_take_progress(st, v, res, r) != 0) {
-            rc = STORE_REFUSED;
+            rc = PGSINK_REFUSED;
         }
     }
     PQclear(res);
@@ -199,31 +194,31 @@ static int store_take_session(const struct store *st, struct jstate_session *s, 
 {
     int rc = 0;
 
-    s->s.start_ms = store_ll(res, r, 4);
-    s->s.end_ms = store_ll(res, r, 5);
-    s->s.page_views = (uint32_t)store_ll(res, r, 6);
-    s->s.events = (uint32_t)store_ll(res, r, 7);
-    rc |= jstate_set_str(&s->s.entry_page, store_str(res, r, 8));
-    rc |= jstate_set_str(&s->s.exit_page, store_str(res, r, 9));
+    s->s.start_ms = pgsink_ll(res, r, 4);
+    s->s.end_ms = pgsink_ll(res, r, 5);
+    s->s.page_views = (uint32_t)pgsink_ll(res, r, 6);
+    s->s.events = (uint32_t)pgsink_ll(res, r, 7);
+    rc |= jstate_set_str(&s->s.entry_page, pgsink_str(res, r, 8));
+    rc |= jstate_set_str(&s->s.exit_page, pgsink_str(res, r, 9));
     s->s.channel = store_enum(PQgetvalue(res, r, 10), apply_channel_name, 7);
     s->s.device_type = store_enum(PQgetvalue(res, r, 15), apply_device_name, 4);
     s->s.converted = strcmp(PQgetvalue(res, r, 17), "t") == 0;
     s->s.closed = strcmp(PQgetvalue(res, r, 18), "t") == 0;
-    s->s.entry_ms = store_ll(res, r, 21);
-    s->s.exit_ms = store_ll(res, r, 22);
+    s->s.entry_ms = pgsink_ll(res, r, 21);
+    s->s.exit_ms = pgsink_ll(res, r, 22);
     if (s->s.page_views > 0 && s->s.entry_page == NULL) {
         rc |= jstate_set_str(&s->s.entry_page, "-"); /* never NULL once a page was viewed */
     }
-    rc |= jstate_set_str(&s->user_id, store_str(res, r, 2));
-    rc |= jstate_set_str(&s->site_id, store_str(res, r, 3));
-    rc |= jstate_set_str(&s->referrer_host, store_str(res, r, 11));
-    rc |= jstate_set_str(&s->utm_source, store_str(res, r, 12));
-    rc |= jstate_set_str(&s->utm_medium, store_str(res, r, 13));
-    rc |= jstate_set_str(&s->utm_campaign, store_str(res, r, 14));
-    rc |= jstate_set_str(&s->country, store_str(res, r, 16));
-    rc |= jstate_set_str(&s->last_event_id, store_str(res, r, 19));
+    rc |= jstate_set_str(&s->user_id, pgsink_str(res, r, 2));
+    rc |= jstate_set_str(&s->site_id, pgsink_str(res, r, 3));
+    rc |= jstate_set_str(&s->referrer_host, pgsink_str(res, r, 11));
+    rc |= jstate_set_str(&s->utm_source, pgsink_str(res, r, 12));
+    rc |= jstate_set_str(&s->utm_medium, pgsink_str(res, r, 13));
+    rc |= jstate_set_str(&s->utm_campaign, pgsink_str(res, r, 14));
+    rc |= jstate_set_str(&s->country, pgsink_str(res, r, 16));
+    rc |= jstate_set_str(&s->last_event_id, pgsink_str(res, r, 19));
     store_take_steps(st, s, PQgetvalue(res, r, 23));
-    s->s.revenue_micros = store_ll(res, r, 24);
+    s->s.revenue_micros = pgsink_ll(res, r, 24);
     return rc != 0 ? -1 : 0;
 }
 
@@ -250,19 +245,20 @@ int store_load_sessions(struct store *st, struct jstate_session *const *ss, size
     for (size_t i = 0; ids != NULL && i < n; i++) {
         ids[i] = ss[i]->session_id;
     }
-    const char *arr = ids != NULL ? store_text_array(st, ids, n) : NULL;
+    const char *arr = ids != NULL ? pgsink_text_array(st->sink, ids, n) : NULL;
     free(ids);
     if (arr == NULL) {
-        store_set_error(st, "out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "out of memory");
+        return PGSINK_REFUSED;
     }
     const char *params[] = {arr};
-    rc = store_query(st, STORE_SESSION_READ, 1, params, PGRES_TUPLES_OK, "read sessions", &res);
-    for (int r = 0; rc == STORE_OK && r < PQntuples(res); r++) {
+    rc = pgsink_query(st->sink, STORE_SESSION_READ, 1, params, PGRES_TUPLES_OK, "read sessions",
+                      &res);
+    for (int r = 0; rc == PGSINK_OK && r < PQntuples(res); r++) {
         struct jstate_session *s = store_row_state((void *const *)ss, n, res, r);
         if (s != NULL && store_take_session(st, s, res, r) != 0) {
-            store_set_error(st, "out of memory");
-            rc = STORE_REFUSED;
+            pgsink_set_error(st->sink, "out of memory");
+            rc = PGSINK_REFUSED;
         }
     }
     PQclear(res);

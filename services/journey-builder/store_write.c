@@ -3,7 +3,6 @@
  * progress, rollups, reach), staged by COPY and merged. Contract in store.h.
  */
 #include "store_priv.h"
-#include "analytics/errbuf.h"
 #include "archive.h"
 
 #include <cjson/cJSON.h>
@@ -113,20 +112,20 @@ static int store_stage_merge(struct store *st, const char *stage, const char *co
     int rc;
 
     if (copybuf_failed(&st->buf)) {
-        errbuf_printf(st->err, sizeof(st->err), "%s: out of memory", what);
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "%s: out of memory", what);
+        return PGSINK_REFUSED;
     }
     if (copybuf_len(&st->buf) == 0) {
-        return STORE_OK;
+        return PGSINK_OK;
     }
     snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN", stage, cols);
-    rc = store_copy_in(st, sql, copybuf_data(&st->buf), copybuf_len(&st->buf), what);
-    if (rc == STORE_OK) {
-        rc = store_cmd(st, merge, what);
+    rc = pgsink_copy_in(st->sink, sql, copybuf_data(&st->buf), copybuf_len(&st->buf), what);
+    if (rc == PGSINK_OK) {
+        rc = pgsink_cmd(st->sink, merge, what);
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         snprintf(sql, sizeof(sql), "DELETE FROM %s", stage);
-        rc = store_cmd(st, sql, what);
+        rc = pgsink_cmd(st->sink, sql, what);
     }
     return rc;
 }
@@ -184,14 +183,14 @@ static int store_write_journeys(struct store *st, const struct apply_out *o)
         copybuf_end_row(b);
     }
     if (copybuf_failed(b)) {
-        errbuf_printf(st->err, sizeof(st->err), "write journeys: out of memory");
-        return STORE_REFUSED;
+        pgsink_set_error(st->sink, "write journeys: out of memory");
+        return PGSINK_REFUSED;
     }
     if (copybuf_len(b) == 0) {
-        return STORE_OK;
+        return PGSINK_OK;
     }
-    return store_copy_in(
-        st,
+    return pgsink_copy_in(
+        st->sink,
         "COPY customer_journeys (event_id, fingerprint, user_id, session_id, seq,"
         " stage, previous_stage, touchpoint, channel, page_url, occurred_at, time_spent_s)"
         " FROM STDIN",
@@ -396,19 +395,19 @@ int store_write(struct store *st, const struct apply_out *o)
 {
     int rc = store_write_sessions(st, o);
 
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_write_journeys(st, o);
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_write_spent(st, o);
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_write_progress(st, o);
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_write_rollups(st, o);
     }
-    if (rc == STORE_OK) {
+    if (rc == PGSINK_OK) {
         rc = store_write_reach(st, o);
     }
     return rc;

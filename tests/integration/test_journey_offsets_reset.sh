@@ -6,7 +6,7 @@
 #  - run 2, on a fresh devbroker: journey_offsets still says ~100 messages a
 #    partition are applied, but they belong to the old cluster (another
 #    cluster id; and a first wave of 30 events leaves every partition's end
-#    below them, whatever the id). The builder logs journey.offsets_reset
+#    below them, whatever the id). The builder logs txparts.offsets_reset
 #    (error level) per partition, counts it in
 #    analytics_journey_builder_offsets_reset_total, and starts from the
 #    broker's offsets: all 1000 events posted are archived (on main: the
@@ -51,10 +51,10 @@ load 300 1
 check "run 1: all 300 archived" wait_for 30 archived_is 300
 check "run 1: every message applied" wait_for 10 caught_up
 before="$(applied)"
-expect_eq "run 1: no reset" "" "$(grep '"event":"journey.offsets_reset"' "$T/jb1.log")"
+expect_eq "run 1: no reset" "" "$(grep '"event":"txparts.offsets_reset"' "$T/jb1.log")"
 cluster1="$(q "SELECT string_agg(DISTINCT coalesce(cluster_id, 'NULL'), ',') FROM journey_offsets")"
 check "run 1: the offsets carry the cluster id ($cluster1)" test "$cluster1" = \
-  "$(log_field "$T/jb1.log" journey.cluster cluster_id)"
+  "$(log_field "$T/jb1.log" txparts.cluster cluster_id)"
 expect_clean_stop "run 1: journey-builder exits 0" "$JB_PID"
 expect_clean_stop "run 1: enricher exits 0" "$ENRICHER_PID"
 expect_clean_stop "run 1: collector exits 0" "$COLLECTOR_PID"
@@ -72,20 +72,20 @@ check "run 2: the first 30 archived" wait_for 30 archived_is 330
 load 970 3
 check "run 2: all 1000 new events archived (1300 in all)" wait_for 40 archived_is 1300
 check "run 2: every message applied: journey_offsets at the new ends" wait_for 10 caught_up
-resets="$(grep -c '"event":"journey.offsets_reset"' "$T/jb2.log")"
-check "run 2: journey.offsets_reset logged ($resets partitions, $before messages applied before)" \
+resets="$(grep -c '"event":"txparts.offsets_reset"' "$T/jb2.log")"
+check "run 2: txparts.offsets_reset logged ($resets partitions, $before messages applied before)" \
   test "$resets" -ge 1
 # The devbroker's cluster id comes from an address: another one on every
 # run, unless the allocator repeats itself (a sanitizer's might), when the
 # partitions' ends tell.
-reason="$(grep -m1 '"event":"journey.offsets_reset"' "$T/jb2.log" | jq -r '"\(.lvl) \(.reason) \(.recorded_cluster)"')"
+reason="$(grep -m1 '"event":"txparts.offsets_reset"' "$T/jb2.log" | jq -r '"\(.lvl) \(.reason) \(.recorded_cluster)"')"
 check "run 2: at error level, reason cluster_changed or beyond_end, from the old cluster ($reason)" \
   grep -Eqx "error (cluster_changed|beyond_end) $cluster1" <<<"$reason"
 expect_eq "run 2: counted in offsets_reset_total" "$resets" \
   "$(jb_metric analytics_journey_builder_offsets_reset_total)"
 expect_eq "run 2: nothing skipped as replayed" 0 \
   "$(jb_metric analytics_journey_builder_replayed_skipped_total)"
-cluster2="$(log_field "$T/jb2.log" journey.cluster cluster_id)"
+cluster2="$(log_field "$T/jb2.log" txparts.cluster cluster_id)"
 expect_eq "run 2: journey_offsets carry it" "$cluster2" \
   "$(q "SELECT string_agg(DISTINCT coalesce(cluster_id, 'NULL'), ',') FROM journey_offsets")"
 check "run 2: readyz 200" http_status_is "http://127.0.0.1:$JB_ADMIN/readyz" 200

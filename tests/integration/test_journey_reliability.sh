@@ -129,7 +129,7 @@ check "PostgreSQL down at start: consumption paused" \
   wait_for 10 jb_metric_is "$C_ADMIN" analytics_journey_builder_consumer_paused 1
 expect_eq "PostgreSQL down at start: pg_up 0" 0 "$(jb_metric "$C_ADMIN" analytics_journey_builder_pg_up)"
 check "PostgreSQL down at start: logged, with the reason" \
-  bash -c "grep '\"event\":\"journey.pg_unavailable\"' '$T/c.log' | grep -q 'refused'"
+  bash -c "grep '\"event\":\"txparts.pg_unavailable\"' '$T/c.log' | grep -q 'refused'"
 
 # ---- A, killed; B, the reference ----
 start_journey_builder a ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_JOURNEY_BUILDER_GROUP=jb-a \
@@ -142,8 +142,8 @@ B_PID="$JB_PID"
 check "schema behind: the builder exits" wait_for 15 bash -c "! kill -0 $OLD_PID"
 wait "$OLD_PID"
 expect_eq "schema behind: exit 1" 1 "$?"
-check "schema behind: journey.pg_unusable says to run analytics-migrate" \
-  bash -c "grep '\"event\":\"journey.pg_unusable\"' '$T/old.log' | grep -q analytics-migrate"
+check "schema behind: txparts.pg_unusable says to run analytics-migrate" \
+  bash -c "grep '\"event\":\"txparts.pg_unusable\"' '$T/old.log' | grep -q analytics-migrate"
 
 expect_eq "PostgreSQL down at start: nothing consumed meanwhile" 0 \
   "$(jb_metric "$C_ADMIN" analytics_journey_builder_events_consumed_total)"
@@ -160,7 +160,7 @@ check "PostgreSQL stopped: readyz 503" wait_for 10 ready_is "$C_ADMIN" 503
 check "PostgreSQL stopped: pg_up 0" wait_for 10 jb_metric_is "$C_ADMIN" analytics_journey_builder_pg_up 0
 check "PostgreSQL stopped: consumption paused" \
   wait_for 10 jb_metric_is "$C_ADMIN" analytics_journey_builder_consumer_paused 1
-check "PostgreSQL stopped: logged" log_count_above "$T/c.log" journey.pg_unavailable 1
+check "PostgreSQL stopped: logged" log_count_above "$T/c.log" txparts.pg_unavailable 1
 pg_local_start "$PG2_DATA" "$PG2_PORT" "$T/pg2-sock" "$T/pg2.log" \
   -c fsync=off -c synchronous_commit=off -c full_page_writes=off ||
   { echo "pg2 did not start again"; exit 1; }
@@ -168,7 +168,7 @@ check "PostgreSQL back: pg_up 1" wait_for 15 jb_metric_is "$C_ADMIN" analytics_j
 check "PostgreSQL back: consumption resumed" \
   wait_for 15 jb_metric_is "$C_ADMIN" analytics_journey_builder_consumer_paused 0
 check "PostgreSQL back: readyz 200" wait_for 10 ready_is "$C_ADMIN" 200
-check "PostgreSQL back: logged" log_count_above "$T/c.log" journey.pg_available 1
+check "PostgreSQL back: logged" log_count_above "$T/c.log" txparts.pg_available 1
 
 # ---- A: kill -9 mid-stream, three times ----
 for k in 1 2 3; do

@@ -80,7 +80,7 @@ expect_eq "each session counted its event once, no session for the resend's fing
 s-r2|1" "$(q "SELECT session_id, events FROM sessions WHERE session_id LIKE 's-r%' ORDER BY 1")"
 expect_eq "each event id held once in analytics_event_ids" "1 1" \
   "$(count_of analytics_event_ids resend-1) $(count_of analytics_event_ids resend-2)"
-check "nothing refused" bash -c "! grep -q '\"event\":\"journey.pg_refused\"' '$T/jb.log'"
+check "nothing refused" bash -c "! grep -q '\"event\":\"txparts.pg_refused\"' '$T/jb.log'"
 
 # ---- a row the database refuses: dead-lettered, the batch goes on ----
 q "ALTER TABLE customer_journeys ADD CONSTRAINT test_refuse_evil CHECK (page_url NOT LIKE '%/evil%')"

@@ -1,7 +1,7 @@
 /* Unit tests for what the journey-builder trusts (services/journey-builder/
- * jcheck.c): whether journey_offsets belong to the stream the broker has
- * (a devbroker started afresh, a topic made again), and whether an event's
- * time is kept, judged by the stream's clock rather than this host's. */
+ * jcheck.c): whether an event's time is kept, judged by the stream's clock
+ * rather than this host's. Whether journey_offsets belong to the stream
+ * the broker has is common's txparts_judge (test_txparts.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,44 +12,6 @@
 
 #define DAY_MS 86400000LL
 #define T_2026_12_01_120000 1796126400000LL /* 2026-12-01 12:00:00 UTC */
-
-static void test_offsets_kept(void **state)
-{
-    (void)state;
-    /* No row yet: nothing to judge, whatever the broker says. */
-    assert_int_equal(jcheck_offsets(-1, "c1", "c2", 0), JCHECK_KEEP);
-    /* The same cluster, within the partition. */
-    assert_int_equal(jcheck_offsets(500, "c1", "c1", 500), JCHECK_KEEP);
-    assert_int_equal(jcheck_offsets(0, "c1", "c1", 0), JCHECK_KEEP);
-    assert_int_equal(jcheck_offsets(10, "c1", "c1", 900), JCHECK_KEEP);
-    /* A cluster not recorded (rows older than the check) or not known now:
-     * judged by the watermark alone. */
-    assert_int_equal(jcheck_offsets(500, "", "c1", 600), JCHECK_KEEP);
-    assert_int_equal(jcheck_offsets(500, NULL, "c1", 600), JCHECK_KEEP);
-    assert_int_equal(jcheck_offsets(500, "c1", "", 600), JCHECK_KEEP);
-    assert_int_equal(jcheck_offsets(500, "c1", NULL, 600), JCHECK_KEEP);
-    /* Watermark not known: judged by the cluster alone. */
-    assert_int_equal(jcheck_offsets(500, "c1", "c1", -1), JCHECK_KEEP);
-    assert_int_equal(jcheck_offsets(500, "", "", -1), JCHECK_KEEP);
-}
-
-static void test_offsets_reset(void **state)
-{
-    (void)state;
-    /* A devbroker started afresh: another cluster id, even when the new
-     * partition already holds more messages than the old offsets. */
-    assert_int_equal(jcheck_offsets(500, "mockCluster1", "mockCluster2", 0), JCHECK_RESET_CLUSTER);
-    assert_int_equal(jcheck_offsets(500, "mockCluster1", "mockCluster2", 9000),
-                     JCHECK_RESET_CLUSTER);
-    assert_int_equal(jcheck_offsets(0, "a", "b", -1), JCHECK_RESET_CLUSTER);
-    /* A topic made again on the same cluster: offsets past its end. */
-    assert_int_equal(jcheck_offsets(501, "c1", "c1", 500), JCHECK_RESET_BEYOND_END);
-    assert_int_equal(jcheck_offsets(1, "", "", 0), JCHECK_RESET_BEYOND_END);
-    assert_int_equal(jcheck_offsets(334, NULL, NULL, 12), JCHECK_RESET_BEYOND_END);
-    assert_string_equal(jcheck_offsets_reason(JCHECK_RESET_CLUSTER), "cluster_changed");
-    assert_string_equal(jcheck_offsets_reason(JCHECK_RESET_BEYOND_END), "beyond_end");
-    assert_string_equal(jcheck_offsets_reason(JCHECK_KEEP), "");
-}
 
 static void test_reference(void **state)
 {
@@ -131,9 +93,8 @@ static void test_clock(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offsets_kept), cmocka_unit_test(test_offsets_reset),
-        cmocka_unit_test(test_reference),    cmocka_unit_test(test_time),
-        cmocka_unit_test(test_skewed_host),  cmocka_unit_test(test_clock_behind),
+        cmocka_unit_test(test_reference),   cmocka_unit_test(test_time),
+        cmocka_unit_test(test_skewed_host), cmocka_unit_test(test_clock_behind),
         cmocka_unit_test(test_clock),
     };
 
