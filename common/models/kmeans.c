@@ -68,7 +68,7 @@ static void kmeans_seed(const double *x, size_t n, size_t d, int k, uint64_t *rn
             }
         }
         if (total <= 0) { /* every row on a centroid already: any row */
-            pick = (size_t)(rng_unit(rng) * (double)n) % n;
+            pick = (size_t)(rng_unit(rng) * (double)(n - 1));
         }
         double *cc = cent + (size_t)c * d;
         memcpy(cc, x + pick * d, d * sizeof(*cc));

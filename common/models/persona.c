@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PERSONA_FILE_MAX (1024 * 1024)
+#define PERSONA_FILE_MAX ((size_t)1 << 20)
 
 const char *const persona_feature_names[PERSONA_F_COUNT] = {
     [PERSONA_F_SESSIONS] = "sessions",

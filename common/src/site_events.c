@@ -206,9 +206,9 @@ int site_value_micros(const char *json, const char *prop, long long *micros)
     if (cJSON_IsObject(root)) {
         v = cJSON_GetObjectItemCaseSensitive(root, prop);
     }
-    if (cJSON_IsNumber(v)) {
+    if (v != NULL && cJSON_IsNumber(v)) {
         x = v->valuedouble;
-    } else if (cJSON_IsString(v) && site_decimal(v->valuestring)) {
+    } else if (v != NULL && cJSON_IsString(v) && site_decimal(v->valuestring)) {
         x = strtod(v->valuestring, &end);
         x = *end == '\0' ? x : NAN;
     }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TZ_FILE_MAX (1024 * 1024) /* the largest zone file is ~4 KiB */
+#define TZ_FILE_MAX ((size_t)1 << 20) /* the largest zone file is ~4 KiB */
 #define TZ_NAME_MAX 255
 #define TZ_COUNT_MAX 100000
 #define TZ_OFFSET_MAX (26L * 3600) /* RFC 8536: |utoff| < 2^31, sane zones < 26 h */
@@ -176,7 +176,7 @@ static int parse_hms(const char **p, int max_h, long *out)
             }
         }
     }
-    *out = sign * ((long)h * 3600 + m * 60 + s);
+    *out = sign * ((long)h * 3600 + (long)m * 60 + s);
     return 0;
 }
 
@@ -207,7 +207,7 @@ static int parse_zone_abbr(const char **p)
 
 static int parse_rule_date(const char **p, struct tz_date *dt)
 {
-    dt->secs = 2 * 3600;
+    dt->secs = 2L * 3600;
     if (**p == 'M') {
         (*p)++;
         dt->kind = 'M';

@@ -157,10 +157,10 @@ static void profile_count(struct profile *p, const struct scorer_rules *r,
     if ((c & (1u << SCORER_EV_PRICING_VIEW)) != 0 && !scorer_rules_pricing_page(r, ev->page_type)) {
         p->pricing_views++; /* a pricing page's view counted it already */
     }
-    p->bookings_started += (c >> SCORER_EV_BOOKING_STARTED) & 1u;
-    p->forms_started += (c >> SCORER_EV_FORM_STARTED) & 1u;
-    p->rage_clicks += (c >> SCORER_EV_RAGE_CLICK) & 1u;
-    p->exit_intents += (c >> SCORER_EV_EXIT_INTENT) & 1u;
+    p->bookings_started += (int)((c >> SCORER_EV_BOOKING_STARTED) & 1u);
+    p->forms_started += (int)((c >> SCORER_EV_FORM_STARTED) & 1u);
+    p->rage_clicks += (int)((c >> SCORER_EV_RAGE_CLICK) & 1u);
+    p->exit_intents += (int)((c >> SCORER_EV_EXIT_INTENT) & 1u);
     if ((c & (1u << SCORER_EV_SCROLL)) != 0 && ev->depth > p->deepest_scroll) {
         p->deepest_scroll = ev->depth;
     }

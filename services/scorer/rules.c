@@ -2,7 +2,7 @@
 
 #include "analytics/errbuf.h"
 #include "analytics/fileio.h"
-#include "analytics/tz.h"
+#include "analytics/textcheck.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -253,22 +253,6 @@ static int load_events(struct scorer_rules *r, const cJSON *obj, const char *pat
     return 0;
 }
 
-/* Parses "YYYY-MM-DD" into a day number. Returns 0 or -1. */
-static int parse_date(const char *s, long long *day)
-{
-    int y, m, d, n = 0;
-    long long yy;
-    int mm, dd;
-
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 ||
-        m > 12 || d < 1 || d > 31) {
-        return -1;
-    }
-    *day = tz_days_from_civil(y, m, d);
-    tz_civil_from_days(*day, &yy, &mm, &dd);
-    return yy == y && mm == m && dd == d ? 0 : -1; /* 2026-02-30 is refused */
-}
-
 static int load_special(struct scorer_rules *r, const cJSON *list, const char *path, char *err,
                         size_t errlen)
 {
@@ -284,7 +268,7 @@ static int load_special(struct scorer_rules *r, const cJSON *list, const char *p
     }
     cJSON_ArrayForEach(item, list)
     {
-        if (!cJSON_IsString(item) || parse_date(item->valuestring, &r->special[r->nspecial])) {
+        if (!cJSON_IsString(item) || textcheck_date(item->valuestring, &r->special[r->nspecial])) {
             errbuf_printf(err, errlen, "%s: special_days[%zu]: not a date YYYY-MM-DD", path,
                           r->nspecial);
             return -1;

@@ -36,7 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SCORER_RULES_FILE_MAX (1024 * 1024)
+#define SCORER_RULES_FILE_MAX ((size_t)1 << 20)
 #define SCORER_RULES_LIST_MAX 64    /* entries of one list */
 #define SCORER_SPECIAL_DAYS_MAX 512 /* dates of special_days */
 

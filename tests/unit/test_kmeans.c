@@ -93,7 +93,7 @@ static void test_deterministic_and_bounds(void **state)
     double *x = blobs(N, &rng, truth);
     assert_int_equal(kmeans_fit(x, N, 3, 6, 2, 50, &s1, &a, NULL), 0);
     assert_int_equal(kmeans_fit(x, N, 3, 6, 2, 50, &s2, &b, NULL), 0);
-    assert_memory_equal(a.centroids, b.centroids, 6 * 3 * sizeof(double));
+    assert_memory_equal(a.centroids, b.centroids, sizeof(double) * 6 * 3);
     assert_true(a.inertia == b.inertia);
     kmeans_result_fini(&a);
     kmeans_result_fini(&b);

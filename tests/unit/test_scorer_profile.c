@@ -184,7 +184,7 @@ static void test_late_and_bounce(void **state)
     assert_true(pagestats_rates(ps, profile_page_hash("shop.example", "service"), &r));
     assert_true(r.bounce == 1.0 && r.exit == 1.0 && r.value == 0.0);
     play(&p, ps, "b2", t0 + 10, "page_view", "service", "{}");
-    play(&p, ps, "b2", t0 + 10 + 10 * PROFILE_GAP_MAX_MS, "page_view", "pricing", "{}");
+    play(&p, ps, "b2", t0 + 10 + 10LL * PROFILE_GAP_MAX_MS, "page_view", "pricing", "{}");
     features_build(&p, g_rules, ps, x);
     expect_feature(x, LEAD_F_PRODUCT_SECONDS, PROFILE_GAP_MAX_MS / 1000.0);
     pagestats_free(ps);

@@ -124,7 +124,7 @@ static void test_warning_moment(void **state)
     long long at = score_warning_at(&g_models, &g_opts, &p, 0);
     long long latest = p.last_seen_ms + g_opts.lapse_ms - SCORE_WARN_BEFORE_LAPSE_MS;
     assert_true(at > p.last_seen_ms && at < latest); /* the alert comes before the lapse */
-    if (at < latest) { /* the crossing itself */
+    if (at < latest) {                               /* the crossing itself */
         assert_true(risk_at(&p, at) >= g_opts.alert - 1e-6);
         assert_true(risk_at(&p, at - 60000) < g_opts.alert);
     }
