@@ -16,6 +16,7 @@
 #define STAGE_PAUSE_AFTER_MS 200   /* blocked this long: pause consumption */
 #define STAGE_REVOKE_FLUSH_MS 5000 /* deliveries awaited when partitions go */
 #define STAGE_LAG_EVERY_MS 1000    /* consumer lag refreshed this often */
+#define STAGE_SEND_POLL_MS 50      /* one wait for room in the producer's queue */
 #define STAGE_PARTS_MAX 4096
 #define STAGE_NAME_MAX 128
 #define STAGE_TOPIC_MAX 256
@@ -507,6 +508,37 @@ const char *stage_topic(const struct stage *s, size_t i)
 bool stage_stopping(const struct stage *s)
 {
     return s->stopping;
+}
+
+int stage_send(struct stage *s, const char *topic, const char *key, const void *buf, size_t len,
+               int wait_ms)
+{
+    char err[256];
+    long long give_up = lifecycle_mono_ms() + wait_ms;
+
+    for (;;) {
+        int rc = kafka_producer_send(s->producer, topic, key, key != NULL ? strlen(key) : 0, buf,
+                                     len, NULL, err, sizeof(err));
+        if (rc == 0) {
+            return 0;
+        }
+        if (rc != KAFKA_QUEUE_FULL || lifecycle_mono_ms() > give_up) {
+            log_warn("stage.produce_failed", LOG_STR("topic", topic), LOG_STR("error", err));
+            return -1;
+        }
+        kafka_producer_flush(s->producer, STAGE_SEND_POLL_MS);
+    }
+}
+
+bool stage_sends_acked(struct stage *s, long long failures_before, int timeout_ms)
+{
+    if (kafka_producer_flush(s->producer, timeout_ms) != 0 ||
+        stage_delivery_failures(s) != failures_before) {
+        log_warn("stage.sends_unacknowledged",
+                 LOG_INT("queued", kafka_producer_outq_len(s->producer)));
+        return false;
+    }
+    return true;
 }
 
 void stage_count_deadletters(struct stage *s, long long n)

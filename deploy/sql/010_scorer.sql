@@ -47,7 +47,7 @@ CREATE INDEX user_behavior_profiles_churn ON user_behavior_profiles (churn_risk 
 CREATE TABLE page_stats_daily (
     day          date    NOT NULL,
     page_hash    bigint  NOT NULL,             -- FNV-1a of host and path, as the scorer keys pages
-    page         text    NOT NULL,             -- host and path, for people
+    page         text,                         -- host and path, for people, when known
     entrances    bigint  NOT NULL DEFAULT 0 CHECK (entrances >= 0),
     bounces      bigint  NOT NULL DEFAULT 0 CHECK (bounces >= 0),
     page_views   bigint  NOT NULL DEFAULT 0 CHECK (page_views >= 0),

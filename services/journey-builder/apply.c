@@ -9,24 +9,6 @@
 
 #define MS_PER_S 1000
 
-static const char *const apply_channels[] = {"unknown",     "direct", "internal", "organic_search",
-                                             "paid_search", "social", "email",    "referral"};
-static const char *const apply_devices[] = {"unknown", "desktop", "mobile", "tablet", "bot"};
-
-const char *apply_channel_name(int channel)
-{
-    return channel >= 0 && channel < (int)(sizeof(apply_channels) / sizeof(apply_channels[0]))
-               ? apply_channels[channel]
-               : "unknown";
-}
-
-const char *apply_device_name(int device_type)
-{
-    return device_type >= 0 && device_type < (int)(sizeof(apply_devices) / sizeof(apply_devices[0]))
-               ? apply_devices[device_type]
-               : "unknown";
-}
-
 /* ---- the output lists ---- */
 
 /* Makes room for one more element in *arr (n used of *cap). Returns 0 or -1. */
@@ -532,7 +514,7 @@ int apply_event(const struct apply_ctx *c, struct jstate_visitor *v, struct jsta
     struct match_event me = {
         .event_type = apply_str(ev->event_type),
         .page_type = ev->page != NULL ? apply_str(ev->page->page_type) : "",
-        .channel = ev->campaign != NULL ? apply_channel_name(apply_channel(ev)) : "",
+        .channel = ev->campaign != NULL ? pb_channel_name(apply_channel(ev)) : "",
     };
     struct journey_verdict jv;
 

@@ -24,6 +24,8 @@
  * later session stays counted abandoned (it was; it was also recovered).
  */
 
+#include "analytics/pbenums.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -125,11 +127,5 @@ int apply_close_session(const struct apply_ctx *c, struct jstate_visitor *v,
  * NULL. Returns 0 or -1. */
 int apply_abandon_due(const struct apply_ctx *c, struct jstate_visitor *v, struct jstate_session *s,
                       long long now_ms, struct apply_out *o);
-
-/* The lower-case name of an analytics.v1 Channel or DeviceType value, as
- * the tables store them ("organic_search", "mobile"); "unknown" for any
- * other value. */
-const char *apply_channel_name(int channel);
-const char *apply_device_name(int device_type);
 
 #endif

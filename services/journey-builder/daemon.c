@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JB_WAIT_MS 50        /* one wait for room in the producer's queue */
 #define JB_FLUSH_MS 10000    /* journey updates awaited before a commit */
 #define JB_DUE_EVERY_MS 1000 /* idle sessions and due attempts looked for */
 #define JB_DUE_LIMIT 2000    /* states closed per pass */
@@ -215,28 +214,6 @@ static long long jb_event_clock(const Analytics__V1__EnrichedEvent *ev)
 
 /* ---- delivery ---- */
 
-/* Queues one message, waiting while the producer's queue is full. Returns
- * 0, or -1 when it cannot be queued. */
-static int jb_send(struct jb_daemon *d, const char *topic, const char *key, const void *buf,
-                   size_t len)
-{
-    char err[256];
-    long long give_up = lifecycle_mono_ms() + JB_FLUSH_MS;
-
-    for (;;) {
-        int rc = kafka_producer_send(d->producer, topic, key, key != NULL ? strlen(key) : 0, buf,
-                                     len, NULL, err, sizeof(err));
-        if (rc == 0) {
-            return 0;
-        }
-        if (rc != KAFKA_QUEUE_FULL || lifecycle_mono_ms() > give_up) {
-            log_warn("journey.produce_failed", LOG_STR("topic", topic), LOG_STR("error", err));
-            return -1;
-        }
-        kafka_producer_flush(d->producer, JB_WAIT_MS);
-    }
-}
-
 static int jb_send_deadletter(struct jb_daemon *d, const struct jb_slot *s, long long now_ms)
 {
     const char *fp = s->ev != NULL && s->ev->fingerprint != NULL ? s->ev->fingerprint : "";
@@ -260,7 +237,8 @@ static int jb_send_deadletter(struct jb_daemon *d, const struct jb_slot *s, long
     if (buf == NULL) {
         return -1;
     }
-    int rc = jb_send(d, d->o.topic_deadletter, fp[0] != '\0' ? fp : NULL, buf, len);
+    int rc =
+        stage_send(d->rt, d->o.topic_deadletter, fp[0] != '\0' ? fp : NULL, buf, len, JB_FLUSH_MS);
     free(buf);
     return rc;
 }
@@ -275,7 +253,7 @@ static enum stage_step jb_produce_queue(struct jb_daemon *d)
     d->failures_before = stage_delivery_failures(d->rt);
     for (size_t i = 0; i < d->out.nmsgs; i++) {
         const struct apply_msg *m = &d->out.msgs[i];
-        if (jb_send(d, d->o.topic_journeys, m->key, m->buf, m->len) != 0) {
+        if (stage_send(d->rt, d->o.topic_journeys, m->key, m->buf, m->len, JB_FLUSH_MS) != 0) {
             return STAGE_WAIT_BROKER;
         }
     }
@@ -291,10 +269,7 @@ static enum stage_step jb_produce_queue(struct jb_daemon *d)
  * or STAGE_WAIT_BROKER. */
 static enum stage_step jb_produce_wait(struct jb_daemon *d)
 {
-    if (kafka_producer_flush(d->producer, JB_FLUSH_MS) != 0 ||
-        stage_delivery_failures(d->rt) != d->failures_before) {
-        log_warn("journey.updates_unacknowledged",
-                 LOG_INT("queued", kafka_producer_outq_len(d->producer)));
+    if (!stage_sends_acked(d->rt, d->failures_before, JB_FLUSH_MS)) {
         return STAGE_WAIT_BROKER;
     }
     metric_add(d->m.updates, (double)d->out.nmsgs);

@@ -96,8 +96,8 @@ static int store_take_progress(const struct store *st, struct jstate_visitor *v,
     }
     fs->p.started_ms = pgsink_ll(res, r, 2);
     fs->day = pgsink_ll(res, r, 3);
-    fs->channel = store_enum(PQgetvalue(res, r, 4), apply_channel_name, 7);
-    fs->device_type = store_enum(PQgetvalue(res, r, 5), apply_device_name, 4);
+    fs->channel = store_enum(PQgetvalue(res, r, 4), pb_channel_name, 7);
+    fs->device_type = store_enum(PQgetvalue(res, r, 5), pb_device_name, 4);
     fs->p.inferred = (uint32_t)pgsink_ll(res, r, 7);
     fs->p.furthest = (int)pgsink_ll(res, r, 8) - 1;
     fs->p.abandoned = strcmp(PQgetvalue(res, r, 9), "t") == 0;
@@ -200,8 +200,8 @@ static int store_take_session(const struct store *st, struct jstate_session *s, 
     s->s.events = (uint32_t)pgsink_ll(res, r, 7);
     rc |= jstate_set_str(&s->s.entry_page, pgsink_str(res, r, 8));
     rc |= jstate_set_str(&s->s.exit_page, pgsink_str(res, r, 9));
-    s->s.channel = store_enum(PQgetvalue(res, r, 10), apply_channel_name, 7);
-    s->s.device_type = store_enum(PQgetvalue(res, r, 15), apply_device_name, 4);
+    s->s.channel = store_enum(PQgetvalue(res, r, 10), pb_channel_name, 7);
+    s->s.device_type = store_enum(PQgetvalue(res, r, 15), pb_device_name, 4);
     s->s.converted = strcmp(PQgetvalue(res, r, 17), "t") == 0;
     s->s.closed = strcmp(PQgetvalue(res, r, 18), "t") == 0;
     s->s.entry_ms = pgsink_ll(res, r, 21);

@@ -78,12 +78,12 @@ static void store_session_row(const struct store *st, struct copybuf *b,
     copybuf_int(b, s->s.events);
     copybuf_text(b, s->s.entry_page, true);
     copybuf_text(b, s->s.exit_page, true);
-    copybuf_text(b, apply_channel_name(s->s.channel), false);
+    copybuf_text(b, pb_channel_name(s->s.channel), false);
     copybuf_text(b, s->referrer_host, true);
     copybuf_text(b, s->utm_source, true);
     copybuf_text(b, s->utm_medium, true);
     copybuf_text(b, s->utm_campaign, true);
-    copybuf_text(b, apply_device_name(s->s.device_type), false);
+    copybuf_text(b, pb_device_name(s->s.device_type), false);
     copybuf_text(b, s->country, true);
     copybuf_bool(b, false);
     copybuf_bool(b, jsession_bounced(&s->s));
@@ -172,7 +172,7 @@ static int store_write_journeys(struct store *st, const struct apply_out *o)
         copybuf_text(b, j->stage, false);
         copybuf_text(b, j->previous_stage, true);
         copybuf_text(b, j->touchpoint, false);
-        copybuf_text(b, apply_channel_name(j->channel), false);
+        copybuf_text(b, pb_channel_name(j->channel), false);
         copybuf_text(b, j->page_url, true);
         copybuf_ts_ms(b, j->ts_ms);
         if (j->time_spent_s >= 0) {
@@ -233,8 +233,8 @@ static void store_progress_row(struct copybuf *b, const struct jstate_visitor *v
     copybuf_int(b, v->partition);
     copybuf_ts_ms(b, fs->p.started_ms);
     store_day(b, fs->day);
-    copybuf_text(b, apply_channel_name(fs->channel), false);
-    copybuf_text(b, apply_device_name(fs->device_type), false);
+    copybuf_text(b, pb_channel_name(fs->channel), false);
+    copybuf_text(b, pb_device_name(fs->device_type), false);
     copybuf_raw(b, arr, (size_t)(p - arr));
     copybuf_int(b, fs->p.inferred);
     copybuf_int(b, fs->p.furthest + 1);
@@ -295,8 +295,8 @@ static void store_rollup_row(struct copybuf *b, const struct funnel_set *set,
     copybuf_text(b, set->funnels[d->key.funnel].name, false);
     store_day(b, d->key.day);
     copybuf_int(b, d->key.step + 1);
-    copybuf_text(b, apply_channel_name(d->key.channel), false);
-    copybuf_text(b, apply_device_name(d->key.device_type), false);
+    copybuf_text(b, pb_channel_name(d->key.channel), false);
+    copybuf_text(b, pb_device_name(d->key.device_type), false);
     copybuf_int(b, d->attempts);
     copybuf_int(b, d->sessions);
     copybuf_int(b, d->inferred);
@@ -381,8 +381,8 @@ static int store_write_reach(struct store *st, const struct apply_out *o)
         copybuf_text(b, set->funnels[r->key.funnel].name, false);
         store_day(b, r->key.day);
         copybuf_int(b, r->key.step + 1);
-        copybuf_text(b, apply_channel_name(r->key.channel), false);
-        copybuf_text(b, apply_device_name(r->key.device_type), false);
+        copybuf_text(b, pb_channel_name(r->key.channel), false);
+        copybuf_text(b, pb_device_name(r->key.device_type), false);
         copybuf_text(b, r->fingerprint, false);
         copybuf_bool(b, r->inferred);
         copybuf_end_row(b);

@@ -760,13 +760,13 @@ static void test_sessions(void **state)
     assert_string_equal(u->session->entry_page, "https://x.test/blog");
     upd_free(u);
 
-    assert_string_equal(apply_channel_name(CH_ORGANIC), "organic_search");
-    assert_string_equal(apply_channel_name(7), "referral");
-    assert_string_equal(apply_channel_name(8), "unknown");
-    assert_string_equal(apply_channel_name(-1), "unknown");
-    assert_string_equal(apply_device_name(DEV_MOBILE), "mobile");
-    assert_string_equal(apply_device_name(4), "bot");
-    assert_string_equal(apply_device_name(5), "unknown");
+    assert_string_equal(pb_channel_name(CH_ORGANIC), "organic_search");
+    assert_string_equal(pb_channel_name(7), "referral");
+    assert_string_equal(pb_channel_name(8), "unknown");
+    assert_string_equal(pb_channel_name(-1), "unknown");
+    assert_string_equal(pb_device_name(DEV_MOBILE), "mobile");
+    assert_string_equal(pb_device_name(4), "bot");
+    assert_string_equal(pb_device_name(5), "unknown");
 
     fx_fini(&f);
     jstate_session_free(s1);

@@ -127,6 +127,19 @@ bool stage_stopping(const struct stage *s);
  * number while not stopping. */
 long long stage_time_left_ms(const struct stage *s);
 
+/* Queues one message on the stage's producer (no flight: for a daemon
+ * that stores its offsets after a commit), waiting while the producer's
+ * queue is full for at most wait_ms. Returns 0, or -1 when it cannot be
+ * queued (logged as stage.produce_failed). */
+int stage_send(struct stage *s, const char *topic, const char *key, const void *buf, size_t len,
+               int wait_ms);
+
+/* Waits at most timeout_ms for the broker to acknowledge everything queued,
+ * and checks that no delivery failed since failures_before
+ * (stage_delivery_failures when the sends began). Returns true when all
+ * were acknowledged. */
+bool stage_sends_acked(struct stage *s, long long failures_before, int timeout_ms);
+
 /* Counts n dead letters the daemon sent. */
 void stage_count_deadletters(struct stage *s, long long n);
 
