@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void profile_init(struct profile *p, const char *fingerprint)
+void prof_init(struct profile *p, const char *fingerprint)
 {
     memset(p, 0, sizeof(*p));
     snprintf(p->fingerprint, sizeof(p->fingerprint), "%s", fingerprint != NULL ? fingerprint : "");
@@ -21,7 +21,7 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return h;
 }
 
-uint64_t profile_page_hash(const char *host, const char *path)
+uint64_t prof_page_hash(const char *host, const char *path)
 {
     uint64_t h = fnv1a(0xcbf29ce484222325ULL, host);
 
@@ -29,7 +29,7 @@ uint64_t profile_page_hash(const char *host, const char *path)
     return h != 0 ? h : 1;
 }
 
-bool profile_starts_session(const struct profile *p, const struct profile_event *ev)
+bool prof_starts_session(const struct profile *p, const struct profile_event *ev)
 {
     const char *id = ev->session_id != NULL ? ev->session_id : "";
 
@@ -185,12 +185,12 @@ static void profile_conversion(struct profile_session *s, long long micros)
     }
 }
 
-unsigned profile_apply(struct profile *p, const struct scorer_rules *r,
+unsigned prof_apply(struct profile *p, const struct scorer_rules *r,
                        const struct profile_event *ev)
 {
     unsigned changed = PROFILE_COUNTED;
 
-    if (profile_starts_session(p, ev)) {
+    if (prof_starts_session(p, ev)) {
         profile_new_session(p, ev);
         changed |= PROFILE_NEW_SESSION | PROFILE_FEATURES;
     }
@@ -224,7 +224,7 @@ unsigned profile_apply(struct profile *p, const struct scorer_rules *r,
     return changed;
 }
 
-bool profile_close_session(struct profile *p, struct profile_page_stats *out)
+bool prof_close_session(struct profile *p, struct profile_page_stats *out)
 {
     struct profile_session *s = &p->cur;
 

@@ -3,8 +3,8 @@
 
 /*
  * A visitor's behaviour profile, kept per fingerprint and updated by each of
- * their events (pure: profile_apply takes what the daemon read from an
- * enriched event, profile_close_session what a session leaves the site's
+ * their events (pure: prof_apply takes what the daemon read from an
+ * enriched event, prof_close_session what a session leaves the site's
  * page statistics).
  *
  * The current session's counts are the lead model's session features (the
@@ -38,7 +38,7 @@ struct profile_type {
 
 /* A page viewed in the current session. */
 struct profile_page {
-    uint64_t hash; /* of the page's host and path (profile_page_hash) */
+    uint64_t hash; /* of the page's host and path (prof_page_hash) */
     int views;     /* its page views in the session */
     long long
         value_micros; /* conversion value of the session after its first view, in millionths */
@@ -59,7 +59,7 @@ struct profile_session {
     int npages;
     uint64_t exit_page;       /* the last page viewed */
     long long revenue_micros; /* the session's conversion values, in millionths */
-    bool closed;              /* its page statistics were given (profile_close_session) */
+    bool closed;              /* its page statistics were given (prof_close_session) */
 };
 
 struct profile {
@@ -94,7 +94,7 @@ struct profile_event {
     long long local_day;         /* of ts_ms in the site's zone */
     bool page_view;              /* one of the site's page-view types (site_events) */
     const char *page_type;       /* the enricher's, NULL when none */
-    uint64_t page_hash;          /* profile_page_hash of the page; 0 when none */
+    uint64_t page_hash;          /* prof_page_hash of the page; 0 when none */
     int channel, device;         /* analytics.v1 enums */
     unsigned counters;           /* scorer_rules_classify's bits */
     int depth;                   /* a scroll's depth, -1 none */
@@ -114,7 +114,7 @@ struct profile_page_stats {
     int page_views;
 };
 
-/* What profile_apply changed. */
+/* What prof_apply changed. */
 enum profile_change {
     PROFILE_COUNTED = 1,     /* counters only (events, a click) */
     PROFILE_FEATURES = 2,    /* the current session's features */
@@ -122,24 +122,24 @@ enum profile_change {
 };
 
 /* A profile for fingerprint with nothing seen yet. */
-void profile_init(struct profile *p, const char *fingerprint);
+void prof_init(struct profile *p, const char *fingerprint);
 
 /* The 64-bit FNV-1a hash of host and path (either may be NULL), 0 never. */
-uint64_t profile_page_hash(const char *host, const char *path);
+uint64_t prof_page_hash(const char *host, const char *path);
 
 /* True when ev starts a session for p (its id differs from the current, or
  * the enricher says so): the caller closes the current one first with
- * profile_close_session. */
-bool profile_starts_session(const struct profile *p, const struct profile_event *ev);
+ * prof_close_session. */
+bool prof_starts_session(const struct profile *p, const struct profile_event *ev);
 
 /* Applies ev (not a bot's) to p, with r for the page categories and
  * pricing pages. Returns enum profile_change bits. */
-unsigned profile_apply(struct profile *p, const struct scorer_rules *r,
+unsigned prof_apply(struct profile *p, const struct scorer_rules *r,
                        const struct profile_event *ev);
 
 /* Closes the current session for the page statistics: fills *out (false
  * when there is nothing to give: no session, no page view, or given
  * already). */
-bool profile_close_session(struct profile *p, struct profile_page_stats *out);
+bool prof_close_session(struct profile *p, struct profile_page_stats *out);
 
 #endif

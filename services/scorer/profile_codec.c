@@ -71,7 +71,7 @@ static cJSON *encode_session(const struct profile_session *s)
     return o;
 }
 
-char *profile_encode(const struct profile *p)
+char *prof_encode(const struct profile *p)
 {
     cJSON *o = cJSON_CreateObject(), *types = cJSON_CreateArray();
     bool ok = o != NULL && types != NULL && add_num(o, "v", PROFILE_CODEC_VERSION) &&
@@ -249,7 +249,7 @@ static void dec_types(struct dec *d, const cJSON *list, struct profile *p)
     }
 }
 
-int profile_decode(const char *json, struct profile *p, char *err, size_t errlen)
+int prof_decode(const char *json, struct profile *p, char *err, size_t errlen)
 {
     struct dec d = {err, errlen, false};
     cJSON *o = json != NULL ? cJSON_Parse(json) : NULL;

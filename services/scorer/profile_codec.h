@@ -16,12 +16,12 @@
 
 /* The profile as a JSON object text (caller frees), or NULL when memory
  * runs out. */
-char *profile_encode(const struct profile *p);
+char *prof_encode(const struct profile *p);
 
-/* Reads a profile encoded by profile_encode into *p (fingerprint taken from
+/* Reads a profile encoded by prof_encode into *p (fingerprint taken from
  * the text). Returns 0, or -1 with the reason in err when the text is not
  * such an object (another version, a field missing or of the wrong type or
  * out of range). *p is then unspecified. */
-int profile_decode(const char *json, struct profile *p, char *err, size_t errlen);
+int prof_decode(const char *json, struct profile *p, char *err, size_t errlen);
 
 #endif

@@ -5,25 +5,33 @@
 
 #include <math.h>
 
-/* The means of the pages' rates over those with statistics. */
+/* What a page without statistics (new, or in no closed session yet)
+ * counts as: the means of the UCI data's BounceRates and ExitRates, and no
+ * value (Google Analytics gives a page no conversion came after a value of
+ * 0). The model never saw these features missing in training, so NaN would
+ * send them down branches no data chose. */
+#define FEATURES_PRIOR_BOUNCE 0.02219
+#define FEATURES_PRIOR_EXIT 0.04307
+
+/* The means of the session's pages' rates. */
 static void features_pages(const struct profile_session *s, const struct pagestats *ps,
                            float x[LEAD_F_COUNT])
 {
     double bounce = 0, exit = 0, value = 0;
-    int known = 0;
 
     for (int i = 0; i < s->npages; i++) {
         struct page_rates r;
-        if (pagestats_rates(ps, s->pages[i].hash, &r)) {
-            bounce += r.bounce;
-            exit += r.exit;
-            value += r.value;
-            known++;
+        if (!pagestats_rates(ps, s->pages[i].hash, &r)) {
+            r = (struct page_rates){FEATURES_PRIOR_BOUNCE, FEATURES_PRIOR_EXIT, 0.0};
         }
+        bounce += r.bounce;
+        exit += r.exit;
+        value += r.value;
     }
-    x[LEAD_F_BOUNCE_RATE] = known > 0 ? (float)(bounce / known) : NAN;
-    x[LEAD_F_EXIT_RATE] = known > 0 ? (float)(exit / known) : NAN;
-    x[LEAD_F_PAGE_VALUE] = known > 0 ? (float)(value / known) : NAN;
+    int n = s->npages > 0 ? s->npages : 1;
+    x[LEAD_F_BOUNCE_RATE] = (float)(s->npages > 0 ? bounce / n : FEATURES_PRIOR_BOUNCE);
+    x[LEAD_F_EXIT_RATE] = (float)(s->npages > 0 ? exit / n : FEATURES_PRIOR_EXIT);
+    x[LEAD_F_PAGE_VALUE] = (float)(value / n);
 }
 
 void features_build(const struct profile *p, const struct scorer_rules *r,

@@ -14,8 +14,8 @@
 #include "rules.h"
 
 /* Fills x: page views and seconds per category of the current session;
- * the mean bounce rate, exit rate and page value of its distinct pages
- * that have statistics (NaN, the model's missing value, when none has);
+ * the mean bounce rate, exit rate and page value of its distinct pages (a
+ * page without statistics counts the UCI data's mean rates and no value);
  * SpecialDay, month (1..12) and weekend (1 on Saturday and Sunday) of its
  * local start day; returning (1 from the visitor's second session on). */
 void features_build(const struct profile *p, const struct scorer_rules *r,

@@ -24,7 +24,7 @@ static void random_profile(struct profile *p, uint64_t *rng)
     char fp[32];
 
     snprintf(fp, sizeof(fp), "fp-%u", rng_below(rng, 1000000));
-    profile_init(p, fp);
+    prof_init(p, fp);
     snprintf(p->user_id, sizeof(p->user_id), "%s", rng_chance(rng, 0.5) ? "user-7" : "");
     snprintf(p->stage, sizeof(p->stage), "%s", rng_chance(rng, 0.5) ? "consideration" : "");
     p->first_seen_ms = 1700000000000LL + rng_below(rng, 1000000000);
@@ -85,9 +85,9 @@ static void test_round_trip(void **state)
         struct profile p, q;
         char err[256] = "";
         random_profile(&p, &rng);
-        char *text = profile_encode(&p);
+        char *text = prof_encode(&p);
         assert_non_null(text);
-        if (profile_decode(text, &q, err, sizeof(err)) != 0) {
+        if (prof_decode(text, &q, err, sizeof(err)) != 0) {
             fail_msg("profile %d: %s in %s", i, err, text);
         }
         /* Both are zeroed before they are filled, padding included, so their bytes
@@ -111,7 +111,7 @@ static void expect_refused(const char *text, const char *want)
     struct profile q;
     char err[256] = "";
 
-    assert_int_equal(profile_decode(text, &q, err, sizeof(err)), -1);
+    assert_int_equal(prof_decode(text, &q, err, sizeof(err)), -1);
     if (strstr(err, want) == NULL) {
         fail_msg("\"%s\" lacks \"%s\" (input %.80s)", err, want, text != NULL ? text : "NULL");
     }
@@ -125,7 +125,7 @@ static void test_damaged(void **state)
 
     random_profile(&p, &rng);
     p.cur.npages = 3;
-    char *text = profile_encode(&p);
+    char *text = prof_encode(&p);
     cJSON *doc = cJSON_Parse(text);
     assert_non_null(doc);
     /* Every top-level field missing, then of the wrong type, in turn. */
@@ -149,7 +149,7 @@ static void test_damaged(void **state)
         char *t = strndup(text, n);
         struct profile q;
         char err[256];
-        assert_int_equal(profile_decode(t, &q, err, sizeof(err)), -1);
+        assert_int_equal(prof_decode(t, &q, err, sizeof(err)), -1);
         free(t);
     }
     expect_refused(NULL, "not a JSON object");

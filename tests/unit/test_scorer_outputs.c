@@ -23,7 +23,7 @@
 
 static void scored(struct profile *p, struct score_result *r)
 {
-    profile_init(p, "fp-o");
+    prof_init(p, "fp-o");
     snprintf(p->user_id, sizeof(p->user_id), "u-1");
     snprintf(p->stage, sizeof(p->stage), "consideration");
     p->sessions = 2;

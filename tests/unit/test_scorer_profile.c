@@ -53,7 +53,7 @@ static unsigned play(struct profile *p, struct pagestats *ps, const char *sessio
         .local_day = tz_local_day(NULL, ts),
         .page_view = strcmp(type, "page_view") == 0,
         .page_type = page_type,
-        .page_hash = page_type != NULL ? profile_page_hash("shop.example", page_type) : 0,
+        .page_hash = page_type != NULL ? prof_page_hash("shop.example", page_type) : 0,
         .channel = 3,
         .device = 1,
     };
@@ -62,10 +62,10 @@ static unsigned play(struct profile *p, struct pagestats *ps, const char *sessio
     ev.counters = scorer_rules_classify(g_rules, type, data, &ev.depth);
     ev.is_conversion = strcmp(type, "booking_completed") == 0;
     ev.conversion_micros = ev.is_conversion ? 89 * SITE_MICROS : 0;
-    if (profile_starts_session(p, &ev) && profile_close_session(p, &st)) {
+    if (prof_starts_session(p, &ev) && prof_close_session(p, &st)) {
         assert_int_equal(features_add_session(ps, &st), 0);
     }
-    return profile_apply(p, g_rules, &ev);
+    return prof_apply(p, g_rules, &ev);
 }
 
 static void expect_feature(const float *x, enum lead_feature f, double want)
@@ -84,7 +84,7 @@ static void test_two_sessions_by_hand(void **state)
     (void)state;
 
     assert_non_null(ps);
-    profile_init(&p, "fp-1");
+    prof_init(&p, "fp-1");
     /* Saturday 2026-02-07 10:00 UTC, 7 days before Valentine's Day. */
     long long t0 = tz_days_from_civil(2026, 2, 7) * 86400000LL + 36000000LL;
     assert_true(play(&p, ps, "s1", t0, "page_view", "home", "{}") & PROFILE_NEW_SESSION);
@@ -107,9 +107,10 @@ static void test_two_sessions_by_hand(void **state)
     expect_feature(x, LEAD_F_INFO_SECONDS, 30);
     expect_feature(x, LEAD_F_PRODUCT_PAGES, 4);
     expect_feature(x, LEAD_F_PRODUCT_SECONDS, 230);
-    expect_feature(x, LEAD_F_BOUNCE_RATE, NAN);
-    expect_feature(x, LEAD_F_EXIT_RATE, NAN);
-    expect_feature(x, LEAD_F_PAGE_VALUE, NAN);
+    /* No page has statistics: each counts the UCI means and no value. */
+    expect_feature(x, LEAD_F_BOUNCE_RATE, 0.02219);
+    expect_feature(x, LEAD_F_EXIT_RATE, 0.04307);
+    expect_feature(x, LEAD_F_PAGE_VALUE, 0.0);
     expect_feature(x, LEAD_F_SPECIAL_DAY, 0.8); /* 7 days before: 1 - 1/7, in steps of 0.2 */
     expect_feature(x, LEAD_F_MONTH, 2);
     expect_feature(x, LEAD_F_RETURNING, 0);
@@ -129,18 +130,19 @@ static void test_two_sessions_by_hand(void **state)
     play(&p, ps, "s2", t1, "page_view", "home", "{}");
     play(&p, ps, "s2", t1 + 20000, "page_view", "service", "{}");
     /* The first session left: home entrance, exit, 2 views, value 89. */
-    assert_true(pagestats_rates(ps, profile_page_hash("shop.example", "home"), &r));
+    assert_true(pagestats_rates(ps, prof_page_hash("shop.example", "home"), &r));
     assert_true(r.bounce == 0.0 && r.exit == 0.5 && r.value == 89.0);
-    assert_true(pagestats_rates(ps, profile_page_hash("shop.example", "contact"), &r));
+    assert_true(pagestats_rates(ps, prof_page_hash("shop.example", "contact"), &r));
     assert_true(r.exit == 0.0 && r.value == 89.0);
-    assert_false(pagestats_rates(ps, profile_page_hash("shop.example", "service"), &r));
+    assert_false(pagestats_rates(ps, prof_page_hash("shop.example", "service"), &r));
     features_build(&p, g_rules, ps, x);
     expect_feature(x, LEAD_F_PRODUCT_PAGES, 2);
     expect_feature(x, LEAD_F_PRODUCT_SECONDS, 20);
     expect_feature(x, LEAD_F_INFO_PAGES, 0);
-    expect_feature(x, LEAD_F_BOUNCE_RATE, 0.0); /* home known, service not */
-    expect_feature(x, LEAD_F_EXIT_RATE, 0.5);
-    expect_feature(x, LEAD_F_PAGE_VALUE, 89.0);
+    /* home known (bounce 0, exit 0.5, value 89), service not (the UCI means) */
+    expect_feature(x, LEAD_F_BOUNCE_RATE, (0.0 + 0.02219) / 2);
+    expect_feature(x, LEAD_F_EXIT_RATE, (0.5 + 0.04307) / 2);
+    expect_feature(x, LEAD_F_PAGE_VALUE, 89.0 / 2);
     expect_feature(x, LEAD_F_SPECIAL_DAY, 1.0); /* 6 days before */
     expect_feature(x, LEAD_F_RETURNING, 1);
     expect_feature(x, LEAD_F_WEEKEND, 1);
@@ -158,8 +160,8 @@ static void test_late_and_bounce(void **state)
     float x[LEAD_F_COUNT];
     (void)state;
 
-    profile_init(&p, "fp-2");
-    assert_false(profile_close_session(&p, &st));               /* nothing to close */
+    prof_init(&p, "fp-2");
+    assert_false(prof_close_session(&p, &st));               /* nothing to close */
     long long t0 = tz_days_from_civil(2026, 6, 3) * 86400000LL; /* a Wednesday */
     play(&p, ps, "a", t0 + 60000, "page_view", "blog", "{}");
     /* A late page view (before the last) counts but moves no time. */
@@ -170,18 +172,18 @@ static void test_late_and_bounce(void **state)
     expect_feature(x, LEAD_F_WEEKEND, 0);
     expect_feature(x, LEAD_F_SPECIAL_DAY, 0);
     assert_int_equal(p.first_seen_ms, t0);
-    assert_true(profile_close_session(&p, &st));
+    assert_true(prof_close_session(&p, &st));
     assert_false(st.bounced);                     /* two page views */
-    assert_false(profile_close_session(&p, &st)); /* once only */
+    assert_false(prof_close_session(&p, &st)); /* once only */
 
     /* One page view: a bounce. A gap beyond the cap counts as the cap. */
-    profile_init(&p, "fp-3");
+    prof_init(&p, "fp-3");
     play(&p, ps, "b", t0, "page_view", "service", "{}");
-    assert_true(profile_close_session(&p, &st));
+    assert_true(prof_close_session(&p, &st));
     assert_true(st.bounced);
     assert_int_equal(features_add_session(ps, &st), 0);
     struct page_rates r;
-    assert_true(pagestats_rates(ps, profile_page_hash("shop.example", "service"), &r));
+    assert_true(pagestats_rates(ps, prof_page_hash("shop.example", "service"), &r));
     assert_true(r.bounce == 1.0 && r.exit == 1.0 && r.value == 0.0);
     play(&p, ps, "b2", t0 + 10, "page_view", "service", "{}");
     play(&p, ps, "b2", t0 + 10 + 10LL * PROFILE_GAP_MAX_MS, "page_view", "pricing", "{}");
@@ -197,7 +199,7 @@ static void test_bounds(void **state)
     char type[32];
     (void)state;
 
-    profile_init(&p, "fp-4");
+    prof_init(&p, "fp-4");
     for (int i = 0; i < 3 * PROFILE_TYPES_MAX; i++) {
         snprintf(type, sizeof(type), "type-%d", i);
         play(&p, ps, "s", 1000 + i, "page_view", type, "{}");
@@ -225,7 +227,7 @@ static void test_bounds(void **state)
     assert_false(pagestats_rates(ps, 4000 * 0x9e3779b97f4a7c15ULL, &r));
     assert_int_equal(pagestats_add(ps, 0, &(struct page_totals){0}), -1); /* 0 is no page */
     pagestats_free(ps);
-    assert_true(profile_page_hash(NULL, NULL) != 0);
+    assert_true(prof_page_hash(NULL, NULL) != 0);
 }
 
 int main(void)

@@ -74,7 +74,7 @@ static const struct score_opts g_opts = {false, 30.0, 0.7, 90 * DAY};
 /* A visitor seen on days 100, 104 and 110 (UTC), last at noon on day 110. */
 static void visitor(struct profile *p)
 {
-    profile_init(p, "fp-s");
+    prof_init(p, "fp-s");
     p->sessions = 3;
     p->visit_days = 3;
     p->first_visit_day = 100;
@@ -155,14 +155,14 @@ static void test_lead_reasons_persona(void **state)
     p.cur.views[PAGE_CAT_PRODUCT] = 40;
     p.cur.ms[PAGE_CAT_PRODUCT] = 1800000;
     p.cur.npages = 1;
-    p.cur.pages[0] = (struct profile_page){profile_page_hash("s", "/p"), 3, 0};
+    p.cur.pages[0] = (struct profile_page){prof_page_hash("s", "/p"), 3, 0};
     struct page_totals t = {.entrances = 10,
                             .bounces = 0,
                             .page_views = 40,
                             .exits = 2,
                             .unique_views = 10,
                             .value = 600};
-    assert_int_equal(pagestats_set(g_ps, profile_page_hash("s", "/p"), &t), 0);
+    assert_int_equal(pagestats_set(g_ps, prof_page_hash("s", "/p"), &t), 0);
     assert_int_equal(
         score_profile(&g_models, &g_opts, g_rules, g_ps, &p, 111.0, &r, err, sizeof(err)), 0);
     assert_true(r.have_lead && r.have_churn);

@@ -1,0 +1,885 @@
+/*
+ * The scorer's loop (see daemon.h): a batch's messages, read back and
+ * applied to profiles, scored, and written in one transaction on the stage
+ * runtime (stage.h), its PostgreSQL sink (pgsink.h) and partitions
+ * (txparts.h).
+ */
+#include "daemon.h"
+
+#include "analytics/deadletter.h"
+#include "analytics/errbuf.h"
+#include "analytics/kafka.h"
+#include "analytics/lifecycle.h"
+#include "analytics/log.h"
+#include "analytics/lru.h"
+#include "analytics/metrics.h"
+#include "analytics/pgsink.h"
+#include "analytics/redis.h"
+#include "analytics/txparts.h"
+#include "analytics/tz.h"
+#include "analytics/v1/enriched_event.pb-c.h"
+#include "analytics/v1/journey_update.pb-c.h"
+#include "outputs.h"
+#include "pagestats.h"
+#include "profile_codec.h"
+#include "session_features.h"
+#include "sstore.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SC_FLUSH_MS 10000        /* scores awaited before a commit */
+#define SC_REDIS_TIMEOUT_MS 1000 /* one Redis command */
+#define SC_PAGES_EVERY_MS 60000  /* page statistics read back this often */
+#define SC_REDIS_CHECK_MS 1000   /* Redis pinged between batches this often */
+#define SC_EXPLAIN_MOVE 5        /* a lead score this far from the last explained: explain */
+#define SC_KEY_MAX 320           /* a Redis key's bytes */
+#define SC_DAY_MS 86400000.0
+
+/* A visitor as the cache keeps them: the profile, and what was last
+ * explained (reasons cost a TreeSHAP, so they are refreshed sparingly). */
+struct sc_visitor {
+    struct profile p;
+    int explained_score; /* -1: never */
+    int explained_persona;
+    char reasons[SCORE_REASONS_MAX][LEAD_REASON_MAX];
+    size_t nreasons;
+};
+
+/* A visitor of the batch in hand. */
+struct sc_entry {
+    struct sc_visitor v;
+    bool known;   /* loaded (from the cache or the database) or new */
+    bool changed; /* an event changed it: its row is written */
+    bool scored;
+    struct score_result r;
+    int partition;
+    const char *last_event_id; /* borrowed from the batch's messages */
+    long long last_event_ms;
+};
+
+enum sc_slot_kind { SC_EVENT, SC_JOURNEY, SC_SKIP, SC_DEAD };
+
+struct sc_slot {
+    struct kafka_message m;
+    enum sc_slot_kind kind;
+    Analytics__V1__EnrichedEvent *ev; /* owned */
+    Analytics__V1__JourneyUpdate *ju; /* owned */
+    int entry;                        /* index into entries; -1 none (bots, dead) */
+    const char *dead_code;
+};
+
+/* A ScoreUpdate waiting to be produced. */
+struct sc_update {
+    uint8_t *buf; /* owned */
+    size_t len;
+    int entry;
+};
+
+struct sc_metrics {
+    struct metric *scored, *bots, *updates, *explained, *loaded, *redis_errors, *skipped;
+};
+
+struct scorer_daemon {
+    struct scorer_daemon_opts o;
+    struct stage *rt;
+    struct kafka_producer *producer;
+    struct pgsink *sink;
+    struct txparts *tp;
+    struct sstore *store;
+    struct redis_client *redis;
+    struct lru *cache;
+    struct pagestats *pages;
+    const char *topics[2]; /* the stage's names: enriched, journeys */
+    struct txparts_batch batch;
+    struct sc_slot *slots;
+    size_t nslots;
+    struct sc_entry *entries;
+    size_t nentries;
+    struct sc_update *updates;
+    size_t nupdates;
+    long long started_mono;
+    long long pages_at_mono;
+    long long redis_at_mono; /* when Redis is pinged next between batches */
+    long long failures_before;
+    atomic_bool redis_up;
+    struct sc_metrics m;
+};
+
+static void sc_register_metrics(struct scorer_daemon *d)
+{
+    struct metrics *r = d->o.metrics;
+    struct sc_metrics *m = &d->m;
+
+    m->scored = metrics_counter(r, "analytics_scorer_events_scored_total",
+                                "Visitor events applied to profiles", NULL);
+    m->bots = metrics_counter(r, "analytics_scorer_bot_events_total",
+                              "Bot events counted and never scored", NULL);
+    m->updates = metrics_counter(r, "analytics_scorer_updates_produced_total",
+                                 "Score updates the broker acknowledged", NULL);
+    m->explained = metrics_counter(r, "analytics_scorer_explanations_total",
+                                   "Reasons recomputed (exact TreeSHAP)", NULL);
+    m->loaded = metrics_counter(r, "analytics_scorer_profiles_loaded_total",
+                                "Profiles read back from PostgreSQL on a cache miss", NULL);
+    m->redis_errors = metrics_counter(r, "analytics_scorer_redis_errors_total",
+                                      "Hot profile writes Redis failed", NULL);
+    m->skipped = metrics_counter(r, "analytics_scorer_replayed_skipped_total",
+                                 "Messages skipped because the database had applied them", NULL);
+}
+
+/* ---- the batch ---- */
+
+static void sc_release(struct scorer_daemon *d)
+{
+    for (size_t i = 0; i < d->nslots; i++) {
+        analytics__v1__enriched_event__free_unpacked(d->slots[i].ev, NULL);
+        analytics__v1__journey_update__free_unpacked(d->slots[i].ju, NULL);
+    }
+    for (size_t i = 0; i < d->nupdates; i++) {
+        free(d->updates[i].buf);
+    }
+    d->nslots = d->nentries = d->nupdates = 0;
+}
+
+/* Forgets the batch's work (a failed attempt redoes it from the start). */
+static void sc_reset_attempt(struct scorer_daemon *d)
+{
+    for (size_t i = 0; i < d->nupdates; i++) {
+        free(d->updates[i].buf);
+    }
+    d->nupdates = 0;
+    d->nentries = 0;
+    for (size_t i = 0; i < d->nslots; i++) {
+        d->slots[i].entry = -1;
+    }
+    sstore_reset(d->store);
+}
+
+static void sc_forget_states(void *arg)
+{
+    struct scorer_daemon *d = arg;
+
+    lru_clear(d->cache);
+}
+
+static void sc_drop(void *arg)
+{
+    sc_release(arg);
+}
+
+static void sc_revoked(void *arg)
+{
+    struct scorer_daemon *d = arg;
+
+    if (d->tp != NULL) {
+        txparts_forget(d->tp); /* and the cached profiles: another replica may move them */
+    }
+}
+
+static const char *sc_fingerprint(const struct sc_slot *s)
+{
+    const char *fp = s->ev != NULL ? s->ev->fingerprint : s->ju != NULL ? s->ju->fingerprint : NULL;
+
+    return fp != NULL ? fp : "";
+}
+
+/* Decodes the slot's message by its topic. */
+static void sc_decode(struct scorer_daemon *d, struct sc_slot *s)
+{
+    s->entry = -1;
+    if (txparts_is_applied(d->tp, &s->m)) {
+        s->kind = SC_SKIP;
+        return;
+    }
+    if (s->m.topic == d->topics[1]) {
+        s->ju = analytics__v1__journey_update__unpack(NULL, s->m.len, s->m.payload);
+        s->kind = s->ju != NULL ? SC_JOURNEY : SC_DEAD;
+        s->dead_code = "undecodable";
+    } else {
+        s->ev = analytics__v1__enriched_event__unpack(NULL, s->m.len, s->m.payload);
+        s->kind = s->ev != NULL ? SC_EVENT : SC_DEAD;
+        s->dead_code = "undecodable";
+    }
+    if (s->kind != SC_DEAD && sc_fingerprint(s)[0] == '\0') {
+        s->kind = SC_DEAD;
+        s->dead_code = "no_fingerprint";
+    }
+}
+
+static bool sc_is_bot(const Analytics__V1__EnrichedEvent *ev)
+{
+    return ev->bot != NULL && ev->bot->is_bot;
+}
+
+/* The batch's entry of fp, made when new (a linear scan: a batch holds a
+ * few thousand visitors at most, and the scan is cheap next to scoring). */
+static int sc_entry(struct scorer_daemon *d, const char *fp, int partition)
+{
+    for (size_t i = d->nentries; i-- > 0;) {
+        if (strcmp(d->entries[i].v.p.fingerprint, fp) == 0) {
+            return (int)i;
+        }
+    }
+    struct sc_entry *e = &d->entries[d->nentries];
+    memset(e, 0, sizeof(*e));
+    e->partition = partition;
+    prof_init(&e->v.p, fp);
+    e->v.explained_score = -1;
+    e->v.explained_persona = -1;
+    if (lru_get(d->cache, fp, strlen(fp), &e->v, sizeof(e->v), NULL)) {
+        e->known = true;
+    }
+    return (int)d->nentries++;
+}
+
+/* One stored state read back (sstore_load's callback). */
+static void sc_loaded(void *arg, const char *fp, const char *state)
+{
+    struct scorer_daemon *d = arg;
+    char why[256];
+
+    for (size_t i = 0; i < d->nentries; i++) {
+        struct sc_entry *e = &d->entries[i];
+        if (e->known || strcmp(e->v.p.fingerprint, fp) != 0) {
+            continue;
+        }
+        if (prof_decode(state, &e->v.p, why, sizeof(why)) != 0 ||
+            strcmp(e->v.p.fingerprint, fp) != 0) {
+            log_warn("scorer.state_unreadable", LOG_STR("fingerprint", fp), LOG_STR("error", why));
+            prof_init(&e->v.p, fp);
+        }
+        e->known = true;
+        metric_add(d->m.loaded, 1);
+    }
+}
+
+/* Assigns the batch's messages to visitors and reads back the unknown. */
+static int sc_gather(struct scorer_daemon *d)
+{
+    const char **missing = malloc((d->nslots + 1) * sizeof(*missing));
+    size_t n = 0;
+    int rc;
+
+    if (missing == NULL) {
+        pgsink_set_error(d->sink, "out of memory");
+        return PGSINK_REFUSED;
+    }
+    for (size_t i = 0; i < d->nslots; i++) {
+        struct sc_slot *s = &d->slots[i];
+        if (s->kind == SC_JOURNEY || (s->kind == SC_EVENT && !sc_is_bot(s->ev))) {
+            s->entry = sc_entry(d, sc_fingerprint(s), s->m.partition);
+        }
+    }
+    for (size_t i = 0; i < d->nentries; i++) {
+        if (!d->entries[i].known) {
+            missing[n++] = d->entries[i].v.p.fingerprint;
+        }
+    }
+    rc = sstore_load(d->store, missing, n, sc_loaded, d);
+    for (size_t i = 0; i < d->nentries; i++) {
+        d->entries[i].known = true; /* not stored: a new visitor */
+    }
+    free(missing);
+    return rc;
+}
+
+/* ---- applying ---- */
+
+/* The local day (fractional) of utc_ms in the site's zone. */
+static double sc_local_day(const struct scorer_daemon *d, long long utc_ms)
+{
+    return ((double)utc_ms + (double)tz_utc_offset(d->o.tz, utc_ms) * 1000.0) / SC_DAY_MS;
+}
+
+/* What the profile takes from an enriched event. */
+static void sc_event(const struct scorer_daemon *d, const Analytics__V1__EnrichedEvent *ev,
+                     struct profile_event *pe)
+{
+    const Analytics__V1__PageInfo *pg = ev->page;
+    const struct site_conversion *cv = site_events_conversion(d->o.site, ev->event_type);
+
+    *pe = (struct profile_event){
+        .event_type = ev->event_type,
+        .user_id = ev->user_id,
+        .session_id = ev->session != NULL ? ev->session->session_id : "",
+        .new_session = ev->session != NULL && ev->session->new_session,
+        .ts_ms = ev->event_ts_ms,
+        .local_day = tz_local_day(d->o.tz, ev->event_ts_ms),
+        .page_view = site_events_is_page_view(d->o.site, ev->event_type),
+        .page_type =
+            pg != NULL && pg->page_type != NULL && pg->page_type[0] != '\0' ? pg->page_type : NULL,
+        .page_hash = pg != NULL ? prof_page_hash(pg->host, pg->path) : 0,
+        .channel = ev->campaign != NULL ? (int)ev->campaign->channel : 0,
+        .device = ev->ua != NULL ? (int)ev->ua->device_type : 0,
+        .is_conversion = cv != NULL,
+    };
+    pe->counters =
+        scorer_rules_classify(d->o.rules, ev->event_type, ev->event_data_json, &pe->depth);
+    if (cv != NULL && cv->value_property != NULL) {
+        (void)site_value_micros(ev->event_data_json, cv->value_property, &pe->conversion_micros);
+    }
+}
+
+/* Gives a closed session's pages to the batch's and the live statistics. */
+static int sc_close_session(struct scorer_daemon *d, struct profile *p)
+{
+    struct profile_page_stats st;
+    long long day = (long long)(p->cur.start_ms / 86400000LL);
+
+    if (!prof_close_session(p, &st)) {
+        return PGSINK_OK;
+    }
+    if (features_add_session(d->pages, &st) != 0) {
+        pgsink_set_error(d->sink, "page statistics: out of memory");
+        return PGSINK_REFUSED;
+    }
+    return sstore_add_pages(d->store, day, &st);
+}
+
+/* Whether the reasons are refreshed with this score. */
+static bool sc_explain_due(const struct sc_visitor *v, const struct score_result *r,
+                           unsigned changed)
+{
+    return v->explained_score < 0 || (changed & PROFILE_NEW_SESSION) != 0 ||
+           abs(r->lead_score - v->explained_score) >= SC_EXPLAIN_MOVE ||
+           r->persona != v->explained_persona;
+}
+
+static const char *sc_persona(const struct scorer_daemon *d, int persona)
+{
+    const struct persona_model *pm = d->o.models->personas;
+
+    return pm != NULL && persona >= 0 && persona < pm->k ? pm->names[persona] : NULL;
+}
+
+/* Scores entry e after an event at ts_ms (cause event_id) and queues its
+ * ScoreUpdate and prediction. Returns 0 or a PGSINK_ code. */
+static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned changed,
+                    const char *event_id, long long ts_ms)
+{
+    struct score_result *r = &e->r;
+    struct sc_visitor *v = &e->v;
+    char err[256];
+    double day = sc_local_day(d, ts_ms);
+
+    if (score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, &v->p, day, r, err,
+                      sizeof(err)) != 0) {
+        log_warn("scorer.predict_failed", LOG_STR("error", err));
+    }
+    if (sc_explain_due(v, r, changed)) {
+        if (score_explain(d->o.models, &d->o.score, &v->p, day, r, err, sizeof(err)) != 0) {
+            log_warn("scorer.explain_failed", LOG_STR("error", err));
+        }
+        v->explained_score = r->lead_score;
+        v->explained_persona = r->persona;
+        memcpy(v->reasons, r->reasons, sizeof(v->reasons));
+        v->nreasons = r->nreasons;
+        metric_add(d->m.explained, 1);
+    } else {
+        memcpy(r->reasons, v->reasons, sizeof(r->reasons));
+        r->nreasons = v->nreasons;
+    }
+    e->scored = true;
+    const char *persona = sc_persona(d, r->persona);
+    struct sc_update *u = &d->updates[d->nupdates];
+    if (outputs_score_update(&v->p, r, persona, event_id, ts_ms, NULL, &u->buf, &u->len) != 0) {
+        pgsink_set_error(d->sink, "score update: out of memory");
+        return PGSINK_REFUSED;
+    }
+    u->entry = (int)(e - d->entries);
+    d->nupdates++;
+    sstore_add_prediction(d->store, &v->p, r, persona, event_id, ts_ms);
+    return PGSINK_OK;
+}
+
+static int sc_apply_event(struct scorer_daemon *d, struct sc_slot *s)
+{
+    struct sc_entry *e = &d->entries[s->entry];
+    struct profile_event pe;
+    int rc = PGSINK_OK;
+
+    sc_event(d, s->ev, &pe);
+    if (prof_starts_session(&e->v.p, &pe)) {
+        rc = sc_close_session(d, &e->v.p);
+    }
+    unsigned changed = prof_apply(&e->v.p, d->o.rules, &pe);
+    e->changed = true;
+    e->last_event_id = s->ev->event_id;
+    e->last_event_ms = s->ev->event_ts_ms;
+    metric_add(d->m.scored, 1);
+    if (rc == PGSINK_OK && (changed & (PROFILE_FEATURES | PROFILE_NEW_SESSION)) != 0) {
+        rc = sc_score(d, e, changed, s->ev->event_id, s->ev->event_ts_ms);
+    }
+    return rc;
+}
+
+static int sc_apply_journey(struct scorer_daemon *d, struct sc_slot *s)
+{
+    struct sc_entry *e = &d->entries[s->entry];
+    const Analytics__V1__JourneyUpdate *ju = s->ju;
+
+    if (ju->kind == ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_STAGE_CHANGED &&
+        ju->stage != NULL) {
+        snprintf(e->v.p.stage, sizeof(e->v.p.stage), "%s", ju->stage);
+        e->changed = e->v.p.events > 0;
+    } else if (ju->kind == ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_SESSION_CLOSED &&
+               ju->session_id != NULL && strcmp(ju->session_id, e->v.p.cur.id) == 0) {
+        e->changed = e->v.p.events > 0;
+        return sc_close_session(d, &e->v.p);
+    }
+    return PGSINK_OK;
+}
+
+/* Applies the batch's messages in order. */
+static int sc_apply(struct scorer_daemon *d, int64_t *stream)
+{
+    int rc = PGSINK_OK;
+
+    for (size_t i = 0; rc == PGSINK_OK && i < d->nslots; i++) {
+        struct sc_slot *s = &d->slots[i];
+        long long ts = 0;
+        if (s->kind == SC_EVENT && sc_is_bot(s->ev)) {
+            metric_add(d->m.bots, 1);
+            ts = s->ev->event_ts_ms;
+        } else if (s->kind == SC_EVENT) {
+            rc = sc_apply_event(d, s);
+            ts = s->ev->event_ts_ms;
+        } else if (s->kind == SC_JOURNEY) {
+            rc = sc_apply_journey(d, s);
+            ts = s->ju->ts_ms;
+        }
+        for (size_t k = 0; ts > 0 && k < d->batch.n; k++) {
+            if (d->batch.topic[k] == s->m.topic && d->batch.part[k] == s->m.partition &&
+                ts > stream[k]) {
+                stream[k] = ts;
+            }
+        }
+    }
+    return rc;
+}
+
+/* Scores an entry whose change made no ScoreUpdate (no feature moved), for
+ * its row: the reasons are the last explained. */
+static void sc_rescore(struct scorer_daemon *d, struct sc_entry *e)
+{
+    char err[256];
+    long long at = e->v.p.last_seen_ms;
+
+    if (score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, &e->v.p, sc_local_day(d, at),
+                      &e->r, err, sizeof(err)) != 0) {
+        log_warn("scorer.predict_failed", LOG_STR("error", err));
+    }
+    memcpy(e->r.reasons, e->v.reasons, sizeof(e->r.reasons));
+    e->r.nreasons = e->v.nreasons;
+    e->scored = true;
+}
+
+/* Stages every changed visitor's row and churn warning. */
+static void sc_stage_rows(struct scorer_daemon *d)
+{
+    for (size_t i = 0; i < d->nentries; i++) {
+        struct sc_entry *e = &d->entries[i];
+        if (!e->changed || e->v.p.events == 0) {
+            continue;
+        }
+        if (!e->scored) { /* changed by a click or a journey update: the row keeps a score */
+            sc_rescore(d, e);
+        }
+        long long offset_ms = (long long)tz_utc_offset(d->o.tz, e->v.p.last_seen_ms) * 1000;
+        struct sstore_visitor sv = {
+            .p = &e->v.p,
+            .r = e->scored ? &e->r : NULL,
+            .persona = e->scored ? sc_persona(d, e->r.persona) : NULL,
+            .partition = e->partition,
+            .last_event_id = e->last_event_id,
+            .last_event_ms = e->last_event_ms,
+            .warn_at_ms = score_warning_at(d->o.models, &d->o.score, &e->v.p, offset_ms),
+            .warn_reason = "churn_warning",
+        };
+        sstore_add_visitor(d->store, &sv);
+    }
+}
+
+/* ---- outputs ---- */
+
+static int sc_send_deadletter(struct scorer_daemon *d, const struct sc_slot *s)
+{
+    struct deadletter_src src = {
+        .service = "analytics-scorer",
+        .topic = s->m.topic,
+        .partition = s->m.partition,
+        .offset = s->m.offset,
+        .code = s->dead_code,
+        .reason = strcmp(s->dead_code, "undecodable") == 0 ? "not a message of its topic's type"
+                                                           : "no fingerprint",
+        .original = s->m.payload,
+        .len = s->m.len,
+        .content_type = "application/x-protobuf",
+        .ts_ms = lifecycle_now_ms(),
+    };
+    size_t len = 0;
+    uint8_t *buf = deadletter_pack(&src, &len);
+
+    if (buf == NULL) {
+        return -1;
+    }
+    int rc = stage_send(d->rt, d->o.topic_deadletter, NULL, buf, len, SC_FLUSH_MS);
+    free(buf);
+    return rc;
+}
+
+/* Queues the scores and dead letters. Returns STAGE_DONE or STAGE_WAIT_BROKER. */
+static enum stage_step sc_produce(struct scorer_daemon *d)
+{
+    d->failures_before = stage_delivery_failures(d->rt);
+    for (size_t i = 0; i < d->nupdates; i++) {
+        const struct sc_update *u = &d->updates[i];
+        if (stage_send(d->rt, d->o.topic_scores, d->entries[u->entry].v.p.fingerprint, u->buf,
+                       u->len, SC_FLUSH_MS) != 0) {
+            return STAGE_WAIT_BROKER;
+        }
+    }
+    for (size_t i = 0; i < d->nslots; i++) {
+        if (d->slots[i].kind == SC_DEAD && sc_send_deadletter(d, &d->slots[i]) != 0) {
+            return STAGE_WAIT_BROKER;
+        }
+    }
+    return STAGE_DONE;
+}
+
+/* Writes the scored visitors' hot profiles. Returns 0, or -1 when Redis
+ * failed (the batch waits for it). */
+static int sc_redis(struct scorer_daemon *d)
+{
+    size_t n = 0;
+    struct outputs_hash *hs = malloc((d->nentries + 1) * sizeof(*hs));
+    struct redis_hash *rh = malloc((d->nentries + 1) * sizeof(*rh));
+    char(*keys)[SC_KEY_MAX] = malloc((d->nentries + 1) * sizeof(*keys));
+    int *results = malloc((d->nentries + 1) * sizeof(*results));
+    int rc = -1;
+
+    if (hs == NULL || rh == NULL || keys == NULL || results == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < d->nentries; i++) {
+        const struct sc_entry *e = &d->entries[i];
+        if (!e->scored) {
+            continue;
+        }
+        snprintf(keys[n], SC_KEY_MAX, "%sprofile:%s", d->o.key_prefix, e->v.p.fingerprint);
+        outputs_hash(&e->v.p, &e->r, sc_persona(d, e->r.persona), &hs[n]);
+        rh[n] = (struct redis_hash){keys[n], hs[n].fields, hs[n].values, hs[n].n};
+        n++;
+    }
+    rc = redis_hset_px_many(d->redis, rh, n, d->o.profile_ttl_ms, results);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = results[i] == 0 ? 0 : -1;
+    }
+out:
+    if (rc != 0) {
+        metric_add(d->m.redis_errors, 1);
+        if (atomic_exchange(&d->redis_up, false)) {
+            log_warn("scorer.redis_unavailable",
+                     LOG_STR("error", redis_client_last_error(d->redis)));
+        }
+    } else if (!atomic_exchange(&d->redis_up, true)) {
+        log_info("scorer.redis_available");
+    }
+    free(hs);
+    free(rh);
+    free(keys);
+    free(results);
+    return rc;
+}
+
+/* The transaction of an attempt. Sets *wait when the broker or Redis made
+ * it roll back. */
+static int sc_transact(struct scorer_daemon *d, const int64_t *stream, enum stage_step *wait)
+{
+    int rc = pgsink_begin(d->sink);
+
+    *wait = STAGE_DONE;
+    if (rc == PGSINK_OK) {
+        rc = txparts_fence(d->tp, &d->batch);
+    }
+    if (rc == PGSINK_OK) {
+        sc_stage_rows(d);
+        rc = sstore_write(d->store);
+    }
+    if (rc == PGSINK_OK) {
+        rc = txparts_set(d->tp, &d->batch, stream);
+    }
+    if (rc == PGSINK_OK && (sc_produce(d) != STAGE_DONE ||
+                            !stage_sends_acked(d->rt, d->failures_before, SC_FLUSH_MS))) {
+        *wait = STAGE_WAIT_BROKER;
+    } else if (rc == PGSINK_OK && sc_redis(d) != 0) {
+        *wait = STAGE_WAIT_BACKEND;
+    }
+    if (*wait != STAGE_DONE) {
+        pgsink_rollback(d->sink);
+        return PGSINK_OK;
+    }
+    if (rc == PGSINK_OK) {
+        rc = pgsink_commit(d->sink);
+    }
+    if (rc == PGSINK_OK) {
+        txparts_committed(d->tp, &d->batch, stream);
+    }
+    return rc;
+}
+
+/* After the commit: the profiles into the cache, the offsets to the stage. */
+static int sc_done(struct scorer_daemon *d)
+{
+    for (size_t i = 0; i < d->nentries; i++) {
+        const struct sc_entry *e = &d->entries[i];
+        (void)lru_put(d->cache, e->v.p.fingerprint, strlen(e->v.p.fingerprint), &e->v,
+                      sizeof(e->v));
+    }
+    for (size_t i = 0; i < d->nslots; i++) {
+        if (d->slots[i].kind == SC_SKIP) {
+            metric_add(d->m.skipped, 1);
+        } else if (d->slots[i].kind == SC_DEAD) {
+            stage_count_deadletters(d->rt, 1);
+        }
+    }
+    metric_add(d->m.updates, (double)d->nupdates);
+    if (txparts_store_offsets(d->tp, &d->batch, d->started_mono) != 0) {
+        log_error("scorer.out_of_memory", LOG_STR("where", "offsets"));
+        return -1;
+    }
+    sc_release(d);
+    return 0;
+}
+
+/* One attempt at the whole batch in hand. */
+static enum stage_step sc_process(struct scorer_daemon *d)
+{
+    int64_t *stream = calloc(d->batch.n + 1, sizeof(*stream));
+    enum stage_step st = txparts_connect(d->tp), wait = STAGE_DONE;
+    int rc;
+
+    if (stream == NULL) {
+        log_error("scorer.out_of_memory", LOG_STR("where", "batch"));
+        return STAGE_FATAL;
+    }
+    if (st != STAGE_DONE) {
+        goto out;
+    }
+    sc_reset_attempt(d);
+    rc = txparts_load(d->tp, &d->batch, true);
+    for (size_t i = 0; rc == PGSINK_OK && i < d->nslots; i++) {
+        if (d->slots[i].ev == NULL && d->slots[i].ju == NULL) {
+            sc_decode(d, &d->slots[i]);
+        } else if (txparts_is_applied(d->tp, &d->slots[i].m)) {
+            d->slots[i].kind = SC_SKIP;
+        }
+    }
+    for (size_t k = 0; k < d->batch.n; k++) {
+        const struct txpart *p = txparts_get(d->tp, d->batch.topic[k], d->batch.part[k]);
+        stream[k] = p != NULL ? p->stream_ms : 0;
+    }
+    if (rc == PGSINK_OK) {
+        rc = sc_gather(d);
+    }
+    if (rc == PGSINK_OK) {
+        rc = sc_apply(d, stream);
+    }
+    if (rc == PGSINK_OK) {
+        rc = sc_transact(d, stream, &wait);
+    }
+    if (rc != PGSINK_OK) {
+        st = txparts_failed(d->tp, rc, "batch");
+    } else if (wait != STAGE_DONE) {
+        st = wait;
+    } else {
+        st = sc_done(d) == 0 ? STAGE_DONE : STAGE_FATAL;
+    }
+out:
+    free(stream);
+    return st;
+}
+
+static enum stage_step sc_process_cb(void *arg, const struct stage_batch *sb)
+{
+    struct scorer_daemon *d = arg;
+    size_t bad = 0;
+
+    if (d->nslots == 0) {
+        for (size_t i = 0; i < sb->n; i++) {
+            d->slots[i] = (struct sc_slot){.m = sb->msgs[i], .entry = -1};
+        }
+        d->nslots = sb->n;
+        d->started_mono = sb->started_mono_ms;
+        if (txparts_batch_collect(&d->batch, sb->msgs, sb->n, &bad) != 0) {
+            log_error("scorer.partition_out_of_range",
+                      LOG_INT("partition", sb->msgs[bad].partition));
+            return STAGE_FATAL;
+        }
+    }
+    return sc_process(d);
+}
+
+/* Between batches: reconnect, and read the page statistics back once a
+ * minute. */
+static enum stage_step sc_tick(void *arg)
+{
+    struct scorer_daemon *d = arg;
+    enum stage_step st = txparts_connect(d->tp);
+    long long now = lifecycle_mono_ms();
+
+    if (st != STAGE_DONE) {
+        return st;
+    }
+    if (!atomic_load(&d->redis_up) || now >= d->redis_at_mono) {
+        bool up = redis_client_ready(d->redis);
+        if (up != atomic_exchange(&d->redis_up, up)) {
+            if (up) {
+                log_info("scorer.redis_available");
+            } else {
+                log_warn("scorer.redis_unavailable",
+                         LOG_STR("error", redis_client_last_error(d->redis)));
+            }
+        }
+        d->redis_at_mono = now + SC_REDIS_CHECK_MS;
+        if (!up) {
+            return STAGE_WAIT_BACKEND;
+        }
+    }
+    if (now < d->pages_at_mono) {
+        return STAGE_IDLE;
+    }
+    int rc = sstore_read_pages(d->store, d->o.page_stats_days, d->pages);
+    if (rc != PGSINK_OK) {
+        return txparts_failed(d->tp, rc, "read page statistics");
+    }
+    d->pages_at_mono = now + SC_PAGES_EVERY_MS;
+    return STAGE_DONE;
+}
+
+static bool sc_ready(void *arg, char *why, size_t whylen)
+{
+    struct scorer_daemon *d = arg;
+
+    if (!txparts_ready(d->tp, why, whylen)) {
+        return false;
+    }
+    if (!atomic_load(&d->redis_up)) { /* the client is the consumer thread's: only its verdict */
+        errbuf_printf(why, whylen, "Redis unreachable");
+        return false;
+    }
+    return true;
+}
+
+/* ---- life cycle ---- */
+
+static int sc_stage(struct scorer_daemon *d, char *err, size_t errlen)
+{
+    const struct scorer_daemon_opts *o = &d->o;
+    const char *topics[] = {o->topic_enriched, o->topic_journeys, NULL};
+    struct stage_opts so = o->stage;
+
+    so.metric_prefix = "analytics_scorer";
+    so.backend = "postgresql";
+    so.topics = topics;
+    so.producer_queue_max = (int)so.batch_max * 4 + 10000;
+    so.metrics = o->metrics;
+    so.ops = (struct stage_ops){.process = sc_process_cb,
+                                .tick = sc_tick,
+                                .ready = sc_ready,
+                                .drop = sc_drop,
+                                .revoked = sc_revoked};
+    so.arg = d;
+    d->rt = stage_new(&so, err, errlen);
+    if (d->rt == NULL) {
+        return -1;
+    }
+    d->producer = stage_producer(d->rt);
+    d->topics[0] = stage_topic(d->rt, 0);
+    d->topics[1] = stage_topic(d->rt, 1);
+    struct txparts_opts to = {
+        .stage = d->rt,
+        .sink = d->sink,
+        .topics = d->topics,
+        .ntopics = 2,
+        .connect_timeout_s = o->pg_connect_timeout_s,
+        .metric_prefix = "analytics_scorer",
+        .metrics = o->metrics,
+        .forget = sc_forget_states,
+        .arg = d,
+    };
+    d->tp = txparts_new(&to);
+    if (d->tp == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, char *err,
+                                          size_t errlen)
+{
+    struct scorer_daemon *d = calloc(1, sizeof(*d));
+    size_t n = o->stage.batch_max + 1;
+
+    if (d == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->o = *o;
+    d->slots = calloc(n, sizeof(*d->slots));
+    d->entries = calloc(n, sizeof(*d->entries));
+    d->updates = calloc(n, sizeof(*d->updates));
+    d->cache = lru_new(o->visitor_cache);
+    d->pages = pagestats_new();
+    d->sink = pgsink_new(o->pg_dsn, "analytics-scorer", "scorer_offsets");
+    d->store = d->sink != NULL ? sstore_new(d->sink) : NULL;
+    if (d->slots == NULL || d->entries == NULL || d->updates == NULL || d->cache == NULL ||
+        d->pages == NULL || d->store == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        goto out_free;
+    }
+    d->redis = redis_client_new(o->redis_url, SC_REDIS_TIMEOUT_MS, err, errlen);
+    if (d->redis == NULL) {
+        goto out_free;
+    }
+    atomic_store(&d->redis_up, false); /* until the consumer thread's first ping */
+    sc_register_metrics(d);
+    if (sc_stage(d, err, errlen) != 0 || stage_start(d->rt, err, errlen) != 0) {
+        goto out_free;
+    }
+    return d;
+
+out_free:
+    scorer_daemon_free(d);
+    return NULL;
+}
+
+struct stage *scorer_daemon_stage(struct scorer_daemon *d)
+{
+    return d->rt;
+}
+
+void scorer_daemon_free(struct scorer_daemon *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    stage_free(d->rt);
+    d->rt = NULL;
+    if (d->slots != NULL) {
+        sc_release(d);
+    }
+    txparts_free(d->tp);
+    sstore_free(d->store);
+    pgsink_free(d->sink);
+    redis_client_free(d->redis);
+    lru_free(d->cache);
+    pagestats_free(d->pages);
+    free(d->slots);
+    free(d->entries);
+    free(d->updates);
+    free(d);
+}
