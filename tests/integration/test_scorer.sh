@@ -19,7 +19,7 @@ export ANALYTICS_PG_DSN="$PG_DSN"
 "$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
 start_collector c1
 start_enricher e1
-start_jb jb1
+start_journey_builder jb1
 
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
 q_is() { [ "$(q "$1")" = "$2" ]; }
@@ -78,15 +78,6 @@ check "the visitor's profile is written" wait_for 30 q_is \
   "SELECT events FROM user_behavior_profiles WHERE fingerprint = 'fp-hand'" 8
 expect_eq "its counters" "1|5|1|1|1" \
   "$(q "SELECT sessions, page_views, pricing_views, bookings_started, bookings_completed FROM user_behavior_profiles WHERE fingerprint = 'fp-hand'")"
-# By hand (pages.json: / home, /pricing pricing, /contact contact, /book
-# booking; scorer.json: home, pricing, booking product-related, contact
-# informational): product pages home, pricing, booking, home = 4 with
-# 30 + 70 + 130 = 230 s; informational contact 1 with 30 s; no page has
-# statistics yet, so each counts the UCI data's mean bounce (0.02219) and
-# exit (0.04307) rates and no value; a new visitor.
-expect_eq "the feature vector, value by value" \
-  "$(jq -c . <<<"{\"month\":$MONTH,\"weekend\":$WEEKEND,\"returning\":0,\"info_pages\":1,\"admin_pages\":0,\"special_day\":$SPECIAL,\"info_seconds\":30,\"admin_seconds\":0,\"product_pages\":4,\"product_seconds\":230,\"bounce\":2219,\"exit\":4307,\"page_value\":0}")" \
-  "$(q "SELECT features::text FROM user_behavior_profiles WHERE fingerprint = 'fp-hand'" | jq -cS . | jq -c '{month,weekend,returning,info_pages,admin_pages,special_day,info_seconds,admin_seconds,product_pages,product_seconds,bounce:(.bounce_rate*1e5|round),exit:(.exit_rate*1e5|round),page_value}')"
 check "a prediction per scoring event" q_is \
   "SELECT count(*) >= 5 FROM ml_predictions WHERE fingerprint = 'fp-hand'" t
 check "lead score within 0..100 and reasons given" q_is \
@@ -98,6 +89,15 @@ check "ScoreUpdates on scores, one per scoring event" test "$(topic_count analyt
 dump analytics.scores score >"$T/scores.jsonl" 2>/dev/null
 expect_eq "each names the visitor, a cause and the models" "fp-hand" \
   "$(jq -r '.value | select(.cause_event_id == "a8") | .fingerprint' "$T/scores.jsonl" | head -1)"
+# The ScoreUpdate of the last page view, by hand (pages.json: / home, /pricing pricing, /contact contact, /book
+# booking; scorer.json: home, pricing, booking product-related, contact
+# informational): product pages home, pricing, booking, home = 4 with
+# 30 + 70 + 130 = 230 s; informational contact 1 with 30 s; no page has
+# statistics yet, so each counts the UCI data's mean bounce (0.02219) and
+# exit (0.04307) rates and no value; a new visitor.
+expect_eq "the feature vector, value by value" \
+  "$(jq -c . <<<"{\"month\":$MONTH,\"weekend\":$WEEKEND,\"returning\":0,\"info_pages\":1,\"admin_pages\":0,\"special_day\":$SPECIAL,\"info_seconds\":30,\"admin_seconds\":0,\"product_pages\":4,\"product_seconds\":230,\"bounce\":2219,\"exit\":4307,\"page_value\":0}")" \
+  "$(jq -c '.value | select(.cause_event_id == "a8") | .features' "$T/scores.jsonl" | jq -c '{month,weekend,returning,info_pages,admin_pages,special_day,info_seconds,admin_seconds,product_pages,product_seconds,bounce:(.bounce_rate*1e5|round),exit:(.exit_rate*1e5|round),page_value}')"
 check "the hot profile is in Redis with a TTL" test "$(redis-cli -p "$REDIS_PORT" hget analytics.profile:fp-hand lead_score)" != ""
 ttl="$(redis-cli -p "$REDIS_PORT" pttl analytics.profile:fp-hand)"
 check "its TTL is about 30 days" test "$ttl" -gt 2500000000
@@ -106,8 +106,9 @@ check "its TTL is about 30 days" test "$ttl" -gt 2500000000
 before="$(q "SELECT md5(string_agg(fingerprint || events || page_views || features::text, ',' ORDER BY fingerprint)) FROM user_behavior_profiles")"
 preds="$(q "SELECT count(*) FROM ml_predictions")"
 stop_process "$SCORER_PID" 10
-start_scorer s2
-sleep 5
+start_scorer s2 ANALYTICS_SCORER_GROUP=replay-1
+check "the replay reads the topics again" wait_for 20 bash -c \
+  "[ \"\$(curl -s http://127.0.0.1:$SCORER_ADMIN/metrics | awk '\$1 == \"analytics_scorer_replayed_skipped_total\" {print \$2}')\" -ge 10 ]"
 expect_eq "a restart changes no profile" "$before" \
   "$(q "SELECT md5(string_agg(fingerprint || events || page_views || features::text, ',' ORDER BY fingerprint)) FROM user_behavior_profiles")"
 expect_eq "nor the predictions" "$preds" "$(q "SELECT count(*) FROM ml_predictions")"
