@@ -137,7 +137,6 @@ static void test_damaged(void **state)
         char *t = cJSON_PrintUnformatted(copy);
         expect_refused(t, strcmp(item->string, "v") == 0 ? "v" : item->string);
         free(t);
-        cJSON_ReplaceItemInObjectCaseSensitive(copy, item->string, cJSON_CreateObject());
         cJSON_AddItemToObject(copy, item->string, cJSON_CreateObject());
         t = cJSON_PrintUnformatted(copy);
         expect_refused(t, "profile state");
