@@ -33,6 +33,7 @@ static const char segments_usage[] =
     "  --from-db        the profiles in user_behavior_profiles (ANALYTICS_PG_DSN), visitors\n"
     "                   with at least one event scored (bots never are)\n"
     "  --export FILE    also writes the profiles read, as the CSV --profiles takes\n"
+    "  --labels FILE    with --from-db: writes fingerprint,persona for every profile\n"
     "  --out FILE       where the model goes (written whole or not at all)\n"
     "  --k N            a fixed number of personas (2..12)\n"
     "  --seed N         the random seed (default 42)\n"
@@ -49,7 +50,7 @@ static const char *const input_columns[] = {
 #define NINPUT (sizeof(input_columns) / sizeof(input_columns[0]))
 
 struct segments_args {
-    const char *profiles, *out, *export;
+    const char *profiles, *out, *export, *labels;
     bool from_db;
     struct segments_opts o;
 };
@@ -70,24 +71,19 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 static int segments_args(int argc, char **argv, struct segments_args *a)
 {
     static const struct option opts[] = {
-        {"profiles", required_argument, NULL, 'p'},
-        {"out", required_argument, NULL, 'o'},
-        {"k", required_argument, NULL, 'k'},
-        {"seed", required_argument, NULL, 's'},
-        {"sample", required_argument, NULL, 'n'},
-        {"stability", no_argument, NULL, 'S'},
-        {"bootstraps", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
-        {"from-db", no_argument, NULL, 'd'},
-        {"export", required_argument, NULL, 'e'},
-        {NULL, 0, NULL, 0},
+        {"profiles", required_argument, NULL, 'p'},   {"out", required_argument, NULL, 'o'},
+        {"k", required_argument, NULL, 'k'},          {"seed", required_argument, NULL, 's'},
+        {"sample", required_argument, NULL, 'n'},     {"stability", no_argument, NULL, 'S'},
+        {"bootstraps", required_argument, NULL, 'b'}, {"help", no_argument, NULL, 'h'},
+        {"from-db", no_argument, NULL, 'd'},          {"export", required_argument, NULL, 'e'},
+        {"labels", required_argument, NULL, 'l'},     {NULL, 0, NULL, 0},
     };
     bool stability = false;
     long v;
     int c;
 
-    *a = (struct segments_args){
-        NULL, NULL, NULL, false, {SEGMENTS_K_MIN, SEGMENTS_K_MAX, 42, 3000, 12, 0}};
+    *a = (struct segments_args){NULL, NULL,  NULL,
+                                NULL, false, {SEGMENTS_K_MIN, SEGMENTS_K_MAX, 42, 3000, 12, 0}};
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -126,6 +122,9 @@ static int segments_args(int argc, char **argv, struct segments_args *a)
             break;
         case 'e':
             a->export = optarg;
+            break;
+        case 'l':
+            a->labels = optarg;
             break;
         case 'b':
             if (parse_long(optarg, 1, 1000, &v) != 0) {
@@ -187,12 +186,12 @@ static void segments_export_header(FILE *export)
 static const char segments_sql[] =
     "SELECT sessions, page_views, total_time_s, pricing_views, bookings_started,"
     " bookings_completed, forms_started, rage_clicks, exit_intents, deepest_scroll,"
-    " round((extract(epoch FROM last_seen_at - first_seen_at) / 86400)::numeric, 3)"
+    " round((extract(epoch FROM last_seen_at - first_seen_at) / 86400)::numeric, 3), fingerprint"
     " FROM user_behavior_profiles WHERE events > 0 ORDER BY fingerprint";
 
 /* Reads the profiles from the database. Returns 0, or an exit code having
  * said why. */
-static int segments_read_db(double **x, size_t *n, FILE *export)
+static int segments_read_db(double **x, size_t *n, FILE *export, FILE *labels_fps)
 {
     int rc;
     PGconn *conn = train_db_open("analytics-train segments", &rc);
@@ -228,6 +227,9 @@ static int segments_read_db(double **x, size_t *n, FILE *export)
                     "analytics-train segments: PostgreSQL profiles: row %zu: %s is \"%s\"\n", r + 1,
                     input_columns[bad], cells[bad]);
             rc = TRAIN_EX_DATAERR;
+        }
+        if (labels_fps != NULL) {
+            fprintf(labels_fps, "%s\n", PQgetvalue(res, (int)r, (int)NINPUT));
         }
     }
 out:
@@ -307,6 +309,31 @@ static void segments_print(const struct persona_model *m, const struct segments_
     printf("]}\n");
 }
 
+/* Writes fingerprint,persona for the n profiles (fingerprints one a line in
+ * fps, in order). Returns 0 or 1 having said why. */
+static int segments_write_labels(const struct persona_model *m, const double *x, size_t n,
+                                 FILE *fps, const char *path)
+{
+    FILE *out = fopen(path, "w");
+    char fp[512];
+
+    if (out == NULL) {
+        fprintf(stderr, "analytics-train segments: %s: cannot write\n", path);
+        return 1;
+    }
+    rewind(fps);
+    fprintf(out, "fingerprint,persona\n");
+    for (size_t i = 0; i < n && fgets(fp, sizeof(fp), fps) != NULL; i++) {
+        fp[strcspn(fp, "\n")] = '\0';
+        fprintf(out, "%s,%s\n", fp, m->names[persona_assign(m, x + i * PERSONA_F_COUNT)]);
+    }
+    if (fclose(out) != 0) {
+        fprintf(stderr, "analytics-train segments: %s: cannot write\n", path);
+        return 1;
+    }
+    return 0;
+}
+
 int train_segments_main(int argc, char **argv)
 {
     struct segments_args a;
@@ -327,7 +354,9 @@ int train_segments_main(int argc, char **argv)
         free(m);
         return 1;
     }
-    rc = a.from_db ? segments_read_db(&x, &n, export) : segments_read(a.profiles, &x, &n, export);
+    FILE *fps = a.labels != NULL && a.from_db ? tmpfile() : NULL;
+    rc = a.from_db ? segments_read_db(&x, &n, export, fps)
+                   : segments_read(a.profiles, &x, &n, export);
     if (export != NULL && fclose(export) != 0 && rc == 0) {
         fprintf(stderr, "analytics-train segments: %s: cannot write\n", a.export);
         rc = 1;
@@ -343,6 +372,12 @@ int train_segments_main(int argc, char **argv)
     }
     if (rc == 0) {
         segments_print(m, &rep);
+    }
+    if (rc == 0 && fps != NULL) {
+        rc = segments_write_labels(m, x, n, fps, a.labels);
+    }
+    if (fps != NULL) {
+        fclose(fps);
     }
     free(x);
     free(m);
