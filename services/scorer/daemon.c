@@ -103,6 +103,7 @@ struct scorer_daemon {
     long long started_mono;
     long long pages_at_mono;
     long long redis_at_mono; /* when Redis is pinged next between batches */
+    bool pages_dirty;        /* the batch in hand added to pages: a retry reads them back */
     long long failures_before;
     atomic_bool redis_up;
     struct sc_metrics m;
@@ -331,6 +332,7 @@ static int sc_close_session(struct scorer_daemon *d, struct profile *p)
     if (!prof_close_session(p, &st)) {
         return PGSINK_OK;
     }
+    d->pages_dirty = true;
     if (features_add_session(d->pages, &st) != 0) {
         pgsink_set_error(d->sink, "page statistics: out of memory");
         return PGSINK_REFUSED;
@@ -646,6 +648,7 @@ static int sc_done(struct scorer_daemon *d)
         }
     }
     metric_add(d->m.updates, (double)d->nupdates);
+    d->pages_dirty = false;
     if (txparts_store_offsets(d->tp, &d->batch, d->started_mono) != 0) {
         log_error("scorer.out_of_memory", LOG_STR("where", "offsets"));
         return -1;
@@ -669,7 +672,14 @@ static enum stage_step sc_process(struct scorer_daemon *d)
         goto out;
     }
     sc_reset_attempt(d);
-    rc = txparts_load(d->tp, &d->batch, true);
+    rc = PGSINK_OK;
+    if (d->pages_dirty) { /* an attempt that did not commit added its closed sessions */
+        rc = sstore_read_pages(d->store, d->o.page_stats_days, d->pages);
+        d->pages_dirty = rc != PGSINK_OK;
+    }
+    if (rc == PGSINK_OK) {
+        rc = txparts_load(d->tp, &d->batch, true);
+    }
     for (size_t i = 0; rc == PGSINK_OK && i < d->nslots; i++) {
         if (d->slots[i].ev == NULL && d->slots[i].ju == NULL) {
             sc_decode(d, &d->slots[i]);
