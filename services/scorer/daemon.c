@@ -54,6 +54,7 @@ struct sc_entry {
     bool known;   /* loaded (from the cache or the database) or new */
     bool changed; /* an event changed it: its row is written */
     bool scored;
+    bool stale; /* changed since r was scored: the row is scored again */
     struct score_result r;
     int partition;
     const char *last_event_id; /* borrowed from the batch's messages */
@@ -323,7 +324,27 @@ static void sc_event(const struct scorer_daemon *d, const Analytics__V1__Enriche
     }
 }
 
-/* Gives a closed session's pages to the batch's and the live statistics. */
+/* Scores an entry whose change made no ScoreUpdate (no feature moved), for
+ * its row: the reasons are the last explained. */
+static void sc_rescore(struct scorer_daemon *d, struct sc_entry *e)
+{
+    char err[256];
+    long long at = e->v.p.last_seen_ms;
+
+    if (score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, &e->v.p, sc_local_day(d, at),
+                      &e->r, err, sizeof(err)) != 0) {
+        log_warn("scorer.predict_failed", LOG_STR("error", err));
+    }
+    memcpy(e->r.reasons, e->v.reasons, sizeof(e->r.reasons));
+    e->r.nreasons = e->v.nreasons;
+    e->scored = true;
+    e->stale = false;
+}
+
+/* Gives a closed session's pages to the batch's and the live statistics.
+ * The rows changed since their last score are scored first, with the
+ * statistics their change saw: a row then says the same however the
+ * stream is cut into batches. */
 static int sc_close_session(struct scorer_daemon *d, struct profile *p)
 {
     struct profile_page_stats st;
@@ -331,6 +352,11 @@ static int sc_close_session(struct scorer_daemon *d, struct profile *p)
 
     if (!prof_close_session(p, &st)) {
         return PGSINK_OK;
+    }
+    for (size_t i = 0; i < d->nentries; i++) {
+        if (d->entries[i].stale) {
+            sc_rescore(d, &d->entries[i]);
+        }
     }
     d->pages_dirty = true;
     if (features_add_session(d->pages, &st) != 0) {
@@ -384,6 +410,7 @@ static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned change
         r->nreasons = v->nreasons;
     }
     e->scored = true;
+    e->stale = false;
     const char *persona = sc_persona(d, r->persona);
     struct sc_update *u = &d->updates[d->nupdates];
     if (outputs_score_update(&v->p, r, persona, event_id, ts_ms, NULL, &u->buf, &u->len) != 0) {
@@ -408,6 +435,7 @@ static int sc_apply_event(struct scorer_daemon *d, struct sc_slot *s)
     }
     unsigned changed = prof_apply(&e->v.p, d->o.rules, &pe);
     e->changed = true;
+    e->stale = true;
     e->last_event_id = s->ev->event_id;
     e->last_event_ms = s->ev->event_ts_ms;
     metric_add(d->m.scored, 1);
@@ -426,10 +454,13 @@ static int sc_apply_journey(struct scorer_daemon *d, struct sc_slot *s)
         ju->stage != NULL) {
         snprintf(e->v.p.stage, sizeof(e->v.p.stage), "%s", ju->stage);
         e->changed = e->v.p.events > 0;
+        e->stale = e->stale || e->changed;
     } else if (ju->kind == ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_SESSION_CLOSED &&
                ju->session_id != NULL && strcmp(ju->session_id, e->v.p.cur.id) == 0) {
+        int rc = sc_close_session(d, &e->v.p);
         e->changed = e->v.p.events > 0;
-        return sc_close_session(d, &e->v.p);
+        e->stale = e->stale || e->changed; /* its pages have statistics now */
+        return rc;
     }
     return PGSINK_OK;
 }
@@ -462,22 +493,6 @@ static int sc_apply(struct scorer_daemon *d, int64_t *stream)
     return rc;
 }
 
-/* Scores an entry whose change made no ScoreUpdate (no feature moved), for
- * its row: the reasons are the last explained. */
-static void sc_rescore(struct scorer_daemon *d, struct sc_entry *e)
-{
-    char err[256];
-    long long at = e->v.p.last_seen_ms;
-
-    if (score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, &e->v.p, sc_local_day(d, at),
-                      &e->r, err, sizeof(err)) != 0) {
-        log_warn("scorer.predict_failed", LOG_STR("error", err));
-    }
-    memcpy(e->r.reasons, e->v.reasons, sizeof(e->r.reasons));
-    e->r.nreasons = e->v.nreasons;
-    e->scored = true;
-}
-
 /* Stages every changed visitor's row and churn warning. */
 static void sc_stage_rows(struct scorer_daemon *d)
 {
@@ -486,7 +501,7 @@ static void sc_stage_rows(struct scorer_daemon *d)
         if (!e->changed || e->v.p.events == 0) {
             continue;
         }
-        if (!e->scored) { /* changed by a click or a journey update: the row keeps a score */
+        if (e->stale) { /* changed by a click or a journey update since its last score */
             sc_rescore(d, e);
         }
         long long offset_ms = (long long)tz_utc_offset(d->o.tz, e->v.p.last_seen_ms) * 1000;
