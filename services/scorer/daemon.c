@@ -38,15 +38,15 @@
 #define SC_KEY_MAX 320           /* a Redis key's bytes */
 #define SC_DAY_MS 86400000.0
 
-/* A visitor as the cache keeps them: the profile, and what was last
+/* A visitor as the cache keeps them: the profile, with what was last
  * explained (reasons cost a TreeSHAP, so they are refreshed sparingly). */
 struct sc_visitor {
     struct profile p;
-    int explained_score; /* -1: never */
-    int explained_persona;
-    char reasons[SCORE_REASONS_MAX][LEAD_REASON_MAX];
-    size_t nreasons;
 };
+
+_Static_assert(sizeof(((struct profile_explained *)NULL)->reasons) ==
+                   sizeof(((struct score_result *)NULL)->reasons),
+               "a profile keeps the reasons of a score");
 
 /* A visitor of the batch in hand. */
 struct sc_entry {
@@ -228,8 +228,6 @@ static int sc_entry(struct scorer_daemon *d, const char *fp, int partition)
     memset(e, 0, sizeof(*e));
     e->partition = partition;
     prof_init(&e->v.p, fp);
-    e->v.explained_score = -1;
-    e->v.explained_persona = -1;
     if (lru_get(d->cache, fp, strlen(fp), &e->v, sizeof(e->v), NULL)) {
         e->known = true;
     }
@@ -335,8 +333,8 @@ static void sc_rescore(struct scorer_daemon *d, struct sc_entry *e)
                       &e->r, err, sizeof(err)) != 0) {
         log_warn("scorer.predict_failed", LOG_STR("error", err));
     }
-    memcpy(e->r.reasons, e->v.reasons, sizeof(e->r.reasons));
-    e->r.nreasons = e->v.nreasons;
+    memcpy(e->r.reasons, e->v.p.explained.reasons, sizeof(e->r.reasons));
+    e->r.nreasons = (size_t)e->v.p.explained.nreasons;
     e->scored = true;
     e->stale = false;
 }
@@ -367,12 +365,11 @@ static int sc_close_session(struct scorer_daemon *d, struct profile *p)
 }
 
 /* Whether the reasons are refreshed with this score. */
-static bool sc_explain_due(const struct sc_visitor *v, const struct score_result *r,
+static bool sc_explain_due(const struct profile_explained *x, const struct score_result *r,
                            unsigned changed)
 {
-    return v->explained_score < 0 || (changed & PROFILE_NEW_SESSION) != 0 ||
-           abs(r->lead_score - v->explained_score) >= SC_EXPLAIN_MOVE ||
-           r->persona != v->explained_persona;
+    return x->score < 0 || (changed & PROFILE_NEW_SESSION) != 0 ||
+           abs(r->lead_score - x->score) >= SC_EXPLAIN_MOVE || r->persona != x->persona;
 }
 
 static const char *sc_persona(const struct scorer_daemon *d, int persona)
@@ -389,6 +386,7 @@ static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned change
 {
     struct score_result *r = &e->r;
     struct sc_visitor *v = &e->v;
+    struct profile_explained *x = &v->p.explained;
     char err[256];
     double day = sc_local_day(d, ts_ms);
 
@@ -396,18 +394,18 @@ static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned change
                       sizeof(err)) != 0) {
         log_warn("scorer.predict_failed", LOG_STR("error", err));
     }
-    if (sc_explain_due(v, r, changed)) {
+    if (sc_explain_due(x, r, changed)) {
         if (score_explain(d->o.models, &d->o.score, &v->p, day, r, err, sizeof(err)) != 0) {
             log_warn("scorer.explain_failed", LOG_STR("error", err));
         }
-        v->explained_score = r->lead_score;
-        v->explained_persona = r->persona;
-        memcpy(v->reasons, r->reasons, sizeof(v->reasons));
-        v->nreasons = r->nreasons;
+        x->score = r->lead_score;
+        x->persona = r->persona;
+        memcpy(x->reasons, r->reasons, sizeof(x->reasons));
+        x->nreasons = (int)r->nreasons;
         metric_add(d->m.explained, 1);
     } else {
-        memcpy(r->reasons, v->reasons, sizeof(r->reasons));
-        r->nreasons = v->nreasons;
+        memcpy(r->reasons, x->reasons, sizeof(r->reasons));
+        r->nreasons = (size_t)x->nreasons;
     }
     e->scored = true;
     e->stale = false;
