@@ -684,6 +684,10 @@ static enum stage_step sc_process(struct scorer_daemon *d)
     if (st != STAGE_DONE) {
         goto out;
     }
+    if (!atomic_load(&d->redis_up) && !redis_client_ready(d->redis)) {
+        st = STAGE_WAIT_BACKEND; /* no attempt, nor its ScoreUpdates again, until Redis answers */
+        goto out;
+    }
     sc_reset_attempt(d);
     rc = PGSINK_OK;
     if (d->pages_dirty) { /* an attempt that did not commit added its closed sessions */
