@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SC_FLUSH_MS 10000        /* scores awaited before a commit */
 #define SC_REDIS_TIMEOUT_MS 1000 /* one Redis command */
@@ -38,15 +39,15 @@
 #define SC_KEY_MAX 320           /* a Redis key's bytes */
 #define SC_DAY_MS 86400000.0
 
-/* A visitor as the cache keeps them: the profile, and what was last
+/* A visitor as the cache keeps them: the profile, with what was last
  * explained (reasons cost a TreeSHAP, so they are refreshed sparingly). */
 struct sc_visitor {
     struct profile p;
-    int explained_score; /* -1: never */
-    int explained_persona;
-    char reasons[SCORE_REASONS_MAX][LEAD_REASON_MAX];
-    size_t nreasons;
 };
+
+_Static_assert(sizeof(((struct profile_explained *)NULL)->reasons) ==
+                   sizeof(((struct score_result *)NULL)->reasons),
+               "a profile keeps the reasons of a score");
 
 /* A visitor of the batch in hand. */
 struct sc_entry {
@@ -54,6 +55,7 @@ struct sc_entry {
     bool known;   /* loaded (from the cache or the database) or new */
     bool changed; /* an event changed it: its row is written */
     bool scored;
+    bool stale; /* changed since r was scored: the row is scored again */
     struct score_result r;
     int partition;
     const char *last_event_id; /* borrowed from the batch's messages */
@@ -80,7 +82,13 @@ struct sc_update {
 
 struct sc_metrics {
     struct metric *scored, *bots, *updates, *explained, *loaded, *redis_errors, *skipped;
+    struct metric *predict;
 };
+
+/* One prediction's time (features, lead, churn, persona), in seconds. */
+static const double sc_predict_bounds[] = {2.5e-6,  5e-6,   7.5e-6, 10e-6,  12.5e-6, 15e-6,
+                                           17.5e-6, 20e-6,  25e-6,  30e-6,  40e-6,   50e-6,
+                                           75e-6,   100e-6, 250e-6, 500e-6, 1e-3,    10e-3};
 
 struct scorer_daemon {
     struct scorer_daemon_opts o;
@@ -103,6 +111,7 @@ struct scorer_daemon {
     long long started_mono;
     long long pages_at_mono;
     long long redis_at_mono; /* when Redis is pinged next between batches */
+    bool pages_dirty;        /* the batch in hand added to pages: a retry reads them back */
     long long failures_before;
     atomic_bool redis_up;
     struct sc_metrics m;
@@ -127,6 +136,10 @@ static void sc_register_metrics(struct scorer_daemon *d)
                                       "Hot profile writes Redis failed", NULL);
     m->skipped = metrics_counter(r, "analytics_scorer_replayed_skipped_total",
                                  "Messages skipped because the database had applied them", NULL);
+    m->predict = metrics_histogram(r, "analytics_scorer_predict_seconds",
+                                   "One profile scored: features, lead score, churn risk, persona",
+                                   NULL, sc_predict_bounds,
+                                   sizeof(sc_predict_bounds) / sizeof(sc_predict_bounds[0]));
 }
 
 /* ---- the batch ---- */
@@ -226,8 +239,6 @@ static int sc_entry(struct scorer_daemon *d, const char *fp, int partition)
     memset(e, 0, sizeof(*e));
     e->partition = partition;
     prof_init(&e->v.p, fp);
-    e->v.explained_score = -1;
-    e->v.explained_persona = -1;
     if (lru_get(d->cache, fp, strlen(fp), &e->v, sizeof(e->v), NULL)) {
         e->known = true;
     }
@@ -322,7 +333,39 @@ static void sc_event(const struct scorer_daemon *d, const Analytics__V1__Enriche
     }
 }
 
-/* Gives a closed session's pages to the batch's and the live statistics. */
+/* score_profile for p at local day day, timed in analytics_scorer_predict_seconds. */
+static void sc_predict(struct scorer_daemon *d, const struct profile *p, double day,
+                       struct score_result *r)
+{
+    char err[256];
+    struct timespec a, b;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int rc =
+        score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, p, day, r, err, sizeof(err));
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    metric_observe(d->m.predict,
+                   (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    if (rc != 0) {
+        log_warn("scorer.predict_failed", LOG_STR("error", err));
+    }
+}
+
+/* Scores an entry whose change made no ScoreUpdate (no feature moved), for
+ * its row: the reasons are the last explained. */
+static void sc_rescore(struct scorer_daemon *d, struct sc_entry *e)
+{
+    sc_predict(d, &e->v.p, sc_local_day(d, e->v.p.last_seen_ms), &e->r);
+    memcpy(e->r.reasons, e->v.p.explained.reasons, sizeof(e->r.reasons));
+    e->r.nreasons = (size_t)e->v.p.explained.nreasons;
+    e->scored = true;
+    e->stale = false;
+}
+
+/* Gives a closed session's pages to the batch's and the live statistics.
+ * The rows changed since their last score are scored first, with the
+ * statistics their change saw: a row then says the same however the
+ * stream is cut into batches. */
 static int sc_close_session(struct scorer_daemon *d, struct profile *p)
 {
     struct profile_page_stats st;
@@ -331,6 +374,12 @@ static int sc_close_session(struct scorer_daemon *d, struct profile *p)
     if (!prof_close_session(p, &st)) {
         return PGSINK_OK;
     }
+    for (size_t i = 0; i < d->nentries; i++) {
+        if (d->entries[i].stale) {
+            sc_rescore(d, &d->entries[i]);
+        }
+    }
+    d->pages_dirty = true;
     if (features_add_session(d->pages, &st) != 0) {
         pgsink_set_error(d->sink, "page statistics: out of memory");
         return PGSINK_REFUSED;
@@ -339,12 +388,11 @@ static int sc_close_session(struct scorer_daemon *d, struct profile *p)
 }
 
 /* Whether the reasons are refreshed with this score. */
-static bool sc_explain_due(const struct sc_visitor *v, const struct score_result *r,
+static bool sc_explain_due(const struct profile_explained *x, const struct score_result *r,
                            unsigned changed)
 {
-    return v->explained_score < 0 || (changed & PROFILE_NEW_SESSION) != 0 ||
-           abs(r->lead_score - v->explained_score) >= SC_EXPLAIN_MOVE ||
-           r->persona != v->explained_persona;
+    return x->score < 0 || (changed & PROFILE_NEW_SESSION) != 0 ||
+           abs(r->lead_score - x->score) >= SC_EXPLAIN_MOVE || r->persona != x->persona;
 }
 
 static const char *sc_persona(const struct scorer_daemon *d, int persona)
@@ -361,27 +409,26 @@ static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned change
 {
     struct score_result *r = &e->r;
     struct sc_visitor *v = &e->v;
+    struct profile_explained *x = &v->p.explained;
     char err[256];
     double day = sc_local_day(d, ts_ms);
 
-    if (score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, &v->p, day, r, err,
-                      sizeof(err)) != 0) {
-        log_warn("scorer.predict_failed", LOG_STR("error", err));
-    }
-    if (sc_explain_due(v, r, changed)) {
+    sc_predict(d, &v->p, day, r);
+    if (sc_explain_due(x, r, changed)) {
         if (score_explain(d->o.models, &d->o.score, &v->p, day, r, err, sizeof(err)) != 0) {
             log_warn("scorer.explain_failed", LOG_STR("error", err));
         }
-        v->explained_score = r->lead_score;
-        v->explained_persona = r->persona;
-        memcpy(v->reasons, r->reasons, sizeof(v->reasons));
-        v->nreasons = r->nreasons;
+        x->score = r->lead_score;
+        x->persona = r->persona;
+        memcpy(x->reasons, r->reasons, sizeof(x->reasons));
+        x->nreasons = (int)r->nreasons;
         metric_add(d->m.explained, 1);
     } else {
-        memcpy(r->reasons, v->reasons, sizeof(r->reasons));
-        r->nreasons = v->nreasons;
+        memcpy(r->reasons, x->reasons, sizeof(r->reasons));
+        r->nreasons = (size_t)x->nreasons;
     }
     e->scored = true;
+    e->stale = false;
     const char *persona = sc_persona(d, r->persona);
     struct sc_update *u = &d->updates[d->nupdates];
     if (outputs_score_update(&v->p, r, persona, event_id, ts_ms, NULL, &u->buf, &u->len) != 0) {
@@ -406,6 +453,7 @@ static int sc_apply_event(struct scorer_daemon *d, struct sc_slot *s)
     }
     unsigned changed = prof_apply(&e->v.p, d->o.rules, &pe);
     e->changed = true;
+    e->stale = true;
     e->last_event_id = s->ev->event_id;
     e->last_event_ms = s->ev->event_ts_ms;
     metric_add(d->m.scored, 1);
@@ -424,10 +472,13 @@ static int sc_apply_journey(struct scorer_daemon *d, struct sc_slot *s)
         ju->stage != NULL) {
         snprintf(e->v.p.stage, sizeof(e->v.p.stage), "%s", ju->stage);
         e->changed = e->v.p.events > 0;
+        e->stale = e->stale || e->changed;
     } else if (ju->kind == ANALYTICS__V1__JOURNEY_UPDATE_KIND__JOURNEY_UPDATE_KIND_SESSION_CLOSED &&
                ju->session_id != NULL && strcmp(ju->session_id, e->v.p.cur.id) == 0) {
+        int rc = sc_close_session(d, &e->v.p);
         e->changed = e->v.p.events > 0;
-        return sc_close_session(d, &e->v.p);
+        e->stale = e->stale || e->changed; /* its pages have statistics now */
+        return rc;
     }
     return PGSINK_OK;
 }
@@ -460,22 +511,6 @@ static int sc_apply(struct scorer_daemon *d, int64_t *stream)
     return rc;
 }
 
-/* Scores an entry whose change made no ScoreUpdate (no feature moved), for
- * its row: the reasons are the last explained. */
-static void sc_rescore(struct scorer_daemon *d, struct sc_entry *e)
-{
-    char err[256];
-    long long at = e->v.p.last_seen_ms;
-
-    if (score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, &e->v.p, sc_local_day(d, at),
-                      &e->r, err, sizeof(err)) != 0) {
-        log_warn("scorer.predict_failed", LOG_STR("error", err));
-    }
-    memcpy(e->r.reasons, e->v.reasons, sizeof(e->r.reasons));
-    e->r.nreasons = e->v.nreasons;
-    e->scored = true;
-}
-
 /* Stages every changed visitor's row and churn warning. */
 static void sc_stage_rows(struct scorer_daemon *d)
 {
@@ -484,7 +519,7 @@ static void sc_stage_rows(struct scorer_daemon *d)
         if (!e->changed || e->v.p.events == 0) {
             continue;
         }
-        if (!e->scored) { /* changed by a click or a journey update: the row keeps a score */
+        if (e->stale) { /* changed by a click or a journey update since its last score */
             sc_rescore(d, e);
         }
         long long offset_ms = (long long)tz_utc_offset(d->o.tz, e->v.p.last_seen_ms) * 1000;
@@ -646,6 +681,7 @@ static int sc_done(struct scorer_daemon *d)
         }
     }
     metric_add(d->m.updates, (double)d->nupdates);
+    d->pages_dirty = false;
     if (txparts_store_offsets(d->tp, &d->batch, d->started_mono) != 0) {
         log_error("scorer.out_of_memory", LOG_STR("where", "offsets"));
         return -1;
@@ -668,8 +704,19 @@ static enum stage_step sc_process(struct scorer_daemon *d)
     if (st != STAGE_DONE) {
         goto out;
     }
+    if (!atomic_load(&d->redis_up) && !redis_client_ready(d->redis)) {
+        st = STAGE_WAIT_BACKEND; /* no attempt, nor its ScoreUpdates again, until Redis answers */
+        goto out;
+    }
     sc_reset_attempt(d);
-    rc = txparts_load(d->tp, &d->batch, true);
+    rc = PGSINK_OK;
+    if (d->pages_dirty) { /* an attempt that did not commit added its closed sessions */
+        rc = sstore_read_pages(d->store, d->o.page_stats_days, d->pages);
+        d->pages_dirty = rc != PGSINK_OK;
+    }
+    if (rc == PGSINK_OK) {
+        rc = txparts_load(d->tp, &d->batch, true);
+    }
     for (size_t i = 0; rc == PGSINK_OK && i < d->nslots; i++) {
         if (d->slots[i].ev == NULL && d->slots[i].ju == NULL) {
             sc_decode(d, &d->slots[i]);

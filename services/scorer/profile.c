@@ -10,6 +10,8 @@ void prof_init(struct profile *p, const char *fingerprint)
     p->cur.view_type = -1;
     p->cur.view_cat = PAGE_CAT_NONE;
     p->cur.closed = true; /* no session to close yet */
+    p->explained.score = -1;
+    p->explained.persona = -1;
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s)
@@ -185,8 +187,7 @@ static void profile_conversion(struct profile_session *s, long long micros)
     }
 }
 
-unsigned prof_apply(struct profile *p, const struct scorer_rules *r,
-                       const struct profile_event *ev)
+unsigned prof_apply(struct profile *p, const struct scorer_rules *r, const struct profile_event *ev)
 {
     unsigned changed = PROFILE_COUNTED;
 

@@ -28,6 +28,8 @@
 #define PROFILE_PAGES_MAX 64       /* distinct pages of a session kept; more are not */
 #define PROFILE_STAGE_MAX 32       /* a journey stage's bytes */
 #define PROFILE_GAP_MAX_MS 1800000 /* a longer time on one page counts as this */
+#define PROFILE_REASONS_MAX 5      /* reasons kept (score.h's SCORE_REASONS_MAX) */
+#define PROFILE_REASON_MAX 80      /* a reason's bytes, NUL included (LEAD_REASON_MAX) */
 
 /* Page views and seconds of one page type. */
 struct profile_type {
@@ -42,6 +44,17 @@ struct profile_page {
     int views;     /* its page views in the session */
     long long
         value_micros; /* conversion value of the session after its first view, in millionths */
+};
+
+/* The reasons last given for the visitor and what they were given for:
+ * they cost a TreeSHAP, so the scorer refreshes them only when the score
+ * or the persona moves. Kept with the profile, so a visitor read back
+ * from the database is explained when one kept in memory would be. */
+struct profile_explained {
+    int score;   /* the lead score explained; -1: never */
+    int persona; /* the persona then; -1: none */
+    int nreasons;
+    char reasons[PROFILE_REASONS_MAX][PROFILE_REASON_MAX];
 };
 
 /* The current session. */
@@ -82,6 +95,7 @@ struct profile {
     int booking_days;
     long long bots; /* bot events seen for this fingerprint (counted, never scored) */
     struct profile_session cur;
+    struct profile_explained explained;
 };
 
 /* What the scorer takes from one enriched event. Strings are borrowed. */
@@ -135,7 +149,7 @@ bool prof_starts_session(const struct profile *p, const struct profile_event *ev
 /* Applies ev (not a bot's) to p, with r for the page categories and
  * pricing pages. Returns enum profile_change bits. */
 unsigned prof_apply(struct profile *p, const struct scorer_rules *r,
-                       const struct profile_event *ev);
+                    const struct profile_event *ev);
 
 /* Closes the current session for the page statistics: fills *out (false
  * when there is nothing to give: no session, no page view, or given

@@ -71,6 +71,22 @@ static cJSON *encode_session(const struct profile_session *s)
     return o;
 }
 
+static cJSON *encode_explained(const struct profile_explained *x)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *reasons = o != NULL ? cJSON_AddArrayToObject(o, "reasons") : NULL;
+    bool ok = reasons != NULL && add_num(o, "score", x->score) && add_num(o, "persona", x->persona);
+
+    for (int i = 0; ok && i < x->nreasons; i++) {
+        ok = cJSON_AddItemToArray(reasons, cJSON_CreateString(x->reasons[i]));
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 char *prof_encode(const struct profile *p)
 {
     cJSON *o = cJSON_CreateObject(), *types = cJSON_CreateArray();
@@ -94,6 +110,7 @@ char *prof_encode(const struct profile *p)
     ok = ok && cJSON_AddItemToObject(o, "types", types);
     types = NULL;
     ok = ok && cJSON_AddItemToObject(o, "cur", encode_session(&p->cur));
+    ok = ok && cJSON_AddItemToObject(o, "explained", encode_explained(&p->explained));
     if (ok) {
         text = cJSON_PrintUnformatted(o);
     }
@@ -249,6 +266,36 @@ static void dec_types(struct dec *d, const cJSON *list, struct profile *p)
     }
 }
 
+/* The reasons last given; a state written before they were kept has none
+ * (never explained). */
+static void dec_explained(struct dec *d, const cJSON *o, struct profile_explained *x)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "reasons"), *r;
+
+    x->score = x->persona = -1;
+    if (o == NULL) {
+        return;
+    }
+    if (!cJSON_IsObject(o)) {
+        dec_fail(d, "explained");
+        return;
+    }
+    x->score = (int)dec_int(d, o, "score", -1, 100);
+    x->persona = (int)dec_int(d, o, "persona", -1, INT32_MAX);
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > PROFILE_REASONS_MAX) {
+        dec_fail(d, "explained.reasons");
+        return;
+    }
+    cJSON_ArrayForEach(r, list)
+    {
+        if (!cJSON_IsString(r) || strlen(r->valuestring) >= PROFILE_REASON_MAX) {
+            dec_fail(d, "explained.reasons");
+            return;
+        }
+        memcpy(x->reasons[x->nreasons++], r->valuestring, strlen(r->valuestring) + 1);
+    }
+}
+
 int prof_decode(const char *json, struct profile *p, char *err, size_t errlen)
 {
     struct dec d = {err, errlen, false};
@@ -271,6 +318,7 @@ int prof_decode(const char *json, struct profile *p, char *err, size_t errlen)
 #undef X
         dec_types(&d, cJSON_GetObjectItemCaseSensitive(o, "types"), p);
         dec_session(&d, cJSON_GetObjectItemCaseSensitive(o, "cur"), &p->cur);
+        dec_explained(&d, cJSON_GetObjectItemCaseSensitive(o, "explained"), &p->explained);
     }
     cJSON_Delete(o);
     return d.bad ? -1 : 0;

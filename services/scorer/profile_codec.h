@@ -19,9 +19,10 @@
 char *prof_encode(const struct profile *p);
 
 /* Reads a profile encoded by prof_encode into *p (fingerprint taken from
- * the text). Returns 0, or -1 with the reason in err when the text is not
- * such an object (another version, a field missing or of the wrong type or
- * out of range). *p is then unspecified. */
+ * the text). A state without "explained" (written before the reasons were
+ * kept) reads as never explained. Returns 0, or -1 with the reason in err
+ * when the text is not such an object (another version, a field missing or
+ * of the wrong type or out of range). *p is then unspecified. */
 int prof_decode(const char *json, struct profile *p, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,8 @@
  * Unit tests for the profile's durable form (services/scorer/profile_codec.c):
  * seeded random profiles round-trip to the byte, and damaged states (every
  * field removed or of the wrong type in turn, truncations, another version,
- * deep nesting, too many pages) are refused with the field named.
+ * deep nesting, too many pages or reasons) are refused with the field named;
+ * a state from before the reasons were kept reads as never explained.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +75,16 @@ static void random_profile(struct profile *p, uint64_t *rng)
     s->exit_page = s->npages > 0 ? s->pages[s->npages - 1].hash : 0;
     s->revenue_micros = rng_below(rng, 1000000000);
     s->closed = rng_chance(rng, 0.5);
+    if (rng_chance(rng, 0.8)) {
+        struct profile_explained *x = &p->explained;
+        x->score = (int)rng_below(rng, 101);
+        x->persona = (int)rng_below(rng, 9) - 1;
+        x->nreasons = (int)rng_below(rng, PROFILE_REASONS_MAX + 1);
+        for (int i = 0; i < x->nreasons; i++) {
+            snprintf(x->reasons[i], sizeof(x->reasons[i]), "viewed %u pricing pages \"%c\"",
+                     rng_below(rng, 100), 'a' + i);
+        }
+    }
 }
 
 static void test_round_trip(void **state)
@@ -135,7 +146,9 @@ static void test_damaged(void **state)
         cJSON *copy = cJSON_Duplicate(doc, 1);
         cJSON_DeleteItemFromObjectCaseSensitive(copy, item->string);
         char *t = cJSON_PrintUnformatted(copy);
-        expect_refused(t, strcmp(item->string, "v") == 0 ? "v" : item->string);
+        if (strcmp(item->string, "explained") != 0) { /* optional: see test_before_reasons */
+            expect_refused(t, strcmp(item->string, "v") == 0 ? "v" : item->string);
+        }
         free(t);
         cJSON_AddItemToObject(copy, item->string, cJSON_CreateObject());
         t = cJSON_PrintUnformatted(copy);
@@ -174,6 +187,58 @@ static void test_damaged(void **state)
     t = cJSON_PrintUnformatted(doc);
     expect_refused(t, "cur.exit");
     free(t);
+    /* The reasons: more than kept, too long, not text, a score out of range. */
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(doc, "explained");
+    cJSON_ReplaceItemInObjectCaseSensitive(cur, "exit", cJSON_CreateString("1"));
+    const char *six[] = {"a", "b", "c", "d", "e", "f"};
+    cJSON_ReplaceItemInObjectCaseSensitive(x, "reasons", cJSON_CreateStringArray(six, 6));
+    t = cJSON_PrintUnformatted(doc);
+    expect_refused(t, "explained.reasons");
+    free(t);
+    char long_reason[PROFILE_REASON_MAX + 1];
+    memset(long_reason, 'x', PROFILE_REASON_MAX);
+    long_reason[PROFILE_REASON_MAX] = '\0';
+    const char *one[] = {long_reason};
+    cJSON_ReplaceItemInObjectCaseSensitive(x, "reasons", cJSON_CreateStringArray(one, 1));
+    t = cJSON_PrintUnformatted(doc);
+    expect_refused(t, "explained.reasons");
+    free(t);
+    cJSON_ReplaceItemInObjectCaseSensitive(x, "reasons", cJSON_CreateIntArray((int[]){1}, 1));
+    t = cJSON_PrintUnformatted(doc);
+    expect_refused(t, "explained.reasons");
+    free(t);
+    cJSON_ReplaceItemInObjectCaseSensitive(x, "reasons", cJSON_CreateArray());
+    cJSON_ReplaceItemInObjectCaseSensitive(x, "score", cJSON_CreateNumber(101));
+    t = cJSON_PrintUnformatted(doc);
+    expect_refused(t, "score");
+    free(t);
+    cJSON_Delete(doc);
+    free(text);
+}
+
+/* A state written before the reasons were kept: read, never explained. */
+static void test_before_reasons(void **state)
+{
+    uint64_t rng = 11;
+    struct profile p, q;
+    char err[256] = "";
+    (void)state;
+
+    random_profile(&p, &rng);
+    char *text = prof_encode(&p);
+    cJSON *doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "explained");
+    char *t = cJSON_PrintUnformatted(doc);
+    if (prof_decode(t, &q, err, sizeof(err)) != 0) {
+        fail_msg("%s", err);
+    }
+    assert_int_equal(q.explained.score, -1);
+    assert_int_equal(q.explained.persona, -1);
+    assert_int_equal(q.explained.nreasons, 0);
+    assert_int_equal(q.events, p.events);
+    assert_string_equal(q.cur.id, p.cur.id);
+    free(t);
     cJSON_Delete(doc);
     free(text);
 }
@@ -183,6 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_before_reasons),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
