@@ -495,7 +495,7 @@ static void sc_stage_rows(struct scorer_daemon *d)
             .partition = e->partition,
             .last_event_id = e->last_event_id,
             .last_event_ms = e->last_event_ms,
-            .warn_at_ms = score_warning_at(d->o.models, &d->o.score, &e->v.p, offset_ms),
+            .warn_at_ms = score_warning_at(d->o.models, &d->o.score, &e->v.p, offset_ms, NULL),
             .warn_reason = "churn_warning",
         };
         sstore_add_visitor(d->store, &sv);
