@@ -81,6 +81,10 @@ struct profile {
     long long first_booking_day, last_booking_day; /* local days with a booking completed */
     int booking_days;
     long long bots; /* bot events seen for this fingerprint (counted, never scored) */
+    /* The last_seen_ms of the silence a churn warning was sent for (equal to
+     * last_seen_ms: sent for this one, none is due until the visitor is
+     * seen again); 0 none. */
+    long long warned_seen_ms;
     struct profile_session cur;
 };
 
@@ -135,7 +139,7 @@ bool prof_starts_session(const struct profile *p, const struct profile_event *ev
 /* Applies ev (not a bot's) to p, with r for the page categories and
  * pricing pages. Returns enum profile_change bits. */
 unsigned prof_apply(struct profile *p, const struct scorer_rules *r,
-                       const struct profile_event *ev);
+                    const struct profile_event *ev);
 
 /* Closes the current session for the page statistics: fills *out (false
  * when there is nothing to give: no session, no page view, or given
