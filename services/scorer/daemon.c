@@ -148,9 +148,10 @@ static void sc_decode(struct scorer_daemon *d, struct sc_slot *s)
     }
 }
 
+/* Whether ev is a crawler's (NULL, no event: not). */
 static bool sc_is_bot(const Analytics__V1__EnrichedEvent *ev)
 {
-    return ev->bot != NULL && ev->bot->is_bot;
+    return ev != NULL && ev->bot != NULL && ev->bot->is_bot;
 }
 
 /* A linear scan: a batch holds a few thousand visitors at most, and the
@@ -706,10 +707,33 @@ static void sc_take_models(struct scorer_daemon *d, struct scorer_models *ms, co
 
 void scorer_daemon_reload(struct scorer_daemon *d, struct scorer_models *ms, int failed)
 {
+    struct sc_handover *h = d->handover;
+
     metric_add(d->m.reload_failures, failed);
-    pthread_mutex_lock(&d->reload_mu);
-    (void)scorer_models_take(&d->pending, ms);
-    pthread_mutex_unlock(&d->reload_mu);
+    pthread_mutex_lock(&h->mu);
+    (void)scorer_models_take(&h->pending, ms);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static struct sc_handover *sc_handover_new(void)
+{
+    struct sc_handover *h = calloc(1, sizeof(*h));
+
+    if (h != NULL && pthread_mutex_init(&h->mu, NULL) != 0) {
+        free(h);
+        h = NULL;
+    }
+    return h;
+}
+
+static void sc_handover_free(struct sc_handover *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    scorer_models_fini(&h->pending);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
 }
 
 /* Between batches: the models handed over, and the churn model again when
@@ -722,9 +746,9 @@ static void sc_models(struct scorer_daemon *d, long long now)
     struct fileio_stamp st;
     char why[512];
 
-    pthread_mutex_lock(&d->reload_mu);
-    (void)scorer_models_take(&ms, &d->pending);
-    pthread_mutex_unlock(&d->reload_mu);
+    pthread_mutex_lock(&d->handover->mu);
+    (void)scorer_models_take(&ms, &d->handover->pending);
+    pthread_mutex_unlock(&d->handover->mu);
     sc_take_models(d, &ms, "sighup");
     if (now < d->models_at_mono || d->o.churn_model_path == NULL) {
         return;
@@ -853,11 +877,7 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
         return NULL;
     }
     d->o = *o;
-    if (pthread_mutex_init(&d->reload_mu, NULL) != 0) {
-        free(d);
-        errbuf_printf(err, errlen, "cannot make a mutex");
-        return NULL;
-    }
+    d->handover = sc_handover_new();
     d->slots = calloc(n, sizeof(*d->slots));
     d->entries = calloc(n, sizeof(*d->entries));
     d->updates = calloc(n, sizeof(*d->updates));
@@ -866,7 +886,7 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
     d->sink = pgsink_new(o->pg_dsn, "analytics-scorer", "scorer_offsets");
     d->store = d->sink != NULL ? sstore_new(d->sink) : NULL;
     if (d->slots == NULL || d->entries == NULL || d->updates == NULL || d->cache == NULL ||
-        d->pages == NULL || d->store == NULL) {
+        d->pages == NULL || d->store == NULL || d->handover == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
@@ -900,7 +920,7 @@ void scorer_daemon_free(struct scorer_daemon *d)
     }
     stage_free(d->rt);
     d->rt = NULL;
-    if (d->slots != NULL) {
+    if (d->slots != NULL && d->updates != NULL) { /* what sc_release walks */
         sc_release(d);
     }
     txparts_free(d->tp);
@@ -913,7 +933,6 @@ void scorer_daemon_free(struct scorer_daemon *d)
     free(d->entries);
     free(d->updates);
     scorer_models_fini(&d->models);
-    scorer_models_fini(&d->pending);
-    pthread_mutex_destroy(&d->reload_mu);
+    sc_handover_free(d->handover);
     free(d);
 }

@@ -6,7 +6,7 @@
  * callbacks, a batch applied, scored and written, the models swapped in;
  * daemon_due.c: the churn warnings falling due between batches. Both run
  * on the consumer thread only, except scorer_daemon_reload's hand-over
- * (reload_mu). Not for anyone else: the contract is daemon.h.
+ * (struct sc_handover). Not for anyone else: the contract is daemon.h.
  */
 
 #include "daemon.h"
@@ -66,6 +66,13 @@ struct sc_metrics {
     struct metric *warnings, *reloads, *reload_failures;
 };
 
+/* The models scorer_daemon_reload hands over (any thread), taken by the
+ * consumer thread between batches. */
+struct sc_handover {
+    pthread_mutex_t mu;
+    struct scorer_models pending; /* under mu */
+};
+
 struct scorer_daemon {
     struct scorer_daemon_opts o;
     struct stage *rt;
@@ -90,11 +97,8 @@ struct scorer_daemon {
     long long failures_before;
     atomic_bool redis_up;
     struct sc_metrics m;
-    /* The models in use (the consumer thread's), and those handed over by
-     * scorer_daemon_reload, taken in between batches. */
-    struct scorer_models models;
-    pthread_mutex_t reload_mu;
-    struct scorer_models pending;     /* under reload_mu */
+    struct scorer_models models;      /* in use: the consumer thread's */
+    struct sc_handover *handover;     /* owned */
     long long models_at_mono;         /* when the churn model's file is looked at next */
     struct fileio_stamp churn_failed; /* the churn file's version that failed to load */
     /* The churn warnings falling due (daemon_due.c). */

@@ -137,7 +137,7 @@ long long score_warning_at(const struct score_models *m, const struct score_opts
     struct bgnbd_customer c;
     double unit = bgnbd_unit_days(m->churn.unit);
     double last_day = (double)(p->last_seen_ms + utc_offset_ms) / DAY_MS;
-    enum score_warning dummy;
+    enum score_warning dummy = SCORE_WARN_NONE;
 
     why = why != NULL ? why : &dummy;
     *why = SCORE_WARN_NONE;
