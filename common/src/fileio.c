@@ -138,3 +138,25 @@ int fileio_check_keys(const struct cJSON *obj, const char *const *keys, size_t n
     }
     return 0;
 }
+
+int fileio_stamp(const char *path, struct fileio_stamp *out)
+{
+    struct stat st;
+
+    memset(out, 0, sizeof(*out));
+    if (stat(path, &st) == -1) {
+        return -1;
+    }
+    *out = (struct fileio_stamp){
+        .dev = (unsigned long long)st.st_dev,
+        .ino = (unsigned long long)st.st_ino,
+        .size = (long long)st.st_size,
+        .mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+    };
+    return 0;
+}
+
+bool fileio_stamp_same(const struct fileio_stamp *a, const struct fileio_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
+}

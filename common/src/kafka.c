@@ -551,6 +551,24 @@ int kafka_consumer_assignment(struct kafka_consumer *c, int32_t *parts, size_t m
     return n;
 }
 
+int kafka_consumer_assignment_of(struct kafka_consumer *c, const char *topic, int32_t *parts,
+                                 size_t max)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    int n = 0;
+
+    if (rd_kafka_assignment(c->rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return -1;
+    }
+    for (int i = 0; i < list->cnt && (size_t)n < max; i++) {
+        if (strcmp(list->elems[i].topic, topic) == 0) {
+            parts[n++] = list->elems[i].partition;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return n;
+}
+
 int kafka_consumer_commit(struct kafka_consumer *c)
 {
     rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);

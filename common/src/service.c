@@ -224,7 +224,19 @@ static void service_stop(const struct service_daemon *sd, long long deadline_mon
     }
 }
 
-/* Waits for SIGTERM/SIGINT. Returns 0, or 1 when the daemon failed. */
+/* SIGHUP: the daemon's reload, on this (the main) thread. */
+static void service_reload(const struct service_daemon *sd)
+{
+    if (sd->svc->reload == NULL) {
+        log_info("reload.unsupported", LOG_INT("signal", SIGHUP));
+        return;
+    }
+    log_info("reload.begin", LOG_INT("signal", SIGHUP));
+    sd->svc->reload(sd->svc->arg);
+}
+
+/* Waits for SIGTERM/SIGINT, reloading on SIGHUP meanwhile. Returns 0, or 1
+ * when the daemon failed. */
 static int service_wait(const struct service_daemon *sd)
 {
     for (;;) {
@@ -232,6 +244,9 @@ static int service_wait(const struct service_daemon *sd)
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("shutdown.begin", LOG_INT("signal", sig));
             return 0;
+        }
+        if (sig == SIGHUP) {
+            service_reload(sd);
         }
         if (service_failed(sd)) {
             log_error("shutdown.begin", LOG_STR("reason", "unrecoverable error; restart replays"));

@@ -84,6 +84,26 @@ long long txparts_backoff_ms(long long prev_ms)
     return next > TXPARTS_BACKOFF_MAX_MS ? TXPARTS_BACKOFF_MAX_MS : next;
 }
 
+long long txparts_clock_ms(long long stream_ms, long long raised_mono, long long now_mono,
+                           bool caught_up)
+{
+    long long quiet = now_mono - raised_mono;
+
+    return caught_up && quiet > 0 ? stream_ms + quiet : stream_ms;
+}
+
+bool txparts_caught_up(long long applied, long long high)
+{
+    return high >= 0 && applied >= high;
+}
+
+long long txparts_event_clock_ms(long long event_ms, long long received_ms)
+{
+    long long cap = received_ms + TXPARTS_CLOCK_AHEAD_MS;
+
+    return received_ms > 0 && event_ms > cap ? cap : event_ms;
+}
+
 void txparts_batch_reset(struct txparts_batch *b)
 {
     memset(b->slot, 0, b->ntopics * sizeof(b->slot[0]));
@@ -393,6 +413,21 @@ int txparts_store_offsets(struct txparts *tp, const struct txparts_batch *b,
     }
     flight_seal(fq, f);
     return 0;
+}
+
+long long txparts_clock(struct txparts *tp, const char *topic, int32_t part)
+{
+    const struct txpart *p = txparts_get(tp, topic, part);
+    int64_t high = -1;
+
+    if (p == NULL || !p->known || p->stream_ms <= 0) {
+        return 0;
+    }
+    if (kafka_consumer_fetched_high(stage_consumer(tp->o.stage), topic, part, &high) != 0) {
+        high = -1;
+    }
+    return txparts_clock_ms(p->stream_ms, p->raised_mono, lifecycle_mono_ms(),
+                            txparts_caught_up(p->applied, high));
 }
 
 /* ---- the connection ---- */

@@ -26,11 +26,8 @@
 #define JB_DUE_EVERY_MS 1000 /* idle sessions and due attempts looked for */
 #define JB_DUE_LIMIT 2000    /* states closed per pass */
 #define JB_RETENTION_EVERY_MS 3600000LL
-#define JB_DAYS_AHEAD 7  /* partitions made ahead of today */
-#define JB_FUTURE_DAYS 2 /* an event later than this is refused */
-#define JB_CLOCK_AHEAD_MS                                                                          \
-    60000                          /* an event moves its partition clock at most this far past     \
-                                      its receive time */
+#define JB_DAYS_AHEAD 7            /* partitions made ahead of today */
+#define JB_FUTURE_DAYS 2           /* an event later than this is refused */
 #define JB_CLOCK_BEHIND_WARN_S 300 /* host clock behind the receive times: warn past this */
 #define JB_DUE_REFUSED_MS 60000    /* a refused closing of sessions is retried after this */
 #define JB_PARTS_MAX DUEBATCH_PARTS_MAX
@@ -187,29 +184,11 @@ static struct txpart *jb_part(struct jb_daemon *d, int32_t p)
     return txparts_get(d->tp, d->topic, p);
 }
 
-/* Partition part's clock (jcheck_clock_ms): its latest event time, moved on
- * by the time passed since (monotonic: this host's wall clock plays no
- * part) only once every message fetched from it is applied, so sessions
- * close when the stream goes quiet but not while a backlog is read. */
-static long long jb_clock(struct jb_daemon *d, int32_t part)
-{
-    const struct txpart *p = jb_part(d, part);
-    int64_t high = -1;
-
-    if (kafka_consumer_fetched_high(d->consumer, d->o.topic_enriched, part, &high) != 0) {
-        high = -1;
-    }
-    return jcheck_clock_ms(p->stream_ms, p->raised_mono, lifecycle_mono_ms(),
-                           jcheck_caught_up(p->applied, high));
-}
-
-/* How far an event moves its partition's clock: its time, but at most
- * JB_CLOCK_AHEAD_MS past its receive time. */
+/* How far an event moves its partition's clock (txparts_event_clock_ms):
+ * its time, but at most TXPARTS_CLOCK_AHEAD_MS past its receive time. */
 static long long jb_event_clock(const Analytics__V1__EnrichedEvent *ev)
 {
-    long long cap = ev->received_ts_ms + JB_CLOCK_AHEAD_MS;
-
-    return ev->received_ts_ms > 0 && ev->event_ts_ms > cap ? cap : ev->event_ts_ms;
+    return txparts_event_clock_ms(ev->event_ts_ms, ev->received_ts_ms);
 }
 
 /* ---- delivery ---- */
@@ -821,7 +800,7 @@ static size_t jb_due_clocks(struct jb_daemon *d, int64_t *close_before, int64_t 
         if (p == NULL || !p->known || p->stream_ms <= 0) {
             continue;
         }
-        now[k] = jb_clock(d, a->part[i]);
+        now[k] = txparts_clock(d->tp, d->topic, a->part[i]);
         close_before[k] = now[k] - d->o.session_idle_ms + 1; /* as duebatch_find */
         txparts_batch_add(&d->due_parts, d->topic, a->part[i], -1);
         k++;

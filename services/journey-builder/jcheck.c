@@ -31,16 +31,3 @@ long long jcheck_clock_behind_s(long long received_ms, long long wall_ms)
     }
     return (received_ms - wall_ms) / 1000;
 }
-
-long long jcheck_clock_ms(long long stream_ms, long long raised_mono, long long now_mono,
-                          bool caught_up)
-{
-    long long quiet = now_mono - raised_mono;
-
-    return caught_up && quiet > 0 ? stream_ms + quiet : stream_ms;
-}
-
-bool jcheck_caught_up(long long applied, long long high)
-{
-    return high >= 0 && applied >= high;
-}

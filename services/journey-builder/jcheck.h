@@ -12,8 +12,6 @@
  *    not dead-letter the stream.
  */
 
-#include <stdbool.h>
-
 enum jcheck_time {
     JCHECK_TIME_OK = 0,
     JCHECK_TIME_EXPIRED, /* its UTC day is older than the retention */
@@ -39,21 +37,5 @@ enum jcheck_time jcheck_time(long long event_ms, long long ref_ms, int retention
  * of clock drift means this host's clock (or the collector's) is wrong.
  * Pure. */
 long long jcheck_clock_behind_s(long long received_ms, long long wall_ms);
-
-/* A partition's clock, what sessions close and attempts fall due by: the
- * latest event time applied (stream_ms, raised at raised_mono on the
- * monotonic clock), moved on by the time passed since (now_mono) only
- * while the partition is caught up (every message up to its high
- * watermark applied): a quiet stream still closes its sessions, but while
- * a backlog is read the clock is the events' alone, so what closes when
- * depends on the event stream and not on how fast or in which batches it
- * was read. Pure. */
-long long jcheck_clock_ms(long long stream_ms, long long raised_mono, long long now_mono,
-                          bool caught_up);
-
-/* Whether a partition is caught up: applied (the first offset not applied)
- * at or past high (its high watermark as last fetched; -1: not known, so
- * not caught up). Pure. */
-bool jcheck_caught_up(long long applied, long long high);
 
 #endif

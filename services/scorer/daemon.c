@@ -4,7 +4,7 @@
  * runtime (stage.h), its PostgreSQL sink (pgsink.h) and partitions
  * (txparts.h).
  */
-#include "daemon.h"
+#include "daemon_priv.h"
 
 #include "analytics/deadletter.h"
 #include "analytics/errbuf.h"
@@ -17,15 +17,13 @@
 #include "analytics/redis.h"
 #include "analytics/txparts.h"
 #include "analytics/tz.h"
-#include "analytics/v1/enriched_event.pb-c.h"
-#include "analytics/v1/journey_update.pb-c.h"
+#include "churn_due.h"
 #include "outputs.h"
 #include "pagestats.h"
 #include "profile_codec.h"
 #include "session_features.h"
 #include "sstore.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,84 +36,12 @@
 #define SC_EXPLAIN_MOVE 5        /* a lead score this far from the last explained: explain */
 #define SC_KEY_MAX 320           /* a Redis key's bytes */
 #define SC_DAY_MS 86400000.0
-
-/* A visitor as the cache keeps them: the profile, with what was last
- * explained (reasons cost a TreeSHAP, so they are refreshed sparingly). */
-struct sc_visitor {
-    struct profile p;
-};
-
-_Static_assert(sizeof(((struct profile_explained *)NULL)->reasons) ==
-                   sizeof(((struct score_result *)NULL)->reasons),
-               "a profile keeps the reasons of a score");
-
-/* A visitor of the batch in hand. */
-struct sc_entry {
-    struct sc_visitor v;
-    bool known;   /* loaded (from the cache or the database) or new */
-    bool changed; /* an event changed it: its row is written */
-    bool scored;
-    bool stale; /* changed since r was scored: the row is scored again */
-    struct score_result r;
-    int partition;
-    const char *last_event_id; /* borrowed from the batch's messages */
-    long long last_event_ms;
-};
-
-enum sc_slot_kind { SC_EVENT, SC_JOURNEY, SC_SKIP, SC_DEAD };
-
-struct sc_slot {
-    struct kafka_message m;
-    enum sc_slot_kind kind;
-    Analytics__V1__EnrichedEvent *ev; /* owned */
-    Analytics__V1__JourneyUpdate *ju; /* owned */
-    int entry;                        /* index into entries; -1 none (bots, dead) */
-    const char *dead_code;
-};
-
-/* A ScoreUpdate waiting to be produced. */
-struct sc_update {
-    uint8_t *buf; /* owned */
-    size_t len;
-    int entry;
-};
-
-struct sc_metrics {
-    struct metric *scored, *bots, *updates, *explained, *loaded, *redis_errors, *skipped;
-    struct metric *predict;
-};
+#define SC_MODELS_CHECK_MS 1000 /* the churn model's file looked at this often */
 
 /* One prediction's time (features, lead, churn, persona), in seconds. */
 static const double sc_predict_bounds[] = {2.5e-6,  5e-6,   7.5e-6, 10e-6,  12.5e-6, 15e-6,
                                            17.5e-6, 20e-6,  25e-6,  30e-6,  40e-6,   50e-6,
                                            75e-6,   100e-6, 250e-6, 500e-6, 1e-3,    10e-3};
-
-struct scorer_daemon {
-    struct scorer_daemon_opts o;
-    struct stage *rt;
-    struct kafka_producer *producer;
-    struct pgsink *sink;
-    struct txparts *tp;
-    struct sstore *store;
-    struct redis_client *redis;
-    struct lru *cache;
-    struct pagestats *pages;
-    const char *topics[2]; /* the stage's names: enriched, journeys */
-    struct txparts_batch batch;
-    struct sc_slot *slots;
-    size_t nslots;
-    struct sc_entry *entries;
-    size_t nentries;
-    struct sc_update *updates;
-    size_t nupdates;
-    long long started_mono;
-    long long pages_at_mono;
-    long long redis_at_mono; /* when Redis is pinged next between batches */
-    bool pages_dirty;        /* the batch in hand added to pages: a retry reads them back */
-    long long failures_before;
-    atomic_bool redis_up;
-    struct sc_metrics m;
-};
 
 static void sc_register_metrics(struct scorer_daemon *d)
 {
@@ -140,6 +66,18 @@ static void sc_register_metrics(struct scorer_daemon *d)
                                    "One profile scored: features, lead score, churn risk, persona",
                                    NULL, sc_predict_bounds,
                                    sizeof(sc_predict_bounds) / sizeof(sc_predict_bounds[0]));
+    m->warnings = metrics_counter(r, "analytics_scorer_churn_warnings_total",
+                                  "Churn warnings sent to silent visitors (churn_warning and "
+                                  "lapse_warning ScoreUpdates)",
+                                  NULL);
+    m->reloads = metrics_counter(r, "analytics_scorer_model_reloads_total",
+                                 "Models taken in place of those in use (SIGHUP, a churn model "
+                                 "file replaced)",
+                                 NULL);
+    m->reload_failures = metrics_counter(r, "analytics_scorer_model_reload_failures_total",
+                                         "Model files that failed to load while running (the "
+                                         "model in use stayed)",
+                                         NULL);
 }
 
 /* ---- the batch ---- */
@@ -156,8 +94,7 @@ static void sc_release(struct scorer_daemon *d)
     d->nslots = d->nentries = d->nupdates = 0;
 }
 
-/* Forgets the batch's work (a failed attempt redoes it from the start). */
-static void sc_reset_attempt(struct scorer_daemon *d)
+void scorer_daemon_reset_attempt(struct scorer_daemon *d)
 {
     for (size_t i = 0; i < d->nupdates; i++) {
         free(d->updates[i].buf);
@@ -221,14 +158,15 @@ static void sc_decode(struct scorer_daemon *d, struct sc_slot *s)
     }
 }
 
+/* Whether ev is a crawler's (NULL, no event: not). */
 static bool sc_is_bot(const Analytics__V1__EnrichedEvent *ev)
 {
-    return ev->bot != NULL && ev->bot->is_bot;
+    return ev != NULL && ev->bot != NULL && ev->bot->is_bot;
 }
 
-/* The batch's entry of fp, made when new (a linear scan: a batch holds a
- * few thousand visitors at most, and the scan is cheap next to scoring). */
-static int sc_entry(struct scorer_daemon *d, const char *fp, int partition)
+/* A linear scan: a batch holds a few thousand visitors at most, and the
+ * scan is cheap next to scoring. */
+int scorer_daemon_entry(struct scorer_daemon *d, const char *fp, int partition)
 {
     for (size_t i = d->nentries; i-- > 0;) {
         if (strcmp(d->entries[i].v.p.fingerprint, fp) == 0) {
@@ -266,22 +204,15 @@ static void sc_loaded(void *arg, const char *fp, const char *state)
     }
 }
 
-/* Assigns the batch's messages to visitors and reads back the unknown. */
-static int sc_gather(struct scorer_daemon *d)
+int scorer_daemon_load_missing(struct scorer_daemon *d)
 {
-    const char **missing = malloc((d->nslots + 1) * sizeof(*missing));
+    const char **missing = malloc((d->nentries + 1) * sizeof(*missing));
     size_t n = 0;
     int rc;
 
     if (missing == NULL) {
         pgsink_set_error(d->sink, "out of memory");
         return PGSINK_REFUSED;
-    }
-    for (size_t i = 0; i < d->nslots; i++) {
-        struct sc_slot *s = &d->slots[i];
-        if (s->kind == SC_JOURNEY || (s->kind == SC_EVENT && !sc_is_bot(s->ev))) {
-            s->entry = sc_entry(d, sc_fingerprint(s), s->m.partition);
-        }
     }
     for (size_t i = 0; i < d->nentries; i++) {
         if (!d->entries[i].known) {
@@ -296,12 +227,29 @@ static int sc_gather(struct scorer_daemon *d)
     return rc;
 }
 
+/* Assigns the batch's messages to visitors and reads back the unknown. */
+static int sc_gather(struct scorer_daemon *d)
+{
+    for (size_t i = 0; i < d->nslots; i++) {
+        struct sc_slot *s = &d->slots[i];
+        if (s->kind == SC_JOURNEY || (s->kind == SC_EVENT && !sc_is_bot(s->ev))) {
+            s->entry = scorer_daemon_entry(d, sc_fingerprint(s), s->m.partition);
+        }
+    }
+    return scorer_daemon_load_missing(d);
+}
+
 /* ---- applying ---- */
+
+long long scorer_daemon_utc_offset_ms(const struct scorer_daemon *d, long long utc_ms)
+{
+    return (long long)tz_utc_offset(d->o.tz, utc_ms) * 1000;
+}
 
 /* The local day (fractional) of utc_ms in the site's zone. */
 static double sc_local_day(const struct scorer_daemon *d, long long utc_ms)
 {
-    return ((double)utc_ms + (double)tz_utc_offset(d->o.tz, utc_ms) * 1000.0) / SC_DAY_MS;
+    return (double)(utc_ms + scorer_daemon_utc_offset_ms(d, utc_ms)) / SC_DAY_MS;
 }
 
 /* What the profile takes from an enriched event. */
@@ -342,7 +290,7 @@ static void sc_predict(struct scorer_daemon *d, const struct profile *p, double 
 
     clock_gettime(CLOCK_MONOTONIC, &a);
     int rc =
-        score_profile(d->o.models, &d->o.score, d->o.rules, d->pages, p, day, r, err, sizeof(err));
+        score_profile(&d->models.m, &d->o.score, d->o.rules, d->pages, p, day, r, err, sizeof(err));
     clock_gettime(CLOCK_MONOTONIC, &b);
     metric_observe(d->m.predict,
                    (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
@@ -397,15 +345,13 @@ static bool sc_explain_due(const struct profile_explained *x, const struct score
 
 static const char *sc_persona(const struct scorer_daemon *d, int persona)
 {
-    const struct persona_model *pm = d->o.models->personas;
+    const struct persona_model *pm = d->models.m.personas;
 
     return pm != NULL && persona >= 0 && persona < pm->k ? pm->names[persona] : NULL;
 }
 
-/* Scores entry e after an event at ts_ms (cause event_id) and queues its
- * ScoreUpdate and prediction. Returns 0 or a PGSINK_ code. */
-static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned changed,
-                    const char *event_id, long long ts_ms)
+int scorer_daemon_score(struct scorer_daemon *d, struct sc_entry *e, unsigned changed,
+                        const char *cause_id, long long ts_ms, const char *extra_reason)
 {
     struct score_result *r = &e->r;
     struct sc_visitor *v = &e->v;
@@ -414,8 +360,8 @@ static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned change
     double day = sc_local_day(d, ts_ms);
 
     sc_predict(d, &v->p, day, r);
-    if (sc_explain_due(x, r, changed)) {
-        if (score_explain(d->o.models, &d->o.score, &v->p, day, r, err, sizeof(err)) != 0) {
+    if (extra_reason != NULL || sc_explain_due(x, r, changed)) {
+        if (score_explain(&d->models.m, &d->o.score, &v->p, day, r, err, sizeof(err)) != 0) {
             log_warn("scorer.explain_failed", LOG_STR("error", err));
         }
         x->score = r->lead_score;
@@ -431,13 +377,14 @@ static int sc_score(struct scorer_daemon *d, struct sc_entry *e, unsigned change
     e->stale = false;
     const char *persona = sc_persona(d, r->persona);
     struct sc_update *u = &d->updates[d->nupdates];
-    if (outputs_score_update(&v->p, r, persona, event_id, ts_ms, NULL, &u->buf, &u->len) != 0) {
+    if (outputs_score_update(&v->p, r, persona, cause_id, ts_ms, extra_reason, &u->buf, &u->len) !=
+        0) {
         pgsink_set_error(d->sink, "score update: out of memory");
         return PGSINK_REFUSED;
     }
     u->entry = (int)(e - d->entries);
     d->nupdates++;
-    sstore_add_prediction(d->store, &v->p, r, persona, event_id, ts_ms);
+    sstore_add_prediction(d->store, &v->p, r, persona, cause_id, ts_ms);
     return PGSINK_OK;
 }
 
@@ -454,11 +401,12 @@ static int sc_apply_event(struct scorer_daemon *d, struct sc_slot *s)
     unsigned changed = prof_apply(&e->v.p, d->o.rules, &pe);
     e->changed = true;
     e->stale = true;
+    e->partition = s->m.partition; /* the events' partition: the warning's clock */
     e->last_event_id = s->ev->event_id;
     e->last_event_ms = s->ev->event_ts_ms;
     metric_add(d->m.scored, 1);
     if (rc == PGSINK_OK && (changed & (PROFILE_FEATURES | PROFILE_NEW_SESSION)) != 0) {
-        rc = sc_score(d, e, changed, s->ev->event_id, s->ev->event_ts_ms);
+        rc = scorer_daemon_score(d, e, changed, s->ev->event_id, s->ev->event_ts_ms, NULL);
     }
     return rc;
 }
@@ -492,11 +440,10 @@ static int sc_apply(struct scorer_daemon *d, int64_t *stream)
         struct sc_slot *s = &d->slots[i];
         long long ts = 0;
         if (s->kind == SC_EVENT && sc_is_bot(s->ev)) {
-            metric_add(d->m.bots, 1);
-            ts = s->ev->event_ts_ms;
+            metric_add(d->m.bots, 1); /* a crawler's clock moves no warning */
         } else if (s->kind == SC_EVENT) {
             rc = sc_apply_event(d, s);
-            ts = s->ev->event_ts_ms;
+            ts = txparts_event_clock_ms(s->ev->event_ts_ms, s->ev->received_ts_ms);
         } else if (s->kind == SC_JOURNEY) {
             rc = sc_apply_journey(d, s);
             ts = s->ju->ts_ms;
@@ -522,7 +469,9 @@ static void sc_stage_rows(struct scorer_daemon *d)
         if (e->stale) { /* changed by a click or a journey update since its last score */
             sc_rescore(d, e);
         }
-        long long offset_ms = (long long)tz_utc_offset(d->o.tz, e->v.p.last_seen_ms) * 1000;
+        struct churn_due due;
+        churn_due_plan(&d->models.m, &d->o.score, &e->v.p,
+                       scorer_daemon_utc_offset_ms(d, e->v.p.last_seen_ms), &due);
         struct sstore_visitor sv = {
             .p = &e->v.p,
             .r = e->scored ? &e->r : NULL,
@@ -530,8 +479,8 @@ static void sc_stage_rows(struct scorer_daemon *d)
             .partition = e->partition,
             .last_event_id = e->last_event_id,
             .last_event_ms = e->last_event_ms,
-            .warn_at_ms = score_warning_at(d->o.models, &d->o.score, &e->v.p, offset_ms),
-            .warn_reason = "churn_warning",
+            .warn_at_ms = due.at_ms,
+            .warn_reason = due.reason,
         };
         sstore_add_visitor(d->store, &sv);
     }
@@ -629,22 +578,20 @@ out:
     return rc;
 }
 
-/* The transaction of an attempt. Sets *wait when the broker or Redis made
- * it roll back. */
-static int sc_transact(struct scorer_daemon *d, const int64_t *stream, enum stage_step *wait)
+int scorer_daemon_transact(struct scorer_daemon *d, const struct txparts_batch *parts,
+                           const int64_t *stream, enum stage_step *wait)
 {
     int rc = pgsink_begin(d->sink);
 
     *wait = STAGE_DONE;
     if (rc == PGSINK_OK) {
-        rc = txparts_fence(d->tp, &d->batch);
+        rc = txparts_fence(d->tp, parts);
     }
     if (rc == PGSINK_OK) {
-        sc_stage_rows(d);
         rc = sstore_write(d->store);
     }
-    if (rc == PGSINK_OK) {
-        rc = txparts_set(d->tp, &d->batch, stream);
+    if (rc == PGSINK_OK && stream != NULL) {
+        rc = txparts_set(d->tp, parts, stream);
     }
     if (rc == PGSINK_OK && (sc_produce(d) != STAGE_DONE ||
                             !stage_sends_acked(d->rt, d->failures_before, SC_FLUSH_MS))) {
@@ -659,20 +606,31 @@ static int sc_transact(struct scorer_daemon *d, const int64_t *stream, enum stag
     if (rc == PGSINK_OK) {
         rc = pgsink_commit(d->sink);
     }
-    if (rc == PGSINK_OK) {
-        txparts_committed(d->tp, &d->batch, stream);
+    if (rc == PGSINK_OK && stream != NULL) {
+        txparts_committed(d->tp, parts, stream);
     }
     return rc;
 }
 
-/* After the commit: the profiles into the cache, the offsets to the stage. */
-static int sc_done(struct scorer_daemon *d)
+void scorer_daemon_committed(struct scorer_daemon *d)
 {
     for (size_t i = 0; i < d->nentries; i++) {
         const struct sc_entry *e = &d->entries[i];
         (void)lru_put(d->cache, e->v.p.fingerprint, strlen(e->v.p.fingerprint), &e->v,
                       sizeof(e->v));
     }
+    metric_add(d->m.updates, (double)d->nupdates);
+    for (size_t i = 0; i < d->nupdates; i++) {
+        free(d->updates[i].buf);
+    }
+    d->nupdates = 0;
+    d->nentries = 0;
+}
+
+/* After the commit: the profiles into the cache, the offsets to the stage. */
+static int sc_done(struct scorer_daemon *d)
+{
+    scorer_daemon_committed(d);
     for (size_t i = 0; i < d->nslots; i++) {
         if (d->slots[i].kind == SC_SKIP) {
             metric_add(d->m.skipped, 1);
@@ -708,7 +666,7 @@ static enum stage_step sc_process(struct scorer_daemon *d)
         st = STAGE_WAIT_BACKEND; /* no attempt, nor its ScoreUpdates again, until Redis answers */
         goto out;
     }
-    sc_reset_attempt(d);
+    scorer_daemon_reset_attempt(d);
     rc = PGSINK_OK;
     if (d->pages_dirty) { /* an attempt that did not commit added its closed sessions */
         rc = sstore_read_pages(d->store, d->o.page_stats_days, d->pages);
@@ -735,7 +693,8 @@ static enum stage_step sc_process(struct scorer_daemon *d)
         rc = sc_apply(d, stream);
     }
     if (rc == PGSINK_OK) {
-        rc = sc_transact(d, stream, &wait);
+        sc_stage_rows(d);
+        rc = scorer_daemon_transact(d, &d->batch, stream, &wait);
     }
     if (rc != PGSINK_OK) {
         st = txparts_failed(d->tp, rc, "batch");
@@ -769,14 +728,102 @@ static enum stage_step sc_process_cb(void *arg, const struct stage_batch *sb)
     return sc_process(d);
 }
 
-/* Between batches: reconnect, and read the page statistics back once a
- * minute. */
+/* ---- models ---- */
+
+/* Takes the models in ms in place of those in use (the consumer thread's
+ * own), and says so. */
+static void sc_take_models(struct scorer_daemon *d, struct scorer_models *ms, const char *trigger)
+{
+    unsigned which = scorer_models_take(&d->models, ms);
+    const struct score_models *m = &d->models.m;
+
+    if (which == 0) {
+        return;
+    }
+    metric_add(d->m.reloads, 1);
+    log_info("scorer.models_reloaded", LOG_STR("trigger", trigger),
+             LOG_BOOL("lead", (which & (1u << SCORER_MODEL_LEAD)) != 0),
+             LOG_BOOL("churn", (which & (1u << SCORER_MODEL_CHURN)) != 0),
+             LOG_BOOL("personas", (which & (1u << SCORER_MODEL_PERSONAS)) != 0),
+             LOG_STR("lead_version", m->lead != NULL ? lead_model_version(m->lead) : ""),
+             LOG_STR("churn_version", m->have_churn ? m->churn.model_version : ""),
+             LOG_STR("persona_version", m->personas != NULL ? m->personas->version : ""));
+}
+
+void scorer_daemon_reload(struct scorer_daemon *d, struct scorer_models *ms, int failed)
+{
+    struct sc_handover *h = d->handover;
+
+    metric_add(d->m.reload_failures, failed);
+    pthread_mutex_lock(&h->mu);
+    (void)scorer_models_take(&h->pending, ms);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static struct sc_handover *sc_handover_new(void)
+{
+    struct sc_handover *h = calloc(1, sizeof(*h));
+
+    if (h != NULL && pthread_mutex_init(&h->mu, NULL) != 0) {
+        free(h);
+        h = NULL;
+    }
+    return h;
+}
+
+static void sc_handover_free(struct sc_handover *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    scorer_models_fini(&h->pending);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+/* Between batches: the models handed over, and the churn model again when
+ * its file was replaced (analytics-train bgnbd --from-db refits it on a
+ * schedule). A file that fails to load is logged once per version of it;
+ * the model in use stays. */
+static void sc_models(struct scorer_daemon *d, long long now)
+{
+    struct scorer_models ms = {0};
+    struct fileio_stamp st;
+    char why[512];
+
+    pthread_mutex_lock(&d->handover->mu);
+    (void)scorer_models_take(&ms, &d->handover->pending);
+    pthread_mutex_unlock(&d->handover->mu);
+    sc_take_models(d, &ms, "sighup");
+    if (now < d->models_at_mono || d->o.churn_model_path == NULL) {
+        return;
+    }
+    d->models_at_mono = now + SC_MODELS_CHECK_MS;
+    if (fileio_stamp(d->o.churn_model_path, &st) != 0 ||
+        fileio_stamp_same(&st, &d->models.churn_stamp) ||
+        fileio_stamp_same(&st, &d->churn_failed)) {
+        return; /* gone (being replaced, say), unchanged, or known bad */
+    }
+    if (scorer_models_load(&ms, SCORER_MODEL_CHURN, d->o.churn_model_path, why, sizeof(why)) != 0) {
+        d->churn_failed = st;
+        metric_add(d->m.reload_failures, 1);
+        log_error("scorer.reload_failed", LOG_STR("variable", "ANALYTICS_SCORER_CHURN_MODEL"),
+                  LOG_STR("path", d->o.churn_model_path), LOG_STR("error", why),
+                  LOG_STR("keeping", "the model in use"));
+        return;
+    }
+    sc_take_models(d, &ms, "file_changed");
+}
+
+/* Between batches: reconnect, the models, the page statistics read back
+ * once a minute, and the churn warnings falling due. */
 static enum stage_step sc_tick(void *arg)
 {
     struct scorer_daemon *d = arg;
     enum stage_step st = txparts_connect(d->tp);
     long long now = lifecycle_mono_ms();
 
+    sc_models(d, now);
     if (st != STAGE_DONE) {
         return st;
     }
@@ -795,15 +842,14 @@ static enum stage_step sc_tick(void *arg)
             return STAGE_WAIT_BACKEND;
         }
     }
-    if (now < d->pages_at_mono) {
-        return STAGE_IDLE;
+    if (now >= d->pages_at_mono) {
+        int rc = sstore_read_pages(d->store, d->o.page_stats_days, d->pages);
+        if (rc != PGSINK_OK) {
+            return txparts_failed(d->tp, rc, "read page statistics");
+        }
+        d->pages_at_mono = now + SC_PAGES_EVERY_MS;
     }
-    int rc = sstore_read_pages(d->store, d->o.page_stats_days, d->pages);
-    if (rc != PGSINK_OK) {
-        return txparts_failed(d->tp, rc, "read page statistics");
-    }
-    d->pages_at_mono = now + SC_PAGES_EVERY_MS;
-    return STAGE_DONE;
+    return scorer_daemon_due(d);
 }
 
 static bool sc_ready(void *arg, char *why, size_t whylen)
@@ -876,6 +922,7 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
         return NULL;
     }
     d->o = *o;
+    d->handover = sc_handover_new();
     d->slots = calloc(n, sizeof(*d->slots));
     d->entries = calloc(n, sizeof(*d->entries));
     d->updates = calloc(n, sizeof(*d->updates));
@@ -884,7 +931,7 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
     d->sink = pgsink_new(o->pg_dsn, "analytics-scorer", "scorer_offsets");
     d->store = d->sink != NULL ? sstore_new(d->sink) : NULL;
     if (d->slots == NULL || d->entries == NULL || d->updates == NULL || d->cache == NULL ||
-        d->pages == NULL || d->store == NULL) {
+        d->pages == NULL || d->store == NULL || d->handover == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
@@ -894,7 +941,9 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
     }
     atomic_store(&d->redis_up, false); /* until the consumer thread's first ping */
     sc_register_metrics(d);
+    (void)scorer_models_take(&d->models, o->models); /* before the consumer thread starts */
     if (sc_stage(d, err, errlen) != 0 || stage_start(d->rt, err, errlen) != 0) {
+        (void)scorer_models_take(o->models, &d->models); /* the caller's again */
         goto out_free;
     }
     return d;
@@ -916,7 +965,7 @@ void scorer_daemon_free(struct scorer_daemon *d)
     }
     stage_free(d->rt);
     d->rt = NULL;
-    if (d->slots != NULL) {
+    if (d->slots != NULL && d->updates != NULL) { /* what sc_release walks */
         sc_release(d);
     }
     txparts_free(d->tp);
@@ -928,5 +977,7 @@ void scorer_daemon_free(struct scorer_daemon *d)
     free(d->slots);
     free(d->entries);
     free(d->updates);
+    scorer_models_fini(&d->models);
+    sc_handover_free(d->handover);
     free(d);
 }

@@ -20,6 +20,14 @@
  * PostgreSQL or Redis down, or the broker not acknowledging: the batch in
  * hand waits, consumption pauses, readiness goes false, and the batch is
  * redone from the database's state.
+ *
+ * Between batches, the churn warnings of silent visitors whose moment the
+ * partition's clock (txparts_clock: event time, not this host's) has
+ * reached are sent, each a ScoreUpdate with reason churn_warning or
+ * lapse_warning (churn_due.h), in a transaction fenced on the partitions
+ * that also deletes its schedule: sent once, whatever restarts. And the
+ * models handed over by scorer_daemon_reload, or a churn model file
+ * replaced, are taken in.
  */
 
 #include <stdbool.h>
@@ -31,6 +39,7 @@
 #include "score.h"
 
 struct metrics;
+struct scorer_models;
 struct tz;
 struct scorer_daemon;
 
@@ -47,7 +56,8 @@ struct scorer_daemon_opts {
     const struct scorer_rules *rules; /* borrowed */
     const struct site_events *site;   /* borrowed */
     const struct tz *tz;              /* borrowed; NULL is UTC */
-    struct score_models *models;      /* borrowed; swapped by scorer_daemon_reload */
+    struct scorer_models *models;     /* taken by scorer_daemon_start on success (emptied) */
+    const char *churn_model_path;     /* watched: a new file is loaded; NULL not watched */
     struct score_opts score;
     size_t visitor_cache;     /* profiles kept in memory */
     long long profile_ttl_ms; /* of the hot profiles in Redis */
@@ -64,6 +74,14 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
 
 /* The daemon's stage (borrowed until scorer_daemon_free). */
 struct stage *scorer_daemon_stage(struct scorer_daemon *d);
+
+/* Hands the daemon models loaded anew (those ms holds; ms is emptied), to
+ * be taken in place of the ones in use by the consumer thread between two
+ * batches (scorer.models_reloaded): a batch is scored with one set of
+ * models, and no message is lost or skipped. failed is how many model
+ * files failed to load (counted in analytics_scorer_model_reload_failures_total).
+ * Any thread. */
+void scorer_daemon_reload(struct scorer_daemon *d, struct scorer_models *ms, int failed);
 
 /* Frees the daemon (after stage_stop). Accepts NULL. */
 void scorer_daemon_free(struct scorer_daemon *d);

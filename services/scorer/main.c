@@ -36,6 +36,7 @@ static int scorer_start(void *arg, struct metrics *m, struct stage **stage)
         .site = &s.res.site,
         .tz = s.res.tz,
         .models = &s.res.models,
+        .churn_model_path = s.cfg.churn_model,
         .score = s.res.score,
         .visitor_cache = (size_t)s.cfg.visitor_cache,
         .profile_ttl_ms = s.cfg.profile_ttl_h * 3600000,
@@ -53,6 +54,18 @@ static int scorer_start(void *arg, struct metrics *m, struct stage **stage)
     }
     *stage = scorer_daemon_stage(s.d);
     return 0;
+}
+
+/* SIGHUP: the models again from their files; those that load are handed
+ * to the daemon, those that fail are logged and the old ones stay. */
+static void scorer_reload(void *arg)
+{
+    struct scorer_models ms = {0};
+
+    (void)arg;
+    int failed = scorer_models_reload(&ms, &s.cfg);
+    scorer_daemon_reload(s.d, &ms, failed);
+    scorer_models_fini(&ms);
 }
 
 static void scorer_fini(void *arg)
@@ -78,6 +91,7 @@ int main(int argc, char **argv)
         .started_event = "scorer.started",
         .prepare = scorer_prepare,
         .start = scorer_start,
+        .reload = scorer_reload,
         .fini = scorer_fini,
     };
 

@@ -94,6 +94,10 @@ struct profile {
     long long first_booking_day, last_booking_day; /* local days with a booking completed */
     int booking_days;
     long long bots; /* bot events seen for this fingerprint (counted, never scored) */
+    /* The last_seen_ms of the silence a churn warning was sent for (equal to
+     * last_seen_ms: sent for this one, none is due until the visitor is
+     * seen again); 0 none. */
+    long long warned_seen_ms;
     struct profile_session cur;
     struct profile_explained explained;
 };

@@ -18,7 +18,7 @@
     X(first_channel) X(first_device) X(visit_days) X(booking_days)
 #define LL_FIELDS(X)                                                                               \
     X(first_seen_ms) X(last_seen_ms) X(seconds) X(first_visit_day) X(last_visit_day)               \
-    X(first_booking_day) X(last_booking_day) X(bots)
+    X(first_booking_day) X(last_booking_day) X(bots) X(warned_seen_ms)
 #define CUR_LL_FIELDS(X) X(start_ms) X(last_ms) X(local_day) X(view_ms)
 #define CUR_INT_FIELDS(X) X(view_cat) X(view_type) X(page_views)
 // clang-format on
@@ -300,13 +300,17 @@ int prof_decode(const char *json, struct profile *p, char *err, size_t errlen)
 {
     struct dec d = {err, errlen, false};
     cJSON *o = json != NULL ? cJSON_Parse(json) : NULL;
+    long long v = 0;
 
     memset(p, 0, sizeof(*p));
     if (!cJSON_IsObject(o)) {
         dec_fail(&d, "not a JSON object");
-    } else if (dec_int(&d, o, "v", 0, 1000) != PROFILE_CODEC_VERSION && !d.bad) {
+    } else if ((v = dec_int(&d, o, "v", 0, 1000)) != PROFILE_CODEC_VERSION && v != 1 && !d.bad) {
         dec_fail(&d, "another version");
-    } else {
+    } else if (!d.bad) {
+        if (v == 1) { /* before the churn warning's mark: none sent */
+            cJSON_AddNumberToObject(o, "warned_seen_ms", 0);
+        }
         dec_str(&d, o, "fp", p->fingerprint, sizeof(p->fingerprint));
         dec_str(&d, o, "user_id", p->user_id, sizeof(p->user_id));
         dec_str(&d, o, "stage", p->stage, sizeof(p->stage));

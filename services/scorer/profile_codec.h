@@ -12,7 +12,7 @@
 
 #include "profile.h"
 
-#define PROFILE_CODEC_VERSION 1
+#define PROFILE_CODEC_VERSION 2 /* 2: warned_seen_ms; a state of 1 reads with none */
 
 /* The profile as a JSON object text (caller frees), or NULL when memory
  * runs out. */
@@ -20,9 +20,10 @@ char *prof_encode(const struct profile *p);
 
 /* Reads a profile encoded by prof_encode into *p (fingerprint taken from
  * the text). A state without "explained" (written before the reasons were
- * kept) reads as never explained. Returns 0, or -1 with the reason in err
- * when the text is not such an object (another version, a field missing or
- * of the wrong type or out of range). *p is then unspecified. */
+ * kept) reads as never explained; a version 1 state, from before
+ * warned_seen_ms, with none. Returns 0, or -1 with the reason in err when
+ * the text is not such an object (another version, a field missing or of
+ * the wrong type or out of range). *p is then unspecified. */
 int prof_decode(const char *json, struct profile *p, char *err, size_t errlen);
 
 #endif

@@ -131,12 +131,16 @@ int score_explain(const struct score_models *m, const struct score_opts *o, cons
 }
 
 long long score_warning_at(const struct score_models *m, const struct score_opts *o,
-                           const struct profile *p, long long utc_offset_ms)
+                           const struct profile *p, long long utc_offset_ms,
+                           enum score_warning *why)
 {
     struct bgnbd_customer c;
     double unit = bgnbd_unit_days(m->churn.unit);
     double last_day = (double)(p->last_seen_ms + utc_offset_ms) / DAY_MS;
+    enum score_warning dummy = SCORE_WARN_NONE;
 
+    why = why != NULL ? why : &dummy;
+    *why = SCORE_WARN_NONE;
     if (!score_customer(m, o, p, last_day, &c)) {
         return 0;
     }
@@ -144,11 +148,16 @@ long long score_warning_at(const struct score_models *m, const struct score_opts
     long long latest = p->last_seen_ms + o->lapse_ms - SCORE_WARN_BEFORE_LAPSE_MS;
     double T =
         bgnbd_risk_crossing(&m->churn.params, c.x, c.t_x, c.T, o->horizon_days / unit, o->alert);
+    *why = SCORE_WARN_LAPSE;
     if (!isfinite(T) || T <= c.T) {
         return latest; /* never crosses, or high already when last seen: only the lapse */
     }
     /* Back from the model's time to UTC ms: T counts from the end of the first local day. */
     double local_ms = ((double)(first + 1) + T * unit) * DAY_MS;
     long long at = (long long)ceil(local_ms) - utc_offset_ms;
-    return at < latest ? at : latest;
+    if (at >= latest) {
+        return latest;
+    }
+    *why = SCORE_WARN_ALERT;
+    return at;
 }

@@ -71,14 +71,22 @@ int score_profile(const struct score_models *m, const struct score_opts *o,
 int score_explain(const struct score_models *m, const struct score_opts *o, const struct profile *p,
                   double now_day, struct score_result *out, char *err, size_t errlen);
 
+/* What chose a churn warning's moment. */
+enum score_warning {
+    SCORE_WARN_NONE = 0,
+    SCORE_WARN_ALERT, /* the churn risk reaches the alert */
+    SCORE_WARN_LAPSE, /* SCORE_WARN_BEFORE_LAPSE_MS before the lapse, which comes first */
+};
+
 /* When p's churn warning falls due if p stays silent, in UTC ms: when the
  * churn risk over the horizon reaches the alert, and never later than
  * SCORE_WARN_BEFORE_LAPSE_MS before p would lapse (last seen + lapse); a
  * visitor whose risk is at the alert already when last seen (their last
  * score said so) is warned only before the lapse. utc_offset_ms converts
  * local days back. 0 when there is no churn model or p has no transaction
- * on the basis. */
+ * on the basis. *why (may be NULL) says which bound chose the moment. */
 long long score_warning_at(const struct score_models *m, const struct score_opts *o,
-                           const struct profile *p, long long utc_offset_ms);
+                           const struct profile *p, long long utc_offset_ms,
+                           enum score_warning *why);
 
 #endif

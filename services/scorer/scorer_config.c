@@ -15,11 +15,13 @@ const struct config_var scorer_config_vars[] = {
      0, NULL, "the lead model (analytics-train lead); SIGHUP reloads it", F(lead_model), 0},
     {"ANALYTICS_SCORER_CHURN_MODEL", CONFIG_STRING, ANALYTICS_DATA_DIR "/deploy/models/churn.json",
      0, 0, NULL,
-     "the churn model (analytics-train bgnbd; the shipped one is the CDNOW fit in days)",
+     "the churn model (analytics-train bgnbd; the shipped one is the CDNOW fit in days); "
+     "reloaded when the file is replaced, and on SIGHUP",
      F(churn_model), 0},
     {"ANALYTICS_SCORER_PERSONA_MODEL", CONFIG_STRING,
      ANALYTICS_DATA_DIR "/deploy/models/personas.json", 0, 0, NULL,
-     "the persona model (analytics-train segments; scripts/train-personas made the shipped one)",
+     "the persona model (analytics-train segments; scripts/train-personas made the shipped "
+     "one); empty: no personas; SIGHUP reloads it",
      F(persona_model), 0},
     {"ANALYTICS_SCORER_CHURN_BASIS", CONFIG_ENUM, "sessions", 0, 0, "sessions|bookings",
      "what counts as a visitor's transaction for churn: a day with a session, or with a "

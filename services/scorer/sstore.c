@@ -23,8 +23,12 @@ static const char sstore_staging_sql[] =
     "  ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS sc_pages (LIKE page_stats_daily INCLUDING DEFAULTS)"
     "  ON COMMIT DELETE ROWS;"
-    "CREATE TEMP TABLE IF NOT EXISTS sc_churn (LIKE scorer_churn_due INCLUDING DEFAULTS)"
-    "  ON COMMIT DELETE ROWS;";
+    /* Not LIKE scorer_churn_due: LIKE copies NOT NULL, and a NULL due_at
+     * is how a row says the warning is to be deleted. */
+    "CREATE TEMP TABLE IF NOT EXISTS sc_churn (fingerprint text, kafka_partition integer,"
+    "  due_at timestamptz, reason text, risk_at_due real) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS sc_warned (fingerprint text, churn_risk real, p_alive real,"
+    "  expected_visits real, model_version text, state jsonb) ON COMMIT DELETE ROWS;";
 
 #define SSTORE_PROFILE_COLS                                                                        \
     "fingerprint, user_id, first_seen_at, last_seen_at, sessions, events, page_views,"             \
@@ -66,6 +70,9 @@ static const char sstore_merge_sql[] =
     " entrances = p.entrances + EXCLUDED.entrances, bounces = p.bounces + EXCLUDED.bounces,"
     " page_views = p.page_views + EXCLUDED.page_views, exits = p.exits + EXCLUDED.exits,"
     " unique_views = p.unique_views + EXCLUDED.unique_views, value = p.value + EXCLUDED.value;"
+    "UPDATE user_behavior_profiles u SET churn_risk = w.churn_risk, p_alive = w.p_alive,"
+    " expected_visits = w.expected_visits, model_version = w.model_version, state = w.state,"
+    " updated_at = now() FROM sc_warned w WHERE u.fingerprint = w.fingerprint;"
     "DELETE FROM scorer_churn_due c USING sc_churn s"
     " WHERE c.fingerprint = s.fingerprint AND s.due_at IS NULL;"
     "INSERT INTO scorer_churn_due AS c (fingerprint, kafka_partition, due_at, reason)"
@@ -82,10 +89,10 @@ struct sstore_page {
 
 struct sstore {
     struct pgsink *sink;
-    struct copybuf profiles, predictions, churn;
+    struct copybuf profiles, predictions, churn, warned;
     struct sstore_page *pages;
     size_t npages, cap;
-    size_t nprofiles, npredictions, nchurn;
+    size_t nprofiles, npredictions, nchurn, nwarned;
 };
 
 static int sstore_prepare(struct pgsink *sink, void *arg)
@@ -105,6 +112,7 @@ struct sstore *sstore_new(struct pgsink *sink)
     copybuf_init(&st->profiles);
     copybuf_init(&st->predictions);
     copybuf_init(&st->churn);
+    copybuf_init(&st->warned);
     pgsink_on_connect(sink, sstore_prepare, st);
     return st;
 }
@@ -118,6 +126,7 @@ void sstore_free(struct sstore *st)
     copybuf_fini(&st->profiles);
     copybuf_fini(&st->predictions);
     copybuf_fini(&st->churn);
+    copybuf_fini(&st->warned);
     free(st->pages);
     free(st);
 }
@@ -127,7 +136,8 @@ void sstore_reset(struct sstore *st)
     copybuf_reset(&st->profiles);
     copybuf_reset(&st->predictions);
     copybuf_reset(&st->churn);
-    st->npages = st->nprofiles = st->npredictions = st->nchurn = 0;
+    copybuf_reset(&st->warned);
+    st->npages = st->nprofiles = st->npredictions = st->nchurn = st->nwarned = 0;
 }
 
 int sstore_load(struct sstore *st, const char *const *fps, size_t n,
@@ -251,18 +261,40 @@ void sstore_add_visitor(struct sstore *st, const struct sstore_visitor *v)
     copybuf_end_row(b);
     st->nprofiles++;
 
+    sstore_add_due(st, p->fingerprint, v->partition, v->warn_at_ms, v->warn_reason);
+}
+
+void sstore_add_due(struct sstore *st, const char *fingerprint, int partition, long long at_ms,
+                    const char *reason)
+{
+    struct copybuf *b = &st->churn;
+
     /* The churn warning: its due time, or a row that deletes it. */
-    copybuf_text(&st->churn, p->fingerprint, false);
-    copybuf_int(&st->churn, v->partition);
-    if (v->warn_at_ms > 0) {
-        copybuf_ts_ms(&st->churn, v->warn_at_ms);
+    copybuf_text(b, fingerprint, false);
+    copybuf_int(b, partition);
+    if (at_ms > 0) {
+        copybuf_ts_ms(b, at_ms);
     } else {
-        copybuf_null(&st->churn);
+        copybuf_null(b);
     }
-    copybuf_text(&st->churn, v->warn_reason != NULL ? v->warn_reason : "churn_warning", false);
-    copybuf_null(&st->churn);
-    copybuf_end_row(&st->churn);
+    copybuf_text(b, reason != NULL ? reason : "churn_warning", false);
+    copybuf_null(b);
+    copybuf_end_row(b);
     st->nchurn++;
+}
+
+void sstore_add_warned(struct sstore *st, const struct profile *p, const struct score_result *r)
+{
+    struct copybuf *b = &st->warned;
+
+    copybuf_text(b, p->fingerprint, false);
+    sstore_opt_double(b, r->have_churn, r->churn_risk);
+    sstore_opt_double(b, r->have_churn, r->p_alive);
+    sstore_opt_double(b, r->have_churn, r->expected);
+    copybuf_text(b, r->model_version, true);
+    sstore_json_field(b, prof_encode(p));
+    copybuf_end_row(b);
+    st->nwarned++;
 }
 
 void sstore_add_prediction(struct sstore *st, const struct profile *p, const struct score_result *r,
@@ -400,6 +432,12 @@ int sstore_write(struct sstore *st)
                          &st->churn, st->nchurn, "stage churn warnings");
     }
     if (rc == PGSINK_OK) {
+        rc = sstore_copy(st,
+                         "COPY sc_warned (fingerprint, churn_risk, p_alive, expected_visits,"
+                         " model_version, state) FROM STDIN",
+                         &st->warned, st->nwarned, "stage warned visitors");
+    }
+    if (rc == PGSINK_OK) {
         rc = pgsink_cmd(st->sink, sstore_merge_sql, "write profiles");
     }
     copybuf_fini(&pages);
@@ -434,5 +472,75 @@ int sstore_read_pages(struct sstore *st, int days, struct pagestats *ps)
         }
     }
     PQclear(res);
+    return rc;
+}
+
+/* ---- churn warnings falling due ---- */
+
+void sstore_due_free(struct sstore_due *d, size_t n)
+{
+    for (size_t i = 0; d != NULL && i < n; i++) {
+        free(d[i].fingerprint);
+    }
+    free(d);
+}
+
+/* The rows of a find_due result into a new array. */
+static int sstore_take_due(struct sstore *st, const PGresult *res, struct sstore_due **out,
+                           size_t *nout)
+{
+    size_t n = (size_t)PQntuples(res);
+    struct sstore_due *d = calloc(n > 0 ? n : 1, sizeof(*d));
+
+    if (d == NULL) {
+        pgsink_set_error(st->sink, "out of memory");
+        return PGSINK_REFUSED;
+    }
+    for (size_t i = 0; i < n; i++) {
+        d[i].fingerprint = strdup(PQgetvalue(res, (int)i, 0));
+        if (d[i].fingerprint == NULL) {
+            sstore_due_free(d, n);
+            pgsink_set_error(st->sink, "out of memory");
+            return PGSINK_REFUSED;
+        }
+        d[i].partition = (int)pgsink_ll(res, (int)i, 1);
+        d[i].at_ms = pgsink_ll(res, (int)i, 2);
+        snprintf(d[i].reason, sizeof(d[i].reason), "%s", PQgetvalue(res, (int)i, 3));
+    }
+    *out = d;
+    *nout = n;
+    return PGSINK_OK;
+}
+
+int sstore_find_due(struct sstore *st, const int32_t *parts, const int64_t *clocks, size_t n,
+                    size_t limit, struct sstore_due **out, size_t *nout)
+{
+    char *a = pgsink_int32_array(parts, n), *b = pgsink_int64_array(clocks, n), lim[32];
+    PGresult *res = NULL;
+    int rc = PGSINK_REFUSED;
+
+    *out = NULL;
+    *nout = 0;
+    snprintf(lim, sizeof(lim), "%zu", limit);
+    if (a == NULL || b == NULL) {
+        pgsink_set_error(st->sink, "out of memory");
+        goto out;
+    }
+    const char *params[] = {a, b, lim};
+    rc = pgsink_query(st->sink,
+                      "SELECT c.fingerprint, c.kafka_partition,"
+                      " (extract(epoch FROM c.due_at) * 1000)::bigint, c.reason"
+                      " FROM scorer_churn_due c"
+                      " JOIN unnest($1::int[], $2::bigint[]) AS x(p, t) ON c.kafka_partition = x.p"
+                      " WHERE c.due_at <= to_timestamp(x.t / 1000.0)"
+                      " ORDER BY c.due_at, c.fingerprint LIMIT $3::int",
+                      3, params, PGRES_TUPLES_OK, "find churn warnings due", &res);
+    if (rc == PGSINK_OK) {
+        rc = sstore_take_due(st, res, out, nout);
+    }
+    PQclear(res);
+out:
+    free(a);
+    free(b);
     return rc;
 }

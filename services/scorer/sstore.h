@@ -7,11 +7,14 @@
  * transaction, the profiles it changed (user_behavior_profiles, once per
  * visitor), its predictions (ml_predictions, a replay changing nothing),
  * what its closed sessions add to the page statistics (page_stats_daily)
- * and the visitors' churn warnings (scorer_churn_due). Rows are staged by
- * COPY into temporary tables and merged. Return codes are enum pgsink_rc.
+ * and the visitors' churn warnings (scorer_churn_due); the warnings falling
+ * due, and in their transaction what a warning sent changes. Rows are
+ * staged by COPY into temporary tables and merged. Return codes are enum
+ * pgsink_rc.
  */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pagestats.h"
 #include "profile.h"
@@ -43,8 +46,35 @@ struct sstore_visitor {
     const char *warn_reason;
 };
 
-/* Stages the visitor's row (and its churn warning). */
+/* Stages the visitor's row (and its churn warning: sstore_add_due). */
 void sstore_add_visitor(struct sstore *st, const struct sstore_visitor *v);
+
+/* Stages fingerprint's churn warning: due at at_ms for reason, replacing
+ * the one scheduled; at_ms 0 deletes it. */
+void sstore_add_due(struct sstore *st, const char *fingerprint, int partition, long long at_ms,
+                    const char *reason);
+
+/* Stages the churn part of a warned visitor's row: r's churn risk, p_alive
+ * and expected visits, its model version, and p's state (which says it
+ * was warned); the rest of the row stays. */
+void sstore_add_warned(struct sstore *st, const struct profile *p, const struct score_result *r);
+
+/* A scheduled churn warning (sstore_find_due). */
+struct sstore_due {
+    char *fingerprint; /* owned */
+    int partition;
+    long long at_ms;
+    char reason[16];
+};
+
+/* The churn warnings of partitions parts[0..n) due by their clocks
+ * (clocks[k] for parts[k]: due_at <= the clock), soonest first, at most
+ * limit, into a new array (*out, free with sstore_due_free; *nout rows). */
+int sstore_find_due(struct sstore *st, const int32_t *parts, const int64_t *clocks, size_t n,
+                    size_t limit, struct sstore_due **out, size_t *nout);
+
+/* Frees what sstore_find_due made. Accepts NULL. */
+void sstore_due_free(struct sstore_due *d, size_t n);
 
 /* Stages one prediction: r scored for p, caused by event_id at ts_ms. */
 void sstore_add_prediction(struct sstore *st, const struct profile *p, const struct score_result *r,

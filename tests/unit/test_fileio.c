@@ -3,7 +3,9 @@
  * and length, the size cap at and around its limit, an empty file, and the
  * errors for a missing file, a directory and no name; a JSON file of the
  * wanted kind, and each way one is refused (malformed, trailing data, the
- * other kind, a nesting too deep for the parser, too large).
+ * other kind, a nesting too deep for the parser, too large); a file's
+ * stamp, changed by a rewrite of another size and by a file renamed over
+ * it, not by reading it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -163,6 +165,37 @@ static void test_json(void **state)
     assert_non_null(strstr(err, "larger than 4096 bytes"));
 }
 
+static void test_stamp(void **state)
+{
+    struct fileio_stamp a, b, c;
+    char other[sizeof(g_template) + 4];
+    (void)state;
+
+    write_bytes(10);
+    assert_int_equal(fileio_stamp(g_path, &a), 0);
+    assert_int_equal(a.size, 10);
+    size_t len;
+    char err[128];
+    free(fileio_read(g_path, 100, &len, err, sizeof(err)));
+    assert_int_equal(fileio_stamp(g_path, &b), 0);
+    assert_true(fileio_stamp_same(&a, &b));
+    write_bytes(11);
+    assert_int_equal(fileio_stamp(g_path, &b), 0);
+    assert_false(fileio_stamp_same(&a, &b));
+    /* The same size, renamed over it: another inode. */
+    snprintf(other, sizeof(other), "%s.new", g_path);
+    FILE *f = fopen(other, "wb");
+    assert_non_null(f);
+    fputs("xxxxxxxxxxx", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(other, g_path), 0);
+    assert_int_equal(fileio_stamp(g_path, &c), 0);
+    assert_int_equal(c.size, 11);
+    assert_false(fileio_stamp_same(&b, &c));
+    assert_int_equal(fileio_stamp("/nonexistent/file", &c), -1);
+    assert_int_equal(c.size, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
         cmocka_unit_test(test_errors),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stamp, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

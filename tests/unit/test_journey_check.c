@@ -1,7 +1,8 @@
 /* Unit tests for what the journey-builder trusts (services/journey-builder/
  * jcheck.c): whether an event's time is kept, judged by the stream's clock
  * rather than this host's. Whether journey_offsets belong to the stream
- * the broker has is common's txparts_judge (test_txparts.c). */
+ * the broker has, and the partition's clock sessions close by, are
+ * common's txparts_judge and txparts_clock_ms (test_txparts.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,30 +73,13 @@ static void test_clock_behind(void **state)
     assert_int_equal(jcheck_clock_behind_s(t + 1500, t), 1);
 }
 
-static void test_clock(void **state)
-{
-    (void)state;
-    long long t = T_2026_12_01_120000;
-
-    /* Reading a backlog: the events' time alone, however long it takes. */
-    assert_int_equal(jcheck_clock_ms(t, 1000, 91000, false), t);
-    /* Caught up: the time passed since the clock was last raised counts. */
-    assert_int_equal(jcheck_clock_ms(t, 1000, 91000, true), t + 90000);
-    assert_int_equal(jcheck_clock_ms(t, 1000, 1000, true), t);
-    assert_int_equal(jcheck_clock_ms(t, 1000, 500, true), t); /* never backwards */
-    assert_false(jcheck_caught_up(10, -1));                   /* nothing fetched yet: not known */
-    assert_false(jcheck_caught_up(-1, 0));
-    assert_false(jcheck_caught_up(9, 10));
-    assert_true(jcheck_caught_up(10, 10));
-    assert_true(jcheck_caught_up(11, 10));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference),   cmocka_unit_test(test_time),
-        cmocka_unit_test(test_skewed_host), cmocka_unit_test(test_clock_behind),
-        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_skewed_host),
+        cmocka_unit_test(test_clock_behind),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * seeded random profiles round-trip to the byte, and damaged states (every
  * field removed or of the wrong type in turn, truncations, another version,
  * deep nesting, too many pages or reasons) are refused with the field named;
- * a state from before the reasons were kept reads as never explained.
+ * a state from before the reasons were kept reads as never explained, and a
+ * state of version 1 with no churn warning sent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +54,7 @@ static void random_profile(struct profile *p, uint64_t *rng)
     p->last_visit_day = p->first_visit_day + rng_below(rng, 300);
     p->visit_days = (int)rng_below(rng, 300);
     p->bots = rng_below(rng, 3);
+    p->warned_seen_ms = rng_chance(rng, 0.3) ? p->last_seen_ms : 0;
     struct profile_session *s = &p->cur;
     snprintf(s->id, sizeof(s->id), "session-%u", rng_below(rng, 1u << 30));
     s->start_ms = p->last_seen_ms - rng_below(rng, 100000);
@@ -166,7 +168,8 @@ static void test_damaged(void **state)
     }
     expect_refused(NULL, "not a JSON object");
     expect_refused("[]", "not a JSON object");
-    expect_refused("{\"v\":2}", "another version");
+    expect_refused("{\"v\":3}", "another version");
+    expect_refused("{\"v\":0}", "another version");
     expect_refused("{\"v\":1.5}", "v");
     char *deep = calloc(1, 100001);
     memset(deep, '[', 100000);
@@ -243,12 +246,38 @@ static void test_before_reasons(void **state)
     free(text);
 }
 
+/* Version 1, from before the churn warning's mark: read with none sent. */
+static void test_version_1(void **state)
+{
+    uint64_t rng = 11;
+    struct profile p, q;
+    char err[256] = "";
+    (void)state;
+
+    random_profile(&p, &rng);
+    p.warned_seen_ms = p.last_seen_ms;
+    char *text = prof_encode(&p);
+    cJSON *doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "warned_seen_ms");
+    cJSON_ReplaceItemInObjectCaseSensitive(doc, "v", cJSON_CreateNumber(1));
+    char *v1 = cJSON_PrintUnformatted(doc);
+    assert_int_equal(prof_decode(v1, &q, err, sizeof(err)), 0);
+    assert_int_equal(q.warned_seen_ms, 0);
+    p.warned_seen_ms = 0;
+    assert_memory_equal(&p, &q, sizeof(p));
+    free(v1);
+    cJSON_Delete(doc);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damaged),
         cmocka_unit_test(test_before_reasons),
+        cmocka_unit_test(test_version_1),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,7 +112,9 @@ static void test_churn_summary_and_silence(void **state)
     struct score_models none = g_models;
     none.have_churn = false;
     assert_false(score_customer(&none, &g_opts, &p, 111.0, &c));
-    assert_int_equal(score_warning_at(&none, &g_opts, &p, 0), 0);
+    enum score_warning why = SCORE_WARN_ALERT;
+    assert_int_equal(score_warning_at(&none, &g_opts, &p, 0, &why), 0);
+    assert_int_equal(why, SCORE_WARN_NONE);
 }
 
 static void test_warning_moment(void **state)
@@ -121,23 +123,35 @@ static void test_warning_moment(void **state)
     (void)state;
 
     visitor(&p);
-    long long at = score_warning_at(&g_models, &g_opts, &p, 0);
+    enum score_warning why = SCORE_WARN_NONE;
+    long long at = score_warning_at(&g_models, &g_opts, &p, 0, &why);
     long long latest = p.last_seen_ms + g_opts.lapse_ms - SCORE_WARN_BEFORE_LAPSE_MS;
     assert_true(at > p.last_seen_ms && at < latest); /* the alert comes before the lapse */
-    if (at < latest) {                               /* the crossing itself */
+    assert_int_equal(why, SCORE_WARN_ALERT);
+    if (at < latest) { /* the crossing itself */
         assert_true(risk_at(&p, at) >= g_opts.alert - 1e-6);
         assert_true(risk_at(&p, at - 60000) < g_opts.alert);
     }
     /* An alert the risk never reaches within the lapse: the lapse warning. */
     struct score_opts high = g_opts;
     high.alert = 0.999999;
-    assert_int_equal(score_warning_at(&g_models, &high, &p, 0), latest);
+    assert_int_equal(score_warning_at(&g_models, &high, &p, 0, &why), latest);
+    assert_int_equal(why, SCORE_WARN_LAPSE);
     /* A low alert reached at once: only the lapse warning again. */
     struct score_opts low = g_opts;
     low.alert = 0.01;
-    assert_int_equal(score_warning_at(&g_models, &low, &p, 0), latest);
+    assert_int_equal(score_warning_at(&g_models, &low, &p, 0, &why), latest);
+    assert_int_equal(why, SCORE_WARN_LAPSE);
+    /* A lapse soon after the crossing would be: the bound comes first. */
+    struct score_opts soon = g_opts;
+    soon.lapse_ms = at - p.last_seen_ms + SCORE_WARN_BEFORE_LAPSE_MS;
+    assert_int_equal(score_warning_at(&g_models, &soon, &p, 0, &why), at);
+    assert_int_equal(why, SCORE_WARN_LAPSE);
+    soon.lapse_ms++;
+    assert_int_equal(score_warning_at(&g_models, &soon, &p, 0, &why), at);
+    assert_int_equal(why, SCORE_WARN_ALERT);
     /* A site two hours east: the same local moment, two hours earlier in UTC. */
-    long long east = score_warning_at(&g_models, &g_opts, &p, 2 * 3600000LL);
+    long long east = score_warning_at(&g_models, &g_opts, &p, 2 * 3600000LL, NULL);
     if (at < latest) {
         assert_true(llabs(east - at) <= 2 * 3600000LL + 1);
     }

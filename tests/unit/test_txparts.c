@@ -3,7 +3,7 @@
  * (common/src/txparts.c): whether stored offsets belong to the stream the
  * broker has (a devbroker started afresh, a topic made again) and where a
  * reset starts, the (topic, partition) pairs of a batch and the offsets
- * after it, and the reconnect backoff.
+ * after it, the reconnect backoff, and a partition's clock.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,6 +201,30 @@ static void test_add(void **state)
     assert_int_equal(txparts_batch_add(b, "a", 5, 3), 1);
 }
 
+/* The clock work falls due by: the events' time alone while a backlog is
+ * read, moved on by the time passed once caught up; an event far ahead of
+ * its receive time moves it no further than the cap. */
+static void test_clock(void **state)
+{
+    (void)state;
+    long long t = 1796126400000LL; /* 2026-12-01 12:00:00 UTC */
+
+    assert_int_equal(txparts_clock_ms(t, 1000, 91000, false), t);
+    assert_int_equal(txparts_clock_ms(t, 1000, 91000, true), t + 90000);
+    assert_int_equal(txparts_clock_ms(t, 1000, 1000, true), t);
+    assert_int_equal(txparts_clock_ms(t, 1000, 500, true), t); /* never backwards */
+    assert_false(txparts_caught_up(10, -1));                   /* nothing fetched yet: not known */
+    assert_false(txparts_caught_up(-1, 0));
+    assert_false(txparts_caught_up(9, 10));
+    assert_true(txparts_caught_up(10, 10));
+    assert_true(txparts_caught_up(11, 10));
+
+    assert_int_equal(txparts_event_clock_ms(t, t - 5000), t);
+    assert_int_equal(txparts_event_clock_ms(t - 86400000LL, t), t - 86400000LL); /* historical */
+    assert_int_equal(txparts_event_clock_ms(t + 86400000LL, t), t + TXPARTS_CLOCK_AHEAD_MS);
+    assert_int_equal(txparts_event_clock_ms(t + 86400000LL, 0), t + 86400000LL); /* not known */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_offsets_reset),
         cmocka_unit_test(test_reset_to),
         cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_clock),
         cmocka_unit_test_setup_teardown(test_collect, batch_setup, batch_teardown),
         cmocka_unit_test_setup_teardown(test_collect_by_name, batch_setup, batch_teardown),
         cmocka_unit_test_setup_teardown(test_collect_out_of_range, batch_setup, batch_teardown),

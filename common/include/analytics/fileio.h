@@ -1,11 +1,27 @@
 #ifndef ANALYTICS_FILEIO_H
 #define ANALYTICS_FILEIO_H
 
-/* Reading small files whole: rule files, pattern lists, SQL migrations. */
+/* Reading small files whole: rule files, pattern lists, SQL migrations; and
+ * telling when one was replaced (models refitted under a running daemon). */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cJSON;
+
+/* What tells one version of a file from the next: its device and inode (a
+ * file renamed over it), size and modification time. */
+struct fileio_stamp {
+    unsigned long long dev, ino;
+    long long size, mtime_ns;
+};
+
+/* The stamp of the file at path now (following links) into *out. Returns
+ * 0, or -1 (errno set, *out zeroed) when it cannot be stat'ed. */
+int fileio_stamp(const char *path, struct fileio_stamp *out);
+
+/* Whether a and b are the same version of a file. Pure. */
+bool fileio_stamp_same(const struct fileio_stamp *a, const struct fileio_stamp *b);
 
 /* Reads the file at path into a new buffer with a NUL after its bytes
  * (caller frees), its length in *len. Returns NULL with the reason in err

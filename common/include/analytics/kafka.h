@@ -177,6 +177,12 @@ bool kafka_consumer_paused(const struct kafka_consumer *c);
  * parts, at most max. Returns how many, or -1. */
 int kafka_consumer_assignment(struct kafka_consumer *c, int32_t *parts, size_t max);
 
+/* As kafka_consumer_assignment, for a consumer of several topics: the
+ * partitions of topic assigned to c now, at most max. Returns how many,
+ * or -1. */
+int kafka_consumer_assignment_of(struct kafka_consumer *c, const char *topic, int32_t *parts,
+                                 size_t max);
+
 /* Commits stored offsets now (synchronously). Returns 0 or -1. */
 int kafka_consumer_commit(struct kafka_consumer *c);
 

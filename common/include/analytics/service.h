@@ -7,8 +7,9 @@
  * (those checked after the table too) before exit 78, signals blocked
  * before any library starts a thread, the metrics registry, the admin
  * listener (healthz, readyz, metrics), the wait for SIGTERM/SIGINT (or for
- * the daemon failing), and the ordered stop: the daemon's stop within its
- * budget, the admin listener, the daemon's fini, shutdown.complete.
+ * the daemon failing; SIGHUP meanwhile calls the daemon's reload), and the
+ * ordered stop: the daemon's stop within its budget, the admin listener,
+ * the daemon's fini, shutdown.complete.
  */
 
 #include <stdbool.h>
@@ -95,6 +96,11 @@ struct service {
     bool (*ready)(void *arg, char *why, size_t whylen);
     bool (*failed)(void *arg); /* an unrecoverable error: stop, exit 1 */
     void (*stop)(void *arg, long long deadline_mono_ms);
+    /* SIGHUP, on the main thread while the daemon runs: reload what can be
+     * reloaded without a restart (the scorer's models), keeping what is in
+     * use when a new one fails (having logged why). NULL: SIGHUP is logged
+     * (reload.unsupported) and changes nothing. */
+    void (*reload)(void *arg);
     void (*fini)(void *arg); /* frees what prepare and start made; runs always */
     void *arg;
 };

@@ -50,6 +50,8 @@ struct txparts;
 #define TXPARTS_TOPICS_MAX STAGE_TOPICS_MAX /* topics of one consumer */
 #define TXPARTS_BACKOFF_MIN_MS 250          /* the sink's reconnect backoff */
 #define TXPARTS_BACKOFF_MAX_MS 5000
+/* An event moves its partition's clock at most this far past its receive time. */
+#define TXPARTS_CLOCK_AHEAD_MS 60000
 
 /* What this replica knows of a partition while it holds it. */
 struct txpart {
@@ -169,6 +171,13 @@ void txparts_committed(struct txparts *tp, const struct txparts_batch *b, const 
 int txparts_store_offsets(struct txparts *tp, const struct txparts_batch *b,
                           long long started_mono_ms);
 
+/* Partition part of topic's clock now (txparts_clock_ms): its latest event
+ * time applied, moved on by the monotonic time passed since it was raised
+ * only while the partition is caught up with the high watermark its
+ * consumer last fetched. 0 when the partition is not known or has no
+ * clock yet (nothing applied with a time). */
+long long txparts_clock(struct txparts *tp, const char *topic, int32_t part);
+
 /* ---- pure parts ---- */
 
 /* Empties b. */
@@ -212,5 +221,27 @@ long long txparts_reset_to(long long low);
 /* The wait before the next connection attempt after one that waited
  * prev_ms (0: the first failure). Pure. */
 long long txparts_backoff_ms(long long prev_ms);
+
+/* A partition's clock, what work falls due by (sessions going idle,
+ * warnings of silent visitors): the latest event time applied (stream_ms,
+ * raised at raised_mono on the monotonic clock), moved on by the time
+ * passed since (now_mono) only while the partition is caught up (every
+ * message up to its high watermark applied): a quiet stream still makes
+ * things fall due, but while a backlog is read the clock is the events'
+ * alone, so what falls due when depends on the event stream and not on how
+ * fast or in which batches it was read. Never backwards. Pure. */
+long long txparts_clock_ms(long long stream_ms, long long raised_mono, long long now_mono,
+                           bool caught_up);
+
+/* Whether a partition is caught up: applied (the first offset not applied)
+ * at or past high (its high watermark as last fetched; -1: not known, so
+ * not caught up). Pure. */
+bool txparts_caught_up(long long applied, long long high);
+
+/* How far an event moves its partition's clock: its time (event_ms), but
+ * at most TXPARTS_CLOCK_AHEAD_MS past the time the collector received it
+ * (received_ms; 0 or less: not known, no cap), so one client clock far
+ * ahead does not make a partition's work fall due early. Pure. */
+long long txparts_event_clock_ms(long long event_ms, long long received_ms);
 
 #endif
