@@ -161,7 +161,7 @@ static void test_late_and_bounce(void **state)
     (void)state;
 
     prof_init(&p, "fp-2");
-    assert_false(prof_close_session(&p, &st));               /* nothing to close */
+    assert_false(prof_close_session(&p, &st));                  /* nothing to close */
     long long t0 = tz_days_from_civil(2026, 6, 3) * 86400000LL; /* a Wednesday */
     play(&p, ps, "a", t0 + 60000, "page_view", "blog", "{}");
     /* A late page view (before the last) counts but moves no time. */
@@ -173,7 +173,7 @@ static void test_late_and_bounce(void **state)
     expect_feature(x, LEAD_F_SPECIAL_DAY, 0);
     assert_int_equal(p.first_seen_ms, t0);
     assert_true(prof_close_session(&p, &st));
-    assert_false(st.bounced);                     /* two page views */
+    assert_false(st.bounced);                  /* two page views */
     assert_false(prof_close_session(&p, &st)); /* once only */
 
     /* One page view: a bounce. A gap beyond the cap counts as the cap. */
