@@ -638,7 +638,6 @@ static int sc_done(struct scorer_daemon *d)
             stage_count_deadletters(d->rt, 1);
         }
     }
-    metric_add(d->m.updates, (double)d->nupdates);
     d->pages_dirty = false;
     if (txparts_store_offsets(d->tp, &d->batch, d->started_mono) != 0) {
         log_error("scorer.out_of_memory", LOG_STR("where", "offsets"));
