@@ -361,13 +361,19 @@ static int kafka_conf_set_consumer_bounds(rd_kafka_conf_t *conf,
                                           const struct kafka_consumer_opts *o, char *err,
                                           size_t errlen)
 {
-    char session[32], heartbeat[32], queued_kb[32], fetch_bytes[32];
+    char session[32], heartbeat[32], queued_kb[32], fetch_bytes[32], fetch_wait[32];
 
     if (o->session_timeout_ms > 0) {
         snprintf(session, sizeof(session), "%d", o->session_timeout_ms);
         snprintf(heartbeat, sizeof(heartbeat), "%d", o->session_timeout_ms / 3);
         if (kafka_conf_set(conf, "session.timeout.ms", session, err, errlen) != 0 ||
             kafka_conf_set(conf, "heartbeat.interval.ms", heartbeat, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    if (o->fetch_wait_ms > 0) {
+        snprintf(fetch_wait, sizeof(fetch_wait), "%d", o->fetch_wait_ms);
+        if (kafka_conf_set(conf, "fetch.wait.max.ms", fetch_wait, err, errlen) != 0) {
             return -1;
         }
     }

@@ -60,6 +60,10 @@ static const struct config_var stage_rows[] = {
      "consumer group session timeout: how soon a dead replica's partitions move",
      F(group_session_timeout_ms), 0},
     {"_PREFETCH_MB", CONFIG_INT, "32", 1, 1024, NULL, NULL, F(prefetch_mb), 0},
+    {"_FETCH_WAIT_MS", CONFIG_INT, "10", 1, 5000, NULL,
+     "how long a fetch finding no message waits at the broker: the most an event waits for a "
+     "quiet consumer (librdkafka's default is 500)",
+     F(fetch_wait_ms), 0},
 };
 
 #define NSERVICE_ROWS (sizeof(service_rows) / sizeof(service_rows[0]))
@@ -106,9 +110,12 @@ static void service_stage_rows(struct service_table *t, const struct service *sv
         st->group_help != NULL ? st->group_help
                                : "Kafka consumer group, shared by replicas; a new group starts "
                                  "from the oldest message kept",
-        st->batch_help, NULL, NULL,
-        st->prefetch_help != NULL ? st->prefetch_help : "messages fetched ahead, in MB"};
-    const char *def[NSTAGE_ROWS] = {st->group, st->batch, NULL, NULL, NULL};
+        st->batch_help,
+        NULL,
+        NULL,
+        st->prefetch_help != NULL ? st->prefetch_help : "messages fetched ahead, in MB",
+        NULL};
+    const char *def[NSTAGE_ROWS] = {st->group, st->batch, NULL, NULL, NULL, NULL};
 
     for (size_t i = 0; i < NSTAGE_ROWS; i++) {
         struct config_var *r = &t->rows[t->n];
@@ -156,6 +163,7 @@ void service_stage_opts(const struct service_config *sc, struct stage_opts *o)
     o->linger_ms = (int)sc->linger_ms;
     o->group_session_timeout_ms = (int)sc->group_session_timeout_ms;
     o->prefetch_mb = (int)sc->prefetch_mb;
+    o->fetch_wait_ms = (int)sc->fetch_wait_ms;
 }
 
 /* --help, --version, the one-shot flag. Returns 1 when printed (exit 0),

@@ -438,6 +438,7 @@ static int stage_clients(struct stage *s, char *err, size_t errlen)
                                      .topics = s->topics,
                                      .session_timeout_ms = o->group_session_timeout_ms,
                                      .prefetch_mb = o->prefetch_mb,
+                                     .fetch_wait_ms = o->fetch_wait_ms,
                                      .debug = o->kafka_debug,
                                      .on_revoke = stage_on_revoke,
                                      .revoke_arg = s};

@@ -134,6 +134,10 @@ struct kafka_consumer_opts {
      * reached, so it also caps throughput at about that many MB a second.
      * 0: librdkafka's defaults. */
     int prefetch_mb;
+    /* How long a fetch with no message waits at the broker (fetch.wait.max.ms):
+     * what an event waits at most for a quiet consumer to take it. 0:
+     * librdkafka's default (500). */
+    int fetch_wait_ms;
     /* Called from inside kafka_consumer_poll (on the polling thread) when
      * partitions are being revoked, before the stored offsets are committed:
      * the place to wait for work in flight and store its offsets. Stores for

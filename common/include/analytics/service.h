@@ -41,6 +41,7 @@ struct service_config {
     long long linger_ms;
     long long group_session_timeout_ms;
     long long prefetch_mb;
+    long long fetch_wait_ms;
 };
 
 /* The rows a daemon takes beyond the always-shared ones. */
@@ -53,7 +54,8 @@ enum service_uses {
 };
 
 /* A consumer stage's rows, named after the daemon's var_prefix P:
- * P_GROUP, P_BATCH, P_LINGER_MS, P_GROUP_SESSION_TIMEOUT_MS, P_PREFETCH_MB.
+ * P_GROUP, P_BATCH, P_LINGER_MS, P_GROUP_SESSION_TIMEOUT_MS, P_PREFETCH_MB,
+ * P_FETCH_WAIT_MS.
  * Defaults and texts a stage has of its own; the rest is the same for all. */
 struct service_stage {
     const char *group;      /* the default consumer group */

@@ -95,6 +95,7 @@ struct stage_opts {
     int producer_queue_max;    /* messages the producer may hold */
     int group_session_timeout_ms;
     int prefetch_mb;
+    int fetch_wait_ms;       /* a quiet partition's fetch waits this long at the broker */
     struct metrics *metrics; /* borrowed; must not be rendered after stage_free */
     struct stage_ops ops;
     void *arg;
