@@ -274,6 +274,27 @@ start_jb() {
   start_journey_builder "$name" ANALYTICS_JOURNEY_BUILDER_SESSION_IDLE_S=5 "$@"
 }
 
+# ---- scorer ----
+
+# start_scorer NAME [VAR=VALUE...]: starts a scorer against $BROKERS,
+# $PG_DSN and the Redis on $REDIS_PORT (a variable given overrides them),
+# log appended to $T/NAME.log; sets SCORER_PID and SCORER_ADMIN.
+start_scorer() {
+  local name="$1" started
+  shift
+  started="$(grep -c '"event":"scorer.started"' "$T/$name.log" 2>/dev/null)"
+  env ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_PG_DSN="${PG_DSN:-}" \
+    ANALYTICS_REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6379}/0" \
+    ANALYTICS_SCORER_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_SCORER_GROUP_SESSION_TIMEOUT_MS=6000 \
+    "$@" "$BIN/analytics-scorer" 2>>"$T/$name.log" &
+  SCORER_PID=$!
+  ITEST_PIDS+=("$SCORER_PID")
+  if ! wait_for 15 log_count_above "$T/$name.log" scorer.started "${started:-0}"; then
+    echo "scorer $name did not start"; cat "$T/$name.log"; exit 1
+  fi
+  SCORER_ADMIN="$(grep '"event":"scorer.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+}
+
 # ---- PostgreSQL ----
 
 # shellcheck source=../../scripts/lib/pg.sh

@@ -24,23 +24,6 @@ start_journey_builder jb1
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
 q_is() { [ "$(q "$1")" = "$2" ]; }
 
-# start_scorer NAME [VAR=VALUE...]: a scorer; sets SCORER_PID, SCORER_ADMIN.
-start_scorer() {
-  local name="$1" started
-  shift
-  started="$(grep -c '"event":"scorer.started"' "$T/$name.log" 2>/dev/null)"
-  env ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_PG_DSN="$PG_DSN" \
-    ANALYTICS_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-    ANALYTICS_SCORER_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_SCORER_GROUP_SESSION_TIMEOUT_MS=6000 \
-    "$@" ${SCORER_WRAP:-} "$BIN/analytics-scorer" 2>>"$T/$name.log" &
-  SCORER_PID=$!
-  ITEST_PIDS+=("$SCORER_PID")
-  if ! wait_for 15 log_count_above "$T/$name.log" scorer.started "${started:-0}"; then
-    echo "scorer did not start"; cat "$T/$name.log"; exit 1
-  fi
-  SCORER_ADMIN="$(grep '"event":"scorer.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
-}
-
 start_scorer s1
 check "ready with PostgreSQL, Redis and the broker up" wait_for 20 http_status_is \
   "http://127.0.0.1:$SCORER_ADMIN/readyz" 200

@@ -56,25 +56,14 @@ q_is() { [ "$(q "$1")" = "$2" ]; }
 cp "$SRC/deploy/models/lead.json" "$T/lead.json"
 cp "$SRC/deploy/models/churn.json" "$T/churn.json"
 
-# start_scorer NAME: a scorer; sets SCORER_PID, SCORER_ADMIN.
-start_scorer() {
-  local name="$1" started
-  started="$(grep -c '"event":"scorer.started"' "$T/$name.log" 2>/dev/null)"
-  env ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_PG_DSN="$PG_DSN" \
-    ANALYTICS_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
-    ANALYTICS_SCORER_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_SCORER_GROUP_SESSION_TIMEOUT_MS=6000 \
-    ANALYTICS_SCORER_LEAD_MODEL="$T/lead.json" ANALYTICS_SCORER_CHURN_MODEL="$T/churn.json" \
-    ANALYTICS_SCORER_CHURN_ALERT=$ALERT ANALYTICS_SCORER_LAPSE_DAYS=$LAPSE_DAYS \
-    ${SCORER_WRAP:-} "$BIN/analytics-scorer" 2>>"$T/$name.log" &
-  SCORER_PID=$!
-  ITEST_PIDS+=("$SCORER_PID")
-  if ! wait_for 15 log_count_above "$T/$name.log" scorer.started "${started:-0}"; then
-    echo "scorer did not start"; cat "$T/$name.log"; exit 1
-  fi
-  SCORER_ADMIN="$(grep '"event":"scorer.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+# churn_scorer NAME: a scorer with this test's models, alert and lapse.
+churn_scorer() {
+  start_scorer "$1" ANALYTICS_SCORER_LEAD_MODEL="$T/lead.json" \
+    ANALYTICS_SCORER_CHURN_MODEL="$T/churn.json" ANALYTICS_SCORER_CHURN_ALERT="$ALERT" \
+    ANALYTICS_SCORER_LAPSE_DAYS="$LAPSE_DAYS"
 }
 
-start_scorer s1
+churn_scorer s1
 check "ready" wait_for 20 http_status_is "http://127.0.0.1:$SCORER_ADMIN/readyz" 200
 
 CHROME='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
@@ -176,7 +165,7 @@ check "and so is the hot profile's" \
 
 # A restart, and the clock moving on, do not send it again.
 expect_clean_stop "SIGTERM exits 0" "$SCORER_PID" 10
-start_scorer s2
+churn_scorer s2
 F3="$(fp_on "$PA" fill-c)"
 post_events true "$(ev f3 "$F3" $((due_a + 2 * DAY)) /)"
 check "after a restart the clock moves on" wait_for 30 profile_has "$F3" 1

@@ -57,22 +57,10 @@ done
 # q DSN SQL: one query's rows, unaligned, | between columns.
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$1" -c "$2"; }
 
-# start_scorer NAME DSN REDIS_URL [VAR=VALUE...]: a scorer in group sc-NAME,
-# log appended to $T/NAME.log; sets SCORER_PID and SCORER_ADMIN.
-start_scorer() {
-  local name="$1" dsn="$2" redis="$3" started
-  shift 3
-  started="$(grep -c '"event":"scorer.started"' "$T/$name.log" 2>/dev/null)"
-  env ANALYTICS_KAFKA_BROKERS="$BROKERS" ANALYTICS_PG_DSN="$dsn" ANALYTICS_REDIS_URL="$redis" \
-    ANALYTICS_SCORER_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_SCORER_GROUP="sc-$name" \
-    ANALYTICS_SCORER_BATCH="$BATCH" ANALYTICS_SCORER_GROUP_SESSION_TIMEOUT_MS=4000 \
-    "$@" "$BIN/analytics-scorer" 2>>"$T/$name.log" &
-  SCORER_PID=$!
-  ITEST_PIDS+=("$SCORER_PID")
-  if ! wait_for 15 log_count_above "$T/$name.log" scorer.started "${started:-0}"; then
-    echo "scorer $name did not start"; cat "$T/$name.log"; exit 1
-  fi
-  SCORER_ADMIN="$(grep '"event":"scorer.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+# rel_scorer NAME DSN REDIS_URL: a scorer of its own group and database.
+rel_scorer() {
+  start_scorer "$1" ANALYTICS_PG_DSN="$2" ANALYTICS_REDIS_URL="$3" ANALYTICS_SCORER_GROUP="sc-$1" \
+    ANALYTICS_SCORER_BATCH="$BATCH" ANALYTICS_SCORER_GROUP_SESSION_TIMEOUT_MS=4000
 }
 
 # sc_metric PORT NAME / sc_metric_is PORT NAME VALUE: a scorer's metric.
@@ -128,13 +116,13 @@ same() {
 }
 
 start_enricher e1
-start_scorer r "$DSN_R" "redis://127.0.0.1:$REDIS1/1"
+rel_scorer r "$DSN_R" "redis://127.0.0.1:$REDIS1/1"
 R_PID="$SCORER_PID" R_ADMIN="$SCORER_ADMIN"
-start_scorer k "$DSN_K" "redis://127.0.0.1:$REDIS1/2"
+rel_scorer k "$DSN_K" "redis://127.0.0.1:$REDIS1/2"
 K_PID="$SCORER_PID"
-start_scorer p "$PG2_DSN" "redis://127.0.0.1:$REDIS1/3"
+rel_scorer p "$PG2_DSN" "redis://127.0.0.1:$REDIS1/3"
 P_PID="$SCORER_PID" P_ADMIN="$SCORER_ADMIN"
-start_scorer d "$DSN_D" "redis://127.0.0.1:$REDIS2/0"
+rel_scorer d "$DSN_D" "redis://127.0.0.1:$REDIS2/0"
 D_PID="$SCORER_PID" D_ADMIN="$SCORER_ADMIN"
 for x in R:"$R_ADMIN" P:"$P_ADMIN" D:"$D_ADMIN"; do
   check "${x%%:*} is ready" wait_for 20 ready_is "${x#*:}" 200
@@ -154,7 +142,7 @@ for at in 600 1600; do
   wait "$K_PID" 2>/dev/null
   n="$(applied "$DSN_K")"
   check "K killed mid-stream ($n of $EVENTS applied)" test "$n" -lt "$EVENTS"
-  start_scorer k "$DSN_K" "redis://127.0.0.1:$REDIS1/2"
+  rel_scorer k "$DSN_K" "redis://127.0.0.1:$REDIS1/2"
   K_PID="$SCORER_PID"
 done
 
