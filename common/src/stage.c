@@ -98,16 +98,18 @@ static void stage_watch_lag(struct stage *s)
         return;
     }
     s->lag_at_ms = now;
-    int n = kafka_consumer_assignment(s->consumer, parts, STAGE_PARTS_MAX);
-    for (int i = 0; i < n; i++) {
-        int64_t high = -1, pos = -1;
-        if (kafka_consumer_fetched_high(s->consumer, s->topics[0], parts[i], &high) != 0 ||
-            kafka_consumer_position(s->consumer, s->topics[0], parts[i], &pos) != 0) {
-            continue;
+    for (size_t t = 0; t < s->ntopics; t++) {
+        const char *topic = s->topics[t];
+        int n = kafka_consumer_assignment_of(s->consumer, topic, parts, STAGE_PARTS_MAX);
+        for (int i = 0; i < n; i++) {
+            int64_t high = -1, pos = -1;
+            if (kafka_consumer_fetched_high(s->consumer, topic, parts[i], &high) != 0 ||
+                kafka_consumer_position(s->consumer, topic, parts[i], &pos) != 0) {
+                continue;
+            }
+            snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", topic, (int)parts[i]);
+            metric_family_set(s->lag, labels, high > pos ? (double)(high - pos) : 0.0);
         }
-        snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", s->topics[0],
-                 (int)parts[i]);
-        metric_family_set(s->lag, labels, high > pos ? (double)(high - pos) : 0.0);
     }
 }
 

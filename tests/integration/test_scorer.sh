@@ -68,6 +68,8 @@ check "lead score within 0..100 and reasons given" q_is \
 check "the bot has no profile" q_is "SELECT count(*) FROM user_behavior_profiles WHERE fingerprint = 'fp-bot'" 0
 check "the bot's events are counted" wait_for 10 bash -c \
   "[ \"\$(curl -s http://127.0.0.1:$SCORER_ADMIN/metrics | awk '\$1 == \"analytics_scorer_bot_events_total\" {print \$2}')\" = 2 ]"
+check "the consumer lag of each topic's partitions, under its own name" wait_for 15 bash -c \
+  "curl -s http://127.0.0.1:$SCORER_ADMIN/metrics | grep -q '^analytics_scorer_consumer_lag{topic=\"analytics.journeys\",partition=\"[0-9]\"}' && curl -s http://127.0.0.1:$SCORER_ADMIN/metrics | grep -q '^analytics_scorer_consumer_lag{topic=\"analytics.events.enriched\"'"
 check "ScoreUpdates on scores, one per scoring event" test "$(topic_count analytics.scores)" -ge 5
 dump analytics.scores score >"$T/scores.jsonl" 2>/dev/null
 expect_eq "each names the visitor, a cause and the models" "fp-hand" \

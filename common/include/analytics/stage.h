@@ -18,7 +18,7 @@
  * Shared metrics, under the daemon's prefix P (e.g. analytics_enricher):
  * P_events_consumed_total, P_deadletters_total, P_delivery_failed_total,
  * P_batch_seconds, P_consumer_paused, and P_consumer_lag{topic,partition}
- * (the assigned partitions of the first topic, refreshed once a second,
+ * (the assigned partitions of every topic, refreshed once a second,
  * cleared on a revoke). Shared log events (with svc):
  * stage.consumption_paused, stage.resumed, stage.message_while_paused,
  * stage.batch_dropped, stage.batch_unfinished, stage.batch_undelivered,
