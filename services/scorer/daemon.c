@@ -80,6 +80,15 @@ static void sc_register_metrics(struct scorer_daemon *d)
                                          NULL);
 }
 
+/* Empties the batch's visitors and their index. */
+static void sc_entries_clear(struct scorer_daemon *d)
+{
+    if (d->nentries > 0) {
+        memset(d->index, 0, d->index_cap * sizeof(*d->index));
+    }
+    d->nentries = 0;
+}
+
 /* ---- the batch ---- */
 
 static void sc_release(struct scorer_daemon *d)
@@ -91,7 +100,8 @@ static void sc_release(struct scorer_daemon *d)
     for (size_t i = 0; i < d->nupdates; i++) {
         free(d->updates[i].buf);
     }
-    d->nslots = d->nentries = d->nupdates = 0;
+    sc_entries_clear(d);
+    d->nslots = d->nupdates = 0;
 }
 
 void scorer_daemon_reset_attempt(struct scorer_daemon *d)
@@ -100,7 +110,8 @@ void scorer_daemon_reset_attempt(struct scorer_daemon *d)
         free(d->updates[i].buf);
     }
     d->nupdates = 0;
-    d->nentries = 0;
+    d->n_scored = d->n_bots = d->n_loaded = d->n_explained = 0;
+    sc_entries_clear(d);
     for (size_t i = 0; i < d->nslots; i++) {
         d->slots[i].entry = -1;
     }
@@ -166,13 +177,25 @@ static bool sc_is_bot(const Analytics__V1__EnrichedEvent *ev)
 
 /* A linear scan: a batch holds a few thousand visitors at most, and the
  * scan is cheap next to scoring. */
+/* The index slot of fp: its entry's, or the empty one it would take. */
+static uint32_t *sc_slot_of(struct scorer_daemon *d, const char *fp)
+{
+    size_t mask = d->index_cap - 1, i = (size_t)prof_page_hash(fp, NULL) & mask;
+
+    while (d->index[i] != 0 && strcmp(d->entries[d->index[i] - 1].v.p.fingerprint, fp) != 0) {
+        i = (i + 1) & mask;
+    }
+    return &d->index[i];
+}
+
 int scorer_daemon_entry(struct scorer_daemon *d, const char *fp, int partition)
 {
-    for (size_t i = d->nentries; i-- > 0;) {
-        if (strcmp(d->entries[i].v.p.fingerprint, fp) == 0) {
-            return (int)i;
-        }
+    uint32_t *slot = sc_slot_of(d, fp);
+
+    if (*slot != 0) {
+        return (int)*slot - 1;
     }
+    *slot = (uint32_t)d->nentries + 1;
     struct sc_entry *e = &d->entries[d->nentries];
     memset(e, 0, sizeof(*e));
     e->partition = partition;
@@ -189,10 +212,11 @@ static void sc_loaded(void *arg, const char *fp, const char *state)
     struct scorer_daemon *d = arg;
     char why[256];
 
-    for (size_t i = 0; i < d->nentries; i++) {
-        struct sc_entry *e = &d->entries[i];
-        if (e->known || strcmp(e->v.p.fingerprint, fp) != 0) {
-            continue;
+    uint32_t *slot = sc_slot_of(d, fp);
+    if (*slot != 0) {
+        struct sc_entry *e = &d->entries[*slot - 1];
+        if (e->known) {
+            return;
         }
         if (prof_decode(state, &e->v.p, why, sizeof(why)) != 0 ||
             strcmp(e->v.p.fingerprint, fp) != 0) {
@@ -200,7 +224,7 @@ static void sc_loaded(void *arg, const char *fp, const char *state)
             prof_init(&e->v.p, fp);
         }
         e->known = true;
-        metric_add(d->m.loaded, 1);
+        d->n_loaded++;
     }
 }
 
@@ -368,7 +392,7 @@ int scorer_daemon_score(struct scorer_daemon *d, struct sc_entry *e, unsigned ch
         x->persona = r->persona;
         memcpy(x->reasons, r->reasons, sizeof(x->reasons));
         x->nreasons = (int)r->nreasons;
-        metric_add(d->m.explained, 1);
+        d->n_explained++;
     } else {
         memcpy(r->reasons, x->reasons, sizeof(r->reasons));
         r->nreasons = (size_t)x->nreasons;
@@ -404,7 +428,7 @@ static int sc_apply_event(struct scorer_daemon *d, struct sc_slot *s)
     e->partition = s->m.partition; /* the events' partition: the warning's clock */
     e->last_event_id = s->ev->event_id;
     e->last_event_ms = s->ev->event_ts_ms;
-    metric_add(d->m.scored, 1);
+    d->n_scored++;
     if (rc == PGSINK_OK && (changed & (PROFILE_FEATURES | PROFILE_NEW_SESSION)) != 0) {
         rc = scorer_daemon_score(d, e, changed, s->ev->event_id, s->ev->event_ts_ms, NULL);
     }
@@ -440,7 +464,7 @@ static int sc_apply(struct scorer_daemon *d, int64_t *stream)
         struct sc_slot *s = &d->slots[i];
         long long ts = 0;
         if (s->kind == SC_EVENT && sc_is_bot(s->ev)) {
-            metric_add(d->m.bots, 1); /* a crawler's clock moves no warning */
+            d->n_bots++; /* a crawler's clock moves no warning */
         } else if (s->kind == SC_EVENT) {
             rc = sc_apply_event(d, s);
             ts = txparts_event_clock_ms(s->ev->event_ts_ms, s->ev->received_ts_ms);
@@ -620,11 +644,16 @@ void scorer_daemon_committed(struct scorer_daemon *d)
                       sizeof(e->v));
     }
     metric_add(d->m.updates, (double)d->nupdates);
+    metric_add(d->m.scored, (double)d->n_scored);
+    metric_add(d->m.bots, (double)d->n_bots);
+    metric_add(d->m.loaded, (double)d->n_loaded);
+    metric_add(d->m.explained, (double)d->n_explained);
+    d->n_scored = d->n_bots = d->n_loaded = d->n_explained = 0;
     for (size_t i = 0; i < d->nupdates; i++) {
         free(d->updates[i].buf);
     }
     d->nupdates = 0;
-    d->nentries = 0;
+    sc_entries_clear(d);
 }
 
 /* After the commit: the profiles into the cache, the offsets to the stage. */
@@ -924,13 +953,16 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
     d->handover = sc_handover_new();
     d->slots = calloc(n, sizeof(*d->slots));
     d->entries = calloc(n, sizeof(*d->entries));
+    for (d->index_cap = 64; d->index_cap < 2 * n; d->index_cap *= 2) {
+    }
+    d->index = calloc(d->index_cap, sizeof(*d->index));
     d->updates = calloc(n, sizeof(*d->updates));
     d->cache = lru_new(o->visitor_cache);
     d->pages = pagestats_new();
     d->sink = pgsink_new(o->pg_dsn, "analytics-scorer", "scorer_offsets");
     d->store = d->sink != NULL ? sstore_new(d->sink) : NULL;
-    if (d->slots == NULL || d->entries == NULL || d->updates == NULL || d->cache == NULL ||
-        d->pages == NULL || d->store == NULL || d->handover == NULL) {
+    if (d->slots == NULL || d->entries == NULL || d->index == NULL || d->updates == NULL ||
+        d->cache == NULL || d->pages == NULL || d->store == NULL || d->handover == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
@@ -975,6 +1007,7 @@ void scorer_daemon_free(struct scorer_daemon *d)
     pagestats_free(d->pages);
     free(d->slots);
     free(d->entries);
+    free(d->index);
     free(d->updates);
     scorer_models_fini(&d->models);
     sc_handover_free(d->handover);

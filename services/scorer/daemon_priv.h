@@ -91,6 +91,11 @@ struct scorer_daemon {
     size_t nslots;
     struct sc_entry *entries;
     size_t nentries;
+    uint32_t *index;  /* fingerprint -> entry + 1, open addressing; index_cap slots */
+    size_t index_cap; /* a power of two, at least twice the entries' room */
+    /* What the attempt in hand counted, added to the metrics at its commit
+     * (a batch tried again counts once). */
+    long long n_scored, n_bots, n_loaded, n_explained;
     struct sc_update *updates;
     size_t nupdates;
     long long started_mono;

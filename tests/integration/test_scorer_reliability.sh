@@ -215,6 +215,13 @@ scores="$("$BIN/analytics-dump" --brokers "$BROKERS" --topic analytics.scores --
 check "ScoreUpdates: $scores for 4 x $preds predictions, a batch repeated at most per kill or outage" \
   test "$scores" -ge $((4 * preds)) -a "$scores" -le $((4 * preds + 4 * BATCH))
 
+# Counters count what was committed: a batch tried again after PostgreSQL
+# or Redis came back is not counted twice.
+for m in analytics_scorer_events_scored_total analytics_scorer_bot_events_total; do
+  expect_eq "P's and D's $m equal R's" "$(sc_metric "$R_ADMIN" $m) $(sc_metric "$R_ADMIN" $m)" \
+    "$(sc_metric "$P_ADMIN" $m) $(sc_metric "$D_ADMIN" $m)"
+done
+
 # ---- SIGTERM ----
 for x in R:"$R_PID" K:"$K_PID" P:"$P_PID" D:"$D_PID"; do
   expect_clean_stop "${x%%:*} exits 0 on SIGTERM within 10 s" "${x#*:}"
