@@ -83,7 +83,7 @@ static void sc_register_metrics(struct scorer_daemon *d)
 /* Empties the batch's visitors and their index. */
 static void sc_entries_clear(struct scorer_daemon *d)
 {
-    if (d->nentries > 0) {
+    if (d->nentries > 0 && d->index != NULL) {
         memset(d->index, 0, d->index_cap * sizeof(*d->index));
     }
     d->nentries = 0;
