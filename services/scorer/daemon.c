@@ -6,7 +6,6 @@
  */
 #include "daemon_priv.h"
 
-#include "analytics/deadletter.h"
 #include "analytics/errbuf.h"
 #include "analytics/kafka.h"
 #include "analytics/lifecycle.h"
@@ -29,14 +28,11 @@
 #include <string.h>
 #include <time.h>
 
-#define SC_FLUSH_MS 10000        /* scores awaited before a commit */
 #define SC_REDIS_TIMEOUT_MS 1000 /* one Redis command */
 #define SC_PAGES_EVERY_MS 60000  /* page statistics read back this often */
 #define SC_REDIS_CHECK_MS 1000   /* Redis pinged between batches this often */
 #define SC_EXPLAIN_MOVE 5        /* a lead score this far from the last explained: explain */
-#define SC_KEY_MAX 320           /* a Redis key's bytes */
 #define SC_DAY_MS 86400000.0
-#define SC_MODELS_CHECK_MS 1000 /* the churn model's file looked at this often */
 
 /* One prediction's time (features, lead, churn, persona), in seconds. */
 static const double sc_predict_bounds[] = {2.5e-6,  5e-6,   7.5e-6, 10e-6,  12.5e-6, 15e-6,
@@ -367,7 +363,7 @@ static bool sc_explain_due(const struct profile_explained *x, const struct score
            abs(r->lead_score - x->score) >= SC_EXPLAIN_MOVE || r->persona != x->persona;
 }
 
-static const char *sc_persona(const struct scorer_daemon *d, int persona)
+const char *scorer_daemon_persona(const struct scorer_daemon *d, int persona)
 {
     const struct persona_model *pm = d->models.m.personas;
 
@@ -399,7 +395,7 @@ int scorer_daemon_score(struct scorer_daemon *d, struct sc_entry *e, unsigned ch
     }
     e->scored = true;
     e->stale = false;
-    const char *persona = sc_persona(d, r->persona);
+    const char *persona = scorer_daemon_persona(d, r->persona);
     struct sc_update *u = &d->updates[d->nupdates];
     if (outputs_score_update(&v->p, r, persona, cause_id, ts_ms, extra_reason, &u->buf, &u->len) !=
         0) {
@@ -499,7 +495,7 @@ static void sc_stage_rows(struct scorer_daemon *d)
         struct sstore_visitor sv = {
             .p = &e->v.p,
             .r = e->scored ? &e->r : NULL,
-            .persona = e->scored ? sc_persona(d, e->r.persona) : NULL,
+            .persona = e->scored ? scorer_daemon_persona(d, e->r.persona) : NULL,
             .partition = e->partition,
             .last_event_id = e->last_event_id,
             .last_event_ms = e->last_event_ms,
@@ -508,132 +504,6 @@ static void sc_stage_rows(struct scorer_daemon *d)
         };
         sstore_add_visitor(d->store, &sv);
     }
-}
-
-/* ---- outputs ---- */
-
-static int sc_send_deadletter(struct scorer_daemon *d, const struct sc_slot *s)
-{
-    struct deadletter_src src = {
-        .service = "analytics-scorer",
-        .topic = s->m.topic,
-        .partition = s->m.partition,
-        .offset = s->m.offset,
-        .code = s->dead_code,
-        .reason = strcmp(s->dead_code, "undecodable") == 0 ? "not a message of its topic's type"
-                                                           : "no fingerprint",
-        .original = s->m.payload,
-        .len = s->m.len,
-        .content_type = "application/x-protobuf",
-        .ts_ms = lifecycle_now_ms(),
-    };
-    size_t len = 0;
-    uint8_t *buf = deadletter_pack(&src, &len);
-
-    if (buf == NULL) {
-        return -1;
-    }
-    int rc = stage_send(d->rt, d->o.topic_deadletter, NULL, buf, len, SC_FLUSH_MS);
-    free(buf);
-    return rc;
-}
-
-/* Queues the scores and dead letters. Returns STAGE_DONE or STAGE_WAIT_BROKER. */
-static enum stage_step sc_produce(struct scorer_daemon *d)
-{
-    d->failures_before = stage_delivery_failures(d->rt);
-    for (size_t i = 0; i < d->nupdates; i++) {
-        const struct sc_update *u = &d->updates[i];
-        if (stage_send(d->rt, d->o.topic_scores, d->entries[u->entry].v.p.fingerprint, u->buf,
-                       u->len, SC_FLUSH_MS) != 0) {
-            return STAGE_WAIT_BROKER;
-        }
-    }
-    for (size_t i = 0; i < d->nslots; i++) {
-        if (d->slots[i].kind == SC_DEAD && sc_send_deadletter(d, &d->slots[i]) != 0) {
-            return STAGE_WAIT_BROKER;
-        }
-    }
-    return STAGE_DONE;
-}
-
-/* Writes the scored visitors' hot profiles. Returns 0, or -1 when Redis
- * failed (the batch waits for it). */
-static int sc_redis(struct scorer_daemon *d)
-{
-    size_t n = 0;
-    struct outputs_hash *hs = malloc((d->nentries + 1) * sizeof(*hs));
-    struct redis_hash *rh = malloc((d->nentries + 1) * sizeof(*rh));
-    char(*keys)[SC_KEY_MAX] = malloc((d->nentries + 1) * sizeof(*keys));
-    int *results = malloc((d->nentries + 1) * sizeof(*results));
-    int rc = -1;
-
-    if (hs == NULL || rh == NULL || keys == NULL || results == NULL) {
-        goto out;
-    }
-    for (size_t i = 0; i < d->nentries; i++) {
-        const struct sc_entry *e = &d->entries[i];
-        if (!e->scored) {
-            continue;
-        }
-        snprintf(keys[n], SC_KEY_MAX, "%sprofile:%s", d->o.key_prefix, e->v.p.fingerprint);
-        outputs_hash(&e->v.p, &e->r, sc_persona(d, e->r.persona), &hs[n]);
-        rh[n] = (struct redis_hash){keys[n], hs[n].fields, hs[n].values, hs[n].n};
-        n++;
-    }
-    rc = redis_hset_px_many(d->redis, rh, n, d->o.profile_ttl_ms, results);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = results[i] == 0 ? 0 : -1;
-    }
-out:
-    if (rc != 0) {
-        metric_add(d->m.redis_errors, 1);
-        if (atomic_exchange(&d->redis_up, false)) {
-            log_warn("scorer.redis_unavailable",
-                     LOG_STR("error", redis_client_last_error(d->redis)));
-        }
-    } else if (!atomic_exchange(&d->redis_up, true)) {
-        log_info("scorer.redis_available");
-    }
-    free(hs);
-    free(rh);
-    free(keys);
-    free(results);
-    return rc;
-}
-
-int scorer_daemon_transact(struct scorer_daemon *d, const struct txparts_batch *parts,
-                           const int64_t *stream, enum stage_step *wait)
-{
-    int rc = pgsink_begin(d->sink);
-
-    *wait = STAGE_DONE;
-    if (rc == PGSINK_OK) {
-        rc = txparts_fence(d->tp, parts);
-    }
-    if (rc == PGSINK_OK) {
-        rc = sstore_write(d->store);
-    }
-    if (rc == PGSINK_OK && stream != NULL) {
-        rc = txparts_set(d->tp, parts, stream);
-    }
-    if (rc == PGSINK_OK && (sc_produce(d) != STAGE_DONE ||
-                            !stage_sends_acked(d->rt, d->failures_before, SC_FLUSH_MS))) {
-        *wait = STAGE_WAIT_BROKER;
-    } else if (rc == PGSINK_OK && sc_redis(d) != 0) {
-        *wait = STAGE_WAIT_BACKEND;
-    }
-    if (*wait != STAGE_DONE) {
-        pgsink_rollback(d->sink);
-        return PGSINK_OK;
-    }
-    if (rc == PGSINK_OK) {
-        rc = pgsink_commit(d->sink);
-    }
-    if (rc == PGSINK_OK && stream != NULL) {
-        txparts_committed(d->tp, parts, stream);
-    }
-    return rc;
 }
 
 void scorer_daemon_committed(struct scorer_daemon *d)
@@ -756,93 +626,6 @@ static enum stage_step sc_process_cb(void *arg, const struct stage_batch *sb)
     return sc_process(d);
 }
 
-/* ---- models ---- */
-
-/* Takes the models in ms in place of those in use (the consumer thread's
- * own), and says so. */
-static void sc_take_models(struct scorer_daemon *d, struct scorer_models *ms, const char *trigger)
-{
-    unsigned which = scorer_models_take(&d->models, ms);
-    const struct score_models *m = &d->models.m;
-
-    if (which == 0) {
-        return;
-    }
-    metric_add(d->m.reloads, 1);
-    log_info("scorer.models_reloaded", LOG_STR("trigger", trigger),
-             LOG_BOOL("lead", (which & (1u << SCORER_MODEL_LEAD)) != 0),
-             LOG_BOOL("churn", (which & (1u << SCORER_MODEL_CHURN)) != 0),
-             LOG_BOOL("personas", (which & (1u << SCORER_MODEL_PERSONAS)) != 0),
-             LOG_STR("lead_version", m->lead != NULL ? lead_model_version(m->lead) : ""),
-             LOG_STR("churn_version", m->have_churn ? m->churn.model_version : ""),
-             LOG_STR("persona_version", m->personas != NULL ? m->personas->version : ""));
-}
-
-void scorer_daemon_reload(struct scorer_daemon *d, struct scorer_models *ms, int failed)
-{
-    struct sc_handover *h = d->handover;
-
-    metric_add(d->m.reload_failures, failed);
-    pthread_mutex_lock(&h->mu);
-    (void)scorer_models_take(&h->pending, ms);
-    pthread_mutex_unlock(&h->mu);
-}
-
-static struct sc_handover *sc_handover_new(void)
-{
-    struct sc_handover *h = calloc(1, sizeof(*h));
-
-    if (h != NULL && pthread_mutex_init(&h->mu, NULL) != 0) {
-        free(h);
-        h = NULL;
-    }
-    return h;
-}
-
-static void sc_handover_free(struct sc_handover *h)
-{
-    if (h == NULL) {
-        return;
-    }
-    scorer_models_fini(&h->pending);
-    pthread_mutex_destroy(&h->mu);
-    free(h);
-}
-
-/* Between batches: the models handed over, and the churn model again when
- * its file was replaced (analytics-train bgnbd --from-db refits it on a
- * schedule). A file that fails to load is logged once per version of it;
- * the model in use stays. */
-static void sc_models(struct scorer_daemon *d, long long now)
-{
-    struct scorer_models ms = {0};
-    struct fileio_stamp st;
-    char why[512];
-
-    pthread_mutex_lock(&d->handover->mu);
-    (void)scorer_models_take(&ms, &d->handover->pending);
-    pthread_mutex_unlock(&d->handover->mu);
-    sc_take_models(d, &ms, "sighup");
-    if (now < d->models_at_mono || d->o.churn_model_path == NULL) {
-        return;
-    }
-    d->models_at_mono = now + SC_MODELS_CHECK_MS;
-    if (fileio_stamp(d->o.churn_model_path, &st) != 0 ||
-        fileio_stamp_same(&st, &d->models.churn_stamp) ||
-        fileio_stamp_same(&st, &d->churn_failed)) {
-        return; /* gone (being replaced, say), unchanged, or known bad */
-    }
-    if (scorer_models_load(&ms, SCORER_MODEL_CHURN, d->o.churn_model_path, why, sizeof(why)) != 0) {
-        d->churn_failed = st;
-        metric_add(d->m.reload_failures, 1);
-        log_error("scorer.reload_failed", LOG_STR("variable", "ANALYTICS_SCORER_CHURN_MODEL"),
-                  LOG_STR("path", d->o.churn_model_path), LOG_STR("error", why),
-                  LOG_STR("keeping", "the model in use"));
-        return;
-    }
-    sc_take_models(d, &ms, "file_changed");
-}
-
 /* Between batches: reconnect, the models, the page statistics read back
  * once a minute, and the churn warnings falling due. */
 static enum stage_step sc_tick(void *arg)
@@ -851,7 +634,7 @@ static enum stage_step sc_tick(void *arg)
     enum stage_step st = txparts_connect(d->tp);
     long long now = lifecycle_mono_ms();
 
-    sc_models(d, now);
+    scorer_daemon_models(d, now);
     if (st != STAGE_DONE) {
         return st;
     }
@@ -950,7 +733,7 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
         return NULL;
     }
     d->o = *o;
-    d->handover = sc_handover_new();
+    d->handover = scorer_daemon_handover_new();
     d->slots = calloc(n, sizeof(*d->slots));
     d->entries = calloc(n, sizeof(*d->entries));
     for (d->index_cap = 64; d->index_cap < 2 * n; d->index_cap *= 2) {
@@ -1010,6 +793,6 @@ void scorer_daemon_free(struct scorer_daemon *d)
     free(d->index);
     free(d->updates);
     scorer_models_fini(&d->models);
-    sc_handover_free(d->handover);
+    scorer_daemon_handover_free(d->handover);
     free(d);
 }

@@ -3,7 +3,8 @@
 
 /*
  * What the files of the scorer's loop share. daemon.c: the stage's
- * callbacks, a batch applied, scored and written, the models swapped in;
+ * callbacks, a batch applied and scored; daemon_out.c: its ScoreUpdates,
+ * hot profiles and transaction; daemon_models.c: the models swapped in;
  * daemon_due.c: the churn warnings falling due between batches. Both run
  * on the consumer thread only, except scorer_daemon_reload's hand-over
  * (struct sc_handover). Not for anyone else: the contract is daemon.h.
@@ -20,6 +21,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+
+#define SC_FLUSH_MS 10000       /* scores awaited before a commit */
+#define SC_KEY_MAX 320          /* a Redis key's bytes */
+#define SC_MODELS_CHECK_MS 1000 /* the churn model's file looked at this often */
 
 /* A visitor as the cache keeps them: the profile, and what was last
  * explained (reasons cost a TreeSHAP, so they are refreshed sparingly). */
@@ -156,5 +161,16 @@ long long scorer_daemon_utc_offset_ms(const struct scorer_daemon *d, long long u
  * in a transaction fenced on them; at most once a second. Between batches
  * only (the tick). */
 enum stage_step scorer_daemon_due(struct scorer_daemon *d);
+
+/* The name of persona index persona in the models in use, or NULL. */
+const char *scorer_daemon_persona(const struct scorer_daemon *d, int persona);
+
+/* The hand-over of models from scorer_daemon_reload, or NULL (no memory). */
+struct sc_handover *scorer_daemon_handover_new(void);
+void scorer_daemon_handover_free(struct sc_handover *h);
+
+/* Between batches: the models handed over taken, and the churn model
+ * loaded again when its file changed (now: lifecycle_mono_ms()). */
+void scorer_daemon_models(struct scorer_daemon *d, long long now);
 
 #endif
