@@ -31,7 +31,7 @@ struct metric_family {
 /* Values are doubles stored as bits in an atomic so updates need no lock. */
 struct metric {
     enum metric_kind kind;
-    const char *name;
+    char *name; /* owned: a copy */
     const char *help;
     const char *labels;
     _Atomic uint64_t bits;
@@ -107,6 +107,7 @@ void metrics_free(struct metrics *m)
     }
     for (struct metric *it = m->head; it != NULL; it = next) {
         next = it->next;
+        free(it->name);
         free(it->bounds);
         free(it->buckets);
         metric_family_free(it->family);
@@ -120,11 +121,11 @@ static struct metric *metrics_add(struct metrics *m, enum metric_kind kind, cons
 {
     struct metric *it = calloc(1, sizeof(*it));
 
-    if (it == NULL) {
+    if (it == NULL || (it->name = strdup(name)) == NULL) {
+        free(it);
         return NULL;
     }
     it->kind = kind;
-    it->name = name;
     it->help = help;
     it->labels = labels;
     atomic_init(&it->bits, metric_d2b(0));
@@ -152,6 +153,7 @@ static void metrics_drop_tail(struct metrics *m, struct metric *it)
         m->head = NULL;
     }
     m->tail = prev;
+    free(it->name);
     free(it->bounds);
     free(it->buckets);
     free(it);

@@ -21,17 +21,6 @@
 #define STAGE_NAME_MAX 128
 #define STAGE_TOPIC_MAX 256
 
-/* The shared series' names: the registry borrows them. */
-enum {
-    NAME_CONSUMED,
-    NAME_DEAD,
-    NAME_DELIVERY_FAILED,
-    NAME_BATCH_SECONDS,
-    NAME_PAUSED,
-    NAME_LAG,
-    NAMES
-};
-
 struct stage {
     struct stage_opts o;
     char topic_buf[STAGE_TOPICS_MAX][STAGE_TOPIC_MAX];
@@ -51,37 +40,38 @@ struct stage {
     atomic_bool stop, failed;
     atomic_llong deadline_ms;
     atomic_llong delivery_failures;
-    char names[NAMES][STAGE_NAME_MAX];
+    char name[STAGE_NAME_MAX]; /* scratch: a series' name (the registry copies it) */
     struct metric *consumed, *dead, *delivery_failed, *batch_seconds, *paused;
     struct metric *lag;  /* a family: one series per assigned partition */
     long long lag_at_ms; /* when the lag was last refreshed */
 };
 
-static const char *stage_name(struct stage *s, int which, const char *suffix)
+/* The daemon's prefix and suffix, in s's scratch. */
+static const char *stage_name(struct stage *s, const char *suffix)
 {
-    snprintf(s->names[which], sizeof(s->names[which]), "%s%s", s->o.metric_prefix, suffix);
-    return s->names[which];
+    snprintf(s->name, sizeof(s->name), "%s%s", s->o.metric_prefix, suffix);
+    return s->name;
 }
 
 static void stage_register_metrics(struct stage *s)
 {
     struct metrics *r = s->o.metrics;
 
-    s->consumed = metrics_counter(r, stage_name(s, NAME_CONSUMED, "_events_consumed_total"),
+    s->consumed = metrics_counter(r, stage_name(s, "_events_consumed_total"),
                                   "Messages consumed", NULL);
-    s->dead = metrics_counter(r, stage_name(s, NAME_DEAD, "_deadletters_total"),
+    s->dead = metrics_counter(r, stage_name(s, "_deadletters_total"),
                               "Messages sent to the dead-letter topic", NULL);
     s->delivery_failed =
-        metrics_counter(r, stage_name(s, NAME_DELIVERY_FAILED, "_delivery_failed_total"),
+        metrics_counter(r, stage_name(s, "_delivery_failed_total"),
                         "Messages the broker did not take", NULL);
     s->batch_seconds =
-        metrics_histogram(r, stage_name(s, NAME_BATCH_SECONDS, "_batch_seconds"),
+        metrics_histogram(r, stage_name(s, "_batch_seconds"),
                           "Time from a batch's first message consumed to its outputs acknowledged",
                           NULL, metrics_latency_bounds, metrics_latency_bounds_n);
-    s->paused = metrics_gauge(r, stage_name(s, NAME_PAUSED, "_consumer_paused"),
+    s->paused = metrics_gauge(r, stage_name(s, "_consumer_paused"),
                               "1 while consumption is paused (a backend or the broker away)", NULL);
     s->lag = metrics_gauge_family(
-        r, stage_name(s, NAME_LAG, "_consumer_lag"),
+        r, stage_name(s, "_consumer_lag"),
         "Messages of an assigned partition not yet consumed: high watermark minus position");
 }
 

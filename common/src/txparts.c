@@ -22,9 +22,6 @@
 #define TXPARTS_CLUSTER_ASK_EVERY_MS 60000 /* the cluster id, while not known, asked this often */
 #define TXPARTS_NAME_MAX 128
 
-/* The series' names: the registry borrows them. */
-enum { NAME_PG_UP, NAME_PG_ERRORS, NAME_FENCED, NAME_OFFSETS_RESET, NAMES };
-
 struct txparts {
     struct txparts_opts o;
     struct txpart *parts; /* ntopics rows of TXPARTS_PARTS_MAX */
@@ -38,7 +35,7 @@ struct txparts {
     atomic_bool up;
     char cluster[PGSINK_CLUSTER_MAX]; /* the Kafka cluster's id; "" until known */
     long long cluster_asked_mono;     /* when it was last asked for while not known */
-    char names[NAMES][TXPARTS_NAME_MAX];
+    char name[TXPARTS_NAME_MAX]; /* scratch: a series' name (the registry copies it) */
     struct metric *pg_up, *pg_errors, *fenced, *offsets_reset;
 };
 
@@ -515,25 +512,26 @@ bool txparts_ready(const struct txparts *tp, char *why, size_t whylen)
 
 /* ---- life cycle ---- */
 
-static const char *txparts_name(struct txparts *tp, int which, const char *suffix)
+/* The daemon's prefix and suffix, in tp's scratch. */
+static const char *txparts_name(struct txparts *tp, const char *suffix)
 {
-    snprintf(tp->names[which], sizeof(tp->names[which]), "%s%s", tp->o.metric_prefix, suffix);
-    return tp->names[which];
+    snprintf(tp->name, sizeof(tp->name), "%s%s", tp->o.metric_prefix, suffix);
+    return tp->name;
 }
 
 static void txparts_register_metrics(struct txparts *tp)
 {
     struct metrics *r = tp->o.metrics;
 
-    tp->pg_up = metrics_gauge(r, txparts_name(tp, NAME_PG_UP, "_pg_up"),
+    tp->pg_up = metrics_gauge(r, txparts_name(tp, "_pg_up"),
                               "1 while PostgreSQL answers", NULL);
-    tp->pg_errors = metrics_counter(r, txparts_name(tp, NAME_PG_ERRORS, "_pg_errors_total"),
+    tp->pg_errors = metrics_counter(r, txparts_name(tp, "_pg_errors_total"),
                                     "Transactions that failed and were retried", NULL);
     tp->fenced =
-        metrics_counter(r, txparts_name(tp, NAME_FENCED, "_fenced_total"),
+        metrics_counter(r, txparts_name(tp, "_fenced_total"),
                         "Batches redone because another replica had moved a partition", NULL);
     tp->offsets_reset =
-        metrics_counter(r, txparts_name(tp, NAME_OFFSETS_RESET, "_offsets_reset_total"),
+        metrics_counter(r, txparts_name(tp, "_offsets_reset_total"),
                         "Partitions whose applied offsets belonged to another cluster or lay past"
                         " the partition's end, restarted from the broker's offsets",
                         NULL);

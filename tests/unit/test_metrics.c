@@ -388,6 +388,30 @@ static void test_histogram_copies_bounds(void **state)
     metrics_free(m);
 }
 
+/* The name is the registry's copy: a daemon builds it from its prefix in a
+ * buffer it reuses for the next. */
+static void test_copies_name(void **state)
+{
+    char name[32];
+    struct metrics *m = metrics_new();
+    char *text;
+
+    (void)state;
+    assert_non_null(m);
+    snprintf(name, sizeof(name), "%s%s", "t_pre", "_a_total");
+    metric_add(metrics_counter(m, name, "A.", NULL), 1);
+    snprintf(name, sizeof(name), "%s%s", "t_pre", "_b_total");
+    metric_add(metrics_gauge(m, name, "B.", NULL), 2);
+    memset(name, 'x', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    text = render(m);
+    assert_true(sample(text, "t_pre_a_total") == 1);
+    assert_true(sample(text, "t_pre_b_total") == 2);
+    assert_null(strstr(text, "xxx"));
+    free(text);
+    metrics_free(m);
+}
+
 static void test_latency_bounds(void **state)
 {
     struct metrics *m = metrics_new();
@@ -561,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_histogram_empty),
         cmocka_unit_test(test_histogram_labels),
         cmocka_unit_test(test_histogram_copies_bounds),
+        cmocka_unit_test(test_copies_name),
         cmocka_unit_test(test_latency_bounds),
         cmocka_unit_test(test_null_safe),
         cmocka_unit_test(test_render_large),

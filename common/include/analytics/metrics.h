@@ -20,7 +20,8 @@ struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 
 /* Registers a counter. labels is the label text without braces
- * ("status=\"202\"") or NULL. Strings are borrowed: use literals.
+ * ("status=\"202\"") or NULL. The name is copied; help and labels are
+ * borrowed: use literals.
  * Returns the metric (owned by the registry), or NULL when out of memory. */
 struct metric *metrics_counter(struct metrics *m, const char *name, const char *help,
                                const char *labels);
