@@ -54,6 +54,10 @@ static void sc_register_metrics(struct scorer_daemon *d)
                                    "Reasons recomputed (exact TreeSHAP)", NULL);
     m->loaded = metrics_counter(r, "analytics_scorer_profiles_loaded_total",
                                 "Profiles read back from PostgreSQL on a cache miss", NULL);
+    m->unreadable = metrics_counter(r, "analytics_scorer_state_unreadable_total",
+                                    "Stored profile states that could not be read (the "
+                                    "visitor's profile started again)",
+                                    NULL);
     m->redis_errors = metrics_counter(r, "analytics_scorer_redis_errors_total",
                                       "Hot profile writes Redis failed", NULL);
     m->skipped = metrics_counter(r, "analytics_scorer_replayed_skipped_total",
@@ -106,7 +110,7 @@ void scorer_daemon_reset_attempt(struct scorer_daemon *d)
         free(d->updates[i].buf);
     }
     d->nupdates = 0;
-    d->n_scored = d->n_bots = d->n_loaded = d->n_explained = 0;
+    d->n_scored = d->n_bots = d->n_loaded = d->n_explained = d->n_unreadable = 0;
     sc_entries_clear(d);
     for (size_t i = 0; i < d->nslots; i++) {
         d->slots[i].entry = -1;
@@ -214,10 +218,16 @@ static void sc_loaded(void *arg, const char *fp, const char *state)
         if (e->known) {
             return;
         }
-        if (prof_decode(state, &e->v.p, why, sizeof(why)) != 0 ||
-            strcmp(e->v.p.fingerprint, fp) != 0) {
-            log_warn("scorer.state_unreadable", LOG_STR("fingerprint", fp), LOG_STR("error", why));
+        int bad = prof_decode(state, &e->v.p, why, sizeof(why));
+        if (bad == 0 && strcmp(e->v.p.fingerprint, fp) != 0) {
+            errbuf_printf(why, sizeof(why), "the state is another visitor's");
+            bad = -1;
+        }
+        if (bad != 0) { /* the visitor starts again rather than stop the partition */
+            log_warn("scorer.state_unreadable", LOG_STR("fingerprint", fp), LOG_STR("error", why),
+                     LOG_STR("action", "profile started again"));
             prof_init(&e->v.p, fp);
+            d->n_unreadable++;
         }
         e->known = true;
         d->n_loaded++;
@@ -518,7 +528,8 @@ void scorer_daemon_committed(struct scorer_daemon *d)
     metric_add(d->m.bots, (double)d->n_bots);
     metric_add(d->m.loaded, (double)d->n_loaded);
     metric_add(d->m.explained, (double)d->n_explained);
-    d->n_scored = d->n_bots = d->n_loaded = d->n_explained = 0;
+    metric_add(d->m.unreadable, (double)d->n_unreadable);
+    d->n_scored = d->n_bots = d->n_loaded = d->n_explained = d->n_unreadable = 0;
     for (size_t i = 0; i < d->nupdates; i++) {
         free(d->updates[i].buf);
     }

@@ -68,7 +68,8 @@ struct sc_update {
 };
 
 struct sc_metrics {
-    struct metric *scored, *bots, *updates, *explained, *loaded, *redis_errors, *skipped;
+    struct metric *scored, *bots, *updates, *explained, *loaded, *unreadable, *redis_errors;
+    struct metric *skipped;
     struct metric *warnings, *reloads, *reload_failures;
     struct metric *predict;
 };
@@ -100,7 +101,7 @@ struct scorer_daemon {
     size_t index_cap; /* a power of two, at least twice the entries' room */
     /* What the attempt in hand counted, added to the metrics at its commit
      * (a batch tried again counts once). */
-    long long n_scored, n_bots, n_loaded, n_explained;
+    long long n_scored, n_bots, n_loaded, n_explained, n_unreadable;
     struct sc_update *updates;
     size_t nupdates;
     long long started_mono;

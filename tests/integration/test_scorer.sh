@@ -99,4 +99,18 @@ expect_eq "a restart changes no profile" "$before" \
 expect_eq "nor the predictions" "$preds" "$(q "SELECT count(*) FROM ml_predictions")"
 expect_clean_stop "SIGTERM exits 0" "$SCORER_PID" 10
 
+# A stored state the scorer cannot read (a later version's, an operator's
+# edit): read back on a cache miss, the visitor's profile starts again,
+# logged and counted, and the partition goes on.
+q "UPDATE user_behavior_profiles SET state = '{\"v\": 99, \"fingerprint\": \"fp-hand\"}' WHERE fingerprint = 'fp-hand'"
+start_scorer s3 ANALYTICS_SCORER_GROUP=replay-1
+post "{\"events\":[$(ev a9 page_view fp-hand $((t0 + 300000)) /pricing '{}')]}" -A "$CHROME"
+expect_eq "the collector takes one more page view" 202 "$STATUS"
+check "the unreadable state is logged" wait_for 30 grep -q '"event":"scorer.state_unreadable".*"fingerprint":"fp-hand"' "$T/s3.log"
+check "and counted" wait_for 10 bash -c \
+  "[ \"\$(curl -s http://127.0.0.1:$SCORER_ADMIN/metrics | awk '\$1 == \"analytics_scorer_state_unreadable_total\" {print \$2}')\" = 1 ]"
+check "the profile started again from that event" wait_for 15 q_is \
+  "SELECT events || '|' || page_views || '|' || (state->>'v') FROM user_behavior_profiles WHERE fingerprint = 'fp-hand'" "1|1|2"
+expect_clean_stop "and the scorer still stops cleanly" "$SCORER_PID" 10
+
 itest_finish
