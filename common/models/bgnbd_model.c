@@ -53,65 +53,17 @@ struct cJSON *bgnbd_model_json(const struct bgnbd_model *m)
     return o;
 }
 
-/* Writes text and a newline to fd, all of it. Returns 0, or -1 (errno). */
-static int bgnbd_model_write_all(int fd, const char *text)
-{
-    size_t len = strlen(text), off = 0;
-
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    return write(fd, "\n", 1) == 1 ? 0 : -1;
-}
-
 int bgnbd_model_write(const struct bgnbd_model *m, const char *path, char *err, size_t errlen)
 {
     cJSON *doc = bgnbd_model_json(m);
     char *text = doc != NULL ? cJSON_Print(doc) : NULL;
-    size_t tmplen = strlen(path) + sizeof(".tmp.XXXXXX");
-    char *tmp = malloc(tmplen);
-    int fd = -1, rc = BGNBD_ERR_IO;
+    int rc = BGNBD_ERR_IO;
 
-    if (text == NULL || tmp == NULL) {
+    if (text == NULL) {
         errbuf_printf(err, errlen, "%s: out of memory", path);
-        goto out;
+    } else if (fileio_write_atomic(path, text, strlen(text), true, err, errlen) == 0) {
+        rc = 0;
     }
-    snprintf(tmp, tmplen, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd == -1) {
-        errbuf_printf(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        goto out;
-    }
-    if (fchmod(fd, 0644) == -1 || bgnbd_model_write_all(fd, text) == -1 || fsync(fd) == -1) {
-        errbuf_printf(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
-        goto out_unlink;
-    }
-    if (close(fd) == -1) {
-        fd = -1;
-        errbuf_printf(err, errlen, "%s: cannot write %s: %s", path, tmp, strerror(errno));
-        goto out_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) == -1) {
-        errbuf_printf(err, errlen, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-        goto out_unlink;
-    }
-    rc = 0;
-    goto out;
-out_unlink:
-    if (fd != -1) {
-        close(fd);
-    }
-    unlink(tmp);
-out:
-    free(tmp);
     free(text);
     cJSON_Delete(doc);
     return rc;

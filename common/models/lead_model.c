@@ -399,57 +399,6 @@ static char *lead_model_json(BoosterHandle b, const struct lead_model_meta *meta
     return copy;
 }
 
-/* Writes len bytes of buf to path through a temporary file beside it and
- * a rename. Returns 0 or -1 with the reason in err; path is untouched on
- * failure. */
-static int lead_model_write_file(const char *path, const char *buf, size_t len, char *err,
-                                 size_t errlen)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 8);
-    FILE *f;
-    int fd;
-
-    if (tmp == NULL) {
-        errbuf_printf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    snprintf(tmp, plen + 8, "%s.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd == -1) {
-        errbuf_printf(err, errlen, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    f = fdopen(fd, "wb");
-    if (f == NULL) {
-        errbuf_printf(err, errlen, "%s: %s", tmp, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    if (fchmod(fd, 0644) == -1 || fwrite(buf, 1, len, f) != len || fflush(f) != 0 ||
-        fsync(fd) == -1) {
-        errbuf_printf(err, errlen, "%s: %s", tmp, strerror(errno));
-        fclose(f);
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        errbuf_printf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) == -1) {
-        errbuf_printf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    free(tmp);
-    return 0;
-
-fail:
-    unlink(tmp);
-    free(tmp);
-    return -1;
-}
-
 int lead_model_save(void *booster, const struct lead_model_meta *meta, const char *path, char *err,
                     size_t errlen)
 {
@@ -460,7 +409,7 @@ int lead_model_save(void *booster, const struct lead_model_meta *meta, const cha
     if (json == NULL) {
         return -1;
     }
-    rc = lead_model_write_file(path, json, len, err, errlen);
+    rc = fileio_write_atomic(path, json, len, false, err, errlen);
     free(json);
     return rc;
 }

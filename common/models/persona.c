@@ -265,9 +265,7 @@ static cJSON *doubles(const double *v, int n)
 int persona_model_save(const struct persona_model *m, const char *path, char *err, size_t errlen)
 {
     cJSON *o = cJSON_CreateObject(), *list = cJSON_CreateArray();
-    char tmp[4096];
     char *text = NULL;
-    FILE *f = NULL;
     int rc = -1;
 
     if (o == NULL || list == NULL) {
@@ -300,20 +298,7 @@ int persona_model_save(const struct persona_model *m, const char *path, char *er
     if (text == NULL) {
         goto out;
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (f == NULL || fputs(text, f) < 0 || fputc('\n', f) == EOF) {
-        errbuf_printf(err, errlen, "%s: cannot write", tmp);
-        if (f != NULL) {
-            fclose(f);
-        }
-        remove(tmp);
-        f = NULL;
-        goto out_text;
-    }
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        errbuf_printf(err, errlen, "%s: cannot write", path);
-        remove(tmp);
+    if (fileio_write_atomic(path, text, strlen(text), true, err, errlen) != 0) {
         goto out_text;
     }
     rc = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Reads f to its end into a growing buffer, at most max_bytes. Returns the
  * buffer (NUL-terminated) or NULL with the reason in err. */
@@ -159,4 +160,65 @@ int fileio_stamp(const char *path, struct fileio_stamp *out)
 bool fileio_stamp_same(const struct fileio_stamp *a, const struct fileio_stamp *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
+}
+
+/* Writes all len bytes of buf to fd. Returns 0 or -1 (errno set). */
+static int fileio_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = EIO;
+            }
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int fileio_write_atomic(const char *path, const void *buf, size_t len, bool newline, char *err,
+                        size_t errlen)
+{
+    size_t tmplen = strlen(path) + sizeof(".tmp.XXXXXX");
+    char *tmp = malloc(tmplen);
+    int fd;
+
+    if (tmp == NULL) {
+        errbuf_printf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    snprintf(tmp, tmplen, "%s.tmp.XXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd == -1) {
+        errbuf_printf(err, errlen, "%s: cannot create a file beside it: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    if (fchmod(fd, 0644) == -1 || fileio_write_all(fd, buf, len) == -1 ||
+        (newline && fileio_write_all(fd, "\n", 1) == -1) || fsync(fd) == -1) {
+        errbuf_printf(err, errlen, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    if (close(fd) == -1) {
+        errbuf_printf(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, path) == -1) {
+        errbuf_printf(err, errlen, "%s: cannot rename %s over it: %s", path, tmp, strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    return 0;
+
+fail:
+    unlink(tmp);
+    free(tmp);
+    return -1;
 }

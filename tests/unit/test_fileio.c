@@ -5,7 +5,9 @@
  * wanted kind, and each way one is refused (malformed, trailing data, the
  * other kind, a nesting too deep for the parser, too large); a file's
  * stamp, changed by a rewrite of another size and by a file renamed over
- * it, not by reading it.
+ * it, not by reading it; a file written whole through a temporary one,
+ * replacing the old, and each way that fails leaving the old file and no
+ * temporary file behind (no directory, a directory in the way).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,8 @@
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "analytics/fileio.h"
 
@@ -196,6 +200,68 @@ static void test_stamp(void **state)
     assert_int_equal(c.size, 0);
 }
 
+/* How many entries of dir begin with prefix. */
+static int entries_with(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_write_atomic(void **state)
+{
+    char dir[] = "/tmp/test_fileio_w.XXXXXX";
+    char path[64], sub[64], err[256];
+    struct stat st;
+    size_t len;
+    char *back;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/model.json", dir);
+    assert_int_equal(fileio_write_atomic(path, "{\"a\":1}", 7, true, err, sizeof(err)), 0);
+    back = fileio_read(path, 100, &len, err, sizeof(err));
+    assert_non_null(back);
+    assert_string_equal(back, "{\"a\":1}\n");
+    free(back);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    /* Replaced whole, no newline asked. */
+    assert_int_equal(fileio_write_atomic(path, "xyz", 3, false, err, sizeof(err)), 0);
+    back = fileio_read(path, 100, &len, err, sizeof(err));
+    assert_non_null(back);
+    assert_int_equal(len, 3);
+    free(back);
+    assert_int_equal(entries_with(dir, "model.json.tmp"), 0);
+
+    /* No such directory: the reason names the file. */
+    snprintf(sub, sizeof(sub), "%s/none/model.json", dir);
+    assert_int_equal(fileio_write_atomic(sub, "x", 1, false, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, sub));
+    assert_non_null(strstr(err, "No such file or directory"));
+
+    /* A directory where the file should be: the rename fails, the
+     * directory stays, no temporary file is left. */
+    snprintf(sub, sizeof(sub), "%s/taken", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(fileio_write_atomic(sub, "x", 1, false, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "cannot rename"));
+    assert_int_equal(stat(sub, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(entries_with(dir, "taken.tmp"), 0);
+    assert_int_equal(rmdir(sub), 0);
+
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamp, setup, teardown),
+        cmocka_unit_test(test_write_atomic),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -208,7 +208,7 @@ static void test_file(void **state)
         }
     }
     assert_int_equal(persona_model_save(&m[0], "/nonexistent/dir/p.json", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "cannot write"));
+    assert_non_null(strstr(err, "/nonexistent/dir/p.json: cannot create a file beside it"));
     fixture_tmp_close(&t);
     free(x);
     free(m);

@@ -1,5 +1,7 @@
 #include "devbroker.h"
 
+#include "analytics/fileio.h"
+
 #include "analytics/log.h"
 
 #include <errno.h>
@@ -140,41 +142,5 @@ void devbroker_free(struct devbroker *b)
 
 int devbroker_write_file(const char *path, const char *text, char *err, size_t errlen)
 {
-    char tmp[4096];
-    size_t len = strlen(text);
-    int fd;
-    int n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        snprintf(err, errlen, "path too long: %s", path);
-        return -1;
-    }
-    fd = mkstemp(tmp);
-    if (fd == -1) {
-        snprintf(err, errlen, "cannot create a file next to %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (fchmod(fd, 0644) == -1 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-        fsync(fd) == -1) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    if (close(fd) == -1) {
-        fd = -1;
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) == -1) {
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto out_unlink;
-    }
-    return 0;
-
-out_unlink:
-    if (fd != -1) {
-        close(fd);
-    }
-    unlink(tmp);
-    return -1;
+    return fileio_write_atomic(path, text, strlen(text), true, err, errlen);
 }

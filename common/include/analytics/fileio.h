@@ -1,8 +1,9 @@
 #ifndef ANALYTICS_FILEIO_H
 #define ANALYTICS_FILEIO_H
 
-/* Reading small files whole: rule files, pattern lists, SQL migrations; and
- * telling when one was replaced (models refitted under a running daemon). */
+/* Reading small files whole: rule files, pattern lists, SQL migrations;
+ * telling when one was replaced (models refitted under a running daemon);
+ * and writing one so that a reader never sees half of it. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,5 +45,13 @@ struct cJSON *fileio_read_json(const char *path, size_t max_bytes, enum fileio_j
  * Returns 0, or -1 with "<where>: unknown key \"k\"" in err. */
 int fileio_check_keys(const struct cJSON *obj, const char *const *keys, size_t n, const char *where,
                       char *err, size_t errlen);
+
+/* Writes len bytes of buf (and a newline after them when newline) to path
+ * through a new temporary file beside it (mode 0644, flushed to disk) and a
+ * rename over path, so a reader sees the old file or the new one whole.
+ * Returns 0, or -1 with the reason in err ("<file>: <why>"); on failure path
+ * is untouched and the temporary file removed. */
+int fileio_write_atomic(const char *path, const void *buf, size_t len, bool newline, char *err,
+                        size_t errlen);
 
 #endif
