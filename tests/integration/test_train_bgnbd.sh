@@ -210,6 +210,16 @@ expect_eq "sessions: basis and unit recorded" "sessions day" \
 expect_eq "sessions: the printed line is the model" \
   "$(jq -c 'del(.fit_seconds, .iterations, .gradient_norm)' "$T/db_sessions.out")" "$(jq -c . "$T/db-sessions.json")"
 
+# Days of the site's zone, as the scorer counts visits: in New York (UTC-4
+# then) late-1's first session, 00:30 UTC on 1 October, is on 30 September.
+ANALYTICS_SITE_TIMEZONE=America/New_York run db_zone --from-db --calibration-end 1997-09-30 \
+  --out "$T/db-zone.json"
+expect_eq "--from-db in the site's zone counts late-1 by the same end" "0 2361" \
+  "$RC $(field "$T/db-zone.json" customers)"
+ANALYTICS_SITE_TIMEZONE=Mars/Olympus_Mons run db_bad_zone --from-db --out "$T/refused.json"
+expect_eq "a zone that does not exist: exit 78" 78 "$RC"
+check "...naming the variable" grep -q "ANALYTICS_SITE_TIMEZONE" "$T/db_bad_zone.err"
+
 run db_today --from-db --out "$T/db-today.json"
 expect_eq "--from-db defaults to today (UTC)" "0 $(date -u +%F)" \
   "$RC $(field "$T/db-today.json" calibration_end)"

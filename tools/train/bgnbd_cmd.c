@@ -6,6 +6,7 @@
 #include "analytics/errbuf.h"
 #include "analytics/pg.h"
 #include "analytics/textcheck.h"
+#include "analytics/tz.h"
 #include "bgnbd_data.h"
 #include "bgnbd_db.h"
 #include "csv.h"
@@ -47,9 +48,10 @@ static void bgnbd_cmd_usage(FILE *out)
             "still active, the transactions expected in the next N units, and the chance of none\n"
             "in them. The calibration end defaults to the model's.\n\n"
             "--from-db fits from the sessions table: a customer is a visitor (fingerprint), a\n"
-            "transaction a UTC day with a session (--basis sessions, the default) or with a\n"
-            "converted session (--basis bookings); bots never count. The calibration end\n"
-            "defaults to today (UTC).\n\n"
+            "transaction a day with a session (--basis sessions, the default) or with a\n"
+            "converted session (--basis bookings); bots never count. Days are those of the\n"
+            "site's zone, ANALYTICS_SITE_TIMEZONE (an IANA name, default UTC), as the scorer\n"
+            "counts them. The calibration end defaults to today there.\n\n"
             "Exit: 0 done; 1 a file unreadable, the database unreachable, or the fit did not\n"
             "converge; 64 bad arguments; 65 bad data (the message names the file, line and\n"
             "column); 78 a bad variable.\n\n");
@@ -369,23 +371,42 @@ static int bgnbd_cmd_predict(struct bgnbd_cmd_opts *o)
     return rc;
 }
 
+/* The site's zone from ANALYTICS_SITE_TIMEZONE (UTC when unset), opened
+ * into *tz. Returns 0, or CONFIG_EX_CONFIG having said why. */
+static int bgnbd_cmd_zone(const char **name, struct tz **tz)
+{
+    const char *v = getenv("ANALYTICS_SITE_TIMEZONE");
+    char why[256];
+
+    *name = v != NULL && v[0] != '\0' ? v : "UTC";
+    if (tz_open(*name, NULL, tz, why, sizeof(why)) != 0) {
+        fprintf(stderr, PROG ": config: ANALYTICS_SITE_TIMEZONE: %s\n", why);
+        return CONFIG_EX_CONFIG;
+    }
+    return 0;
+}
+
 static int bgnbd_cmd_from_db(struct bgnbd_cmd_opts *o)
 {
     struct bgnbd_data data = {0};
+    struct tz *tz = NULL;
+    const char *zone;
     char err[1024];
-    int rc;
-    PGconn *conn = train_db_open(PROG, &rc);
+    int rc = bgnbd_cmd_zone(&zone, &tz);
+    PGconn *conn = rc == 0 ? train_db_open(PROG, &rc) : NULL;
 
     if (conn == NULL) {
+        tz_free(tz);
         return rc;
     }
     if (!o->has_cal_end) {
-        o->cal_end = (long long)(time(NULL) / 86400);
+        o->cal_end = tz_local_day(tz, (long long)time(NULL) * 1000);
     }
+    tz_free(tz);
     if (!o->has_basis) {
         o->basis = BGNBD_BASIS_SESSIONS;
     }
-    int lrc = bgnbd_db_load(conn, o->basis, o->cal_end, o->unit, &data, err, sizeof(err));
+    int lrc = bgnbd_db_load(conn, o->basis, o->cal_end, zone, o->unit, &data, err, sizeof(err));
     if (lrc != 0) {
         fprintf(stderr, PROG ": PostgreSQL sessions: %s\n", err);
         rc = lrc == BGNBD_DATA_ERR_DATA ? TRAIN_EX_DATAERR : 1;

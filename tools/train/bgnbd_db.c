@@ -7,15 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One row per visitor and UTC day with a (converted, for bookings) human
- * session that started before the end of the calibration-end day; $1 is
- * that day, $2 whether only converted sessions count. Ordered bytewise so
- * the fit sees the customers in the same order every time. */
+/* One row per visitor and day of the site's zone ($3, as the scorer counts
+ * them) with a (converted, for bookings) human session that started before
+ * the end of the calibration-end day; $1 is that day, $2 whether only
+ * converted sessions count. Ordered bytewise so the fit sees the customers
+ * in the same order every time. */
 static const char bgnbd_db_sql[] =
-    "SELECT fingerprint, (started_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'"
+    "SELECT fingerprint, (started_at AT TIME ZONE $3)::date - DATE '1970-01-01'"
     "  FROM sessions"
     " WHERE NOT is_bot AND (converted OR NOT $2::boolean)"
-    "   AND started_at < (($1::date + 1)::timestamp AT TIME ZONE 'UTC')"
+    "   AND started_at < (($1::date + 1)::timestamp AT TIME ZONE $3)"
     " GROUP BY 1, 2"
     " ORDER BY fingerprint COLLATE \"C\", 2";
 
@@ -37,11 +38,11 @@ static int bgnbd_db_rows(const PGresult *res, struct bgnbd_obs *obs, size_t n)
     return 0;
 }
 
-int bgnbd_db_load(PGconn *conn, enum bgnbd_basis basis, long long cal_end, enum bgnbd_unit unit,
-                  struct bgnbd_data *out, char *err, size_t errlen)
+int bgnbd_db_load(PGconn *conn, enum bgnbd_basis basis, long long cal_end, const char *zone,
+                  enum bgnbd_unit unit, struct bgnbd_data *out, char *err, size_t errlen)
 {
     char day[BGNBD_DATA_DAY_LEN];
-    const char *params[2] = {day, basis == BGNBD_BASIS_BOOKINGS ? "true" : "false"};
+    const char *params[3] = {day, basis == BGNBD_BASIS_BOOKINGS ? "true" : "false", zone};
     struct bgnbd_obs *obs = NULL;
     PGresult *res;
     int rc = BGNBD_DB_ERR_QUERY;
@@ -49,7 +50,7 @@ int bgnbd_db_load(PGconn *conn, enum bgnbd_basis basis, long long cal_end, enum 
 
     memset(out, 0, sizeof(*out));
     bgnbd_data_day_text(cal_end, day);
-    res = PQexecParams(conn, bgnbd_db_sql, 2, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(conn, bgnbd_db_sql, 3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pg_result_error(res, conn, err, errlen);
         goto out;
