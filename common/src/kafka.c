@@ -169,6 +169,7 @@ static rd_kafka_conf_t *kafka_producer_conf(const struct kafka_producer_opts *o,
         kafka_conf_set_int(conf, "queue.buffering.max.messages", o->queue_max_messages, err,
                            errlen) != 0 ||
         kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", err, errlen) != 0 ||
+        kafka_conf_set(conf, "socket.nagle.disable", "true", err, errlen) != 0 ||
         kafka_conf_set(conf, "log.connection.close", "false", err, errlen) != 0 ||
         kafka_conf_set_debug(conf, o->debug, err, errlen) != 0 ||
         kafka_conf_set_extra(conf, o->extra, err, errlen) != 0) {
@@ -407,6 +408,7 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_consumer_opts *o, c
         kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
         kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
         kafka_conf_set(conf, "auto.commit.interval.ms", "1000", err, errlen) != 0 ||
+        kafka_conf_set(conf, "socket.nagle.disable", "true", err, errlen) != 0 ||
         kafka_conf_set(conf, "log.connection.close", "false", err, errlen) != 0 ||
         kafka_conf_set_debug(conf, o->debug, err, errlen) != 0 ||
         kafka_conf_set_consumer_bounds(conf, o, err, errlen) != 0 ||

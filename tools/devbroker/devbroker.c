@@ -56,6 +56,8 @@ struct devbroker *devbroker_new(int broker_cnt, char *err, size_t errlen)
     if (rd_kafka_conf_set(conf, "log_level", log_enabled(LOG_LEVEL_DEBUG) ? "7" : "4", errstr,
                           sizeof(errstr)) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "client.id", "analytics-devbroker", errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "socket.nagle.disable", "true", errstr, sizeof(errstr)) !=
             RD_KAFKA_CONF_OK) {
         snprintf(err, errlen, "librdkafka configuration: %s", errstr);
         goto out_conf;
