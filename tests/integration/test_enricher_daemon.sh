@@ -121,11 +121,14 @@ expect_eq "dead letter keeps the original bytes" "$(printf 'this is not protobuf
 check "dead letter has the source offset" test "$(jq -r .source_offset <<<"$dl")" -ge 0
 
 # ---- Redis stopped and restarted mid-stream: nothing lost ----
-post_load r 1 1500 &
-LOAD=$!
-sleep 0.5
+# Half the stream before the outage, half during it (a fixed sleep raced a
+# pipeline that enriches all 1500 in well under a second).
+post_load r 1 750
+check "the first half is enriched" wait_for 20 enriched_count_at_least $((7 + 750))
 kill -TERM "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null
 check "readyz says Redis is down" wait_for 10 http_status_is "http://127.0.0.1:$ADMIN_PORT/readyz" 503
+post_load r 751 1500 &
+LOAD=$!
 check "consumption pauses" wait_for 10 metric_is analytics_enricher_consumer_paused 1
 check "the load completes while Redis is down" wait "$LOAD"
 sleep 1
