@@ -295,6 +295,29 @@ start_scorer() {
   SCORER_ADMIN="$(grep '"event":"scorer.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
 }
 
+# start_push_gateway NAME [VAR=value...]: starts analytics-push-gateway
+# against $PG_DSN with the tokens in $GW_TOKENS (default: read token
+# $GW_READ_TOKEN, admin token $GW_ADMIN_TOKEN), both listeners on free ports; logs in
+# $T/NAME.log. Sets GW_PID, GW_PORT (public), GW_ADMIN (admin port).
+GW_READ_TOKEN=read-token-0123456789
+GW_ADMIN_TOKEN=admin-token-0123456789
+start_push_gateway() {
+  local name="$1" started
+  shift
+  started="$(grep -c '"event":"gateway.started"' "$T/$name.log" 2>/dev/null)"
+  env ANALYTICS_KAFKA_BROKERS="${BROKERS:-127.0.0.1:1}" ANALYTICS_PG_DSN="${PG_DSN:-}" \
+    ANALYTICS_API_TOKENS="${GW_TOKENS:-dash:read:$GW_READ_TOKEN,ops:admin:$GW_ADMIN_TOKEN}" \
+    ANALYTICS_PUSH_GATEWAY_LISTEN=127.0.0.1:0 ANALYTICS_PUSH_GATEWAY_ADMIN_LISTEN=127.0.0.1:0 \
+    "$@" "$BIN/analytics-push-gateway" 2>>"$T/$name.log" &
+  GW_PID=$!
+  ITEST_PIDS+=("$GW_PID")
+  if ! wait_for 15 log_count_above "$T/$name.log" gateway.started "${started:-0}"; then
+    echo "push-gateway $name did not start"; cat "$T/$name.log"; exit 1
+  fi
+  GW_PORT="$(grep '"event":"gateway.started"' "$T/$name.log" | tail -1 | jq -r .port)"
+  GW_ADMIN="$(grep '"event":"gateway.started"' "$T/$name.log" | tail -1 | jq -r .admin_port)"
+}
+
 # ---- PostgreSQL ----
 
 # shellcheck source=../../scripts/lib/pg.sh

@@ -1,0 +1,39 @@
+#ifndef PUSH_GATEWAY_API_H
+#define PUSH_GATEWAY_API_H
+
+/*
+ * The public listener (civetweb): the REST API under /api/analytics/, each
+ * route behind a bearer token of ANALYTICS_API_TOKENS (401 without a token
+ * or with a wrong one, 403 for a scope it lacks), answering JSON, and
+ * errors as {"error":{"code":"...","message":"..."}} with stable codes:
+ * bad_parameter (400, naming it), unauthorized (401), forbidden (403),
+ * not_found (404), method_not_allowed (405), unavailable (503 while
+ * PostgreSQL is away or a query ran past the statement timeout).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tokens.h"
+
+struct gw_api;
+struct metrics;
+
+struct gw_api_opts {
+    const char *listen; /* host:port; port 0 picks a free one */
+    int threads;
+    int request_timeout_ms;
+    const struct tokens *tokens; /* borrowed */
+    const char *pg_dsn;
+    int pg_connect_timeout_s;
+    int statement_timeout_ms;
+    int max_rows;
+    struct metrics *metrics;
+};
+
+struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errlen);
+int gw_api_port(const struct gw_api *a);
+bool gw_api_ready(const struct gw_api *a, char *why, size_t whylen);
+void gw_api_stop(struct gw_api *a);
+
+#endif

@@ -1,0 +1,53 @@
+#ifndef PUSH_GATEWAY_ROUTES_H
+#define PUSH_GATEWAY_ROUTES_H
+
+/*
+ * The REST routes under /api/analytics/ and what they share: the route
+ * table (path patterns with :params), strict query parameters (an unknown
+ * one is a 400 naming it), and a query whose one text column is the JSON
+ * answer, built by PostgreSQL so escaping is its.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tokens.h"
+
+struct mg_connection;
+struct pgpool;
+
+#define GW_PARAMS_MAX 2
+#define GW_PARAM_MAX 256 /* a path parameter's bytes */
+
+struct gw_req {
+    struct mg_connection *conn;
+    struct pgpool *pool;
+    int max_rows;
+    const char *rest;                             /* the path after /api/analytics/ */
+    const char *query;                            /* the query string, or NULL */
+    char params[GW_PARAMS_MAX][GW_PARAM_MAX + 1]; /* the path's :params, decoded */
+};
+
+struct gw_route {
+    const char *method;
+    const char *pattern; /* "insights/:fingerprint" */
+    enum token_scope scope;
+    const char *const *query_names; /* the query parameters it takes, NULL-terminated */
+    int (*handle)(struct gw_req *r);
+};
+
+/* The route rest matches, its :params decoded into r->params, or NULL. */
+const struct gw_route *gw_route_find(const char *rest, struct gw_req *r);
+
+/* The routes (for the OpenAPI check). */
+extern const struct gw_route gw_routes[];
+extern const size_t gw_nroutes;
+
+/* Sends status with the JSON text json. */
+void gw_send(struct mg_connection *c, int status, const char *json);
+
+/* Sends {"error":{"code":code,"message":...}}. Returns status. */
+int gw_send_error(struct mg_connection *c, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

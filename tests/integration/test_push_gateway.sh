@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The push-gateway's REST API (issue 15) against a real PostgreSQL: tokens
+# (none, wrong, a scope too small), JSON errors with stable codes and the
+# bad parameter named, the best leads paged by cursor, one visitor's
+# insights, 404 for an unknown visitor or route, bad input of every kind
+# (huge and malformed parameters, invalid UTF-8, a huge path), and
+# PostgreSQL stopped and started again: 503 and readiness false, then
+# answers again without a restart. Bad configuration exits 78 without
+# printing a token.
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+itest_init push_gateway
+
+start_postgres pg
+export ANALYTICS_PG_DSN="$PG_DSN"
+"$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
+
+# Three visitors with profiles, one with predictions and sessions.
+q "INSERT INTO user_behavior_profiles (fingerprint, first_seen_at, last_seen_at, sessions, events,
+     page_views, pricing_views, lead_score, churn_risk, conversion_probability, segment, journey_stage)
+   VALUES ('fp-a', now() - interval '3 days', now(), 3, 40, 20, 4, 91, 0.1, 0.9, 'high-intent booker', 'decision'),
+          ('fp-b', now() - interval '1 day', now(), 1, 5, 3, 0, 40, 0.5, 0.4, 'one-page bouncer', 'awareness'),
+          ('fp/c é', now() - interval '1 day', now(), 2, 9, 6, 1, 91, 0.2, 0.88, 'price comparer', 'consideration')"
+q "INSERT INTO ml_predictions (cause_event_id, model_version, fingerprint, predicted_at, lead_score,
+     churn_risk, conversion_probability, segment, reasons)
+   VALUES ('e1', 'm1', 'fp-a', now() - interval '1 hour', 60, 0.2, 0.6, 'browser', '{\"returning visitor\"}'),
+          ('e2', 'm1', 'fp-a', now(), 91, 0.1, 0.9, 'high-intent booker', '{\"viewed pricing 4 times\",\"returning visitor\"}')"
+q "INSERT INTO sessions (session_id, fingerprint, started_at, ended_at, page_views)
+   VALUES ('s-a1', 'fp-a', now() - interval '2 hours', now() - interval '1 hour', 7)"
+
+# ---- configuration ----
+out="$(env ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_API_TOKENS= "$BIN/analytics-push-gateway" 2>&1)"
+expect_eq "no tokens: exit 78" 78 "$?"
+check "...naming the variable" grep -q "ANALYTICS_API_TOKENS" <<<"$out"
+out="$(env ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_API_TOKENS="x:write:secret-secret-secret-1" "$BIN/analytics-push-gateway" 2>&1)"
+expect_eq "a bad scope: exit 78" 78 "$?"
+check "...saying what is wrong" grep -q "the scope must be read or admin" <<<"$out"
+check "...never the token" bash -c "! grep -q secret-secret <<<'$out'"
+
+start_push_gateway gw
+API="http://127.0.0.1:$GW_PORT/api/analytics"
+check "ready with PostgreSQL up" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
+
+# get PATH [TOKEN]: sets STATUS and BODY.
+get() {
+  local auth=()
+  [ -n "${2:-}" ] && auth=(-H "Authorization: Bearer $2")
+  BODY="$(curl -s --max-time 10 -w '\n%{http_code}' "${auth[@]}" "$API/$1")"
+  STATUS="${BODY##*$'\n'}"
+  BODY="${BODY%$'\n'*}"
+}
+code() { jq -r '.error.code' <<<"$BODY"; }
+
+# ---- access ----
+get leads
+expect_eq "no token: 401" "401 unauthorized" "$STATUS $(code)"
+hdr="$(curl -s -D - -o /dev/null "$API/leads" | tr -d '\r' | grep -i '^WWW-Authenticate')"
+check "...with WWW-Authenticate: Bearer" grep -q "Bearer" <<<"$hdr"
+get leads wrong-token-0123456789
+expect_eq "a wrong token: 401" "401 unauthorized" "$STATUS $(code)"
+get leads "${GW_READ_TOKEN}x"
+expect_eq "the read token and one byte more: 401" 401 "$STATUS"
+BODY="$(curl -s -w '\n%{http_code}' -H "Authorization: Basic $GW_READ_TOKEN" "$API/leads")"
+expect_eq "another scheme: 401" 401 "${BODY##*$'\n'}"
+check "tokens never reach the log" bash -c "! grep -q -e '$GW_READ_TOKEN' -e 'wrong-token' '$T/gw.log'"
+
+# ---- leads ----
+get "leads" "$GW_READ_TOKEN"
+expect_eq "leads: 200" 200 "$STATUS"
+expect_eq "best first, ties by fingerprint" "fp-a fp/c é fp-b" "$(jq -r '[.leads[].fingerprint] | join(" ")' <<<"$BODY")"
+expect_eq "with the latest reasons and the persona" "viewed pricing 4 times|high-intent booker" \
+  "$(jq -r '.leads[0] | "\(.reasons[0])|\(.persona)"' <<<"$BODY")"
+expect_eq "no next page" null "$(jq -r .next_cursor <<<"$BODY")"
+get "leads?min_score=50" "$GW_ADMIN_TOKEN"
+expect_eq "min_score, and admin reads too" 2 "$(jq '.leads | length' <<<"$BODY")"
+get "leads?limit=1" "$GW_READ_TOKEN"
+cur="$(jq -r .next_cursor <<<"$BODY")"
+expect_eq "a page of one, with a cursor" "fp-a 91:fp-a" "$(jq -r '.leads[0].fingerprint' <<<"$BODY") $cur"
+get "leads?limit=1&cursor=$(jq -rn --arg c "$cur" '$c|@uri')" "$GW_READ_TOKEN"
+cur="$(jq -r .next_cursor <<<"$BODY")"
+expect_eq "the next page" "fp/c é" "$(jq -r '.leads[0].fingerprint' <<<"$BODY")"
+get "leads?limit=1&cursor=$(jq -rn --arg c "$cur" '$c|@uri')" "$GW_READ_TOKEN"
+expect_eq "the last page" "fp-b" "$(jq -r '.leads[0].fingerprint' <<<"$BODY")"
+
+# ---- bad parameters: 400 naming them ----
+for bad in "min_score=abc|min_score" "min_score=101|min_score" "limit=0|limit" "limit=1001|limit" \
+           "limit=99999999999999999999|limit" "cursor=nonsense|cursor" "cursor=%FF%FE|cursor" \
+           "colour=red|colour" "min_score=1&min_score=$(printf 'x%.0s' {1..600})|min_score"; do
+  get "leads?${bad%%|*}" "$GW_READ_TOKEN"
+  expect_eq "leads?${bad%%|*}: 400 bad_parameter" "400 bad_parameter" "$STATUS $(code)"
+  check "...naming ${bad##*|}" grep -q "${bad##*|}" <<<"$(jq -r .error.message <<<"$BODY")"
+done
+
+# ---- insights ----
+get "insights/fp-a" "$GW_READ_TOKEN"
+expect_eq "insights: 200" 200 "$STATUS"
+expect_eq "profile, scores, persona, sessions, predictions" "40 91 high-intent booker 1 2 returning visitor" \
+  "$(jq -r '"\(.profile.events) \(.scores.lead_score) \(.persona) \(.sessions | length) \(.predictions | length) \(.predictions[0].reasons[0])"' <<<"$BODY")"
+get "insights/fp%2Fc%20%C3%A9" "$GW_READ_TOKEN"
+expect_eq "an encoded fingerprint" "200 fp/c é" "$STATUS $(jq -r .fingerprint <<<"$BODY")"
+get "insights/nobody" "$GW_READ_TOKEN"
+expect_eq "an unknown visitor: 404" "404 not_found" "$STATUS $(code)"
+get "insights/%FF" "$GW_READ_TOKEN"
+expect_eq "a fingerprint not UTF-8: 404" 404 "$STATUS"
+get "insights/$(printf 'f%.0s' {1..5000})" "$GW_READ_TOKEN"
+check "a 5000-byte fingerprint: refused (4xx)" test "${STATUS:0:1}" = 4
+get "nowhere" "$GW_READ_TOKEN"
+expect_eq "an unknown route: 404" "404 not_found" "$STATUS $(code)"
+BODY="$(curl -s -w '\n%{http_code}' -X POST -H "Authorization: Bearer $GW_READ_TOKEN" "$API/leads")"
+expect_eq "POST to a GET route: 405" 405 "${BODY##*$'\n'}"
+check "every answer is JSON" jq -e . <<<"${BODY%$'\n'*}"
+
+# ---- PostgreSQL stopped and started again ----
+pg_local_stop "$PG_DATA"
+get "leads" "$GW_READ_TOKEN"
+expect_eq "PostgreSQL down: 503 unavailable" "503 unavailable" "$STATUS $(code)"
+check "readiness false" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 503
+pg_local_start "$PG_DATA" "$PG_PORT" "$T/pg-sock" "$T/pg.log" || { echo "pg did not start again"; exit 1; }
+check "answers again without a restart" wait_for 15 bash -c \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $GW_READ_TOKEN' '$API/leads')\" = 200 ]"
+check "readiness true again" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
+check "requests counted by class" bash -c \
+  "curl -s http://127.0.0.1:$GW_ADMIN/metrics | grep -q '^analytics_gateway_requests_total{class=\"4xx\"}'"
+expect_clean_stop "SIGTERM exits 0" "$GW_PID" 10
+itest_finish
