@@ -506,10 +506,33 @@ static int lead_reason_phrase(char *out, enum lead_feature f, double v)
         snprintf(out, LEAD_REASON_MAX, "%s",
                  v != 0.0 ? "visiting at the weekend" : "visiting on a weekday");
         return 0;
+    case LEAD_F_PRODUCT_SHARE:
+        snprintf(out, LEAD_REASON_MAX, "%.0f%% of the pages seen were products and services",
+                 100.0 * v);
+        return 0;
+    case LEAD_F_ADMIN_SECONDS_EACH:
+        snprintf(out, LEAD_REASON_MAX, "spent %.0f seconds a page on account pages", v);
+        return 0;
+    case LEAD_F_VALUE_SEEN:
+        snprintf(out, LEAD_REASON_MAX, "%s",
+                 v != 0.0 ? "saw pages that came before bookings" : "no pages of value seen yet");
+        return 0;
     case LEAD_F_COUNT:
         break;
     }
     return -1;
+}
+
+/* Whether out[n] says what one of out[0..n) says (two features can come to
+ * the same words: no page value, nothing of value seen). */
+static bool lead_reason_given(char out[][LEAD_REASON_MAX], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(out[i], out[n]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 size_t lead_model_reasons(const float x[LEAD_F_COUNT], const float contrib[LEAD_F_COUNT],
@@ -533,7 +556,8 @@ size_t lead_model_reasons(const float x[LEAD_F_COUNT], const float contrib[LEAD_
             break;
         }
         used[best] = true;
-        if (lead_reason_phrase(out[n], (enum lead_feature)best, (double)x[best]) == 0) {
+        if (lead_reason_phrase(out[n], (enum lead_feature)best, (double)x[best]) == 0 &&
+            !lead_reason_given(out, n)) {
             n++;
         }
     }

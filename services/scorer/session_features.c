@@ -53,6 +53,7 @@ void features_build(const struct profile *p, const struct scorer_rules *r,
     x[LEAD_F_MONTH] = (float)m;
     x[LEAD_F_RETURNING] = p->sessions > 1 ? 1.0f : 0.0f;
     x[LEAD_F_WEEKEND] = wday == 0 || wday == 6 ? 1.0f : 0.0f;
+    lead_features_derive(x);
 }
 
 int features_add_session(struct pagestats *ps, const struct profile_page_stats *s)

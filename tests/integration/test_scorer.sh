@@ -79,10 +79,11 @@ expect_eq "each names the visitor, a cause and the models" "fp-hand" \
 # informational): product pages home, pricing, booking, home = 4 with
 # 30 + 70 + 130 = 230 s; informational contact 1 with 30 s; no page has
 # statistics yet, so each counts the UCI data's mean bounce (0.02219) and
-# exit (0.04307) rates and no value; a new visitor.
+# exit (0.04307) rates and no value; a new visitor. Derived: product share
+# 4 / 5, no admin pages so no seconds each (missing, left out), no value.
 expect_eq "the feature vector, value by value" \
-  "$(jq -c . <<<"{\"month\":$MONTH,\"weekend\":$WEEKEND,\"returning\":0,\"info_pages\":1,\"admin_pages\":0,\"special_day\":$SPECIAL,\"info_seconds\":30,\"admin_seconds\":0,\"product_pages\":4,\"product_seconds\":230,\"bounce\":2219,\"exit\":4307,\"page_value\":0}")" \
-  "$(jq -c '.value | select(.cause_event_id == "a8") | .features' "$T/scores.jsonl" | jq -c '{month,weekend,returning,info_pages,admin_pages,special_day,info_seconds,admin_seconds,product_pages,product_seconds,bounce:(.bounce_rate*1e5|round),exit:(.exit_rate*1e5|round),page_value}')"
+  "$(jq -c . <<<"{\"month\":$MONTH,\"weekend\":$WEEKEND,\"returning\":0,\"info_pages\":1,\"admin_pages\":0,\"special_day\":$SPECIAL,\"info_seconds\":30,\"admin_seconds\":0,\"product_pages\":4,\"product_seconds\":230,\"bounce\":2219,\"exit\":4307,\"page_value\":0,\"product_share\":8000,\"admin_seconds_each\":null,\"value_seen\":0}")" \
+  "$(jq -c '.value | select(.cause_event_id == "a8") | .features' "$T/scores.jsonl" | jq -c '{month,weekend,returning,info_pages,admin_pages,special_day,info_seconds,admin_seconds,product_pages,product_seconds,bounce:(.bounce_rate*1e5|round),exit:(.exit_rate*1e5|round),page_value,product_share:(.product_share*1e4|round),admin_seconds_each,value_seen}')"
 check "the hot profile is in Redis with a TTL" test "$(redis-cli -p "$REDIS_PORT" hget analytics.profile:fp-hand lead_score)" != ""
 ttl="$(redis-cli -p "$REDIS_PORT" pttl analytics.profile:fp-hand)"
 check "its TTL is about 30 days" test "$ttl" -gt 2500000000

@@ -190,6 +190,49 @@ static void test_reasons(void **state)
     /* Nothing raised it: no reasons. */
     memset(c, 0, sizeof(c));
     assert_int_equal(lead_model_reasons(x, c, out, LEAD_F_COUNT), 0);
+
+    /* The derived features' words; two features that come to the same
+     * words give them once. */
+    memset(x, 0, sizeof(x));
+    x[LEAD_F_PRODUCT_SHARE] = 0.8f;
+    c[LEAD_F_PRODUCT_SHARE] = 0.5f;
+    x[LEAD_F_ADMIN_SECONDS_EACH] = 42;
+    c[LEAD_F_ADMIN_SECONDS_EACH] = 0.4f;
+    c[LEAD_F_PAGE_VALUE] = 0.3f;
+    c[LEAD_F_VALUE_SEEN] = 0.2f;
+    assert_int_equal(lead_model_reasons(x, c, out, LEAD_F_COUNT), 3);
+    assert_string_equal(out[0], "80% of the pages seen were products and services");
+    assert_string_equal(out[1], "spent 42 seconds a page on account pages");
+    assert_string_equal(out[2], "no pages of value seen yet");
+    x[LEAD_F_VALUE_SEEN] = 1;
+    assert_int_equal(lead_model_reasons(x, c, out, LEAD_F_COUNT), 4);
+    assert_string_equal(out[3], "saw pages that came before bookings");
+}
+
+/* The derived features from the UCI ones: shares and per-page times
+ * missing (NaN) when there is nothing to divide. */
+static void test_derive(void **state)
+{
+    float x[LEAD_F_COUNT] = {0};
+    (void)state;
+
+    lead_features_derive(x);
+    assert_true(isnan(x[LEAD_F_PRODUCT_SHARE]));
+    assert_true(isnan(x[LEAD_F_ADMIN_SECONDS_EACH]));
+    assert_true(x[LEAD_F_VALUE_SEEN] == 0.0f);
+    x[LEAD_F_ADMIN_PAGES] = 2;
+    x[LEAD_F_ADMIN_SECONDS] = 0; /* pages seen for no time: 0, not missing */
+    x[LEAD_F_INFO_PAGES] = 1;
+    x[LEAD_F_PRODUCT_PAGES] = 5;
+    x[LEAD_F_PAGE_VALUE] = 0.01f;
+    lead_features_derive(x);
+    assert_true(fabsf(x[LEAD_F_PRODUCT_SHARE] - 0.625f) < 1e-6f);
+    assert_true(x[LEAD_F_ADMIN_SECONDS_EACH] == 0.0f);
+    assert_true(x[LEAD_F_VALUE_SEEN] == 1.0f);
+    x[LEAD_F_ADMIN_SECONDS] = 90;
+    lead_features_derive(x);
+    assert_true(x[LEAD_F_ADMIN_SECONDS_EACH] == 45.0f);
+    assert_string_equal(lead_feature_names[LEAD_F_VALUE_SEEN], "value_seen");
 }
 
 static void test_save_load_predict(void **state)
@@ -363,7 +406,9 @@ static void test_other_feature_count(void **state)
     assert_int_equal(XGBoosterSaveModel(b, p), 0);
     XGBoosterFree(b);
     XGDMatrixFree(d);
-    expect_refused(p, "has 12 features (12 named); this build has 13");
+    char want[96];
+    snprintf(want, sizeof(want), "has 12 features (12 named); this build has %d", LEAD_F_COUNT);
+    expect_refused(p, want);
     unlink(p);
 }
 
@@ -383,6 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calibrate_and_score),
         cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_derive),
         cmocka_unit_test(test_save_load_predict),
         cmocka_unit_test(test_predict_refuses_infinity),
         cmocka_unit_test(test_load_refusals),

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const lead_data_columns[LEAD_F_COUNT] = {
+const char *const lead_data_columns[LEAD_F_BASE] = {
     [LEAD_F_ADMIN_PAGES] = "Administrative",
     [LEAD_F_ADMIN_SECONDS] = "Administrative_Duration",
     [LEAD_F_INFO_PAGES] = "Informational",
@@ -87,8 +87,11 @@ static int lead_parse_bool(const char *s, float *out)
     return 0;
 }
 
-/* Parses cell s of feature f (or the label for f == LEAD_F_COUNT). On
- * failure returns -1 and what the cell should have been in *want. */
+/* The label's place among the columns read: after the UCI features. */
+#define LEAD_DATA_LABEL_COL LEAD_F_BASE
+
+/* Parses cell s of feature f (or the label for f == LEAD_DATA_LABEL_COL).
+ * On failure returns -1 and what the cell should have been in *want. */
 static int lead_parse_cell(int f, const char *s, float *out, const char **want)
 {
     switch (f) {
@@ -99,7 +102,7 @@ static int lead_parse_cell(int f, const char *s, float *out, const char **want)
         *want = "Returning_Visitor, New_Visitor or Other";
         return lead_parse_visitor(s, out);
     case LEAD_F_WEEKEND:
-    case LEAD_F_COUNT:
+    case LEAD_DATA_LABEL_COL:
         *want = "TRUE or FALSE";
         return lead_parse_bool(s, out);
     default:
@@ -108,15 +111,15 @@ static int lead_parse_cell(int f, const char *s, float *out, const char **want)
     }
 }
 
-/* Finds the columns: col[f] for each feature, col[LEAD_F_COUNT] for the
- * label when want_label. */
+/* Finds the columns: col[f] for each UCI feature, col[LEAD_DATA_LABEL_COL]
+ * for the label when want_label. */
 static int lead_find_columns(const struct csv *c, const char *path, int want_label,
-                             int col[LEAD_F_COUNT + 1], char *err, size_t errlen)
+                             int col[LEAD_F_BASE + 1], char *err, size_t errlen)
 {
-    for (int f = 0; f <= LEAD_F_COUNT; f++) {
-        const char *name = f < LEAD_F_COUNT ? lead_data_columns[f] : LEAD_DATA_LABEL;
+    for (int f = 0; f <= LEAD_DATA_LABEL_COL; f++) {
+        const char *name = f < LEAD_F_BASE ? lead_data_columns[f] : LEAD_DATA_LABEL;
 
-        if (f == LEAD_F_COUNT && !want_label) {
+        if (f == LEAD_DATA_LABEL_COL && !want_label) {
             col[f] = -1;
             break;
         }
@@ -132,8 +135,8 @@ static int lead_find_columns(const struct csv *c, const char *path, int want_lab
 int lead_data_from_csv(const struct csv *c, const char *path, int want_label, struct lead_data *d,
                        char *err, size_t errlen)
 {
-    int col[LEAD_F_COUNT + 1];
-    int last = want_label ? LEAD_F_COUNT : LEAD_F_COUNT - 1;
+    int col[LEAD_F_BASE + 1];
+    int last = want_label ? LEAD_DATA_LABEL_COL : LEAD_F_BASE - 1;
 
     memset(d, 0, sizeof(*d));
     if (lead_find_columns(c, path, want_label, col, err, errlen) != 0) {
@@ -148,7 +151,7 @@ int lead_data_from_csv(const struct csv *c, const char *path, int want_label, st
     for (size_t r = 0; r < c->rows; r++) {
         for (int f = 0; f <= last; f++) {
             const char *s = csv_cell(c, r, (size_t)col[f]), *want = "";
-            float *dst = f < LEAD_F_COUNT ? &d->x[r * LEAD_F_COUNT + (size_t)f] : &d->y[r];
+            float *dst = f < LEAD_F_BASE ? &d->x[r * LEAD_F_COUNT + (size_t)f] : &d->y[r];
 
             if (lead_parse_cell(f, s, dst, &want) != 0) {
                 errbuf_printf(err, errlen, "%s: line %zu: column %s: '%.40s' is not %s", path,
@@ -156,6 +159,7 @@ int lead_data_from_csv(const struct csv *c, const char *path, int want_label, st
                 goto fail;
             }
         }
+        lead_features_derive(&d->x[r * LEAD_F_COUNT]);
     }
     d->rows = c->rows;
     return 0;

@@ -19,7 +19,7 @@ struct csv;
 #define LEAD_DATA_LABEL "Revenue"
 
 /* The CSV column each feature is read from, in feature order. */
-extern const char *const lead_data_columns[LEAD_F_COUNT];
+extern const char *const lead_data_columns[LEAD_F_BASE];
 
 /* Rows of features and labels. */
 struct lead_data {
