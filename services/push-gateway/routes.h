@@ -18,6 +18,7 @@ struct pgpool;
 
 #define GW_PARAMS_MAX 2
 #define GW_PARAM_MAX 256 /* a path parameter's bytes */
+#define GW_VALUE_MAX 512 /* a query parameter's decoded bytes */
 
 struct gw_req {
     struct mg_connection *conn;
