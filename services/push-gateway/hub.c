@@ -162,8 +162,8 @@ static struct hub_msg *hub_msg_alloc(struct hub *h, enum hub_channel ch, size_t 
 /* Writes m's text for seq around data[0..len). */
 static void hub_msg_write(struct hub_msg *m, uint64_t seq, const char *data, size_t len)
 {
-    int n = snprintf(m->text, HUB_ENVELOPE, "{\"type\":\"message\",\"channel\":\"%s\",\"seq\":%" PRIu64
-                                            ",\"data\":",
+    int n = snprintf(m->text, HUB_ENVELOPE,
+                     "{\"type\":\"message\",\"channel\":\"%s\",\"seq\":%" PRIu64 ",\"data\":",
                      hub_channel_names[m->ch], seq);
 
     memcpy(m->text + n, data, len);
@@ -547,6 +547,7 @@ static void hub_replay(struct hub_client *c, uint64_t last, uint64_t bound)
             if (c->lag_pending) {
                 c->lag_before++; /* the notices stay where the drop was */
             }
+            c->first_seq = m->seq; /* so a second resume replays none again */
         }
     }
 }
