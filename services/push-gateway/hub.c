@@ -73,9 +73,9 @@ void hub_options_default(struct hub_options *o)
 {
     o->max_subscriptions = 16;
     o->queue_max_msgs = 256;
-    o->queue_max_bytes = 1024 * 1024;
+    o->queue_max_bytes = (size_t)1024 * 1024;
     o->ring_size = 1024;
-    o->max_message = 64 * 1024;
+    o->max_message = (size_t)64 * 1024;
 }
 
 const char *hub_channel_name(enum hub_channel ch)
@@ -256,7 +256,7 @@ struct hub *hub_new(const struct hub_options *opts, char *err, size_t errlen)
         return NULL;
     }
     if (opts->ring_size > 0) {
-        h->ring = calloc(opts->ring_size, sizeof(*h->ring));
+        h->ring = calloc(opts->ring_size, sizeof(struct hub_msg *));
         if (h->ring == NULL) {
             free(h);
             goto out_nomem;
@@ -416,7 +416,7 @@ struct hub_client *hub_client_add(struct hub *h)
         return NULL;
     }
     c->hub = h;
-    c->q = calloc(h->opt.queue_max_msgs, sizeof(*c->q));
+    c->q = calloc(h->opt.queue_max_msgs, sizeof(struct hub_msg *));
     c->subs = calloc(h->opt.max_subscriptions, sizeof(*c->subs));
     if (c->q == NULL || c->subs == NULL) {
         goto out_free;

@@ -247,7 +247,7 @@ static int ws_parse_resume(const cJSON *root, struct ws_msg *out, struct ws_erro
         ws_error_set(err, WS_ERR_BAD_MESSAGE, "the instance must be 16 hex digits");
         return -1;
     }
-    if (ws_get_once(root, "seq", &seq) != 0 || !cJSON_IsNumber(seq) ||
+    if (ws_get_once(root, "seq", &seq) != 0 || seq == NULL || !cJSON_IsNumber(seq) ||
         !(seq->valuedouble >= 0 && seq->valuedouble <= WS_SEQ_MAX) ||
         floor(seq->valuedouble) != seq->valuedouble) {
         ws_error_set(err, WS_ERR_BAD_MESSAGE, "the seq must be an integer 0..2^53-1, once");
@@ -276,7 +276,8 @@ static int ws_parse_object(const cJSON *root, struct ws_msg *out, struct ws_erro
         ws_error_set(err, WS_ERR_BAD_MESSAGE, "\"type\" is given twice");
         return -1;
     }
-    for (size_t i = 0; cJSON_IsString(type) && i < sizeof(types) / sizeof(types[0]); i++) {
+    for (size_t i = 0; type != NULL && cJSON_IsString(type) && i < sizeof(types) / sizeof(types[0]);
+         i++) {
         if (strcmp(type->valuestring, types[i].name) == 0) {
             out->type = types[i].type;
             return types[i].parse != NULL ? types[i].parse(root, out, err) : 0;

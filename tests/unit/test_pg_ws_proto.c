@@ -202,8 +202,9 @@ static void test_errors(void **state)
 static void test_deep_and_large(void **state)
 {
     enum { LEVELS = 10000 };
+    const size_t mb = (size_t)1024 * 1024;
     size_t n = 0;
-    char *deep = malloc(LEVELS * 6 + 64), *big = malloc(1024 * 1024 + 64);
+    char *deep = malloc((size_t)LEVELS * 6 + 64), *big = malloc(mb + 64);
     struct ws_msg m;
     struct ws_error e;
     (void)state;
@@ -211,19 +212,18 @@ static void test_deep_and_large(void **state)
     assert_non_null(deep);
     assert_non_null(big);
     for (int i = 0; i < LEVELS; i++) {
-        memcpy(deep + n, "{\"a\":", 5);
-        n += 5;
+        n += (size_t)snprintf(deep + n, 6, "{\"a\":"); /* its NUL is written over */
     }
     deep[n++] = '1';
     memset(deep + n, '}', LEVELS);
     n += LEVELS;
     assert_int_equal(ws_proto_parse(deep, n, 0, &m, &e), -1);
     assert_int_equal(e.code, WS_ERR_TOO_LARGE);
-    assert_int_equal(ws_proto_parse(deep, n, 1024 * 1024, &m, &e), -1);
+    assert_int_equal(ws_proto_parse(deep, n, mb, &m, &e), -1);
     assert_int_equal(e.code, WS_ERR_TOO_DEEP);
     assert_non_null(strstr(e.message, "at byte 15")); /* the fourth '{' */
     memset(deep, '[', LEVELS);
-    assert_int_equal(ws_proto_parse(deep, LEVELS, 1024 * 1024, &m, &e), -1);
+    assert_int_equal(ws_proto_parse(deep, LEVELS, mb, &m, &e), -1);
     assert_int_equal(e.code, WS_ERR_TOO_DEEP);
     /* within the default limit: 4,000 levels of arrays */
     assert_int_equal(ws_proto_parse(deep, 4000, 0, &m, &e), -1);
@@ -233,13 +233,15 @@ static void test_deep_and_large(void **state)
 
     /* 1 MB: a well-formed auth with a huge token, refused on its length */
     n = (size_t)snprintf(big, 64, "{\"type\":\"auth\",\"token\":\"");
-    memset(big + n, 'x', 1024 * 1024 - n - 2);
-    memcpy(big + 1024 * 1024 - 2, "\"}", 2);
-    assert_int_equal(ws_proto_parse(big, 1024 * 1024, 0, &m, &e), -1);
+    memset(big + n, 'x', mb - n - 2);
+    big[mb - 2] = '"';
+    big[mb - 1] = '}';
+    assert_int_equal(ws_proto_parse(big, mb, 0, &m, &e), -1);
     assert_int_equal(e.code, WS_ERR_TOO_LARGE);
     assert_non_null(strstr(e.message, "4096"));
     /* and exactly at the limit it is parsed (and refused for the token) */
-    memcpy(big + WS_FRAME_MAX - 2, "\"}", 2);
+    big[WS_FRAME_MAX - 2] = '"';
+    big[WS_FRAME_MAX - 1] = '}';
     assert_int_equal(ws_proto_parse(big, WS_FRAME_MAX, 0, &m, &e), -1);
     assert_int_equal(e.code, WS_ERR_BAD_MESSAGE);
     assert_int_equal(ws_proto_parse(big, WS_FRAME_MAX + 1, 0, &m, &e), -1);
