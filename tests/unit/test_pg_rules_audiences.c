@@ -39,6 +39,19 @@ static struct audiences *load_text(const char *text, char *err, size_t errlen)
     return a;
 }
 
+/* Appends what fmt makes to buf (cap bytes, *n used), which must fit. */
+__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, size_t *n,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    assert_true(w >= 0 && (size_t)w < cap - *n);
+    *n += (size_t)w;
+}
+
 /* A file of one audience "a" with condition cond. */
 static struct audiences *one(const char *cond, char *err, size_t errlen)
 {
@@ -201,19 +214,17 @@ static void test_too_many_params(void **state)
     size_t used = 0;
     (void)state;
 
-    used += (size_t)snprintf(text, sizeof(text),
-                             "{\"version\":1,\"audiences\":[{\"name\":\"big\",\"when\":{\"any\":[");
+    put(text, sizeof(text), &used,
+        "{\"version\":1,\"audiences\":[{\"name\":\"big\",\"when\":{\"any\":[");
     for (int t = 0; t < 3; t++) { /* 3 x 32 = 96 parameters */
-        used +=
-            (size_t)snprintf(text + used, sizeof(text) - used,
-                             "%s{\"field\":\"segment\",\"op\":\"in\",\"value\":[", t ? "," : "");
+        put(text, sizeof(text), &used, "%s{\"field\":\"segment\",\"op\":\"in\",\"value\":[",
+            t ? "," : "");
         for (int i = 0; i < PCOND_IN_MAX; i++) {
-            used +=
-                (size_t)snprintf(text + used, sizeof(text) - used, "%s\"s%d\"", i ? "," : "", i);
+            put(text, sizeof(text), &used, "%s\"s%d\"", i ? "," : "", i);
         }
-        used += (size_t)snprintf(text + used, sizeof(text) - used, "]}");
+        put(text, sizeof(text), &used, "]}");
     }
-    snprintf(text + used, sizeof(text) - used, "]}}]}");
+    put(text, sizeof(text), &used, "]}}]}");
     assert_null(load_text(text, err, sizeof(err)));
     assert_non_null(strstr(err, "audience 1 \"big\": its SQL would pass"));
 }
