@@ -285,6 +285,9 @@ int prules_profile_set(struct prules_profile *p, const char *field, const char *
     int f = 0;
     double x;
 
+    if (field == NULL) {
+        return 1;
+    }
     while (f < PRULES_F_COUNT && (hash_names[f] == NULL || strcmp(hash_names[f], field) != 0)) {
         f++;
     }
@@ -308,6 +311,18 @@ int prules_profile_set(struct prules_profile *p, const char *field, const char *
     }
     p->v.have[f] = true;
     return 0;
+}
+
+size_t prules_profile_hash(struct prules_profile *p, long long now_ms, const char *const *fv,
+                           size_t n)
+{
+    size_t bad = 0;
+
+    prules_profile_init(p, now_ms);
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        bad += fv[i] != NULL && prules_profile_set(p, fv[i], fv[i + 1]) < 0;
+    }
+    return bad;
 }
 
 enum prules_band prules_band_of(const struct prules *r, double score)

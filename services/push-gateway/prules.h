@@ -103,6 +103,12 @@ void prules_profile_init(struct prules_profile *p, long long now_ms);
  * stays missing, and every term on it is false. */
 int prules_profile_set(struct prules_profile *p, const char *field, const char *value);
 
+/* Empties p and sets it from an HGETALL reply's n strings, alternately a
+ * field and its value (n odd: the last is ignored), as prules_profile_set
+ * does each. Returns how many fields were unparsable or empty. */
+size_t prules_profile_hash(struct prules_profile *p, long long now_ms, const char *const *fv,
+                           size_t n);
+
 /* The band of lead score score under r's thresholds. */
 enum prules_band prules_band_of(const struct prules *r, double score);
 

@@ -315,6 +315,34 @@ static void test_missing_and_unparsable(void **state)
     prules_free(ne);
 }
 
+/* An HGETALL reply as hiredis gives it: field, value, field, value. */
+static void test_profile_hash(void **state)
+{
+    static const char *const fv[] = {
+        "lead_score", "88", "persona", "price comparer",     "churn_risk", "",        "sessions",
+        "2x",         NULL, "ignored", "bookings_completed", "0",          "dangling"};
+    struct prules_profile p;
+    char err[512] = "";
+    (void)state;
+
+    assert_int_equal(prules_profile_hash(&p, NOW_MS, fv, sizeof(fv) / sizeof(fv[0])), 2);
+    assert_true(p.v.have[PRULES_F_LEAD_SCORE]);
+    assert_false(p.v.have[PRULES_F_CHURN_RISK]);
+    assert_false(p.v.have[PRULES_F_SESSIONS]);
+    assert_string_equal(p.v.text[PRULES_F_PERSONA], "price comparer");
+    assert_int_equal(prules_profile_set(&p, NULL, "x"), 1);
+
+    struct prules *r =
+        prules_load(ANALYTICS_TEST_SOURCE_DIR "/deploy/config/personalize.json", err, sizeof(err));
+    assert_non_null(r);
+    struct prules_answer a = prules_eval(r, &p);
+    assert_string_equal(a.rule, "hot-lead-booking-nudge"); /* before the price comparers' rule */
+    assert_int_equal(a.band, PRULES_HOT);
+    assert_int_equal(prules_profile_hash(&p, NOW_MS, fv, 0), 0);
+    assert_null(prules_eval(r, &p).rule);
+    prules_free(r);
+}
+
 static void test_combinators(void **state)
 {
     (void)state;
@@ -460,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_bands),
         cmocka_unit_test(test_operators),
         cmocka_unit_test(test_missing_and_unparsable),
+        cmocka_unit_test(test_profile_hash),
         cmocka_unit_test(test_combinators),
         cmocka_unit_test(test_number),
         cmocka_unit_test(test_speed),
