@@ -33,6 +33,7 @@ struct cJSON;
 #define PCOND_NODES_MAX 64  /* terms and combinators of one condition */
 #define PCOND_TERMS_MAX 32  /* conditions of one all or any */
 #define PCOND_IN_MAX 32     /* strings of one in list */
+#define PCOND_STRS_MAX 128  /* strings of one condition */
 #define PCOND_TEXT_MAX 128  /* bytes of one string value */
 #define PCOND_DAYS_MAX 3660 /* days_ago, at most */
 #define PCOND_PARAMS_MAX 64 /* $N parameters of one clause */
@@ -75,7 +76,7 @@ struct pcond;
  * than one of field/all/any/not, an unknown key or field, an operator the
  * field's type does not take, a value of the wrong type (a fraction for a
  * whole-number field, a string too long or empty), an empty or too long
- * list, nested too deep, too many terms. */
+ * list, nested too deep, too many terms or strings. */
 struct pcond *pcond_parse(const struct cJSON *j, const struct pcond_field *fields, size_t nfields,
                           const char *where, char *err, size_t errlen);
 

@@ -302,6 +302,20 @@ static void test_limits(void **state)
     refused(text, false, "rule 1 \"many\": when.any[2].all[");
     refused(text, false, "more than 64 terms and combinators in one condition");
 
+    /* too many strings in one condition: 5 lists of 32 */
+    n = 0;
+    put(text, TEXT_CAP, &n, HEAD "\"rules\":[{\"name\":\"lists\",\"when\":{\"any\":[");
+    for (int i = 0; i < 5; i++) {
+        put(text, TEXT_CAP, &n, "%s{\"field\":\"persona\",\"op\":\"in\",\"value\":[", i ? "," : "");
+        for (int k = 0; k < PCOND_IN_MAX; k++) {
+            put(text, TEXT_CAP, &n, "%s\"p%d\"", k ? "," : "", k);
+        }
+        put(text, TEXT_CAP, &n, "]}");
+    }
+    put(text, TEXT_CAP, &n, "]},\"answer\":{\"id\":\"x\"}}]}");
+    refused(text, false,
+            "rule 1 \"lists\": when.any[4].value[0]: more than 128 strings in one condition");
+
     /* a string value, an id, a message, a content too long */
     char longs[200];
     memset(longs, 'a', 129);
