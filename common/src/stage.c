@@ -432,6 +432,7 @@ static int stage_clients(struct stage *s, char *err, size_t errlen)
                                      .prefetch_mb = o->prefetch_mb,
                                      .fetch_wait_ms = o->fetch_wait_ms,
                                      .debug = o->kafka_debug,
+                                     .extra = o->consumer_extra,
                                      .on_revoke = stage_on_revoke,
                                      .revoke_arg = s};
     s->consumer = kafka_consumer_new(&co, err, errlen);

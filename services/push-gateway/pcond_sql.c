@@ -62,7 +62,7 @@ static void iso_utc(long long ms, char *buf, size_t len)
 static int sql_value(const struct pcond *c, const struct pcond_node *n, const struct pcond_field *f,
                      long long now_ms, struct pcond_sql *out)
 {
-    char when[40];
+    char when[80];
     int rc = 0;
 
     switch (n->type) {

@@ -96,6 +96,10 @@ struct stage_opts {
     int group_session_timeout_ms;
     int prefetch_mb;
     int fetch_wait_ms;       /* a quiet partition's fetch waits this long at the broker */
+    /* librdkafka consumer properties over the stage's own, NULL-terminated
+     * name, value pairs (the push-gateway's auto.offset.reset latest), or
+     * NULL. */
+    const char *const *consumer_extra;
     struct metrics *metrics; /* borrowed; must not be rendered after stage_free */
     struct stage_ops ops;
     void *arg;
