@@ -19,6 +19,7 @@ struct gw_api {
     struct gw_api_opts o;
     struct mg_context *ctx;
     struct pgpool *pool;
+    struct gw_ws *ws;
     int port;
     struct metric *requests_ok, *requests_client, *requests_server, *unauthorized;
 };
@@ -149,7 +150,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
     struct gw_api *a = calloc(1, sizeof(*a));
     struct pgpool_opts po = {o->pg_dsn, o->pg_connect_timeout_s, o->statement_timeout_ms, 8,
                              o->statement_timeout_ms};
-    char threads[16], timeout[16];
+    char threads[16], timeout[16], ws_idle[16];
     struct mg_callbacks cb = {.log_message = api_log_message};
     struct mg_server_port ports[4];
 
@@ -162,7 +163,12 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
     a->pool = pgpool_new(&po);
     snprintf(threads, sizeof(threads), "%d", o->threads);
     snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
-    const char *opts[] = {"listening_ports",
+    snprintf(ws_idle, sizeof(ws_idle), "%d", o->ws_idle_ms > 0 ? o->ws_idle_ms : 30000);
+    const char *opts[] = {"websocket_timeout_ms",
+                          ws_idle,
+                          "enable_websocket_ping_pong",
+                          "yes",
+                          "listening_ports",
                           o->listen,
                           "num_threads",
                           threads,
@@ -185,6 +191,14 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
         return NULL;
     }
     mg_set_request_handler(a->ctx, "/", api_handler, a);
+    struct gw_ws_opts wo = o->ws;
+    wo.tokens = o->tokens;
+    wo.metrics = o->metrics;
+    if (wo.hub != NULL && (a->ws = gw_ws_register(a->ctx, &wo)) == NULL) {
+        errbuf_printf(err, errlen, "out of memory");
+        gw_api_stop(a);
+        return NULL;
+    }
     if (mg_get_server_ports(a->ctx, 4, ports) > 0) {
         a->port = ports[0].port;
     }
@@ -211,8 +225,9 @@ void gw_api_stop(struct gw_api *a)
         return;
     }
     if (a->ctx != NULL) {
-        mg_stop(a->ctx);
+        mg_stop(a->ctx); /* joins every connection thread: the WebSocket ones close first */
     }
+    gw_ws_free(a->ws);
     pgpool_free(a->pool);
     free(a);
 }

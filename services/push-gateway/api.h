@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "tokens.h"
+#include "ws.h"
 
 struct gw_api;
 struct metrics;
@@ -28,6 +29,8 @@ struct gw_api_opts {
     int pg_connect_timeout_s;
     int statement_timeout_ms;
     int max_rows;
+    struct gw_ws_opts ws; /* the WebSocket's (hub, limits); tokens and metrics are these */
+    int ws_idle_ms;       /* a silent WebSocket is pinged after this, and dropped if dead */
     struct metrics *metrics;
 };
 

@@ -11,7 +11,7 @@ const struct config_var gw_config_vars[] = {
      "comma-separated name:scope:token entries, scope read or admin (admin may also make "
      "privacy requests); tokens of 16..256 printable ASCII bytes",
      F(api_tokens), CONFIG_SECRET | CONFIG_REQUIRED},
-    {"ANALYTICS_PUSH_GATEWAY_THREADS", CONFIG_INT, "64", 4, 4096, NULL,
+    {"ANALYTICS_PUSH_GATEWAY_THREADS", CONFIG_INT, "1100", 4, 100000, NULL,
      "threads of the public listener: one per connection in progress (a WebSocket client "
      "holds one for as long as it stays)",
      F(threads), 0},
@@ -23,6 +23,32 @@ const struct config_var gw_config_vars[] = {
      F(statement_timeout_ms), 0},
     {"ANALYTICS_PUSH_GATEWAY_MAX_ROWS", CONFIG_INT, "1000", 1, 100000, NULL,
      "rows one page of a list holds at most (limit= above it is refused)", F(max_rows), 0},
+    {"ANALYTICS_PUSH_GATEWAY_WS_MAX_CLIENTS", CONFIG_INT, "1000", 1, 100000, NULL,
+     "WebSocket connections at once (more are refused at the handshake); the listener's "
+     "threads must exceed it",
+     F(ws_max_clients), 0},
+    {"ANALYTICS_PUSH_GATEWAY_WS_QUEUE", CONFIG_INT, "256", 1, 100000, NULL,
+     "messages queued for one WebSocket client; past it that client alone misses messages "
+     "and is told (lagged)",
+     F(ws_queue), 0},
+    {"ANALYTICS_PUSH_GATEWAY_WS_RING", CONFIG_INT, "1024", 0, 1000000, NULL,
+     "recent messages kept for a client that reconnects with its last seq (0: no resume)",
+     F(ws_ring), 0},
+    {"ANALYTICS_PUSH_GATEWAY_WS_AUTH_TIMEOUT_MS", CONFIG_INT, "5000", 100, 600000, NULL,
+     "a WebSocket connection must authenticate within this, or is closed", F(ws_auth_timeout_ms),
+     0},
+    {"ANALYTICS_PUSH_GATEWAY_WS_IDLE_MS", CONFIG_INT, "30000", 1000, 3600000, NULL,
+     "a WebSocket silent this long is pinged; one that does not answer is dropped", F(ws_idle_ms),
+     0},
+};
+
+const struct service_stage gw_stage_rows = {
+    .group = "",
+    .group_help = "Kafka consumer group; empty (the default): one of this instance alone, "
+                  "analytics-push-gateway-<host>-<pid>-<random>, so every replica sees every "
+                  "message, from the end of each partition",
+    .batch = "500",
+    .batch_help = "messages taken from Kafka at once",
 };
 
 const size_t gw_config_nvars = sizeof(gw_config_vars) / sizeof(gw_config_vars[0]);

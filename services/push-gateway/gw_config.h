@@ -14,14 +14,21 @@ struct gw_config {
     long long request_timeout_ms;
     long long statement_timeout_ms;
     long long max_rows;
+    long long ws_max_clients;
+    long long ws_queue;
+    long long ws_ring;
+    long long ws_auth_timeout_ms;
+    long long ws_idle_ms;
 };
 
 #define GW_SUMMARY                                                                                 \
     "Answers the analytics REST API under /api/analytics/ from PostgreSQL and Redis, for\n"        \
-    "holders of an API token (ANALYTICS_API_TOKENS), and will fan the pipeline's streams out\n"    \
-    "to WebSocket clients."
+    "holders of an API token (ANALYTICS_API_TOKENS), and fans the pipeline's streams\n"            \
+    "(events.enriched, scores, journeys, triggers) out to WebSocket clients of\n"                  \
+    "/api/analytics/ws. Each instance reads every message, in a consumer group of its own."
 
 extern const struct config_var gw_config_vars[];
 extern const size_t gw_config_nvars;
+extern const struct service_stage gw_stage_rows;
 
 #endif

@@ -1,17 +1,26 @@
-/* analytics-push-gateway: the REST API (and, to come, the live streams).
- * Wiring only. */
+/* analytics-push-gateway: the REST API and the live streams. Wiring only. */
 #include "analytics/log.h"
 #include "analytics/service.h"
+#include "analytics/stage.h"
 #include "api.h"
 #include "gw_config.h"
+#include "hub.h"
+#include "stream.h"
 #include "tokens.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 static struct gw_main {
     struct gw_config cfg;
     struct tokens tokens;
+    struct hub *hub;
+    struct gw_stream *stream;
     struct gw_api *api;
+    char group[160];
+    const char *group_used;
 } s;
 
 static int gw_prepare(void *arg, struct metrics *m, FILE *err)
@@ -24,11 +33,53 @@ static int gw_prepare(void *arg, struct metrics *m, FILE *err)
         fprintf(err, "config: ANALYTICS_API_TOKENS: %s\n", why);
         return 1;
     }
+    if (s.cfg.threads <= s.cfg.ws_max_clients) {
+        fprintf(err,
+                "config: ANALYTICS_PUSH_GATEWAY_THREADS: %lld threads cannot serve %lld "
+                "WebSocket clients (ANALYTICS_PUSH_GATEWAY_WS_MAX_CLIENTS) and REST too\n",
+                s.cfg.threads, s.cfg.ws_max_clients);
+        return 1;
+    }
     return 0;
+}
+
+/* The configured group, or one of this instance alone. */
+static const char *gw_group(void)
+{
+    char host[64] = "host";
+    unsigned char r[4] = {0};
+
+    if (s.cfg.svc.group != NULL && s.cfg.svc.group[0] != '\0') {
+        return s.cfg.svc.group;
+    }
+    (void)gethostname(host, sizeof(host) - 1);
+    (void)getrandom(r, sizeof(r), 0); /* zeros if it fails: the pid still tells us apart */
+    snprintf(s.group, sizeof(s.group), "analytics-push-gateway-%.60s-%ld-%02x%02x%02x%02x", host,
+             (long)getpid(), r[0], r[1], r[2], r[3]);
+    return s.group;
+}
+
+static bool gw_ready_cb(void *arg, char *why, size_t whylen)
+{
+    (void)arg;
+    return s.api != NULL && gw_api_ready(s.api, why, whylen);
 }
 
 static int gw_start(void *arg, struct metrics *m, struct stage **stage)
 {
+    struct hub_options ho;
+    struct stage_opts so = {0};
+    char err[256];
+
+    (void)arg;
+    hub_options_default(&ho);
+    ho.queue_max_msgs = (size_t)s.cfg.ws_queue;
+    ho.ring_size = (size_t)s.cfg.ws_ring;
+    s.hub = hub_new(&ho, err, sizeof(err));
+    if (s.hub == NULL) {
+        log_error("gateway.start_failed", LOG_STR("error", err));
+        return -1;
+    }
     struct gw_api_opts o = {
         .listen = s.cfg.listen,
         .threads = (int)s.cfg.threads,
@@ -38,16 +89,31 @@ static int gw_start(void *arg, struct metrics *m, struct stage **stage)
         .pg_connect_timeout_s = (int)s.cfg.svc.pg_connect_timeout_s,
         .statement_timeout_ms = (int)s.cfg.statement_timeout_ms,
         .max_rows = (int)s.cfg.max_rows,
+        .ws = {.hub = s.hub,
+               .max_clients = (int)s.cfg.ws_max_clients,
+               .auth_timeout_ms = (int)s.cfg.ws_auth_timeout_ms,
+               .rate = 20,
+               .burst = 20},
+        .ws_idle_ms = (int)s.cfg.ws_idle_ms,
         .metrics = m,
     };
-    char err[256];
-
-    (void)arg, (void)stage;
     s.api = gw_api_start(&o, err, sizeof(err));
     if (s.api == NULL) {
         log_error("gateway.start_failed", LOG_STR("error", err));
         return -1;
     }
+    service_stage_opts(&s.cfg.svc, &so);
+    so.group = s.group_used = gw_group();
+    so.metric_prefix = "analytics_gateway";
+    so.backend = "postgresql";
+    so.metrics = m;
+    so.ops.ready = gw_ready_cb;
+    s.stream = gw_stream_start(&so, s.cfg.svc.topic_prefix, s.hub, err, sizeof(err));
+    if (s.stream == NULL) {
+        log_error("gateway.start_failed", LOG_STR("error", err));
+        return -1;
+    }
+    *stage = gw_stream_stage(s.stream);
     return 0;
 }
 
@@ -55,28 +121,20 @@ static int gw_serve(void *arg, int admin_port)
 {
     (void)arg;
     log_info("gateway.started", LOG_INT("port", gw_api_port(s.api)),
-             LOG_INT("admin_port", admin_port), LOG_INT("tokens", (long long)s.tokens.n));
+             LOG_INT("admin_port", admin_port), LOG_INT("tokens", (long long)s.tokens.n),
+             LOG_STR("group", s.group_used));
     return 0;
-}
-
-static bool gw_ready(void *arg, char *why, size_t whylen)
-{
-    (void)arg;
-    return gw_api_ready(s.api, why, whylen);
-}
-
-static void gw_stop(void *arg, long long deadline_mono_ms)
-{
-    (void)arg, (void)deadline_mono_ms;
-    gw_api_stop(s.api);
-    s.api = NULL;
 }
 
 static void gw_fini(void *arg)
 {
     (void)arg;
-    gw_api_stop(s.api);
+    gw_api_stop(s.api); /* the WebSocket clients first: they hold hub clients */
     s.api = NULL;
+    gw_stream_free(s.stream);
+    s.stream = NULL;
+    hub_free(s.hub);
+    s.hub = NULL;
 }
 
 int main(int argc, char **argv)
@@ -86,7 +144,8 @@ int main(int argc, char **argv)
         .summary = GW_SUMMARY,
         .var_prefix = "ANALYTICS_PUSH_GATEWAY",
         .admin_default = "0.0.0.0:9105",
-        .uses = SERVICE_PG,
+        .uses = SERVICE_PG | SERVICE_STAGE,
+        .stage = &gw_stage_rows,
         .vars = gw_config_vars,
         .nvars = gw_config_nvars,
         .cfg = &s.cfg,
@@ -94,8 +153,6 @@ int main(int argc, char **argv)
         .prepare = gw_prepare,
         .start = gw_start,
         .serve = gw_serve,
-        .ready = gw_ready,
-        .stop = gw_stop,
         .fini = gw_fini,
         .started_event = "gateway.started",
     };

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ---- matching ---- */
 
 /* Whether rest matches pattern, each :param segment (non-empty, valid

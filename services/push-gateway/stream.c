@@ -125,8 +125,8 @@ static enum stage_step stream_process(void *arg, const struct stage_batch *b)
         struct hub_attrs attrs;
         char *json;
         void *keep;
-        int rc = ch < HUB_CHANNELS ? stream_convert(ch, m->payload, m->len, &json, &attrs, &keep)
-                                   : -1;
+        int rc =
+            ch < HUB_CHANNELS ? stream_convert(ch, m->payload, m->len, &json, &attrs, &keep) : -1;
         if (rc < 0) {
             bad++;
             continue;
@@ -178,7 +178,7 @@ struct gw_stream *gw_stream_start(const struct stage_opts *o, const char *prefix
                               "Bots' enriched events not streamed", NULL);
     so.topics = s->topic_ptrs;
     so.consumer_extra = latest;
-    so.ops = (struct stage_ops){.process = stream_process};
+    so.ops.process = stream_process; /* the caller's ready (the API's backends) stays */
     so.arg = s;
     s->rt = stage_new(&so, err, errlen);
     if (s->rt == NULL || stage_start(s->rt, err, errlen) != 0) {

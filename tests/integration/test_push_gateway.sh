@@ -11,6 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 itest_init push_gateway
 
+start_devbroker
 start_postgres pg
 export ANALYTICS_PG_DSN="$PG_DSN"
 "$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
@@ -40,7 +41,7 @@ check "...never the token" bash -c "! grep -q secret-secret <<<'$out'"
 
 start_push_gateway gw
 API="http://127.0.0.1:$GW_PORT/api/analytics"
-check "ready with PostgreSQL up" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
+check "ready with PostgreSQL and the broker up" wait_for 20 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
 
 # get PATH [TOKEN]: sets STATUS and BODY.
 get() {
