@@ -860,6 +860,40 @@ int redis_get(struct redis_client *c, const char *key, char *buf, size_t buflen,
     return 1;
 }
 
+int redis_hgetall(struct redis_client *c, const char *key, size_t max_fields, redis_field_fn *fn,
+                  void *arg)
+{
+    redisReply *r;
+
+    if (key == NULL || fn == NULL) {
+        return bad_arg(c, "redis_hgetall");
+    }
+    int rc = rc_exec(c, &r, "HGETALL %s", key);
+    if (rc != 0) {
+        return rc;
+    }
+    if (r->type != REDIS_REPLY_ARRAY) {
+        return unexpected(c, "HGETALL", r);
+    }
+    if (r->elements % 2 != 0 || r->elements / 2 > max_fields) {
+        set_err(c, "HGETALL: %zu elements, not a hash of at most %zu fields", r->elements,
+                max_fields);
+        freeReplyObject(r);
+        return REDIS_CLIENT_EREPLY;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            return unexpected(c, "HGETALL", r);
+        }
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        fn(r->element[i]->str, r->element[i + 1]->str, arg);
+    }
+    rc = (int)(r->elements / 2);
+    freeReplyObject(r);
+    return rc;
+}
+
 int redis_set_px(struct redis_client *c, const char *key, const char *val, size_t len,
                  long long ttl_ms)
 {

@@ -3,8 +3,13 @@
 #include "analytics/errbuf.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
+#include "analytics/cors.h"
+#include "analytics/lifecycle.h"
+#include "analytics/ratelimit.h"
+#include "analytics/write_keys.h"
 #include "pgpool.h"
 #include "routes.h"
+#include "rpool.h"
 
 #include <civetweb.h>
 #include <cjson/cJSON.h>
@@ -19,6 +24,8 @@ struct gw_api {
     struct gw_api_opts o;
     struct mg_context *ctx;
     struct pgpool *pool;
+    struct rpool *redis;
+    struct ratelimit *rate;
     struct gw_ws *ws;
     int port;
     struct metric *requests_ok, *requests_client, *requests_server, *unauthorized;
@@ -26,15 +33,22 @@ struct gw_api {
 
 /* ---- answers ---- */
 
+/* Headers every answer to the request in hand carries besides the usual
+ * (the public route's CORS headers). civetweb serves a request on one
+ * thread from start to end, so a thread's variable is the request's. */
+static _Thread_local const char *api_extra_headers;
+
 void gw_send(struct mg_connection *c, int status, const char *json)
 {
     size_t len = strlen(json);
+    bool bearer = status == 401 && api_extra_headers == NULL;
 
     mg_printf(c,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+              "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
               status, mg_get_response_code_text(c, status), len,
-              status == 401 ? "WWW-Authenticate: Bearer realm=\"analytics\"\r\n" : "");
+              bearer ? "WWW-Authenticate: Bearer realm=\"analytics\"\r\n" : "",
+              api_extra_headers != NULL ? api_extra_headers : "");
     mg_write(c, json, len);
 }
 
@@ -83,14 +97,64 @@ static void api_count(struct gw_api *a, int status)
                1);
 }
 
+/* The public route's checks instead of a token: CORS (an Origin not
+ * allowed is refused; the answer names the allowed one), a preflight
+ * answered, the site's write key, the client's rate. Returns 0 to go on, or
+ * the status of the answer sent. */
+static int api_public(struct gw_api *a, struct mg_connection *c, char *hdrs, size_t hdrlen)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const char *origin = mg_get_header(c, "Origin");
+    const char *key = mg_get_header(c, "X-Write-Key");
+
+    hdrs[0] = '\0';
+    if (origin != NULL) {
+        if (cors_check(a->o.cors, origin) != CORS_ALLOWED) {
+            return gw_send_error(c, 403, "origin_not_allowed",
+                                 "this origin is not in ANALYTICS_PUSH_GATEWAY_CORS_ORIGINS");
+        }
+        snprintf(hdrs, hdrlen,
+                 "Access-Control-Allow-Origin: %.200s\r\nVary: Origin\r\n"
+                 "Access-Control-Allow-Headers: X-Write-Key\r\n"
+                 "Access-Control-Allow-Methods: GET\r\nAccess-Control-Max-Age: 600\r\n",
+                 origin);
+    }
+    api_extra_headers = hdrs;
+    if (strcmp(ri->request_method, "OPTIONS") == 0) {
+        mg_printf(c, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n%s\r\n", hdrs);
+        return 204;
+    }
+    int retry = 1;
+    if (!ratelimit_allow(a->rate, ri->remote_addr, 1.0, lifecycle_mono_ms(), &retry)) {
+        return gw_send_error(c, 429, "rate_limited",
+                             "too many requests from this address; again in %d s", retry);
+    }
+    if (write_keys_match(a->o.write_keys, key) == NULL) {
+        metric_add(a->unauthorized, 1);
+        return gw_send_error(c, 401, "unauthorized",
+                             key == NULL ? "an X-Write-Key header with the site's write key "
+                                           "is needed"
+                                         : "the write key is not one of this site's");
+    }
+    return 0;
+}
+
 static int api_handler(struct mg_connection *c, void *cbdata)
 {
     struct gw_api *a = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *path = ri->local_uri != NULL ? ri->local_uri : "";
     const struct gw_route *rt;
-    struct gw_req req = {.conn = c, .pool = a->pool, .max_rows = a->o.max_rows};
+    struct gw_req req = {.conn = c,
+                         .pool = a->pool,
+                         .max_rows = a->o.max_rows,
+                         .redis = a->redis,
+                         .prules = a->o.prules,
+                         .key_prefix = a->o.key_prefix};
+    char hdrs[512];
     int status;
+
+    api_extra_headers = NULL;
 
     if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0) {
         status = gw_send_error(c, 404, "not_found", "no such route");
@@ -101,6 +165,16 @@ static int api_handler(struct mg_connection *c, void *cbdata)
     rt = gw_route_find(req.rest, &req);
     if (rt == NULL) {
         status = gw_send_error(c, 404, "not_found", "no such route: %.100s", path);
+        goto out;
+    }
+    if (rt->public_route) {
+        status = api_public(a, c, hdrs, sizeof(hdrs));
+        if (status == 0) {
+            status = strcmp(ri->request_method, rt->method) == 0
+                         ? rt->handle(&req)
+                         : gw_send_error(c, 405, "method_not_allowed", "this route takes %s",
+                                         rt->method);
+        }
         goto out;
     }
     const struct token_entry *who = api_auth(a, c);
@@ -120,6 +194,7 @@ static int api_handler(struct mg_connection *c, void *cbdata)
     }
     status = rt->handle(&req);
 out:
+    api_extra_headers = NULL;
     api_count(a, status);
     return status;
 }
@@ -161,10 +236,23 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
     a->o = *o;
     api_metrics(a, o->metrics);
     a->pool = pgpool_new(&po);
+    a->redis = rpool_new(o->redis_url, 4, 500, err, errlen);
+    a->rate = ratelimit_new(o->rate_limit, o->rate_burst, 100000);
+    if (a->redis == NULL || a->rate == NULL) {
+        if (a->redis != NULL) {
+            errbuf_printf(err, errlen, "out of memory");
+        }
+        gw_api_stop(a);
+        return NULL;
+    }
     snprintf(threads, sizeof(threads), "%d", o->threads);
     snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
     snprintf(ws_idle, sizeof(ws_idle), "%d", o->ws_idle_ms > 0 ? o->ws_idle_ms : 30000);
-    const char *opts[] = {"websocket_timeout_ms",
+    /* civetweb's own CORS off (its default answers every preflight for any
+     * origin): the public route does its own, the rest need no CORS. */
+    const char *opts[] = {"access_control_allow_origin",
+                          "",
+                          "websocket_timeout_ms",
                           ws_idle,
                           "enable_websocket_ping_pong",
                           "yes",
@@ -216,6 +304,10 @@ bool gw_api_ready(const struct gw_api *a, char *why, size_t whylen)
         errbuf_printf(why, whylen, "PostgreSQL unreachable");
         return false;
     }
+    if (!rpool_up(a->redis)) {
+        errbuf_printf(why, whylen, "Redis unreachable");
+        return false;
+    }
     return true;
 }
 
@@ -229,5 +321,7 @@ void gw_api_stop(struct gw_api *a)
     }
     gw_ws_free(a->ws);
     pgpool_free(a->pool);
+    rpool_free(a->redis);
+    ratelimit_free(a->rate);
     free(a);
 }

@@ -19,6 +19,9 @@
 
 struct gw_api;
 struct metrics;
+struct cors;
+struct write_keys;
+struct prules;
 
 struct gw_api_opts {
     const char *listen; /* host:port; port 0 picks a free one */
@@ -29,6 +32,12 @@ struct gw_api_opts {
     int pg_connect_timeout_s;
     int statement_timeout_ms;
     int max_rows;
+    const char *redis_url;
+    const char *key_prefix;              /* of the hot profiles' keys: <prefix>profile:<fp> */
+    const struct prules *prules;         /* borrowed: personalize */
+    const struct cors *cors;             /* borrowed: the public route's origins */
+    const struct write_keys *write_keys; /* borrowed: the public route's keys */
+    double rate_limit, rate_burst;       /* the public route, per client address */
     struct gw_ws_opts ws; /* the WebSocket's (hub, limits); tokens and metrics are these */
     int ws_idle_ms;       /* a silent WebSocket is pinged after this, and dropped if dead */
     struct metrics *metrics;

@@ -40,6 +40,23 @@ const struct config_var gw_config_vars[] = {
     {"ANALYTICS_PUSH_GATEWAY_WS_IDLE_MS", CONFIG_INT, "30000", 1000, 3600000, NULL,
      "a WebSocket silent this long is pinged; one that does not answer is dropped", F(ws_idle_ms),
      0},
+    {"ANALYTICS_PUSH_GATEWAY_PERSONALIZE_FILE", CONFIG_STRING,
+     ANALYTICS_DATA_DIR "/deploy/config/personalize.json", 0, 0, NULL,
+     "the personalisation rules: lead score bands, and the answer for each kind of visitor "
+     "(JSON; services/push-gateway/RULES.md)",
+     F(personalize_file), 0},
+    {"ANALYTICS_PUSH_GATEWAY_CORS_ORIGINS", CONFIG_STRING, "", 0, 0, NULL,
+     "origins whose pages may ask personalize/ (comma-separated, as the collector's); empty: "
+     "none, so only same-origin and server-side callers",
+     F(cors_origins), 0},
+    {"ANALYTICS_PUSH_GATEWAY_WRITE_KEYS", CONFIG_STRING, "", 0, 0, NULL,
+     "the sites' write keys for personalize/, site:key comma-separated (the collector's); "
+     "empty turns keys off",
+     F(write_keys), CONFIG_SECRET},
+    {"ANALYTICS_PUSH_GATEWAY_RATE_LIMIT", CONFIG_INT, "50", 1, 1000000, NULL,
+     "personalize/ requests a second per client address", F(rate_limit), 0},
+    {"ANALYTICS_PUSH_GATEWAY_RATE_BURST", CONFIG_INT, "100", 1, 10000000, NULL,
+     "personalize/ requests one client address may make at once", F(rate_burst), 0},
 };
 
 const struct service_stage gw_stage_rows = {

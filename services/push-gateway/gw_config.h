@@ -19,6 +19,11 @@ struct gw_config {
     long long ws_ring;
     long long ws_auth_timeout_ms;
     long long ws_idle_ms;
+    char *personalize_file;
+    char *cors_origins;
+    char *write_keys; /* secret */
+    long long rate_limit;
+    long long rate_burst;
 };
 
 #define GW_SUMMARY                                                                                 \

@@ -1,10 +1,13 @@
 /* analytics-push-gateway: the REST API and the live streams. Wiring only. */
+#include "analytics/cors.h"
 #include "analytics/log.h"
 #include "analytics/service.h"
 #include "analytics/stage.h"
+#include "analytics/write_keys.h"
 #include "api.h"
 #include "gw_config.h"
 #include "hub.h"
+#include "prules.h"
 #include "stream.h"
 #include "tokens.h"
 
@@ -16,6 +19,9 @@
 static struct gw_main {
     struct gw_config cfg;
     struct tokens tokens;
+    struct prules *prules;
+    struct cors *cors;
+    struct write_keys *keys;
     struct hub *hub;
     struct gw_stream *stream;
     struct gw_api *api;
@@ -26,21 +32,37 @@ static struct gw_main {
 static int gw_prepare(void *arg, struct metrics *m, FILE *err)
 {
     char why[256];
+    int bad = 0;
 
     (void)arg, (void)m;
     if (s.cfg.api_tokens != NULL &&
         tokens_parse(s.cfg.api_tokens, &s.tokens, why, sizeof(why)) != 0) {
         fprintf(err, "config: ANALYTICS_API_TOKENS: %s\n", why);
-        return 1;
+        bad++;
+    }
+    s.prules = prules_load(s.cfg.personalize_file, why, sizeof(why));
+    if (s.prules == NULL) {
+        fprintf(err, "config: ANALYTICS_PUSH_GATEWAY_PERSONALIZE_FILE: %s\n", why);
+        bad++;
+    }
+    s.cors = cors_new(s.cfg.cors_origins, why, sizeof(why));
+    if (s.cors == NULL) {
+        fprintf(err, "config: ANALYTICS_PUSH_GATEWAY_CORS_ORIGINS: %s\n", why);
+        bad++;
+    }
+    s.keys = write_keys_new(s.cfg.write_keys, why, sizeof(why));
+    if (s.keys == NULL) {
+        fprintf(err, "config: ANALYTICS_PUSH_GATEWAY_WRITE_KEYS: %s\n", why);
+        bad++;
     }
     if (s.cfg.threads <= s.cfg.ws_max_clients) {
         fprintf(err,
                 "config: ANALYTICS_PUSH_GATEWAY_THREADS: %lld threads cannot serve %lld "
                 "WebSocket clients (ANALYTICS_PUSH_GATEWAY_WS_MAX_CLIENTS) and REST too\n",
                 s.cfg.threads, s.cfg.ws_max_clients);
-        return 1;
+        bad++;
     }
-    return 0;
+    return bad;
 }
 
 /* The configured group, or one of this instance alone. */
@@ -89,6 +111,13 @@ static int gw_start(void *arg, struct metrics *m, struct stage **stage)
         .pg_connect_timeout_s = (int)s.cfg.svc.pg_connect_timeout_s,
         .statement_timeout_ms = (int)s.cfg.statement_timeout_ms,
         .max_rows = (int)s.cfg.max_rows,
+        .redis_url = s.cfg.svc.redis_url,
+        .key_prefix = s.cfg.svc.topic_prefix,
+        .prules = s.prules,
+        .cors = s.cors,
+        .write_keys = s.keys,
+        .rate_limit = (double)s.cfg.rate_limit,
+        .rate_burst = (double)s.cfg.rate_burst,
         .ws = {.hub = s.hub,
                .max_clients = (int)s.cfg.ws_max_clients,
                .auth_timeout_ms = (int)s.cfg.ws_auth_timeout_ms,
@@ -135,6 +164,9 @@ static void gw_fini(void *arg)
     s.stream = NULL;
     hub_free(s.hub);
     s.hub = NULL;
+    prules_free(s.prules);
+    cors_free(s.cors);
+    write_keys_free(s.keys);
 }
 
 int main(int argc, char **argv)
@@ -144,7 +176,7 @@ int main(int argc, char **argv)
         .summary = GW_SUMMARY,
         .var_prefix = "ANALYTICS_PUSH_GATEWAY",
         .admin_default = "0.0.0.0:9105",
-        .uses = SERVICE_PG | SERVICE_STAGE,
+        .uses = SERVICE_PG | SERVICE_REDIS | SERVICE_STAGE,
         .stage = &gw_stage_rows,
         .vars = gw_config_vars,
         .nvars = gw_config_nvars,

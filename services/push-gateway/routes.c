@@ -179,8 +179,10 @@ int gw_json_query(struct gw_req *r, const char *what, const char *sql, int n,
 /* ---- the table ---- */
 
 const struct gw_route gw_routes[] = {
-    {"GET", "leads", TOKEN_READ, route_leads_names, route_leads},
-    {"GET", "insights/:fingerprint", TOKEN_READ, route_no_names, route_insights},
+    {"GET", "leads", TOKEN_READ, route_leads_names, route_leads, false},
+    {"GET", "insights/:fingerprint", TOKEN_READ, route_no_names, route_insights, false},
+    {"GET", "personalize/:fingerprint", TOKEN_NONE, route_personalize_names, route_personalize,
+     true},
 };
 
 const size_t gw_nroutes = sizeof(gw_routes) / sizeof(gw_routes[0]);

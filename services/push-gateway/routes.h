@@ -15,6 +15,8 @@
 
 struct mg_connection;
 struct pgpool;
+struct rpool;
+struct prules;
 
 #define GW_PARAMS_MAX 2
 #define GW_PARAM_MAX 256 /* a path parameter's bytes */
@@ -24,6 +26,9 @@ struct gw_req {
     struct mg_connection *conn;
     struct pgpool *pool;
     int max_rows;
+    struct rpool *redis;
+    const struct prules *prules;
+    const char *key_prefix;
     const char *rest;                             /* the path after /api/analytics/ */
     const char *query;                            /* the query string, or NULL */
     char params[GW_PARAMS_MAX][GW_PARAM_MAX + 1]; /* the path's :params, decoded */
@@ -35,6 +40,9 @@ struct gw_route {
     enum token_scope scope;
     const char *const *query_names; /* the query parameters it takes, NULL-terminated */
     int (*handle)(struct gw_req *r);
+    /* The one public route: the site's write key, CORS and a rate limit
+     * instead of a token (scope unused). */
+    bool public_route;
 };
 
 /* The route rest matches, its :params decoded into r->params, or NULL. */

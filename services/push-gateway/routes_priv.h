@@ -33,7 +33,11 @@ int gw_json_query(struct gw_req *r, const char *what, const char *sql, int n,
 extern const char *const route_no_names[];
 extern const char *const route_leads_names[];
 
-/* The handlers, by file. routes_visitors.c: */
+extern const char *const route_personalize_names[];
+
+/* The handlers, by file. routes_personalize.c: */
+int route_personalize(struct gw_req *r);
+/* routes_visitors.c: */
 int route_leads(struct gw_req *r);
 int route_insights(struct gw_req *r);
 

@@ -1,5 +1,7 @@
 #include "outputs.h"
 
+#include "analytics/pbenums.h"
+
 #include "analytics/v1/score_update.pb-c.h"
 
 #include <cjson/cJSON.h>
@@ -122,9 +124,13 @@ void outputs_hash(const struct profile *p, const struct score_result *r, const c
     put(h, "sessions", "%d", p->sessions);
     put(h, "page_views", "%d", p->page_views);
     put(h, "pricing_views", "%d", p->pricing_views);
+    put(h, "bookings_started", "%d", p->bookings_started);
     put(h, "bookings_completed", "%d", p->bookings_completed);
     put(h, "returning", "%d", p->sessions > 1);
+    put(h, "first_seen_ms", "%lld", p->first_seen_ms);
     put(h, "last_seen_ms", "%lld", p->last_seen_ms);
+    put(h, "first_channel", "%s", pb_channel_name(p->first_channel));
+    put(h, "first_device", "%s", pb_device_name(p->first_device));
     put(h, "model_version", "%s", r->model_version);
     put_reasons(h, r);
 }

@@ -13,7 +13,7 @@
 #include "profile.h"
 #include "score.h"
 
-#define OUTPUTS_HASH_FIELDS 16
+#define OUTPUTS_HASH_FIELDS 24
 #define OUTPUTS_VALUE_MAX 320
 
 /* The ScoreUpdate of r for p, caused by the event cause_event_id at ts_ms,

@@ -12,6 +12,7 @@ source "$(dirname "$0")/lib.sh"
 itest_init push_gateway
 
 start_devbroker
+start_redis_free redis
 start_postgres pg
 export ANALYTICS_PG_DSN="$PG_DSN"
 "$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
@@ -39,7 +40,9 @@ expect_eq "a bad scope: exit 78" 78 "$?"
 check "...saying what is wrong" grep -q "the scope must be read or admin" <<<"$out"
 check "...never the token" bash -c "! grep -q secret-secret <<<'$out'"
 
-start_push_gateway gw
+start_push_gateway gw ANALYTICS_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+  ANALYTICS_PUSH_GATEWAY_WRITE_KEYS=shop:wk-0123456789 ANALYTICS_PUSH_GATEWAY_CORS_ORIGINS=https://shop.example \
+  ANALYTICS_PUSH_GATEWAY_RATE_LIMIT=1 ANALYTICS_PUSH_GATEWAY_RATE_BURST=30
 API="http://127.0.0.1:$GW_PORT/api/analytics"
 check "ready with PostgreSQL and the broker up" wait_for 20 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
 
@@ -111,6 +114,44 @@ expect_eq "an unknown route: 404" "404 not_found" "$STATUS $(code)"
 BODY="$(curl -s -w '\n%{http_code}' -X POST -H "Authorization: Bearer $GW_READ_TOKEN" "$API/leads")"
 expect_eq "POST to a GET route: 405" 405 "${BODY##*$'\n'}"
 check "every answer is JSON" jq -e . <<<"${BODY%$'\n'*}"
+
+# ---- personalize: public, with the site's write key, from Redis ----
+redis-cli -p "$REDIS_PORT" hset analytics.profile:fp-a lead_score 91 persona "high-intent booker" \
+  bookings_completed 0 bookings_started 0 sessions 3 >/dev/null
+redis-cli -p "$REDIS_PORT" hset analytics.profile:fp-loyal lead_score 30 persona "loyal booker" \
+  bookings_completed 4 sessions 9 returning 1 >/dev/null
+# pz PATH [curl args]: GET with the write key; sets STATUS and BODY.
+pz() { local p="$1"; shift; BODY="$(curl -s --max-time 10 -w '\n%{http_code}' -H 'X-Write-Key: wk-0123456789' "$@" "$API/personalize/$p")"; STATUS="${BODY##*$'\n'}"; BODY="${BODY%$'\n'*}"; }
+pz fp-a
+expect_eq "a hot lead without a booking: the booking nudge" "200 hot book-now high-intent booker true" \
+  "$STATUS $(jq -r '"\(.band) \(.answer.id) \(.persona) \(.known)"' <<<"$BODY")"
+pz nobody-yet
+expect_eq "no profile: the default answer, not an error" "200 welcome false low" \
+  "$STATUS $(jq -r '"\(.answer.id) \(.known) \(.band)"' <<<"$BODY")"
+BODY="$(curl -s -w '\n%{http_code}' "$API/personalize/fp-a")"
+expect_eq "no write key: 401" 401 "${BODY##*$'\n'}"
+BODY="$(curl -s -w '\n%{http_code}' -H 'X-Write-Key: wk-0123456788' "$API/personalize/fp-a")"
+expect_eq "a wrong write key: 401" 401 "${BODY##*$'\n'}"
+hdr="$(curl -s -D - -o /dev/null -H 'X-Write-Key: wk-0123456789' -H 'Origin: https://shop.example' "$API/personalize/fp-a" | tr -d '\r')"
+check "the site's origin: allowed, said so" grep -q '^Access-Control-Allow-Origin: https://shop.example' <<<"$hdr"
+pz fp-a -H 'Origin: https://evil.example'
+expect_eq "another origin: 403" "403 origin_not_allowed" "$STATUS $(jq -r .error.code <<<"$BODY")"
+pre="$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: https://shop.example' -H 'Access-Control-Request-Method: GET' "$API/personalize/fp-a")"
+expect_eq "a preflight: 204" 204 "$pre"
+pz fp-a -H "Authorization: Bearer $GW_READ_TOKEN"
+expect_eq "a token is not needed, nor used" 200 "$STATUS"
+for _ in $(seq 40); do pz fp-a; [ "$STATUS" = 429 ] && break; done
+expect_eq "past the burst: 429 rate_limited" "429 rate_limited" "$STATUS $(jq -r .error.code <<<"$BODY")"
+sleep 2
+stop_process "$REDIS_PID" 10
+pz fp-a
+expect_eq "Redis down: 503 unavailable" "503 unavailable" "$STATUS $(jq -r .error.code <<<"$BODY")"
+check "readiness false without Redis" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 503
+start_redis redis "$REDIS_PORT" || { echo "redis did not restart"; exit 1; }
+redis-cli -p "$REDIS_PORT" hset analytics.profile:fp-loyal lead_score 30 persona "loyal booker" bookings_completed 4 sessions 9 >/dev/null
+check "Redis back: answers again without a restart" wait_for 15 bash -c \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Write-Key: wk-0123456789' '$API/personalize/fp-loyal')\" = 200 ]"
+check "readiness true with Redis back" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
 
 # ---- PostgreSQL stopped and started again ----
 pg_local_stop "$PG_DATA"

@@ -131,6 +131,16 @@ int redis_hset_px_many(struct redis_client *c, const struct redis_hash *h, size_
  * "redis.value_too_long" is logged and *len is set to the full length). */
 int redis_get(struct redis_client *c, const char *key, char *buf, size_t buflen, size_t *len);
 
+/* Called for each field of a hash, in Redis's order; both NUL-terminated
+ * (a value holding a NUL byte is cut there), borrowed for the call. */
+typedef void redis_field_fn(const char *field, const char *value, void *arg);
+
+/* HGETALL key, at most max_fields fields (a hash with more is an error:
+ * not one of ours). Returns the number of fields given to fn (0: no such
+ * key), REDIS_CLIENT_EDOWN or REDIS_CLIENT_EREPLY. */
+int redis_hgetall(struct redis_client *c, const char *key, size_t max_fields, redis_field_fn *fn,
+                  void *arg);
+
 /* SET key val PX ttl_ms (val is len bytes, binary-safe), ttl_ms > 0.
  * Returns 0, REDIS_CLIENT_EDOWN or REDIS_CLIENT_EREPLY. */
 int redis_set_px(struct redis_client *c, const char *key, const char *val, size_t len,
