@@ -14,6 +14,7 @@
 #include <civetweb.h>
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct gw_api {
     struct rpool *redis;
     struct ratelimit *rate;
     struct gw_ws *ws;
+    _Atomic(struct stage *) stage; /* set once the stream runs (gw_api_set_stage) */
+    const char *privacy_topic;
     int port;
     struct metric *requests_ok, *requests_client, *requests_server, *unauthorized;
 };
@@ -150,7 +153,10 @@ static int api_handler(struct mg_connection *c, void *cbdata)
                          .max_rows = a->o.max_rows,
                          .redis = a->redis,
                          .prules = a->o.prules,
-                         .key_prefix = a->o.key_prefix};
+                         .key_prefix = a->o.key_prefix,
+                         .stage = atomic_load(&a->stage),
+                         .privacy_topic = a->privacy_topic,
+                         .who = ""};
     char hdrs[512];
     int status;
 
@@ -192,6 +198,7 @@ static int api_handler(struct mg_connection *c, void *cbdata)
         status = gw_send_error(c, 405, "method_not_allowed", "this route takes %s", rt->method);
         goto out;
     }
+    req.who = who->name;
     status = rt->handle(&req);
 out:
     api_extra_headers = NULL;
@@ -291,6 +298,12 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
         a->port = ports[0].port;
     }
     return a;
+}
+
+void gw_api_set_stage(struct gw_api *a, struct stage *stage, const char *privacy_topic)
+{
+    a->privacy_topic = privacy_topic;
+    atomic_store(&a->stage, stage);
 }
 
 int gw_api_port(const struct gw_api *a)

@@ -44,6 +44,10 @@ struct gw_api_opts {
 };
 
 struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errlen);
+/* The stage whose producer the privacy routes publish with, on
+ * privacy_topic (both borrowed until gw_api_stop). */
+struct stage;
+void gw_api_set_stage(struct gw_api *a, struct stage *stage, const char *privacy_topic);
 int gw_api_port(const struct gw_api *a);
 bool gw_api_ready(const struct gw_api *a, char *why, size_t whylen);
 void gw_api_stop(struct gw_api *a);

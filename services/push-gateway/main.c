@@ -1,5 +1,6 @@
 /* analytics-push-gateway: the REST API and the live streams. Wiring only. */
 #include "analytics/cors.h"
+#include "analytics/kafka.h"
 #include "analytics/log.h"
 #include "analytics/service.h"
 #include "analytics/stage.h"
@@ -27,6 +28,7 @@ static struct gw_main {
     struct gw_api *api;
     char group[160];
     const char *group_used;
+    char privacy_topic[256];
 } s;
 
 static int gw_prepare(void *arg, struct metrics *m, FILE *err)
@@ -143,6 +145,9 @@ static int gw_start(void *arg, struct metrics *m, struct stage **stage)
         return -1;
     }
     *stage = gw_stream_stage(s.stream);
+    gw_api_set_stage(s.api, *stage,
+                     kafka_topic_name(s.cfg.svc.topic_prefix, "privacy", s.privacy_topic,
+                                      sizeof(s.privacy_topic)));
     return 0;
 }
 

@@ -181,6 +181,10 @@ int gw_json_query(struct gw_req *r, const char *what, const char *sql, int n,
 const struct gw_route gw_routes[] = {
     {"GET", "leads", TOKEN_READ, route_leads_names, route_leads, false},
     {"GET", "insights/:fingerprint", TOKEN_READ, route_no_names, route_insights, false},
+    {"POST", "privacy/erase", TOKEN_ADMIN, route_no_names, route_privacy_erase, false},
+    {"POST", "privacy/export", TOKEN_ADMIN, route_no_names, route_privacy_export, false},
+    {"POST", "privacy/consent", TOKEN_ADMIN, route_no_names, route_privacy_consent, false},
+    {"GET", "privacy/requests/:id", TOKEN_ADMIN, route_no_names, route_privacy_status, false},
     {"GET", "personalize/:fingerprint", TOKEN_NONE, route_personalize_names, route_personalize,
      true},
 };

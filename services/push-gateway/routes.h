@@ -17,6 +17,7 @@ struct mg_connection;
 struct pgpool;
 struct rpool;
 struct prules;
+struct stage;
 
 #define GW_PARAMS_MAX 2
 #define GW_PARAM_MAX 256 /* a path parameter's bytes */
@@ -29,8 +30,11 @@ struct gw_req {
     struct rpool *redis;
     const struct prules *prules;
     const char *key_prefix;
-    const char *rest;                             /* the path after /api/analytics/ */
-    const char *query;                            /* the query string, or NULL */
+    struct stage *stage;       /* for what a route publishes; NULL before it runs */
+    const char *privacy_topic; /* with stage */
+    const char *who;           /* the token's name ("" for the public route) */
+    const char *rest;          /* the path after /api/analytics/ */
+    const char *query;         /* the query string, or NULL */
     char params[GW_PARAMS_MAX][GW_PARAM_MAX + 1]; /* the path's :params, decoded */
 };
 

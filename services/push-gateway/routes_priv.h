@@ -37,6 +37,11 @@ extern const char *const route_personalize_names[];
 
 /* The handlers, by file. routes_personalize.c: */
 int route_personalize(struct gw_req *r);
+/* routes_privacy.c: */
+int route_privacy_erase(struct gw_req *r);
+int route_privacy_export(struct gw_req *r);
+int route_privacy_consent(struct gw_req *r);
+int route_privacy_status(struct gw_req *r);
 /* routes_visitors.c: */
 int route_leads(struct gw_req *r);
 int route_insights(struct gw_req *r);

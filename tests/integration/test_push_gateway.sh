@@ -153,6 +153,45 @@ check "Redis back: answers again without a restart" wait_for 15 bash -c \
   "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Write-Key: wk-0123456789' '$API/personalize/fp-loyal')\" = 200 ]"
 check "readiness true with Redis back" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
 
+# ---- privacy requests: admin scope, recorded and published together ----
+# priv PATH BODY TOKEN [curl args]: POST; sets STATUS and BODY.
+priv() { local p="$1" b="$2" t="$3"; shift 3; BODY="$(curl -s --max-time 15 -w '\n%{http_code}' -X POST -H "Authorization: Bearer $t" -H 'Content-Type: application/json' --data-binary "$b" "$@" "$API/privacy/$p")"; STATUS="${BODY##*$'\n'}"; BODY="${BODY%$'\n'*}"; }
+priv erase '{"fingerprint":"fp-a"}' "$GW_READ_TOKEN"
+expect_eq "erase with a read token: 403" "403 forbidden" "$STATUS $(code)"
+priv erase '{"fingerprint":"fp-a","user_id":"u-7"}' "$GW_ADMIN_TOKEN"
+expect_eq "erase with the admin token: 202 pending" "202 erase pending" "$STATUS $(jq -r '"\(.action) \(.status)"' <<<"$BODY")"
+rid="$(jq -r .request_id <<<"$BODY")"
+expect_eq "recorded in privacy_requests, by the token's name" "erase|fp-a|u-7|ops|pending" \
+  "$(q "SELECT action || '|' || fingerprint || '|' || user_id || '|' || requested_by || '|' || status FROM privacy_requests WHERE request_id = '$rid'")"
+check "published on privacy, keyed by the fingerprint" bash -c \
+  "'$BIN/analytics-dump' --brokers '$BROKERS' --topic analytics.privacy --type privacy --timeout-ms 5000 | jq -e 'select(.value.request_id == \"$rid\" and .key == \"fp-a\" and .value.action == \"PRIVACY_ACTION_ERASE\")' >/dev/null"
+priv consent '{"fingerprint":"fp-b","consent":{"necessary":true,"analytics":false,"marketing":false}}' "$GW_ADMIN_TOKEN"
+crid="$(jq -r .request_id <<<"$BODY")"
+expect_eq "a consent change: 202, the consent kept" "202 false" "$STATUS $(q "SELECT consent->>'analytics' FROM privacy_requests WHERE request_id = '$crid'")"
+priv export '{"user_id":"u-7"}' "$GW_ADMIN_TOKEN"
+expect_eq "an export by user id: 202" 202 "$STATUS"
+get "privacy/requests/$rid" "$GW_ADMIN_TOKEN"
+expect_eq "its status, with no steps yet" "200 pending 0" "$STATUS $(jq -r '"\(.status) \(.steps | length)"' <<<"$BODY")"
+get "privacy/requests/no-such-id" "$GW_ADMIN_TOKEN"
+expect_eq "an unknown request: 404" 404 "$STATUS"
+rows="$(q "SELECT count(*) FROM privacy_requests")"
+for bad in 'not json|bad_body' '[1,2]|bad_body' '{}|bad_parameter' '{"fingerprint":""}|bad_parameter' \
+           '{"fingerprint":42}|bad_parameter' "{\"fingerprint\":\"$(printf 'f%.0s' {1..300})\"}|bad_parameter"; do
+  priv erase "${bad%|*}" "$GW_ADMIN_TOKEN"
+  expect_eq "erase ${bad%|*}: 400 ${bad##*|}" "400 ${bad##*|}" "$STATUS $(code)"
+done
+priv consent '{"fingerprint":"fp-b","consent":{"analytics":"no"}}' "$GW_ADMIN_TOKEN"
+expect_eq "a consent not true or false: 400" "400 bad_parameter" "$STATUS $(code)"
+priv consent '{"fingerprint":"fp-b","consent":{"tracking":true}}' "$GW_ADMIN_TOKEN"
+expect_eq "a consent category not known: 400" "400 bad_parameter" "$STATUS $(code)"
+priv erase "$(printf '{"fingerprint":"%s"}' "$(head -c 20000 /dev/zero | tr '\0' x)")" "$GW_ADMIN_TOKEN"
+expect_eq "a 20 KB body: 413" "413 too_large" "$STATUS $(code)"
+priv erase "$(printf '{"fingerprint":"fp-\xff"}')" "$GW_ADMIN_TOKEN"
+expect_eq "a body not UTF-8: 400" "400 bad_body" "$STATUS $(code)"
+priv erase "$(python3 -c 'print("[" * 5000 + "]" * 5000)')" "$GW_ADMIN_TOKEN"
+expect_eq "5,000 levels of nesting: 400" "400 bad_body" "$STATUS $(code)"
+expect_eq "no bad request recorded" "$rows" "$(q "SELECT count(*) FROM privacy_requests")"
+
 # ---- PostgreSQL stopped and started again ----
 pg_local_stop "$PG_DATA"
 get "leads" "$GW_READ_TOKEN"
@@ -164,5 +203,11 @@ check "answers again without a restart" wait_for 15 bash -c \
 check "readiness true again" wait_for 10 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
 check "requests counted by class" bash -c \
   "curl -s http://127.0.0.1:$GW_ADMIN/metrics | grep -q '^analytics_gateway_requests_total{class=\"4xx\"}'"
-expect_clean_stop "SIGTERM exits 0" "$GW_PID" 10
+# ---- the broker down: a privacy request is refused and not recorded ----
+rows="$(q "SELECT count(*) FROM privacy_requests")"
+kill -TERM "$DEVBROKER_PID"; wait "$DEVBROKER_PID" 2>/dev/null
+priv erase '{"fingerprint":"fp-a"}' "$GW_ADMIN_TOKEN"
+expect_eq "broker down: 503 unavailable" "503 unavailable" "$STATUS $(code)"
+expect_eq "...and nothing recorded" "$rows" "$(q "SELECT count(*) FROM privacy_requests")"
+expect_clean_stop "SIGTERM exits 0" "$GW_PID" 15
 itest_finish
