@@ -29,7 +29,10 @@ ITEST_PG_DIRS+=("$T/local/pg") # stopped by the cleanup if run-local could not
 
 unset ANALYTICS_KAFKA_BROKERS ANALYTICS_REDIS_URL ANALYTICS_PG_DSN ANALYTICS_LOCAL_ENV
 export ANALYTICS_COLLECTOR_LISTEN=127.0.0.1:0 ANALYTICS_COLLECTOR_ADMIN_LISTEN=127.0.0.1:0 \
-  ANALYTICS_ENRICHER_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0
+  ANALYTICS_ENRICHER_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_JOURNEY_BUILDER_ADMIN_LISTEN=127.0.0.1:0 \
+  ANALYTICS_SCORER_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_PUSH_GATEWAY_LISTEN=127.0.0.1:0 \
+  ANALYTICS_PUSH_GATEWAY_ADMIN_LISTEN=127.0.0.1:0 ANALYTICS_PUSH_GATEWAY_THREADS=96 \
+  ANALYTICS_PUSH_GATEWAY_WS_MAX_CLIENTS=64
 cat >"$T/funnels.json" <<'JSON'
 {"version": 1,
  "funnels": [{"name": "checkout",
@@ -70,6 +73,14 @@ expect_eq "psql works from the file alone (the migrated schema)" \
 check "the README's psql examples say to source it" grep -qF "source .local/env" "$SRC/README.md"
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$dsn" -c "$1"; }
 q_is() { [ "$(q "$1")" = "$2" ]; }
+
+# ---- the push-gateway, with the token it prints ----
+api="$(sed -n 's/^  REST API *\(http[^ ]*\) .*/\1/p' "$T/out1")"
+tok="$(sed -n 's/^  REST API .*Bearer \([0-9a-f]*\).*/\1/p' "$T/out1")"
+check "it prints the REST API's URL and a token" test -n "$api" -a -n "$tok"
+check "the token reads the API" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $tok' '$api')\" = 200 ]"
+check "the token file is the user's alone" test "$(stat -c %a "$T/local/api-token")" = 600
+check "it prints the WebSocket URL" grep -q "WebSocket         ws://127.0.0.1:[0-9]*/api/analytics/ws" "$T/out1"
 
 # ---- the funnel queries name the file's funnels ----
 expect_eq "a funnel_report line per funnel of ANALYTICS_FUNNELS_FILE" 2 \
