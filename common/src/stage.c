@@ -57,13 +57,12 @@ static void stage_register_metrics(struct stage *s)
 {
     struct metrics *r = s->o.metrics;
 
-    s->consumed = metrics_counter(r, stage_name(s, "_events_consumed_total"),
-                                  "Messages consumed", NULL);
+    s->consumed =
+        metrics_counter(r, stage_name(s, "_events_consumed_total"), "Messages consumed", NULL);
     s->dead = metrics_counter(r, stage_name(s, "_deadletters_total"),
                               "Messages sent to the dead-letter topic", NULL);
-    s->delivery_failed =
-        metrics_counter(r, stage_name(s, "_delivery_failed_total"),
-                        "Messages the broker did not take", NULL);
+    s->delivery_failed = metrics_counter(r, stage_name(s, "_delivery_failed_total"),
+                                         "Messages the broker did not take", NULL);
     s->batch_seconds =
         metrics_histogram(r, stage_name(s, "_batch_seconds"),
                           "Time from a batch's first message consumed to its outputs acknowledged",

@@ -35,7 +35,7 @@ struct txparts {
     atomic_bool up;
     char cluster[PGSINK_CLUSTER_MAX]; /* the Kafka cluster's id; "" until known */
     long long cluster_asked_mono;     /* when it was last asked for while not known */
-    char name[TXPARTS_NAME_MAX]; /* scratch: a series' name (the registry copies it) */
+    char name[TXPARTS_NAME_MAX];      /* scratch: a series' name (the registry copies it) */
     struct metric *pg_up, *pg_errors, *fenced, *offsets_reset;
 };
 
@@ -523,8 +523,7 @@ static void txparts_register_metrics(struct txparts *tp)
 {
     struct metrics *r = tp->o.metrics;
 
-    tp->pg_up = metrics_gauge(r, txparts_name(tp, "_pg_up"),
-                              "1 while PostgreSQL answers", NULL);
+    tp->pg_up = metrics_gauge(r, txparts_name(tp, "_pg_up"), "1 while PostgreSQL answers", NULL);
     tp->pg_errors = metrics_counter(r, txparts_name(tp, "_pg_errors_total"),
                                     "Transactions that failed and were retried", NULL);
     tp->fenced =

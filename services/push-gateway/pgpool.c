@@ -28,7 +28,7 @@ struct pgpool *pgpool_new(const struct pgpool_opts *o)
 {
     struct pgpool *p = calloc(1, sizeof(*p));
 
-    if (p == NULL || (p->idle = calloc((size_t)o->size, sizeof(*p->idle))) == NULL) {
+    if (p == NULL || (p->idle = calloc((size_t)o->size, sizeof(PGconn *))) == NULL) {
         free(p);
         return NULL;
     }

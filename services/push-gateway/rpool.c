@@ -21,8 +21,8 @@ struct rpool *rpool_new(const char *url, int n, int timeout_ms, char *err, size_
 {
     struct rpool *p = calloc(1, sizeof(*p));
 
-    if (p == NULL || (p->idle = calloc((size_t)n, sizeof(*p->idle))) == NULL ||
-        (p->all = calloc((size_t)n, sizeof(*p->all))) == NULL) {
+    if (p == NULL || (p->idle = calloc((size_t)n, sizeof(struct redis_client *))) == NULL ||
+        (p->all = calloc((size_t)n, sizeof(struct redis_client *))) == NULL) {
         if (p != NULL) {
             free(p->idle);
         }

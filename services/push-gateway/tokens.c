@@ -136,17 +136,19 @@ int tokens_parse(const char *text, struct tokens *out, char *err, size_t errlen)
 const struct token_entry *tokens_find(const struct tokens *t, const char *got)
 {
     size_t got_len = got != NULL ? strnlen(got, TOKENS_TOKEN_MAX + 1) : 0;
-    uintptr_t hit = 0;
+    size_t hit = t->n; /* none */
 
     if (got == NULL) {
         return NULL;
     }
     for (size_t i = 0; i < t->n; i++) {
-        /* No early exit: every entry costs the same whether it matches. */
-        uintptr_t eq = secret_equal(t->e[i].token, t->e[i].token_len, got, got_len) ? 1 : 0;
-        hit |= (uintptr_t)(&t->e[i]) & (uintptr_t)(0 - eq);
+        /* No early exit and no branch on the result: every entry costs the
+         * same whether it matches. */
+        size_t mask =
+            (size_t)0 - (size_t)secret_equal(t->e[i].token, t->e[i].token_len, got, got_len);
+        hit = (hit & ~mask) | (i & mask);
     }
-    return (const struct token_entry *)hit;
+    return hit < t->n ? &t->e[hit] : NULL;
 }
 
 bool tokens_allows(enum token_scope have, enum token_scope need)

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define WS_PATH "/api/analytics/ws"
-#define WS_WRITER_STACK (256 * 1024)
+#define WS_WRITER_STACK ((size_t)256 * 1024)
 #define WS_WRITER_WAIT_MS 1000
 
 struct gw_ws {

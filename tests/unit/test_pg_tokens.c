@@ -72,7 +72,8 @@ static void test_refused(void **state)
 
 static void test_too_long_and_too_many(void **state)
 {
-    char *text = malloc(70 * 300);
+    const size_t cap = (size_t)70 * 300;
+    char *text = malloc(cap);
     char tok[300];
     struct tokens t;
     char err[256];
@@ -82,11 +83,11 @@ static void test_too_long_and_too_many(void **state)
     assert_non_null(text);
     memset(tok, 'k', 257);
     tok[257] = '\0';
-    snprintf(text, 70 * 300, "a:read:%s", tok);
+    snprintf(text, cap, "a:read:%s", tok);
     assert_int_equal(tokens_parse(text, &t, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "the token must be"));
     for (int i = 0; i < TOKENS_MAX + 1; i++) {
-        len += (size_t)snprintf(text + len, 70 * 300 - len, "%sn%d:read:token-number-%08d",
+        len += (size_t)snprintf(text + len, cap - len, "%sn%d:read:token-number-%08d",
                                 i > 0 ? "," : "", i, i);
     }
     assert_int_equal(tokens_parse(text, &t, err, sizeof(err)), -1);

@@ -95,7 +95,7 @@ struct stage_opts {
     int producer_queue_max;    /* messages the producer may hold */
     int group_session_timeout_ms;
     int prefetch_mb;
-    int fetch_wait_ms;       /* a quiet partition's fetch waits this long at the broker */
+    int fetch_wait_ms; /* a quiet partition's fetch waits this long at the broker */
     /* librdkafka consumer properties over the stage's own, NULL-terminated
      * name, value pairs (the push-gateway's auto.offset.reset latest), or
      * NULL. */
