@@ -3,6 +3,7 @@
 #include "analytics/errbuf.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
+#include "gw_cache.h"
 #include "pgpool.h"
 #include "routes.h"
 
@@ -19,6 +20,7 @@ struct gw_api {
     struct gw_api_opts o;
     struct mg_context *ctx;
     struct pgpool *pool;
+    struct gw_cache *cache;
     int port;
     struct metric *requests_ok, *requests_client, *requests_server, *unauthorized;
 };
@@ -88,7 +90,11 @@ static int api_handler(struct mg_connection *c, void *cbdata)
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *path = ri->local_uri != NULL ? ri->local_uri : "";
     const struct gw_route *rt;
-    struct gw_req req = {.conn = c, .pool = a->pool, .max_rows = a->o.max_rows};
+    struct gw_req req = {.conn = c,
+                         .pool = a->pool,
+                         .cache = a->cache,
+                         .site = a->o.site,
+                         .max_rows = a->o.max_rows};
     int status;
 
     if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0) {
@@ -160,6 +166,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
     a->o = *o;
     api_metrics(a, o->metrics);
     a->pool = pgpool_new(&po);
+    a->cache = gw_cache_new(o->metrics);
     snprintf(threads, sizeof(threads), "%d", o->threads);
     snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
     const char *opts[] = {"listening_ports",
@@ -173,7 +180,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
                           "keep_alive_timeout_ms",
                           "5000",
                           NULL};
-    if (a->pool == NULL) {
+    if (a->pool == NULL || a->cache == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         gw_api_stop(a);
         return NULL;
@@ -214,5 +221,6 @@ void gw_api_stop(struct gw_api *a)
         mg_stop(a->ctx);
     }
     pgpool_free(a->pool);
+    gw_cache_free(a->cache);
     free(a);
 }

@@ -18,6 +18,7 @@
 
 struct gw_api;
 struct metrics;
+struct gw_site;
 
 struct gw_api_opts {
     const char *listen; /* host:port; port 0 picks a free one */
@@ -29,6 +30,7 @@ struct gw_api_opts {
     int statement_timeout_ms;
     int max_rows;
     struct metrics *metrics;
+    const struct gw_site *site; /* borrowed; outlives the api */
 };
 
 struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errlen);

@@ -23,6 +23,16 @@ const struct config_var gw_config_vars[] = {
      F(statement_timeout_ms), 0},
     {"ANALYTICS_PUSH_GATEWAY_MAX_ROWS", CONFIG_INT, "1000", 1, 100000, NULL,
      "rows one page of a list holds at most (limit= above it is refused)", F(max_rows), 0},
+    {"ANALYTICS_JOURNEYS_FILE", CONFIG_STRING, ANALYTICS_DATA_DIR "/deploy/config/journeys.json", 0,
+     0, NULL,
+     "the journey rules (as the journey-builder's): their page-view and conversion event types "
+     "count in realtime",
+     F(journeys_file), 0},
+    {"ANALYTICS_SCORER_PERSONA_MODEL", CONFIG_STRING,
+     ANALYTICS_DATA_DIR "/deploy/models/personas.json", 0, 0, NULL,
+     "the scorer's persona model, read once at start for the personas' descriptions "
+     "(segments); empty or unreadable: sizes only",
+     F(persona_model), 0},
 };
 
 const size_t gw_config_nvars = sizeof(gw_config_vars) / sizeof(gw_config_vars[0]);

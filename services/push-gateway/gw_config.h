@@ -14,6 +14,8 @@ struct gw_config {
     long long request_timeout_ms;
     long long statement_timeout_ms;
     long long max_rows;
+    char *journeys_file;
+    char *persona_model;
 };
 
 #define GW_SUMMARY                                                                                 \

@@ -4,6 +4,7 @@
 #include "analytics/service.h"
 #include "api.h"
 #include "gw_config.h"
+#include "gw_site.h"
 #include "tokens.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 static struct gw_main {
     struct gw_config cfg;
     struct tokens tokens;
+    struct gw_site site;
     struct gw_api *api;
 } s;
 
@@ -22,6 +24,10 @@ static int gw_prepare(void *arg, struct metrics *m, FILE *err)
     if (s.cfg.api_tokens != NULL &&
         tokens_parse(s.cfg.api_tokens, &s.tokens, why, sizeof(why)) != 0) {
         fprintf(err, "config: ANALYTICS_API_TOKENS: %s\n", why);
+        return 1;
+    }
+    if (gw_site_load(&s.site, s.cfg.journeys_file, s.cfg.persona_model, why, sizeof(why)) != 0) {
+        fprintf(err, "config: ANALYTICS_JOURNEYS_FILE: %s\n", why);
         return 1;
     }
     return 0;
@@ -38,6 +44,7 @@ static int gw_start(void *arg, struct metrics *m, struct stage **stage)
         .pg_connect_timeout_s = (int)s.cfg.svc.pg_connect_timeout_s,
         .statement_timeout_ms = (int)s.cfg.statement_timeout_ms,
         .max_rows = (int)s.cfg.max_rows,
+        .site = &s.site,
         .metrics = m,
     };
     char err[256];
@@ -77,6 +84,7 @@ static void gw_fini(void *arg)
     (void)arg;
     gw_api_stop(s.api);
     s.api = NULL;
+    gw_site_fini(&s.site);
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,8 @@
 
 struct mg_connection;
 struct pgpool;
+struct gw_cache;
+struct gw_site;
 
 #define GW_PARAMS_MAX 2
 #define GW_PARAM_MAX 256 /* a path parameter's bytes */
@@ -23,6 +25,8 @@ struct pgpool;
 struct gw_req {
     struct mg_connection *conn;
     struct pgpool *pool;
+    struct gw_cache *cache;     /* realtime and funnel answers */
+    const struct gw_site *site; /* the site's event types and personas */
     int max_rows;
     const char *rest;                             /* the path after /api/analytics/ */
     const char *query;                            /* the query string, or NULL */
