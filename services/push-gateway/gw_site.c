@@ -61,7 +61,8 @@ static int gw_site_events(struct gw_site *s, const char *path, char *err, size_t
     const cJSON *stages = cJSON_GetObjectItemCaseSensitive(root, "stages");
     const cJSON *last =
         cJSON_IsArray(stages) ? cJSON_GetArrayItem(stages, cJSON_GetArraySize(stages) - 1) : NULL;
-    s->conversion_stage = strdup(cJSON_IsString(last) ? last->valuestring : "conversion");
+    s->conversion_stage =
+        strdup(last != NULL && cJSON_IsString(last) ? last->valuestring : "conversion");
     s->page_views = gw_site_array(ev.page_views, ev.npage_views);
     s->conversions = gw_site_array(conv, ev.nconversions);
     if (s->page_views == NULL || s->conversions == NULL || s->conversion_stage == NULL) {

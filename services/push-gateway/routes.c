@@ -222,7 +222,8 @@ int gw_iso8601_ms(const char *s, long long *ms)
         (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59 || oh > 14 || om > 59) {
         return -1;
     }
-    long long secs = gw_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    long long secs =
+        gw_days_from_civil(y, mo, d) * 86400 + (long long)h * 3600 + (long long)mi * 60 + sec;
     secs -= sign * (long long)(oh * 3600 + om * 60);
     *ms = secs * 1000 + frac;
     return 0;

@@ -94,8 +94,17 @@ q "INSERT INTO user_behavior_profiles (fingerprint, first_seen_at, last_seen_at,
           ('fp-4', now() - interval '3 days', now(), 10, NULL, 'legacy persona'),
           ('fp-5', now() - interval '3 days', now(), 5, 0.7, NULL)"
 
+# ---- configuration: the journeys file is needed, the persona model not ----
+out="$(env ANALYTICS_PG_DSN="$PG_DSN" ANALYTICS_API_TOKENS="dash:read:$GW_READ_TOKEN" \
+  ANALYTICS_JOURNEYS_FILE="$T/no-such.json" "$BIN/analytics-push-gateway" 2>&1)"
+expect_eq "a journeys file that is not there: exit 78" 78 "$?"
+check "...naming the variable and the file" grep -q "ANALYTICS_JOURNEYS_FILE: .*no-such.json" <<<"$out"
+check "--help lists the files it reads" bash -c \
+  "'$BIN/analytics-push-gateway' --help | grep -q ANALYTICS_SCORER_PERSONA_MODEL"
+
 start_push_gateway gw
 API="http://127.0.0.1:$GW_PORT/api/analytics"
+GW1_PID="$GW_PID"
 
 # get PATH: sets STATUS and BODY (with the read token).
 get() {
@@ -360,11 +369,21 @@ bad "churn?cursor=0.5" "cursor"
 bad "churn?cursor=inf:fp-1" "cursor"
 bad "churn?limit=99999999999999999999" "limit"
 
+# Without a readable persona model: sizes, no descriptions, and a warning.
+echo '{"personas": 3}' >"$T/personas-bad.json"
+start_push_gateway gw2 ANALYTICS_SCORER_PERSONA_MODEL="$T/personas-bad.json"
+check "an unreadable persona model: a warning" log_has "$T/gw2.log" gateway.personas_unavailable
+API2="http://127.0.0.1:$GW_PORT/api/analytics"
+BODY="$(curl -s -H "Authorization: Bearer $GW_READ_TOKEN" "$API2/segments")"
+expect_eq "...segments from the profiles alone" "one-page bouncer:2:null booking abandoner:1:null legacy persona:1:null" \
+  "$(j '[.segments[] | "\(.name):\(.size):\(.description)"] | join(" ")')"
+expect_clean_stop "the second gateway stops cleanly" "$GW_PID" 10
+
 # ---- PostgreSQL away ----
 pg_local_stop "$PG_DATA"
 get "funnel?name=newsletter"
 expect_eq "PostgreSQL down: 503" "503 unavailable" "$STATUS $(j .error.code)"
 check "...as JSON" holds .error.message
 
-expect_clean_stop "SIGTERM exits 0" "$GW_PID" 10
+expect_clean_stop "SIGTERM exits 0" "$GW1_PID" 10
 itest_finish
