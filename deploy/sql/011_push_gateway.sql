@@ -9,6 +9,15 @@
 -- Made on the parent, so every partition, present and future, gets it.
 CREATE INDEX analytics_events_time_brin ON analytics_events USING brin (event_time);
 
+-- Today's conversions are few among today's events: counting them by time
+-- alone would read the whole day. This index finds one event type's events
+-- of a time range (conversions today, page views of the last minutes) as
+-- one range of it, whatever event types the journeys file names (a partial
+-- index could only name today's). It costs one more B-tree entry per event
+-- written; measured, realtime over 3 million events of today took 1.5 s
+-- without it, of which 0.5 s was the conversions.
+CREATE INDEX analytics_events_type_time ON analytics_events (event_type, event_time);
+
 -- 2. segments/:name/members pages one persona's visitors best lead first:
 -- with this index a page is an index range, not a sort of the persona.
 CREATE INDEX user_behavior_profiles_segment_lead
