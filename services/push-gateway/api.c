@@ -7,6 +7,7 @@
 #include "analytics/lifecycle.h"
 #include "analytics/ratelimit.h"
 #include "analytics/write_keys.h"
+#include "gw_cache.h"
 #include "pgpool.h"
 #include "routes.h"
 #include "rpool.h"
@@ -30,6 +31,7 @@ struct gw_api {
     struct gw_ws *ws;
     _Atomic(struct stage *) stage; /* set once the stream runs (gw_api_set_stage) */
     const char *privacy_topic;
+    struct gw_cache *cache;
     int port;
     struct metric *requests_ok, *requests_client, *requests_server, *unauthorized;
 };
@@ -156,7 +158,9 @@ static int api_handler(struct mg_connection *c, void *cbdata)
                          .key_prefix = a->o.key_prefix,
                          .stage = atomic_load(&a->stage),
                          .privacy_topic = a->privacy_topic,
-                         .who = ""};
+                         .who = "",
+                         .cache = a->cache,
+                         .site = a->o.site};
     char hdrs[512];
     int status;
 
@@ -252,6 +256,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
         gw_api_stop(a);
         return NULL;
     }
+    a->cache = gw_cache_new(o->metrics);
     snprintf(threads, sizeof(threads), "%d", o->threads);
     snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
     snprintf(ws_idle, sizeof(ws_idle), "%d", o->ws_idle_ms > 0 ? o->ws_idle_ms : 30000);
@@ -274,7 +279,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
                           "keep_alive_timeout_ms",
                           "5000",
                           NULL};
-    if (a->pool == NULL) {
+    if (a->pool == NULL || a->cache == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         gw_api_stop(a);
         return NULL;
@@ -336,5 +341,6 @@ void gw_api_stop(struct gw_api *a)
     pgpool_free(a->pool);
     rpool_free(a->redis);
     ratelimit_free(a->rate);
+    gw_cache_free(a->cache);
     free(a);
 }

@@ -22,6 +22,7 @@ struct metrics;
 struct cors;
 struct write_keys;
 struct prules;
+struct gw_site;
 
 struct gw_api_opts {
     const char *listen; /* host:port; port 0 picks a free one */
@@ -41,6 +42,7 @@ struct gw_api_opts {
     struct gw_ws_opts ws; /* the WebSocket's (hub, limits); tokens and metrics are these */
     int ws_idle_ms;       /* a silent WebSocket is pinged after this, and dropped if dead */
     struct metrics *metrics;
+    const struct gw_site *site; /* borrowed; outlives the api */
 };
 
 struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errlen);

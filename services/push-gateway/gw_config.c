@@ -57,6 +57,16 @@ const struct config_var gw_config_vars[] = {
      "personalize/ requests a second per client address", F(rate_limit), 0},
     {"ANALYTICS_PUSH_GATEWAY_RATE_BURST", CONFIG_INT, "100", 1, 10000000, NULL,
      "personalize/ requests one client address may make at once", F(rate_burst), 0},
+    {"ANALYTICS_JOURNEYS_FILE", CONFIG_STRING, ANALYTICS_DATA_DIR "/deploy/config/journeys.json", 0,
+     0, NULL,
+     "the journey rules (as the journey-builder's): their page-view and conversion event types "
+     "count in realtime",
+     F(journeys_file), 0},
+    {"ANALYTICS_SCORER_PERSONA_MODEL", CONFIG_STRING,
+     ANALYTICS_DATA_DIR "/deploy/models/personas.json", 0, 0, NULL,
+     "the scorer's persona model, read once at start for the personas' descriptions "
+     "(segments); empty or unreadable: sizes only",
+     F(persona_model), 0},
 };
 
 const struct service_stage gw_stage_rows = {

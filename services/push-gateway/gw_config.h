@@ -24,6 +24,8 @@ struct gw_config {
     char *write_keys; /* secret */
     long long rate_limit;
     long long rate_burst;
+    char *journeys_file;
+    char *persona_model;
 };
 
 #define GW_SUMMARY                                                                                 \

@@ -10,6 +10,7 @@
 #include "hub.h"
 #include "prules.h"
 #include "stream.h"
+#include "gw_site.h"
 #include "tokens.h"
 
 #include <stdio.h>
@@ -25,6 +26,7 @@ static struct gw_main {
     struct write_keys *keys;
     struct hub *hub;
     struct gw_stream *stream;
+    struct gw_site site;
     struct gw_api *api;
     char group[160];
     const char *group_used;
@@ -62,6 +64,10 @@ static int gw_prepare(void *arg, struct metrics *m, FILE *err)
                 "config: ANALYTICS_PUSH_GATEWAY_THREADS: %lld threads cannot serve %lld "
                 "WebSocket clients (ANALYTICS_PUSH_GATEWAY_WS_MAX_CLIENTS) and REST too\n",
                 s.cfg.threads, s.cfg.ws_max_clients);
+        bad++;
+    }
+    if (gw_site_load(&s.site, s.cfg.journeys_file, s.cfg.persona_model, why, sizeof(why)) != 0) {
+        fprintf(err, "config: ANALYTICS_JOURNEYS_FILE: %s\n", why);
         bad++;
     }
     return bad;
@@ -126,6 +132,7 @@ static int gw_start(void *arg, struct metrics *m, struct stage **stage)
                .rate = 20,
                .burst = 20},
         .ws_idle_ms = (int)s.cfg.ws_idle_ms,
+        .site = &s.site,
         .metrics = m,
     };
     s.api = gw_api_start(&o, err, sizeof(err));
@@ -172,6 +179,7 @@ static void gw_fini(void *arg)
     prules_free(s.prules);
     cors_free(s.cors);
     write_keys_free(s.keys);
+    gw_site_fini(&s.site);
 }
 
 int main(int argc, char **argv)

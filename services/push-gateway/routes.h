@@ -18,6 +18,8 @@ struct pgpool;
 struct rpool;
 struct prules;
 struct stage;
+struct gw_cache;
+struct gw_site;
 
 #define GW_PARAMS_MAX 2
 #define GW_PARAM_MAX 256 /* a path parameter's bytes */
@@ -26,6 +28,8 @@ struct stage;
 struct gw_req {
     struct mg_connection *conn;
     struct pgpool *pool;
+    struct gw_cache *cache;     /* realtime and funnel answers */
+    const struct gw_site *site; /* the site's event types and personas */
     int max_rows;
     struct rpool *redis;
     const struct prules *prules;
