@@ -43,18 +43,23 @@ struct gw_api {
  * thread from start to end, so a thread's variable is the request's. */
 static _Thread_local const char *api_extra_headers;
 
-void gw_send(struct mg_connection *c, int status, const char *json)
+void gw_send_type(struct mg_connection *c, int status, const char *content_type, const char *body)
 {
-    size_t len = strlen(json);
+    size_t len = strlen(body);
     bool bearer = status == 401 && api_extra_headers == NULL;
 
     mg_printf(c,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
-              status, mg_get_response_code_text(c, status), len,
+              status, mg_get_response_code_text(c, status), content_type, len,
               bearer ? "WWW-Authenticate: Bearer realm=\"analytics\"\r\n" : "",
               api_extra_headers != NULL ? api_extra_headers : "");
-    mg_write(c, json, len);
+    mg_write(c, body, len);
+}
+
+void gw_send(struct mg_connection *c, int status, const char *json)
+{
+    gw_send_type(c, status, "application/json", json);
 }
 
 int gw_send_error(struct mg_connection *c, int status, const char *code, const char *fmt, ...)
@@ -159,6 +164,7 @@ static int api_handler(struct mg_connection *c, void *cbdata)
                          .stage = atomic_load(&a->stage),
                          .privacy_topic = a->privacy_topic,
                          .who = "",
+                         .audiences = a->o.audiences,
                          .cache = a->cache,
                          .site = a->o.site};
     char hdrs[512];

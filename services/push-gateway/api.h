@@ -22,6 +22,7 @@ struct metrics;
 struct cors;
 struct write_keys;
 struct prules;
+struct audiences;
 struct gw_site;
 
 struct gw_api_opts {
@@ -36,6 +37,7 @@ struct gw_api_opts {
     const char *redis_url;
     const char *key_prefix;              /* of the hot profiles' keys: <prefix>profile:<fp> */
     const struct prules *prules;         /* borrowed: personalize */
+    const struct audiences *audiences;   /* borrowed: audiences */
     const struct cors *cors;             /* borrowed: the public route's origins */
     const struct write_keys *write_keys; /* borrowed: the public route's keys */
     double rate_limit, rate_burst;       /* the public route, per client address */

@@ -45,6 +45,10 @@ const struct config_var gw_config_vars[] = {
      "the personalisation rules: lead score bands, and the answer for each kind of visitor "
      "(JSON; services/push-gateway/RULES.md)",
      F(personalize_file), 0},
+    {"ANALYTICS_PUSH_GATEWAY_AUDIENCES_FILE", CONFIG_STRING,
+     ANALYTICS_DATA_DIR "/deploy/config/audiences.json", 0, 0, NULL,
+     "the dynamic audiences: conditions on profile fields (JSON; services/push-gateway/RULES.md)",
+     F(audiences_file), 0},
     {"ANALYTICS_PUSH_GATEWAY_CORS_ORIGINS", CONFIG_STRING, "", 0, 0, NULL,
      "origins whose pages may ask personalize/ (comma-separated, as the collector's); empty: "
      "none, so only same-origin and server-side callers",

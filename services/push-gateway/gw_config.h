@@ -20,6 +20,7 @@ struct gw_config {
     long long ws_auth_timeout_ms;
     long long ws_idle_ms;
     char *personalize_file;
+    char *audiences_file;
     char *cors_origins;
     char *write_keys; /* secret */
     long long rate_limit;

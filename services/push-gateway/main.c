@@ -8,6 +8,7 @@
 #include "api.h"
 #include "gw_config.h"
 #include "hub.h"
+#include "audiences.h"
 #include "prules.h"
 #include "stream.h"
 #include "gw_site.h"
@@ -22,6 +23,7 @@ static struct gw_main {
     struct gw_config cfg;
     struct tokens tokens;
     struct prules *prules;
+    struct audiences *audiences;
     struct cors *cors;
     struct write_keys *keys;
     struct hub *hub;
@@ -47,6 +49,11 @@ static int gw_prepare(void *arg, struct metrics *m, FILE *err)
     s.prules = prules_load(s.cfg.personalize_file, why, sizeof(why));
     if (s.prules == NULL) {
         fprintf(err, "config: ANALYTICS_PUSH_GATEWAY_PERSONALIZE_FILE: %s\n", why);
+        bad++;
+    }
+    s.audiences = audiences_load(s.cfg.audiences_file, why, sizeof(why));
+    if (s.audiences == NULL) {
+        fprintf(err, "config: ANALYTICS_PUSH_GATEWAY_AUDIENCES_FILE: %s\n", why);
         bad++;
     }
     s.cors = cors_new(s.cfg.cors_origins, why, sizeof(why));
@@ -122,6 +129,7 @@ static int gw_start(void *arg, struct metrics *m, struct stage **stage)
         .redis_url = s.cfg.svc.redis_url,
         .key_prefix = s.cfg.svc.topic_prefix,
         .prules = s.prules,
+        .audiences = s.audiences,
         .cors = s.cors,
         .write_keys = s.keys,
         .rate_limit = (double)s.cfg.rate_limit,
@@ -177,6 +185,7 @@ static void gw_fini(void *arg)
     hub_free(s.hub);
     s.hub = NULL;
     prules_free(s.prules);
+    audiences_free(s.audiences);
     cors_free(s.cors);
     write_keys_free(s.keys);
     gw_site_fini(&s.site);

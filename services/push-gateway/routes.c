@@ -415,6 +415,21 @@ int gw_json_query(struct gw_req *r, const char *what, const char *sql, int n,
     return status;
 }
 
+int gw_text_query(struct gw_req *r, const char *what, const char *sql, int n,
+                  const char *const *params, const char *content_type, const char *nf)
+{
+    char *text;
+    int status = gw_json_fetch(r, what, sql, n, params, &text);
+
+    if (status == 200 && text == NULL && nf != NULL) {
+        status = gw_send_error(r->conn, 404, "not_found", "%s", nf);
+    } else if (status == 200) {
+        gw_send_type(r->conn, 200, content_type, text != NULL ? text : "");
+    }
+    free(text);
+    return status;
+}
+
 int gw_json_cached(struct gw_req *r, const char *what, const char *key, long long ttl_ms,
                    const char *sql, int n, const char *const *params, const char *nf)
 {
@@ -456,6 +471,9 @@ const struct gw_route gw_routes[] = {
     {"GET", "segments", TOKEN_READ, route_list_names, route_segments, false},
     {"GET", "segments/:name/members", TOKEN_READ, route_list_names, route_segment_members, false},
     {"GET", "churn", TOKEN_READ, route_churn_names, route_churn, false},
+    {"GET", "audiences", TOKEN_READ, route_no_names, route_audiences, false},
+    {"GET", "audiences/:name/members", TOKEN_READ, route_audience_names, route_audience_members,
+     false},
 };
 
 const size_t gw_nroutes = sizeof(gw_routes) / sizeof(gw_routes[0]);

@@ -18,6 +18,7 @@ struct pgpool;
 struct rpool;
 struct prules;
 struct stage;
+struct audiences;
 struct gw_cache;
 struct gw_site;
 
@@ -34,6 +35,7 @@ struct gw_req {
     struct rpool *redis;
     const struct prules *prules;
     const char *key_prefix;
+    const struct audiences *audiences;
     struct stage *stage;       /* for what a route publishes; NULL before it runs */
     const char *privacy_topic; /* with stage */
     const char *who;           /* the token's name ("" for the public route) */
@@ -62,6 +64,9 @@ extern const size_t gw_nroutes;
 
 /* Sends status with the JSON text json. */
 void gw_send(struct mg_connection *c, int status, const char *json);
+
+/* Sends status with body of content_type. */
+void gw_send_type(struct mg_connection *c, int status, const char *content_type, const char *body);
 
 /* Sends {"error":{"code":code,"message":...}}. Returns status. */
 int gw_send_error(struct mg_connection *c, int status, const char *code, const char *fmt, ...)

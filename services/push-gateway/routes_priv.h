@@ -86,6 +86,14 @@ extern const char *const route_personalize_names[];
 
 /* The handlers, by file. routes_personalize.c: */
 int route_personalize(struct gw_req *r);
+/* As gw_json_query, the value sent as content_type (text/csv). */
+int gw_text_query(struct gw_req *r, const char *what, const char *sql, int n,
+                  const char *const *params, const char *content_type, const char *nf);
+
+extern const char *const route_audience_names[];
+/* routes_audiences.c: */
+int route_audiences(struct gw_req *r);
+int route_audience_members(struct gw_req *r);
 /* routes_privacy.c: */
 int route_privacy_erase(struct gw_req *r);
 int route_privacy_export(struct gw_req *r);

@@ -115,6 +115,29 @@ BODY="$(curl -s -w '\n%{http_code}' -X POST -H "Authorization: Bearer $GW_READ_T
 expect_eq "POST to a GET route: 405" 405 "${BODY##*$'\n'}"
 check "every answer is JSON" jq -e . <<<"${BODY%$'\n'*}"
 
+# ---- audiences: conditions of deploy/config/audiences.json, evaluated when asked ----
+get audiences "$GW_READ_TOKEN"
+expect_eq "audiences: hot leads without a booking, and price comparers of the week" "200 2 2" \
+  "$STATUS $(jq -r '[.[] | select(.name == "hot-leads-no-booking" or .name == "price-comparers-7d") | .size] | join(" ")' <<<"$BODY")"
+check "each with its description" jq -e 'all(.[]; (.description | length) > 0)' <<<"$BODY"
+get "audiences/hot-leads-no-booking/members" "$GW_READ_TOKEN"
+expect_eq "its members, by fingerprint" "fp-a|fp/c é" "$(jq -r '[.members[].fingerprint] | join("|")' <<<"$BODY")"
+get "audiences/hot-leads-no-booking/members?limit=1" "$GW_READ_TOKEN"
+cur="$(jq -r .next_cursor <<<"$BODY")"
+get "audiences/hot-leads-no-booking/members?limit=1&cursor=$(jq -rn --arg c "$cur" '$c|@uri')" "$GW_READ_TOKEN"
+expect_eq "paged by cursor" "fp-a fp/c é" "$cur $(jq -r '.members[0].fingerprint' <<<"$BODY")"
+csv="$(curl -s -D "$T/csv.h" -H "Authorization: Bearer $GW_READ_TOKEN" "$API/audiences/hot-leads-no-booking/members?format=csv")"
+expect_eq "as CSV for ad platforms: a header and a quoted row each" \
+  'fingerprint,user_id,lead_score,persona|"fp-a","",91,"high-intent booker"|"fp/c é","",91,"price comparer"' \
+  "$(cut -d, -f1-4 <<<"$csv" | tr '\n' '|' | sed 's/|$//')"
+check "...served as text/csv" grep -qi '^Content-Type: text/csv' "$T/csv.h"
+check "...the header naming every column" grep -qx 'fingerprint,user_id,lead_score,persona,last_seen_at' <<<"$csv"
+check "...and times in UTC" grep -qE ',[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' <<<"$csv"
+get "audiences/hot-leads-no-booking/members?format=xml" "$GW_READ_TOKEN"
+expect_eq "another format: 400" "400 bad_parameter" "$STATUS $(code)"
+get "audiences/nobody-defined-this/members" "$GW_READ_TOKEN"
+expect_eq "an audience not defined: 404" "404 not_found" "$STATUS $(code)"
+
 # ---- personalize: public, with the site's write key, from Redis ----
 redis-cli -p "$REDIS_PORT" hset analytics.profile:fp-a lead_score 91 persona "high-intent booker" \
   bookings_completed 0 bookings_started 0 sessions 3 >/dev/null
