@@ -9,16 +9,18 @@
 #include "analytics/write_keys.h"
 #include "gw_cache.h"
 #include "pgpool.h"
-#include "routes.h"
+#include "routes_priv.h"
 #include "rpool.h"
 
 #include <civetweb.h>
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define API_PREFIX "/api/analytics/"
 
@@ -32,6 +34,9 @@ struct gw_api {
     _Atomic(struct stage *) stage; /* set once the stream runs (gw_api_set_stage) */
     const char *privacy_topic;
     struct gw_cache *cache;
+    pthread_t metrics_thread; /* the metrics channel: realtime every second */
+    bool metrics_started;
+    atomic_bool metrics_stop;
     int port;
     struct metric *requests_ok, *requests_client, *requests_server, *unauthorized;
 };
@@ -64,6 +69,9 @@ void gw_send(struct mg_connection *c, int status, const char *json)
 
 int gw_send_error(struct mg_connection *c, int status, const char *code, const char *fmt, ...)
 {
+    if (c == NULL) {
+        return status;
+    }
     char msg[512];
     va_list ap;
     cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
@@ -216,6 +224,34 @@ out:
     return status;
 }
 
+/* ---- the metrics channel ---- */
+
+/* Every second while WebSocket clients are connected: the realtime figures
+ * (the route's, from the same one-second cache) published on metrics. */
+static void *api_metrics_loop(void *arg)
+{
+    struct gw_api *a = arg;
+    struct gw_req req = {.pool = a->pool, .cache = a->cache, .site = a->o.site};
+    struct hub_stats st;
+
+    while (!atomic_load(&a->metrics_stop)) {
+        for (int i = 0; i < 10 && !atomic_load(&a->metrics_stop); i++) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        hub_stats(a->o.ws.hub, &st);
+        if (atomic_load(&a->metrics_stop) || st.clients == 0 || a->o.site == NULL) {
+            continue;
+        }
+        char *text = NULL;
+        if (gw_realtime_text(&req, &text) == 200 && text != NULL) {
+            (void)hub_publish(a->o.ws.hub, HUB_METRICS, text, strlen(text), NULL);
+        }
+        free(text);
+    }
+    return NULL;
+}
+
 /* ---- life cycle ---- */
 
 static int api_log_message(const struct mg_connection *c, const char *message)
@@ -305,6 +341,10 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
         gw_api_stop(a);
         return NULL;
     }
+    atomic_init(&a->metrics_stop, false);
+    if (wo.hub != NULL) {
+        a->metrics_started = pthread_create(&a->metrics_thread, NULL, api_metrics_loop, a) == 0;
+    }
     if (mg_get_server_ports(a->ctx, 4, ports) > 0) {
         a->port = ports[0].port;
     }
@@ -339,6 +379,11 @@ void gw_api_stop(struct gw_api *a)
 {
     if (a == NULL) {
         return;
+    }
+    if (a->metrics_started) {
+        atomic_store(&a->metrics_stop, true);
+        pthread_join(a->metrics_thread, NULL);
+        a->metrics_started = false;
     }
     if (a->ctx != NULL) {
         mg_stop(a->ctx); /* joins every connection thread: the WebSocket ones close first */

@@ -91,6 +91,12 @@ int gw_text_query(struct gw_req *r, const char *what, const char *sql, int n,
                   const char *const *params, const char *content_type, const char *nf);
 
 extern const char *const route_audience_names[];
+/* The realtime figures (routes_traffic.c) into *text (caller frees), from
+ * the one-second cache or computed; r->conn may be NULL (the metrics
+ * channel's timer): failures are then only returned. Returns 200 or a
+ * 503 status. */
+int gw_realtime_text(struct gw_req *r, char **text);
+
 /* routes_audiences.c: */
 int route_audiences(struct gw_req *r);
 int route_audience_members(struct gw_req *r);

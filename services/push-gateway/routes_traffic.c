@@ -1,5 +1,6 @@
 /* The routes about traffic: what happens now (realtime), sessions grouped
  * by channel, device or country, and the pages' statistics. */
+#include "gw_cache.h"
 #include "routes_priv.h"
 
 #include "gw_site.h"
@@ -49,6 +50,66 @@ static bool traffic_is_int64(const char *s)
  * Kept one second in the process and computed once however many ask
  * (gw_json_cached): a thousand dashboards polling cost one query a second,
  * and two answers within the second are the same text. */
+static const char realtime_sql[] =
+    "WITH recent AS ("
+    "  SELECT e.fingerprint, e.event_time, e.event_type, e.page_host, e.page_path,"
+    "         e.referrer_host, e.channel"
+    "    FROM analytics_events e"
+    "   WHERE e.event_time >= now() - interval '30 minutes' AND NOT e.is_bot),"
+    " minutes AS ("
+    "  SELECT generate_series(date_trunc('minute', now()) - interval '29 minutes',"
+    "                         date_trunc('minute', now()), interval '1 minute') AS minute),"
+    " today AS (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t),"
+    " conv AS ("
+    "  SELECT e.event_type, e.fingerprint FROM analytics_events e, today"
+    "   WHERE e.event_time >= today.t AND e.event_type = ANY ($2::text[]) AND NOT e.is_bot)"
+    " SELECT json_build_object("
+    "  'generated_at', now(),"
+    "  'active_visitors', (SELECT count(*) FROM (SELECT DISTINCT fingerprint FROM recent"
+    "                       WHERE event_time >= now() - interval '5 minutes') a),"
+    "  'events_per_minute', (SELECT json_agg(json_build_object('minute', m.minute,"
+    "       'events', m.n) ORDER BY m.minute) FROM ("
+    "     SELECT m.minute, coalesce(c.n, 0) AS n FROM minutes m"
+    "       LEFT JOIN (SELECT date_trunc('minute', event_time) AS minute, count(*) AS n"
+    "                    FROM recent GROUP BY 1) c ON c.minute = m.minute) m),"
+    "  'top_pages', coalesce((SELECT json_agg(p ORDER BY p.views DESC, p.page) FROM ("
+    "     SELECT page, sum(n)::bigint AS views, count(*) AS visitors FROM ("
+    "       SELECT coalesce(page_host, '') || page_path AS page, fingerprint, count(*) AS n"
+    "         FROM recent WHERE event_type = ANY ($1::text[]) AND page_path IS NOT NULL"
+    "        GROUP BY 1, 2) v"
+    "      GROUP BY page ORDER BY views DESC, page LIMIT 10) p), '[]'::json),"
+    "  'top_referrers', coalesce((SELECT json_agg(f ORDER BY f.visitors DESC, f.referrer)"
+    "     FROM (SELECT referrer, sum(n)::bigint AS arrivals, count(*) AS visitors FROM ("
+    "             SELECT referrer_host AS referrer, fingerprint, count(*) AS n FROM recent"
+    "              WHERE event_type = ANY ($1::text[]) AND referrer_host IS NOT NULL"
+    "                AND channel IS DISTINCT FROM 'internal' GROUP BY 1, 2) v"
+    "            GROUP BY referrer ORDER BY visitors DESC, referrer LIMIT 10) f), '[]'::json),"
+    "  'conversions_today', json_build_object("
+    "     'since', (SELECT t FROM today),"
+    "     'conversions', (SELECT count(*) FROM conv),"
+    "     'visitors', (SELECT count(DISTINCT fingerprint) FROM conv),"
+    "     'by_type', coalesce((SELECT json_object_agg(t.event_type, (SELECT count(*) FROM conv"
+    "         WHERE conv.event_type = t.event_type)) FROM unnest($2::text[]) AS t(event_type)),"
+    "         '{}'::json)),"
+    "  'funnels', coalesce((SELECT json_agg(json_build_object('funnel', d.funnel,"
+    "       'steps', (SELECT json_agg(json_build_object('step', f.step, 'name', f.step_name,"
+    "                   'visitors', f.visitors) ORDER BY f.step)"
+    "                   FROM funnel_report(d.funnel, (SELECT t FROM today), now()) f))"
+    "       ORDER BY d.funnel) FROM funnel_definitions d), '[]'::json))::text";
+
+int gw_realtime_text(struct gw_req *r, char **text)
+{
+    const char *params[] = {r->site->page_views, r->site->conversions};
+    int slot = -1, status;
+
+    if (gw_cache_get(r->cache, "realtime", REALTIME_TTL_MS, text, &slot) == 0) {
+        return 200;
+    }
+    status = gw_json_fetch(r, "realtime", realtime_sql, 2, params, text);
+    gw_cache_put(r->cache, slot, status == 200 ? *text : NULL);
+    return status;
+}
+
 int route_realtime(struct gw_req *r)
 {
     int rc = gw_check_names(r, route_realtime_names);
@@ -56,55 +117,13 @@ int route_realtime(struct gw_req *r)
     if (rc != 0) {
         return rc;
     }
-    const char *params[] = {r->site->page_views, r->site->conversions};
-    return gw_json_cached(
-        r, "realtime", "realtime", REALTIME_TTL_MS,
-        "WITH recent AS ("
-        "  SELECT e.fingerprint, e.event_time, e.event_type, e.page_host, e.page_path,"
-        "         e.referrer_host, e.channel"
-        "    FROM analytics_events e"
-        "   WHERE e.event_time >= now() - interval '30 minutes' AND NOT e.is_bot),"
-        " minutes AS ("
-        "  SELECT generate_series(date_trunc('minute', now()) - interval '29 minutes',"
-        "                         date_trunc('minute', now()), interval '1 minute') AS minute),"
-        " today AS (SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS t),"
-        " conv AS ("
-        "  SELECT e.event_type, e.fingerprint FROM analytics_events e, today"
-        "   WHERE e.event_time >= today.t AND e.event_type = ANY ($2::text[]) AND NOT e.is_bot)"
-        " SELECT json_build_object("
-        "  'generated_at', now(),"
-        "  'active_visitors', (SELECT count(*) FROM (SELECT DISTINCT fingerprint FROM recent"
-        "                       WHERE event_time >= now() - interval '5 minutes') a),"
-        "  'events_per_minute', (SELECT json_agg(json_build_object('minute', m.minute,"
-        "       'events', m.n) ORDER BY m.minute) FROM ("
-        "     SELECT m.minute, coalesce(c.n, 0) AS n FROM minutes m"
-        "       LEFT JOIN (SELECT date_trunc('minute', event_time) AS minute, count(*) AS n"
-        "                    FROM recent GROUP BY 1) c ON c.minute = m.minute) m),"
-        "  'top_pages', coalesce((SELECT json_agg(p ORDER BY p.views DESC, p.page) FROM ("
-        "     SELECT page, sum(n)::bigint AS views, count(*) AS visitors FROM ("
-        "       SELECT coalesce(page_host, '') || page_path AS page, fingerprint, count(*) AS n"
-        "         FROM recent WHERE event_type = ANY ($1::text[]) AND page_path IS NOT NULL"
-        "        GROUP BY 1, 2) v"
-        "      GROUP BY page ORDER BY views DESC, page LIMIT 10) p), '[]'::json),"
-        "  'top_referrers', coalesce((SELECT json_agg(f ORDER BY f.visitors DESC, f.referrer)"
-        "     FROM (SELECT referrer, sum(n)::bigint AS arrivals, count(*) AS visitors FROM ("
-        "             SELECT referrer_host AS referrer, fingerprint, count(*) AS n FROM recent"
-        "              WHERE event_type = ANY ($1::text[]) AND referrer_host IS NOT NULL"
-        "                AND channel IS DISTINCT FROM 'internal' GROUP BY 1, 2) v"
-        "            GROUP BY referrer ORDER BY visitors DESC, referrer LIMIT 10) f), '[]'::json),"
-        "  'conversions_today', json_build_object("
-        "     'since', (SELECT t FROM today),"
-        "     'conversions', (SELECT count(*) FROM conv),"
-        "     'visitors', (SELECT count(DISTINCT fingerprint) FROM conv),"
-        "     'by_type', coalesce((SELECT json_object_agg(t.event_type, (SELECT count(*) FROM conv"
-        "         WHERE conv.event_type = t.event_type)) FROM unnest($2::text[]) AS t(event_type)),"
-        "         '{}'::json)),"
-        "  'funnels', coalesce((SELECT json_agg(json_build_object('funnel', d.funnel,"
-        "       'steps', (SELECT json_agg(json_build_object('step', f.step, 'name', f.step_name,"
-        "                   'visitors', f.visitors) ORDER BY f.step)"
-        "                   FROM funnel_report(d.funnel, (SELECT t FROM today), now()) f))"
-        "       ORDER BY d.funnel) FROM funnel_definitions d), '[]'::json))::text",
-        2, params, NULL);
+    char *text = NULL;
+    rc = gw_realtime_text(r, &text);
+    if (rc == 200) {
+        gw_send(r->conn, 200, text != NULL ? text : "null");
+    }
+    free(text);
+    return rc;
 }
 
 /* Sessions that started in from..to (sessions_report, 011_push_gateway.sql),

@@ -47,6 +47,12 @@ expect_eq "the right token: authenticated, then pong" "hs authenticated pong" "$
 check "...with the instance and the current seq" jq -s -e '[.[] | select(.type == "authenticated")][0] | (.instance | test("^[0-9a-f]{16}$")) and (.seq >= 0)' "$T/ok.out"
 check "tokens never reach the log" bash -c "! grep -q -e '$GW_READ_TOKEN' -e wrong-token '$T/gw.log'"
 
+# ---- metrics: the realtime figures pushed every second ----
+probe metrics "[$AUTH,{\"recv\":1},{\"send\":{\"type\":\"subscribe\",\"channel\":\"metrics\"}},{\"recv\":1},{\"recv\":2,\"timeout\":5}]"
+expect_eq "two metrics messages within a few seconds" 2 \
+  "$(jq -r 'select(.type == "message" and .channel == "metrics") | .data.active_visitors' "$T/metrics.out" | grep -c '^[0-9]')"
+check "...each the realtime route's figures" jq -s -e '[.[] | select(.type == "message")][0].data | has("events_per_minute") and has("conversions_today") and has("funnels")' "$T/metrics.out"
+
 # ---- the live stream: events filtered, their scores ----
 CHROME='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
 now=$(($(date +%s) * 1000))
