@@ -20,8 +20,13 @@ export ANALYTICS_PG_DSN="$PG_DSN"
 start_collector c1
 start_enricher e1
 start_scorer s1
+# assigned_after N: the gateway's log has more than N partition assignments
+# (its group starts at the end of each partition, so events posted before
+# that are not its to stream).
+assigned_after() { log_count_above "$T/gw.log" kafka.partitions_assigned "$1"; }
 start_push_gateway gw ANALYTICS_PUSH_GATEWAY_WS_AUTH_TIMEOUT_MS=1500
 WS="ws://127.0.0.1:$GW_PORT/api/analytics/ws"
+check "its partitions are assigned" wait_for 20 assigned_after 0
 check "the gateway is ready (broker, PostgreSQL)" wait_for 20 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
 check "its consumer group is its own" grep -q '"group":"analytics-push-gateway-' "$T/gw.log"
 
@@ -90,6 +95,27 @@ probe flood "[$AUTH,{\"recv\":1},{\"repeat\":1000,\"send\":{\"type\":\"subscribe
 check "1,000 subscribes at once: the flood guard answers rate_limited" grep -q '"code": "rate_limited"' "$T/flood.out"
 probe after "[$AUTH,{\"recv\":1},{\"send\":{\"type\":\"ping\"}},{\"recv\":1,\"timeout\":3}]"
 expect_eq "and the daemon serves the next client as before" "hs authenticated pong" "$(types after)"
+
+# ---- 1,000 clients at once, each given the event ----
+stop_process "$GW_PID" 10
+n_assigned="$(grep -c '"event":"kafka.partitions_assigned"' "$T/gw.log")"
+start_push_gateway gw ANALYTICS_PUSH_GATEWAY_THREADS=1100 ANALYTICS_PUSH_GATEWAY_WS_MAX_CLIENTS=1050
+WS="ws://127.0.0.1:$GW_PORT/api/analytics/ws"
+check "the gateway is ready again" wait_for 20 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
+check "...its partitions assigned" wait_for 30 assigned_after "$n_assigned"
+ulimit -n 8192 2>/dev/null || true
+coproc MANY { python3 "$SRC/tests/integration/ws_many.py" "$WS" "$GW_READ_TOKEN" 1000 m-1 30; }
+read -r -t 120 ready <&"${MANY[0]}"
+expect_eq "1,000 clients connect, authenticate and subscribe" "ready 1000" "$ready"
+post "{\"events\":[$(ev m-1 page_view fp-many /)]}" -A "$CHROME"
+read -r -t 60 many <&"${MANY[0]}"
+echo "1,000 clients: $many"
+expect_eq "...and every one of them gets the event" 1000 "$(jq -r .received <<<"$many")"
+check "the gateway's RSS stays under 512 MB with them" bash -c \
+  "[ \$(awk '/VmRSS/ {print \$2}' /proc/$GW_PID/status) -lt 524288 ]"
+wait "$MANY_PID" 2>/dev/null
+check "their threads are gone once they left" wait_for 20 bash -c \
+  "[ \$(ls /proc/$GW_PID/task | wc -l) -lt 1300 ]"
 
 # ---- resume after a reconnect; resync after a restart ----
 probe first "[$AUTH,{\"recv\":1},{\"send\":{\"type\":\"subscribe\",\"channel\":\"events\",\"filter\":{\"fingerprint\":\"fp-r\"}}},{\"recv\":1},{\"sleep\":0.5},{\"recv\":1,\"timeout\":20}]" &
