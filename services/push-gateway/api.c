@@ -236,7 +236,7 @@ static void *api_metrics_loop(void *arg)
 
     while (!atomic_load(&a->metrics_stop)) {
         for (int i = 0; i < 10 && !atomic_load(&a->metrics_stop); i++) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
+            struct timespec ts = {0, 100L * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
         hub_stats(a->o.ws.hub, &st);
