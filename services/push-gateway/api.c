@@ -124,6 +124,14 @@ static int api_public(struct gw_api *a, struct mg_connection *c, char *hdrs, siz
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *origin = mg_get_header(c, "Origin");
     const char *key = mg_get_header(c, "X-Write-Key");
+    char qkey[TOKENS_TOKEN_MAX + 1];
+
+    /* Else ?write_key=, as the collector takes it (a page's key is public). */
+    if (key == NULL && ri->query_string != NULL &&
+        mg_get_var(ri->query_string, strlen(ri->query_string), "write_key", qkey, sizeof(qkey)) >
+            0) {
+        key = qkey;
+    }
 
     hdrs[0] = '\0';
     if (origin != NULL) {
