@@ -241,6 +241,71 @@ static void ws_on_close(const struct mg_connection *c, void *cbdata)
     atomic_fetch_sub(&w->clients, 1);
 }
 
+/* The hub's counters, read at render time. */
+static double ws_stat(struct gw_ws *w, size_t which)
+{
+    struct hub_stats st;
+
+    hub_stats(w->o.hub, &st);
+    switch (which) {
+    case 0:
+        return (double)st.clients;
+    case 1:
+        return (double)st.dropped;
+    case 2:
+        return (double)st.lagged;
+    case 3:
+        return (double)st.delivered;
+    case 4:
+        return (double)st.resumed;
+    default:
+        return (double)st.resyncs;
+    }
+}
+static double ws_stat_clients(void *arg)
+{
+    return ws_stat(arg, 0);
+}
+static double ws_stat_dropped(void *arg)
+{
+    return ws_stat(arg, 1);
+}
+static double ws_stat_lagged(void *arg)
+{
+    return ws_stat(arg, 2);
+}
+static double ws_stat_delivered(void *arg)
+{
+    return ws_stat(arg, 3);
+}
+static double ws_stat_resumed(void *arg)
+{
+    return ws_stat(arg, 4);
+}
+static double ws_stat_resyncs(void *arg)
+{
+    return ws_stat(arg, 5);
+}
+
+static void ws_register_stats(struct gw_ws *w, struct metrics *m)
+{
+    metrics_gauge_fn(m, "analytics_gateway_ws_clients", "WebSocket clients connected now", NULL,
+                     ws_stat_clients, w);
+    metrics_gauge_fn(m, "analytics_gateway_ws_dropped_total",
+                     "Messages dropped for a client whose queue was full (it alone), since start",
+                     NULL, ws_stat_dropped, w);
+    metrics_gauge_fn(m, "analytics_gateway_ws_lagged_total",
+                     "Lagged notices given to slow clients, since start", NULL, ws_stat_lagged, w);
+    metrics_gauge_fn(m, "analytics_gateway_ws_delivered_total",
+                     "Messages queued to clients (one message to 3 clients counts 3), since start",
+                     NULL, ws_stat_delivered, w);
+    metrics_gauge_fn(m, "analytics_gateway_ws_resumed_total",
+                     "Resumes served from the ring, since start", NULL, ws_stat_resumed, w);
+    metrics_gauge_fn(m, "analytics_gateway_ws_resyncs_total",
+                     "Resumes refused (the client re-reads by REST), since start", NULL,
+                     ws_stat_resyncs, w);
+}
+
 struct gw_ws *gw_ws_register(struct mg_context *ctx, const struct gw_ws_opts *o)
 {
     struct gw_ws *w = calloc(1, sizeof(*w));
@@ -256,6 +321,7 @@ struct gw_ws *gw_ws_register(struct mg_context *ctx, const struct gw_ws_opts *o)
                                  "WebSocket handshakes refused: too many clients", NULL);
     w->errors = metrics_counter(o->metrics, "analytics_gateway_ws_errors_total",
                                 "Error messages sent to WebSocket clients", NULL);
+    ws_register_stats(w, o->metrics);
     mg_set_websocket_handler(ctx, WS_PATH, ws_on_connect, ws_on_ready, ws_on_data, ws_on_close, w);
     return w;
 }

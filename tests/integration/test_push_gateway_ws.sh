@@ -96,6 +96,44 @@ check "1,000 subscribes at once: the flood guard answers rate_limited" grep -q '
 probe after "[$AUTH,{\"recv\":1},{\"send\":{\"type\":\"ping\"}},{\"recv\":1,\"timeout\":3}]"
 expect_eq "and the daemon serves the next client as before" "hs authenticated pong" "$(types after)"
 
+# ---- a client that stops reading misses messages alone, and is told ----
+# A queue of 128 and a small receive window: the slow client stops reading
+# for 12 s while 800 clicks of 6 KB each go by (loopback's buffers hold
+# about 4 MB; 50 a POST, a POST every 0.25 s); a normal client beside it
+# gets them all. (Clicks of 800 visitors: one visitor's 800 events a second
+# would be a bot's, and bots' events are not streamed.)
+stop_process "$GW_PID" 10
+n_assigned="$(grep -c '"event":"kafka.partitions_assigned"' "$T/gw.log")"
+start_push_gateway gw ANALYTICS_PUSH_GATEWAY_WS_QUEUE=128
+WS="ws://127.0.0.1:$GW_PORT/api/analytics/ws"
+check "...its partitions assigned" wait_for 30 assigned_after "$n_assigned"
+SUB_SLOW='{"send":{"type":"subscribe","channel":"events","filter":{"event_type":"click"}}}'
+probe slow "[{\"rcvbuf\":4096},$AUTH,{\"recv\":1},$SUB_SLOW,{\"recv\":1},{\"sleep\":12},{\"recv\":2000,\"timeout\":8}]" &
+SLOW=$!
+probe fast "[$AUTH,{\"recv\":1},$SUB_SLOW,{\"recv\":1},{\"recv\":800,\"timeout\":25}]" &
+FAST=$!
+sleep 1.5
+pad="$(head -c 2000 /dev/zero | tr '\0' p)" # strings of event_data are at most 2048 bytes
+evd() { printf '{"event_id":"%s","event_type":"click","fingerprint":"%s","session_id":"s-%s","timestamp":%s,"page_url":"https://shop.example/p","event_data":{"a":"%s","b":"%s","c":"%s"},"consent":["necessary","analytics"]}' "$1" "$2" "$2" "$now" "$pad" "$pad" "$pad"; }
+for i in $(seq 0 15); do
+  batch=""
+  for j in $(seq 1 50); do batch+="$(evd "s$i-$j" "fp-s$i-$j"),"; done
+  printf '{"events":[%s]}' "${batch%,}" >"$T/batch.json" # 300 KB: too long for an argument
+  st="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -A "$CHROME" \
+    --data-binary @"$T/batch.json" "$URL")"
+  [ "$st" = 202 ] || echo "a batch of clicks: status $st"
+  sleep 0.25
+done
+wait "$FAST" "$SLOW"
+expect_eq "the normal client gets all 800" 800 "$(jq -r 'select(.type == "message") | .data.event_id' "$T/fast.out" | sort -u | wc -l)"
+missed="$(jq -r 'select(.type == "lagged") | .missed' "$T/slow.out" | head -1)"
+check "the slow one is told it lagged, and how many it missed (${missed:-none})" test "${missed:-0}" -gt 0
+expect_eq "...what it got and what it missed make the 800" 800 \
+  "$(( $(jq -r 'select(.type == "message") | .seq' "$T/slow.out" | wc -l) + ${missed:-0} ))"
+check "...its messages still in order" jq -s -e '[.[] | select(.type == "message") | .seq] | . == sort' "$T/slow.out"
+check "drops are counted" bash -c \
+  "curl -s http://127.0.0.1:$GW_ADMIN/metrics | awk '\$1 == \"analytics_gateway_ws_dropped_total\" {exit !(\$2 > 0)}'"
+
 # ---- 1,000 clients at once, each given the event ----
 stop_process "$GW_PID" 10
 n_assigned="$(grep -c '"event":"kafka.partitions_assigned"' "$T/gw.log")"

@@ -21,6 +21,7 @@ A script is a list of steps:
   {"recv_until": "<type>", "timeout": S}  wait for a frame of that type
   {"sleep": S}
   {"close": true}
+  {"rcvbuf": N}                         (anywhere) a receive buffer of N bytes
 """
 import base64
 import json
@@ -33,9 +34,15 @@ import urllib.parse
 
 
 class Probe:
-    def __init__(self, url, timeout=10):
+    def __init__(self, url, timeout=10, rcvbuf=0):
         u = urllib.parse.urlparse(url)
-        self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout)
+        if rcvbuf > 0:  # a small window, so a client that stops reading stalls the server soon
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((u.hostname, u.port))
+        else:
+            self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         path = u.path or "/"
         req = (f"GET {path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nUpgrade: websocket\r\n"
@@ -123,7 +130,8 @@ def show(opcode, payload):
 
 
 def run(url, steps):
-    p = Probe(url)
+    rcvbuf = next((st["rcvbuf"] for st in steps if "rcvbuf" in st), 0)
+    p = Probe(url, rcvbuf=rcvbuf)
     out = [{"handshake": p.status}]
     for st in steps:
         if "repeat" in st:
