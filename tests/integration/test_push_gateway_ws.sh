@@ -142,16 +142,18 @@ WS="ws://127.0.0.1:$GW_PORT/api/analytics/ws"
 check "the gateway is ready again" wait_for 20 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
 check "...its partitions assigned" wait_for 30 assigned_after "$n_assigned"
 ulimit -n 8192 2>/dev/null || true
-coproc MANY { python3 "$SRC/tests/integration/ws_many.py" "$WS" "$GW_READ_TOKEN" 1000 m-1 30; }
-read -r -t 120 ready <&"${MANY[0]}"
-expect_eq "1,000 clients connect, authenticate and subscribe" "ready 1000" "$ready"
-post "{\"events\":[$(ev m-1 page_view fp-many /)]}" -A "$CHROME"
-read -r -t 60 many <&"${MANY[0]}"
-echo "1,000 clients: $many"
-expect_eq "...and every one of them gets the event" 1000 "$(jq -r .received <<<"$many")"
+python3 "$SRC/tests/integration/ws_many.py" "$WS" "$GW_READ_TOKEN" 1000 m-1 30 >"$T/many.out" 2>"$T/many.err" &
+many_pid=$!
+wait_for 120 grep -q '^ready' "$T/many.out"
+expect_eq "1,000 clients connect, authenticate and subscribe" "ready 1000" "$(head -1 "$T/many.out")"
+echo "the gateway with them: RSS $(awk '/VmRSS/ {print $2}' /proc/$GW_PID/status) kB, $(ls /proc/$GW_PID/task | wc -l) threads"
 check "the gateway's RSS stays under 512 MB with them" bash -c \
   "[ \$(awk '/VmRSS/ {print \$2}' /proc/$GW_PID/status) -lt 524288 ]"
-wait "$MANY_PID" 2>/dev/null
+post "{\"events\":[$(ev m-1 page_view fp-many /)]}" -A "$CHROME"
+wait "$many_pid"
+many="$(sed -n 2p "$T/many.out")"
+echo "1,000 clients: $many"
+expect_eq "...and every one of them gets the event" 1000 "$(jq -r .received <<<"$many")"
 check "their threads are gone once they left" wait_for 20 bash -c \
   "[ \$(ls /proc/$GW_PID/task | wc -l) -lt 1300 ]"
 
