@@ -234,21 +234,20 @@ out:
 
 /* ---- the metrics channel ---- */
 
-/* Every second while WebSocket clients are connected: the realtime figures
+/* Every second while a WebSocket client subscribes to metrics: the realtime figures
  * (the route's, from the same one-second cache) published on metrics. */
 static void *api_metrics_loop(void *arg)
 {
     struct gw_api *a = arg;
     struct gw_req req = {.pool = a->pool, .cache = a->cache, .site = a->o.site};
-    struct hub_stats st;
-
     while (!atomic_load(&a->metrics_stop)) {
         for (int i = 0; i < 10 && !atomic_load(&a->metrics_stop); i++) {
             struct timespec ts = {0, 100L * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
-        hub_stats(a->o.ws.hub, &st);
-        if (atomic_load(&a->metrics_stop) || st.clients == 0 || a->o.site == NULL) {
+        /* The realtime query only for someone who listens to it. */
+        if (atomic_load(&a->metrics_stop) || a->o.site == NULL ||
+            hub_subscribers(a->o.ws.hub, HUB_METRICS) == 0) {
             continue;
         }
         char *text = NULL;

@@ -767,6 +767,23 @@ void hub_out_release(struct hub_out *out)
     memset(out, 0, sizeof(*out));
 }
 
+size_t hub_subscribers(struct hub *h, enum hub_channel ch)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&h->lock);
+    for (const struct hub_client *c = h->clients; c != NULL; c = c->next) {
+        for (size_t i = 0; i < c->nsubs; i++) {
+            if (c->subs[i].ch == ch) {
+                n++;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
 void hub_stats(struct hub *h, struct hub_stats *out)
 {
     pthread_mutex_lock(&h->lock);

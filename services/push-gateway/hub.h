@@ -193,6 +193,10 @@ void hub_out_release(struct hub_out *out);
  * connection is closing). Thread-safe. */
 void hub_client_wake(struct hub_client *c);
 
+/* How many clients have a subscription to ch now (one pass over the
+ * clients under the lock). */
+size_t hub_subscribers(struct hub *h, enum hub_channel ch);
+
 /* The lifetime counters, read under the hub's lock. */
 void hub_stats(struct hub *h, struct hub_stats *out);
 

@@ -126,6 +126,13 @@ static void ws_on_ready(struct mg_connection *c, void *cbdata)
     pthread_attr_setstacksize(&attr, WS_WRITER_STACK);
     wc->writer_started = pthread_create(&wc->writer, &attr, ws_writer, wc) == 0;
     pthread_attr_destroy(&attr);
+    if (!wc->writer_started) { /* a client nothing would be written to: closed at its first frame */
+        log_error("gateway.ws_writer_failed", LOG_STR("error", "no thread for the writer"));
+        hub_client_remove(wc->client);
+        free(wc);
+        mg_set_user_connection_data(c, NULL);
+        return;
+    }
     mg_set_user_connection_data(c, wc);
     metric_add(w->connected, 1);
 }

@@ -294,8 +294,15 @@ static void test_subscriptions(void **state)
     f = filter1(HUB_COUNTRY, "US");
     assert_int_equal(hub_client_subscribe(c, HUB_EVENTS, &f), HUB_ETOOMANY);
     assert_int_equal(hub_client_subscribe(c, HUB_CHANNELS, NULL), HUB_EINVAL);
+    struct hub_client *other = hub_client_add(h);
+    assert_int_equal(hub_client_subscribe(other, HUB_EVENTS, NULL), 0);
+    assert_int_equal(hub_subscribers(h, HUB_EVENTS), 2); /* clients, not subscriptions */
+    assert_int_equal(hub_subscribers(h, HUB_SCORES), 1);
+    assert_int_equal(hub_subscribers(h, HUB_METRICS), 0);
+    hub_client_remove(other);
     assert_int_equal(hub_client_unsubscribe(c, HUB_EVENTS), 3);
     assert_int_equal(hub_client_unsubscribe(c, HUB_EVENTS), 0);
+    assert_int_equal(hub_subscribers(h, HUB_EVENTS), 0);
     assert_int_equal(pub(h, HUB_EVENTS, "FR", "x"), 2);
     assert_int_equal(pub(h, HUB_SCORES, NULL, NULL), 3);
     assert_int_equal(take(c, buf, sizeof(buf), &seq), 1);
