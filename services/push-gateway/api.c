@@ -346,6 +346,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
     mg_set_request_handler(a->ctx, "/", api_handler, a);
     struct gw_ws_opts wo = o->ws;
     wo.tokens = o->tokens;
+    wo.cors = o->cors;
     wo.metrics = o->metrics;
     if (wo.hub != NULL && (a->ws = gw_ws_register(a->ctx, &wo)) == NULL) {
         errbuf_printf(err, errlen, "out of memory");

@@ -50,8 +50,8 @@ const struct config_var gw_config_vars[] = {
      "the dynamic audiences: conditions on profile fields (JSON; services/push-gateway/RULES.md)",
      F(audiences_file), 0},
     {"ANALYTICS_PUSH_GATEWAY_CORS_ORIGINS", CONFIG_STRING, "", 0, 0, NULL,
-     "origins whose pages may ask personalize/ (comma-separated, as the collector's); empty: "
-     "none, so only same-origin and server-side callers",
+     "origins whose pages may ask personalize/ and open the WebSocket (comma-separated, as "
+     "the collector's); empty: none, so only same-origin and server-side callers",
      F(cors_origins), 0},
     {"ANALYTICS_PUSH_GATEWAY_WRITE_KEYS", CONFIG_STRING, "", 0, 0, NULL,
      "the sites' write keys for personalize/, site:key comma-separated (the collector's); "

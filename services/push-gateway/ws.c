@@ -19,7 +19,7 @@
 struct gw_ws {
     struct gw_ws_opts o;
     atomic_int clients;
-    struct metric *connected, *refused, *errors;
+    struct metric *connected, *refused, *refused_origin, *errors;
 };
 
 /* One connection. Its reader is civetweb's thread; writer is ours. */
@@ -98,7 +98,11 @@ static int ws_on_connect(const struct mg_connection *c, void *cbdata)
 {
     struct gw_ws *w = cbdata;
 
-    (void)c;
+    if (!ws_origin_allowed(w->o.cors, mg_get_header(c, "Origin"), mg_get_header(c, "Host"))) {
+        metric_add(w->refused_origin, 1);
+        log_warn("gateway.ws_origin_refused", LOG_STR("origin", mg_get_header(c, "Origin")));
+        return 1; /* as below: no handshake */
+    }
     if (atomic_fetch_add(&w->clients, 1) >= w->o.max_clients) {
         atomic_fetch_sub(&w->clients, 1);
         metric_add(w->refused, 1);
@@ -326,6 +330,9 @@ struct gw_ws *gw_ws_register(struct mg_context *ctx, const struct gw_ws_opts *o)
                                    "WebSocket connections opened", NULL);
     w->refused = metrics_counter(o->metrics, "analytics_gateway_ws_refused_total",
                                  "WebSocket handshakes refused: too many clients", NULL);
+    w->refused_origin = metrics_counter(
+        o->metrics, "analytics_gateway_ws_origin_refused_total",
+        "WebSocket handshakes refused: a page of an origin not its own nor allowed", NULL);
     w->errors = metrics_counter(o->metrics, "analytics_gateway_ws_errors_total",
                                 "Error messages sent to WebSocket clients", NULL);
     ws_register_stats(w, o->metrics);

@@ -20,9 +20,12 @@ struct mg_context;
 struct metrics;
 struct gw_ws;
 
+struct cors;
+
 struct gw_ws_opts {
     struct hub *hub;
     const struct tokens *tokens;
+    const struct cors *cors; /* borrowed: origins besides the page's own that may connect */
     int max_clients;     /* connections at once; more are refused at the handshake */
     int auth_timeout_ms; /* a connection must authenticate within this */
     double rate, burst;  /* control messages a second, and at once */

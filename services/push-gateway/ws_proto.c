@@ -4,6 +4,7 @@
  */
 #include "ws_proto.h"
 
+#include "analytics/cors.h"
 #include "analytics/textcheck.h"
 #include "analytics/utf8.h"
 
@@ -13,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define WS_SEQ_MAX 9007199254740991.0 /* 2^53 - 1 */
 
@@ -33,6 +35,26 @@ static const char *const ws_err_codes[WS_ERR_COUNT] = {
     [WS_ERR_RATE_LIMITED] = "rate_limited",
     [WS_ERR_INTERNAL] = "internal",
 };
+
+bool ws_origin_allowed(const struct cors *cors, const char *origin, const char *host)
+{
+    const char *rest;
+
+    if (origin == NULL) {
+        return true;
+    }
+    if (cors != NULL && cors_check(cors, origin) == CORS_ALLOWED) {
+        return true;
+    }
+    if (strncasecmp(origin, "http://", 7) == 0) {
+        rest = origin + 7;
+    } else if (strncasecmp(origin, "https://", 8) == 0) {
+        rest = origin + 8;
+    } else {
+        return false; /* "null" (a sandboxed or file: page) and the like */
+    }
+    return host != NULL && *host != '\0' && strcasecmp(rest, host) == 0;
+}
 
 const char *ws_err_code(enum ws_err code)
 {

@@ -91,6 +91,15 @@ struct ws_session {
 /* The wire name of code ("bad_json", ...), "internal" for one out of range. */
 const char *ws_err_code(enum ws_err code);
 
+struct cors;
+
+/* Whether a WebSocket handshake's Origin may connect: none (not a browser),
+ * the page's own origin (scheme://HOST where HOST is the request's Host
+ * header, compared without case), or one of the CORS allow-list (cors may
+ * be NULL: none). A page elsewhere is refused, so a site a signed-in
+ * person visits cannot open a stream in their name. */
+bool ws_origin_allowed(const struct cors *cors, const char *origin, const char *host);
+
 /* Starts the bucket full at now_ms (monotonic). rate <= 0 turns it off. */
 void ws_flood_init(struct ws_flood *f, double rate, double burst, long long now_ms);
 

@@ -6,8 +6,10 @@
 # wrong one, none in time, anything before it: an error and a close); every
 # bad frame (binary, fragmented, invalid UTF-8, 1 MB, deep nesting, unknown
 # channel or filter, a flood of subscribes) gets its error code and the
-# daemon goes on serving others; a reconnect with the last seq gets what it
-# missed, and after a restart of the gateway it is told to resync.
+# daemon goes on serving others; a page of another origin gets no
+# handshake; a second replica's client gets every event as the first's does;
+# a reconnect with the last seq gets what it missed, and after a restart of
+# the gateway it is told to resync.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 itest_init push_gateway_ws
@@ -52,6 +54,16 @@ expect_eq "the right token: authenticated, then pong" "hs authenticated pong" "$
 check "...with the instance and the current seq" jq -s -e '[.[] | select(.type == "authenticated")][0] | (.instance | test("^[0-9a-f]{16}$")) and (.seq >= 0)' "$T/ok.out"
 check "tokens never reach the log" bash -c "! grep -q -e '$GW_READ_TOKEN' -e wrong-token '$T/gw.log'"
 
+# ---- Origin: a page elsewhere may not open a stream ----
+probe own "[{\"origin\":\"http://127.0.0.1:$GW_PORT\"},$AUTH,{\"recv\":1,\"timeout\":3}]"
+expect_eq "a page of the gateway's own origin connects" "hs authenticated" "$(types own)"
+probe foreign '[{"origin":"https://evil.example"},{"recv":1,"timeout":3}]'
+check "a page of another origin: no handshake ($(head -1 "$T/foreign.out"))" \
+  jq -s -e '.[0].handshake != 101' "$T/foreign.out"
+check "...counted" bash -c \
+  "curl -s http://127.0.0.1:$GW_ADMIN/metrics | awk '\$1 == \"analytics_gateway_ws_origin_refused_total\" {exit !(\$2 == 1)}'"
+check "...logged" log_has "$T/gw.log" gateway.ws_origin_refused
+
 # ---- metrics: the realtime figures pushed every second ----
 probe metrics "[$AUTH,{\"recv\":1},{\"send\":{\"type\":\"subscribe\",\"channel\":\"metrics\"}},{\"recv\":1},{\"recv\":2,\"timeout\":5}]"
 expect_eq "two metrics messages within a few seconds" 2 \
@@ -74,6 +86,28 @@ expect_eq "the page views of the stream, not the click" "l1 l3 l4" \
 check "seq increases" jq -s -e '[.[] | select(.type == "message") | .seq] | . == sort and length > 0' "$T/live.out"
 check "each message as documented: type, channel, seq, data" jq -s -e '[.[] | select(.type == "message") | has("channel") and has("seq") and has("data")] | all' "$T/live.out"
 check "fp-live's ScoreUpdates, and only its" jq -s -e '[.[] | select(.type == "message" and .channel == "scores") | .data.fingerprint] | length > 0 and all(. == "fp-live")' "$T/live.out"
+
+# ---- replicas: each sees every message (its own consumer group) ----
+GW1_PORT=$GW_PORT GW1_PID=$GW_PID
+start_push_gateway gw2
+GW2_PORT=$GW_PORT GW2_PID=$GW_PID
+GW_PORT=$GW1_PORT GW_PID=$GW1_PID
+check "a second replica's partitions are assigned" wait_for 20 log_count_above "$T/gw2.log" kafka.partitions_assigned 0
+check "...in a group of its own" bash -c "[ \"\$(grep -m1 -o '\"group\":\"[^\"]*' '$T/gw.log')\" != \"\$(grep -m1 -o '\"group\":\"[^\"]*' '$T/gw2.log')\" ]"
+SUB_REP='{"send":{"type":"subscribe","channel":"events","filter":{"fingerprint":"fp-rep"}}}'
+probe rep1 "[$AUTH,{\"recv\":1},$SUB_REP,{\"recv\":1},{\"recv\":3,\"timeout\":20}]" &
+REP1=$!
+python3 "$SRC/tests/integration/ws_probe.py" "ws://127.0.0.1:$GW2_PORT/api/analytics/ws" \
+  <(printf '%s' "[$AUTH,{\"recv\":1},$SUB_REP,{\"recv\":1},{\"recv\":3,\"timeout\":20}]") >"$T/rep2.out" 2>"$T/rep2.err" &
+REP2=$!
+sleep 2
+post "{\"events\":[$(ev rp1 page_view fp-rep /a),$(ev rp2 page_view fp-rep /b),$(ev rp3 page_view fp-rep /c)]}" -A "$CHROME"
+wait "$REP1" "$REP2"
+for r in rep1 rep2; do
+  expect_eq "replica ${r#rep}'s client gets all three events" "rp1 rp2 rp3" \
+    "$(jq -r 'select(.type == "message") | .data.event_id' "$T/$r.out" | sort | tr '\n' ' ' | sed 's/ $//')"
+done
+expect_clean_stop "the second replica stops cleanly" "$GW2_PID"
 
 # ---- bad frames ----
 probe binary "[$AUTH,{\"recv\":1},{\"binary\":\"abc\"},{\"recv\":2,\"timeout\":3}]"

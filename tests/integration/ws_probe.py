@@ -22,6 +22,7 @@ A script is a list of steps:
   {"sleep": S}
   {"close": true}
   {"rcvbuf": N}                         (anywhere) a receive buffer of N bytes
+  {"origin": "http://x"}                (anywhere) an Origin header on the handshake
 """
 import base64
 import json
@@ -34,7 +35,7 @@ import urllib.parse
 
 
 class Probe:
-    def __init__(self, url, timeout=10, rcvbuf=0):
+    def __init__(self, url, timeout=10, rcvbuf=0, origin=None):
         u = urllib.parse.urlparse(url)
         if rcvbuf > 0:  # a small window, so a client that stops reading stalls the server soon
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -46,7 +47,8 @@ class Probe:
         key = base64.b64encode(os.urandom(16)).decode()
         path = u.path or "/"
         req = (f"GET {path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               + (f"Origin: {origin}\r\n" if origin else "") + "\r\n")
         self.sock.sendall(req.encode())
         head = b""
         while b"\r\n\r\n" not in head:
@@ -131,7 +133,12 @@ def show(opcode, payload):
 
 def run(url, steps):
     rcvbuf = next((st["rcvbuf"] for st in steps if "rcvbuf" in st), 0)
-    p = Probe(url, rcvbuf=rcvbuf)
+    origin = next((st["origin"] for st in steps if "origin" in st), None)
+    try:
+        p = Probe(url, rcvbuf=rcvbuf, origin=origin)
+    except ConnectionError:  # refused without an answer
+        print(json.dumps({"handshake": 0}))
+        return
     out = [{"handshake": p.status}]
     for st in steps:
         if "repeat" in st:

@@ -16,6 +16,8 @@
 
 #include "ws_proto.h"
 
+#include "analytics/cors.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,12 +366,39 @@ static void test_render(void **state)
     assert_string_equal(ws_err_code(WS_ERR_COUNT), "internal");
 }
 
+/* The handshake's Origin: none, the page's own (the Host header, without
+ * case), or one allowed; anything else refused, including look-alikes. */
+static void test_origin(void **state)
+{
+    char err[128];
+    struct cors *c = cors_new("https://shop.example", err, sizeof(err));
+
+    (void)state;
+    assert_non_null(c);
+    assert_true(ws_origin_allowed(c, NULL, "gw:8090"));
+    assert_true(ws_origin_allowed(NULL, NULL, NULL));
+    assert_true(ws_origin_allowed(c, "http://gw:8090", "gw:8090"));
+    assert_true(ws_origin_allowed(c, "HTTPS://GW:8090", "gw:8090"));
+    assert_true(ws_origin_allowed(c, "https://shop.example", "gw:8090"));
+    assert_false(ws_origin_allowed(c, "https://evil.example", "gw:8090"));
+    assert_false(ws_origin_allowed(c, "http://gw:8091", "gw:8090"));
+    assert_false(ws_origin_allowed(c, "http://gw:8090.evil.example", "gw:8090"));
+    assert_false(ws_origin_allowed(c, "http://gw", "gw:8090"));
+    assert_false(ws_origin_allowed(c, "null", "gw:8090"));
+    assert_false(ws_origin_allowed(c, "ws://gw:8090", "gw:8090"));
+    assert_false(ws_origin_allowed(c, "http://gw:8090", NULL));
+    assert_false(ws_origin_allowed(c, "http://", ""));
+    assert_false(ws_origin_allowed(NULL, "https://shop.example", "gw:8090"));
+    cors_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_each),     cmocka_unit_test(test_errors),
         cmocka_unit_test(test_deep_and_large), cmocka_unit_test(test_session_order),
         cmocka_unit_test(test_flood),          cmocka_unit_test(test_render),
+        cmocka_unit_test(test_origin),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
