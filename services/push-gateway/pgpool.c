@@ -79,11 +79,12 @@ static void pgpool_wait(struct pgpool *p, long long deadline_ms)
     (void)pthread_cond_timedwait(&p->freed, &p->mu, &ts);
 }
 
-PGconn *pgpool_take(struct pgpool *p, char *err, size_t errlen)
+PGconn *pgpool_take(struct pgpool *p, bool *busy, char *err, size_t errlen)
 {
     struct timespec now;
     PGconn *c = NULL;
 
+    *busy = false;
     clock_gettime(CLOCK_REALTIME, &now);
     long long deadline = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + p->o.wait_ms;
     pthread_mutex_lock(&p->mu);
@@ -91,6 +92,7 @@ PGconn *pgpool_take(struct pgpool *p, char *err, size_t errlen)
         clock_gettime(CLOCK_REALTIME, &now);
         if ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 >= deadline) {
             pthread_mutex_unlock(&p->mu);
+            *busy = true;
             errbuf_printf(err, errlen, "all %d PostgreSQL connections busy", p->o.size);
             return NULL;
         }

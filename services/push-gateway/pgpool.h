@@ -27,9 +27,10 @@ struct pgpool_opts {
 struct pgpool *pgpool_new(const struct pgpool_opts *o);
 void pgpool_free(struct pgpool *p);
 
-/* A connection for the caller alone, or NULL (down, or all busy for
- * wait_ms) with the reason in err. */
-PGconn *pgpool_take(struct pgpool *p, char *err, size_t errlen);
+/* A connection for the caller alone, or NULL with the reason in err:
+ * *busy true when all were taken for wait_ms, false when PostgreSQL is
+ * down. */
+PGconn *pgpool_take(struct pgpool *p, bool *busy, char *err, size_t errlen);
 
 /* Gives conn back; broken (a query failed on the connection itself) drops it. */
 void pgpool_give(struct pgpool *p, PGconn *conn, bool broken);

@@ -355,17 +355,34 @@ int gw_param_cursor(struct gw_req *r, bool real, double lo, double hi, char *num
 
 /* ---- queries ---- */
 
+int gw_take_pg(struct gw_req *r, PGconn **out)
+{
+    char err[256];
+    bool busy;
+
+    *out = pgpool_take(r->pool, &busy, err, sizeof(err));
+    if (*out != NULL) {
+        return 0;
+    }
+    if (busy) {
+        return gw_send_error(r->conn, 503, "busy",
+                             "every database connection is busy: try again shortly");
+    }
+    return gw_send_error(r->conn, 503, "unavailable", "the database is unavailable");
+}
+
 int gw_json_fetch(struct gw_req *r, const char *what, const char *sql, int n,
                   const char *const *params, char **out)
 {
     char err[512];
-    PGconn *c = pgpool_take(r->pool, err, sizeof(err));
+    PGconn *c;
     int status = 200;
 
     *out = NULL;
-    if (c == NULL) {
-        return gw_send_error(r->conn, 503, "unavailable", "the database is unavailable");
+    if ((status = gw_take_pg(r, &c)) != 0) {
+        return status;
     }
+    status = 200;
     PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     bool broken = false;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1) {

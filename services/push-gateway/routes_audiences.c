@@ -40,9 +40,9 @@ int route_audiences(struct gw_req *r)
     if (rc != 0) {
         return rc;
     }
-    PGconn *c = pgpool_take(r->pool, err, sizeof(err));
-    if (c == NULL) {
-        return gw_send_error(r->conn, 503, "unavailable", "the database is unavailable");
+    PGconn *c;
+    if ((rc = gw_take_pg(r, &c)) != 0) {
+        return rc;
     }
     cJSON *list = cJSON_CreateArray();
     bool ok = list != NULL;

@@ -9,6 +9,7 @@
 
 #include "routes.h"
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -58,10 +59,15 @@ int gw_param_word(struct gw_req *r, const char *name, char *buf, size_t buflen);
 int gw_param_cursor(struct gw_req *r, bool real, double lo, double hi, char *num, size_t numlen,
                     char *key, size_t keylen);
 
+/* A PostgreSQL connection of the pool for this request into *out: 0, or
+ * the status of the 503 sent ("busy": every one taken for the pool's wait;
+ * "unavailable": PostgreSQL away). Given back with pgpool_give. */
+int gw_take_pg(struct gw_req *r, PGconn **out);
+
 /* Runs sql with its n params (a NULL one is SQL NULL): 200 with *out a
  * copy of its one text value (caller frees; NULL when the value is NULL),
- * or the status of the 503 sent (PostgreSQL away, or past the statement
- * timeout; *out NULL). */
+ * or the status of the 503 sent (every connection busy, PostgreSQL away,
+ * or past the statement timeout; *out NULL). */
 int gw_json_fetch(struct gw_req *r, const char *what, const char *sql, int n,
                   const char *const *params, char **out);
 

@@ -203,10 +203,11 @@ static int privacy_make(struct gw_req *r, const char *action, Analytics__V1__Pri
     m.consent = consent.specified ? &consent : NULL;
 
     char err[512];
-    PGconn *c = pgpool_take(r->pool, err, sizeof(err));
-    if (c == NULL) {
+    PGconn *c;
+    int taken = gw_take_pg(r, &c);
+    if (taken != 0) {
         cJSON_Delete(body);
-        return gw_send_error(r->conn, 503, "unavailable", "the database is unavailable");
+        return taken;
     }
     const char *params[] = {
         id, action, fp, uid, r->who, ts, consent.specified ? consent_json : NULL};

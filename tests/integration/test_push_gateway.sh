@@ -215,6 +215,49 @@ priv erase "$(python3 -c 'print("[" * 5000 + "]" * 5000)')" "$GW_ADMIN_TOKEN"
 expect_eq "5,000 levels of nesting: 400" "400 bad_body" "$STATUS $(code)"
 expect_eq "no bad request recorded" "$rows" "$(q "SELECT count(*) FROM privacy_requests")"
 
+# ---- a table locked: the statement timeout, then every connection busy ----
+# The gateway restarted with a 700 ms statement timeout (its pool of 8 waits
+# as long for a free connection); a session holds an exclusive lock on the
+# profiles for 6 s. One request: 503 query_timeout in about 700 ms. 24 at
+# once: 8 wait on the lock, the rest for a connection, and each is answered
+# 503 (query_timeout or busy) within 3 s; afterwards all is as before.
+stop_process "$GW_PID" 10
+start_push_gateway gw ANALYTICS_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" \
+  ANALYTICS_PUSH_GATEWAY_WRITE_KEYS=shop:wk-0123456789 ANALYTICS_PUSH_GATEWAY_CORS_ORIGINS=https://shop.example \
+  ANALYTICS_PUSH_GATEWAY_RATE_LIMIT=1 ANALYTICS_PUSH_GATEWAY_RATE_BURST=30 \
+  ANALYTICS_PUSH_GATEWAY_STATEMENT_TIMEOUT_MS=700
+API="http://127.0.0.1:$GW_PORT/api/analytics"
+check "ready again" wait_for 20 http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
+psql -X -q "postgresql://postgres@127.0.0.1:$PG_PORT/analytics" \
+  -c "BEGIN; LOCK TABLE user_behavior_profiles IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT" \
+  >/dev/null 2>"$T/locker.err" &
+LOCKER=$!
+locked() { [ "$(q "SELECT count(*) FROM pg_locks WHERE relation = 'user_behavior_profiles'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ]; }
+check "the profiles are locked" wait_for 10 locked
+t0=$(date +%s%N)
+get "leads" "$GW_READ_TOKEN"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_eq "a query past the statement timeout: 503 query_timeout" "503 query_timeout" "$STATUS $(code)"
+check "...answered in time (${ms} ms)" test "$ms" -lt 3000
+CURLS=()
+for i in $(seq 1 24); do
+  curl -s --max-time 10 -o "$T/busy-$i.json" -w '%{http_code} %{time_total}\n' \
+    -H "Authorization: Bearer $GW_READ_TOKEN" "$API/leads" >"$T/busy-$i.status" &
+  CURLS+=("$!")
+done
+wait "${CURLS[@]}"
+for i in $(seq 1 24); do
+  printf '%s %s\n' "$(cut -d' ' -f1,2 "$T/busy-$i.status")" "$(jq -r .error.code "$T/busy-$i.json" 2>/dev/null)"
+done >"$T/busy.txt"
+expect_eq "24 at once: every answer a 503" 24 "$(awk '$1 == 503 && ($3 == "query_timeout" || $3 == "busy")' "$T/busy.txt" | wc -l)"
+check "...those without a connection told busy ($(awk '$3 == "busy"' "$T/busy.txt" | wc -l) of 24)" \
+  test "$(awk '$3 == "busy"' "$T/busy.txt" | wc -l)" -gt 0
+check "...each within 3 s" awk '$2 >= 3 {exit 1}' "$T/busy.txt"
+wait "$LOCKER"
+get "leads" "$GW_READ_TOKEN"
+expect_eq "the lock released: 200 again" 200 "$STATUS"
+check "readiness stayed true" http_status_is "http://127.0.0.1:$GW_ADMIN/readyz" 200
+
 # ---- PostgreSQL stopped and started again ----
 pg_local_stop "$PG_DATA"
 get "leads" "$GW_READ_TOKEN"
