@@ -53,16 +53,20 @@ void pgpool_free(struct pgpool *p)
     free(p);
 }
 
-/* A new connection, read-only, with the statement timeout. */
+/* A new connection, read-only, with the statement timeout, and without
+ * JIT compilation: the gateway's queries are many and short, and compiling
+ * them cost more than running them (realtime over a day of 330,000 events:
+ * 1.4 s of JIT for 0.34 s of execution). */
 static PGconn *pgpool_connect(struct pgpool *p, char *err, size_t errlen)
 {
-    char sql[96];
+    char sql[128];
     PGconn *c = pg_connect(p->o.dsn, p->o.connect_timeout_s, "analytics-push-gateway", err, errlen);
 
     if (c == NULL) {
         return NULL;
     }
-    snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET default_transaction_read_only = on",
+    snprintf(sql, sizeof(sql),
+             "SET statement_timeout = %d; SET default_transaction_read_only = on; SET jit = off",
              p->o.statement_timeout_ms);
     if (pg_exec(c, sql, err, errlen) != 0) {
         PQfinish(c);
