@@ -26,9 +26,9 @@ struct gw_ws_opts {
     struct hub *hub;
     const struct tokens *tokens;
     const struct cors *cors; /* borrowed: origins besides the page's own that may connect */
-    int max_clients;     /* connections at once; more are refused at the handshake */
-    int auth_timeout_ms; /* a connection must authenticate within this */
-    double rate, burst;  /* control messages a second, and at once */
+    int max_clients;         /* connections at once; more are refused at the handshake */
+    int auth_timeout_ms;     /* a connection must authenticate within this */
+    double rate, burst;      /* control messages a second, and at once */
     struct metrics *metrics;
 };
 
