@@ -145,21 +145,34 @@ expect_eq "live funnel counts today (funnel_report)" "booking:150,50,15,5 newsle
   "$(j '[.funnels[] | "\(.funnel):\([.steps[].visitors] | join(","))"] | join(" ")')"
 
 # The cache: the same text within the second, computed once for concurrent
-# askers, fresh after.
-first="$BODY"
-get realtime
+# askers, fresh after. Each is tried up to 3 times until its requests fit
+# well within the second (a loaded machine, or a sanitizer build, may take
+# longer, and then two computations are right).
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
+for try in 1 2 3; do
+  sleep 1.1
+  t0=$(ms_now)
+  get realtime
+  first="$BODY"
+  get realtime
+  [ $(( $(ms_now) - t0 )) -lt 800 ] && break
+done
 expect_eq "realtime twice within a second: the same text" "$first" "$BODY"
-sleep 1.1
 cache_metric() {
   curl -s "http://127.0.0.1:$GW_ADMIN/metrics" | awk -v l="analytics_gateway_cache_total{result=\"$1\"}" '$1 == l { print $2 }'
 }
-before="$(cache_metric computed)"
-pids=()
-for i in $(seq 20); do
-  curl -s -o "$T/rt.$i" -H "Authorization: Bearer $GW_READ_TOKEN" "$API/realtime" &
-  pids+=($!)
+for try in 1 2 3; do
+  sleep 1.1
+  before="$(cache_metric computed)"
+  t0=$(ms_now)
+  pids=()
+  for i in $(seq 20); do
+    curl -s -o "$T/rt.$i" -H "Authorization: Bearer $GW_READ_TOKEN" "$API/realtime" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  [ $(( $(ms_now) - t0 )) -lt 800 ] && break
 done
-wait "${pids[@]}"
 expect_eq "20 concurrent askers: computed once" "$((before + 1))" "$(cache_metric computed)"
 expect_eq "...all given the same text" 1 "$(md5sum "$T"/rt.* | cut -d" " -f1 | sort -u | wc -l)"
 check "...newer than the one before" test "$(jq -r .generated_at "$T/rt.1")" != "$(jq -r .generated_at <<<"$first")"
@@ -211,10 +224,13 @@ expect_eq "an unencoded + (a space once decoded) is the offset's" "200 2026-01-0
 
 # The funnel cache: the same parameters within 5 s give the same text even
 # when the rollups change; after it, the new numbers.
+t0=$(ms_now)
 get "funnel?name=booking&channel=direct"
 first="$BODY"
 q "UPDATE funnel_daily SET attempts = attempts + 1000 WHERE channel = 'direct' AND step = 1"
 get "funnel?name=booking&channel=direct"
+took=$(( $(ms_now) - t0 ))
+check "(within the funnel's 5 s: $took ms)" test "$took" -lt 5000
 expect_eq "funnel: the same parameters within the TTL: the same text" "$first" "$BODY"
 get "funnel?name=booking&channel=direct&device=mobile"
 expect_eq "...other parameters: computed afresh" 1050 "$(j '.steps[0].visitors')"
