@@ -75,7 +75,7 @@ async function liveReady(page) {
 /** Waits until a view has nothing loading and its charts are drawn. */
 async function settled(page, ms = 15000) {
   await page.waitForFunction(() => {
-    if (document.querySelector('.state.loading')) return false;
+    if (!document.querySelector('main .panel, main .state, .signin') || document.querySelector('.state.loading')) return false;
     return [...document.querySelectorAll('.chart')].every((c) => c.dataset.ready === 'true' || c.querySelector('.state'));
   }, null, { timeout: ms }).catch(() => {});
   await sleep(400); // ECharts' 300 ms animations
