@@ -275,6 +275,11 @@ try {
   const made = await page.waitForSelector('.badge.status-pending, .badge.status-done, .badge.status-completed, .badge.status-running', { timeout: 10000 }).then(() => true).catch(() => false);
   check('...with the admin token: recorded and listed with its status', made, await page.textContent('.form-status'));
 
+  // ---- acquisition: the click heatmap of the page with clicks ----
+  await page.goto(`${BASE}/#/acquisition`);
+  const heat = await page.waitForSelector('.chart-box.heatmap[data-ready]', { timeout: 15000 }).then(() => true).catch(() => false);
+  check('the acquisition view draws the click heatmap of the most clicked page', heat && /shop\.example\/pricing \(400\)/.test(await page.textContent('#click-page')));
+
   // ---- screenshots of every view, at 1280 px and on a phone ----
   const views = ['live', 'funnels', 'journeys', 'visitors', 'acquisition', 'triggers', 'privacy'];
   for (const [w, hgt] of [[1280, 900], [390, 844]]) {

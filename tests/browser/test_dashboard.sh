@@ -36,6 +36,14 @@ fill_start=$SECONDS
 fill_visitors="$(funnel_fill_events "$FILL_EVENTS")" && funnel_fill_rollups && funnel_fill_visitors ||
   { echo "the funnel fill failed"; exit 1; }
 echo "FIGURE stored_events $FILL_EVENTS events from $fill_visitors visitors over 30 days, filled in $((SECONDS - fill_start)) s"
+# Clicks with their page positions, as the tracker sends them (loadgen's
+# carry none): 400 on the pricing page, most on its call to action.
+psql -X -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "SELECT setseed(0.17);
+  INSERT INTO analytics_events (event_id, event_time, event_type, fingerprint, received_at, page_host, page_path, event_data)
+  SELECT 'click-' || i, now() - (i || ' s')::interval, 'click', 'fp-clicker-' || (i % 60), now(), 'shop.example', '/pricing',
+         CASE WHEN i % 3 = 0 THEN json_build_object('x', 80 + (i % 9) * 130, 'y', 30 + random() * 20, 'page_w', 1280, 'page_h', 3200)
+              ELSE json_build_object('x', 560 + random() * 160, 'y', 580 + random() * 90, 'page_w', 1280, 'page_h', 3200) END::jsonb
+    FROM generate_series(1, 400) AS i" >/dev/null || { echo "cannot store the clicks"; exit 1; }
 
 start_collector c1 ANALYTICS_COLLECTOR_TRUSTED_PROXIES=127.0.0.1
 EVENTS_URL="$URL"

@@ -254,3 +254,16 @@ export interface TriggerFired {
   params?: Record<string, string>;
   lead_score?: number;
 }
+
+/** GET clicks: the pages with clicks that carry a position, and one page's grid. */
+export interface Clicks {
+  from: string;
+  to: string;
+  page: string | null;
+  columns: number;
+  row_px: number;
+  rows: number;
+  clicks: number;
+  pages: { page: string; clicks: number }[];
+  cells: { column: number; row: number; clicks: number }[];
+}

@@ -72,6 +72,12 @@ export interface Column<T> {
   cell: (row: T) => Child;
   num?: boolean;
   title?: string;
+  /** Left out on a phone, where the table would not fit. */
+  optional?: boolean;
+}
+
+function cls<T>(c: Column<T>): string | null {
+  return [c.num ? 'num' : '', c.optional ? 'opt' : ''].filter(Boolean).join(' ') || null;
 }
 
 /** A table with a caption (for screen readers, visually hidden unless shown). */
@@ -83,11 +89,11 @@ export function table<T>(rows: T[], cols: Column<T>[], caption: string, rowClass
       'table',
       {},
       h('caption', { class: 'sr-only' }, caption),
-      h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null, title: c.title }, c.label)))),
+      h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col', class: cls(c), title: c.title }, c.label)))),
       h(
         'tbody',
         {},
-        ...rows.map((r) => h('tr', { class: rowClass?.(r) ?? null }, ...cols.map((c) => h('td', { class: c.num ? 'num' : null }, c.cell(r))))),
+        ...rows.map((r) => h('tr', { class: rowClass?.(r) ?? null }, ...cols.map((c) => h('td', { class: cls(c) }, c.cell(r))))),
       ),
     ),
   );

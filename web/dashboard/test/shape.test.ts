@@ -194,3 +194,18 @@ test('feedMatches and pushFeed: filters, newest first, no duplicates, bounded', 
   assert.deepEqual(f.map((i) => i.id), ['e3', 'e2', 'e1']);
   assert.deepEqual(pushFeed(f, [{ ...a, id: 'e3' }, { ...a, id: 'e4' }], 3).map((i) => i.id), ['e4', 'e3', 'e2']);
 });
+
+test('heatmapOption: cells as [column, row, clicks], rows down to the lowest click, the top first', async () => {
+  const { heatmapOption, heatmapRows } = await import('../src/shape/heatmap');
+  const c = { from: '', to: '', page: 'p', columns: 20, row_px: 100, rows: 100, clicks: 4,
+    pages: [], cells: [{ column: 0, row: 0, clicks: 2 }, { column: 19, row: 24, clicks: 1 }, { column: 3, row: 2, clicks: 1 }] };
+  assert.equal(heatmapRows(c), 25);
+  assert.equal(heatmapRows({ ...c, cells: [] }), 10, 'at least a screen');
+  const o = heatmapOption(c) as { yAxis: { inverse: boolean; data: string[] }; xAxis: { data: string[] }; visualMap: { max: number }; series: { data: number[][] }[] };
+  assert.equal(o.yAxis.inverse, true);
+  assert.equal(o.yAxis.data.length, 25);
+  assert.equal(o.yAxis.data[24], '2400 px');
+  assert.equal(o.xAxis.data.length, 20);
+  assert.equal(o.visualMap.max, 2);
+  assert.deepEqual(o.series[0]?.data, [[0, 0, 2], [19, 24, 1], [3, 2, 1]]);
+});

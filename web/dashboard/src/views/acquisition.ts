@@ -6,7 +6,9 @@ import { Chart } from '../charts';
 import { fmtInt, fmtPct, fmtValue } from '../format';
 import { rangeParams, type Range } from '../range';
 import { groupLabel, groupsOption } from '../shape/series';
-import type { PageRow, SessionsReport } from '../types';
+import type { Clicks, PageRow, SessionsReport } from '../types';
+import { describeError } from '../api';
+import { heatmapOption, heatmapRows } from '../shape/heatmap';
 import { empty, failed, fill, h, loading, panel, table } from '../ui';
 import { rangePicker } from './controls';
 
@@ -82,8 +84,8 @@ async function pageList(ctx: Ctx, r: Range, body: HTMLElement) {
     fill(body, table(a.pages, [
       { label: 'Page', cell: pageName },
       { label: 'Views', cell: (p) => fmtInt(p.views), num: true },
-      { label: 'Unique', cell: (p) => fmtInt(p.unique_views), num: true },
-      { label: 'Entrances', cell: (p) => fmtInt(p.entrances), num: true },
+      { label: 'Unique', cell: (p) => fmtInt(p.unique_views), num: true, optional: true },
+      { label: 'Entrances', cell: (p) => fmtInt(p.entrances), num: true, optional: true },
       { label: 'Bounce rate', cell: (p) => fmtPct(p.bounce_rate), num: true, title: 'bounces / entrances' },
       { label: 'Exit rate', cell: (p) => fmtPct(p.exit_rate), num: true, title: 'exits / views' },
       { label: 'Page value', cell: (p) => fmtValue(p.page_value), num: true, title: 'conversion value / unique views' },
@@ -95,7 +97,41 @@ async function pageList(ctx: Ctx, r: Range, body: HTMLElement) {
   }
 }
 
-async function clickMap(_ctx: Ctx, _r: Range, body: HTMLElement, _charts: Chart[]) {
-  empty(body, 'No click positions to map yet.',
-    'The heatmap needs clicks with their page positions (x, y and the page width, sent by the tracker) and a gateway route that serves them.');
+/** The clicks of the page chosen (the most clicked first) as a heatmap. */
+async function clickMap(ctx: Ctx, r: Range, body: HTMLElement, charts: Chart[]) {
+  loading(body);
+  let list: Clicks;
+  try {
+    list = await ctx.api.get<Clicks>('clicks', rangeParams(r));
+  } catch (e) {
+    if (!ctx.live()) return;
+    failed(body, e, () => void clickMap(ctx, r, body, charts));
+    ctx.whenBack(() => void clickMap(ctx, r, body, charts));
+    return;
+  }
+  if (!ctx.live()) return;
+  if (list.pages.length === 0) {
+    empty(body, 'No clicks with their position in this range.',
+      'The tracker sends each click\'s position on the page (x, y and the page\'s width); clicks sent without one cannot be placed.');
+    return;
+  }
+  const sel = h('select', { id: 'click-page' }, ...list.pages.map((p) => h('option', { value: p.page }, `${p.page} (${fmtInt(p.clicks)})`)));
+  const note = h('p', { class: 'hint' });
+  const chartEl = h('div', { class: 'chart-box heatmap' });
+  const chart = new Chart(chartEl, 'heatmap');
+  charts.push(chart);
+  fill(body, h('div', { class: 'inline-form' }, h('label', { for: 'click-page' }, 'Page '), sel), chartEl, note);
+  const draw = async () => {
+    try {
+      const c = await ctx.api.get<Clicks>('clicks', { ...rangeParams(r), page: sel.value });
+      if (!ctx.live()) return;
+      chartEl.style.height = `${Math.min(900, 120 + heatmapRows(c) * 22)}px`;
+      note.textContent = `${fmtInt(c.clicks)} clicks; the page's width in ${c.columns} columns, its length in rows of ${c.row_px} px.`;
+      void chart.set(heatmapOption(c), `Where visitors click on ${sel.value}`);
+    } catch (e) {
+      if (ctx.live()) note.textContent = describeError(e);
+    }
+  };
+  sel.addEventListener('change', () => void draw());
+  await draw();
 }

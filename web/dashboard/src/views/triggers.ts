@@ -28,7 +28,7 @@ export const triggersView: View = {
         { label: 'Visitor', cell: (t) => visitorLink(t.fingerprint) },
         { label: 'Action', cell: (t) => t.action || '–' },
         { label: 'Lead score', cell: (t) => (t.lead_score === undefined ? '–' : fmtInt(t.lead_score)), num: true },
-        { label: 'Details', cell: (t) => Object.entries(t.params ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ') || '–' },
+        { label: 'Details', cell: (t) => Object.entries(t.params ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ') || '–', optional: true },
       ], 'Triggers fired, newest first'));
     };
     draw();

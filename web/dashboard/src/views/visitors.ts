@@ -69,10 +69,10 @@ function leadsList(ctx: Ctx, body: HTMLElement) {
   return paged<Lead>(ctx, body, 'leads', 'leads', { limit: 15 }, (rows) => table(rows, [
     { label: 'Visitor', cell: (l) => visitorLink(l.fingerprint) },
     { label: 'Lead score', cell: (l) => meter(l.lead_score / 100, String(l.lead_score), 'score') },
-    { label: 'Conversion chance', cell: (l) => fmtPct(l.conversion_probability), num: true },
+    { label: 'Conversion chance', cell: (l) => fmtPct(l.conversion_probability), num: true, optional: true },
     { label: 'Persona', cell: (l) => l.persona ?? '–' },
-    { label: 'Stage', cell: (l) => enumWords(l.journey_stage) },
-    { label: 'Why', cell: (l) => h('span', { class: 'reasons', title: (l.reasons ?? []).join('\n') }, reasonsText(l.reasons)) },
+    { label: 'Stage', cell: (l) => enumWords(l.journey_stage), optional: true },
+    { label: 'Why', cell: (l) => h('span', { class: 'reasons', title: (l.reasons ?? []).join('\n') }, reasonsText(l.reasons)), optional: true },
     { label: 'Last seen', cell: (l) => h('span', { title: fmtDateTime(l.last_seen_at, ctx.tz) }, fmtAgo(l.last_seen_at)) },
   ], 'Visitors by lead score, best first'), () => empty(body, 'No visitor has been scored yet.', 'The scorer scores each visitor from their first event.'));
 }
@@ -81,11 +81,11 @@ function churnList(ctx: Ctx, body: HTMLElement) {
   return paged<AtRisk>(ctx, body, 'churn', 'visitors', { limit: 15, min_risk: 0.5 }, (rows) => table(rows, [
     { label: 'Visitor', cell: (v) => visitorLink(v.fingerprint) },
     { label: 'Churn risk', cell: (v) => meter(v.churn_risk, fmtPct(v.churn_risk), 'risk') },
-    { label: 'Still active (p)', cell: (v) => fmtPct(v.p_alive), num: true, title: 'probability the visitor is still a customer (BG/NBD)' },
-    { label: 'Visits expected', cell: (v) => fmtValue(v.expected_visits), num: true, title: 'expected visits in the model\'s horizon' },
+    { label: 'Still active (p)', cell: (v) => fmtPct(v.p_alive), num: true, title: 'probability the visitor is still a customer (BG/NBD)', optional: true },
+    { label: 'Visits expected', cell: (v) => fmtValue(v.expected_visits), num: true, title: 'expected visits in the model\'s horizon', optional: true },
     { label: 'Lead score', cell: (v) => fmtInt(v.lead_score), num: true },
-    { label: 'Persona', cell: (v) => v.persona ?? '–' },
-    { label: 'Bookings', cell: (v) => fmtInt(v.bookings_completed), num: true },
+    { label: 'Persona', cell: (v) => v.persona ?? '–', optional: true },
+    { label: 'Bookings', cell: (v) => fmtInt(v.bookings_completed), num: true, optional: true },
     { label: 'Last seen', cell: (v) => h('span', { title: fmtDateTime(v.last_seen_at, ctx.tz) }, fmtAgo(v.last_seen_at)) },
   ], 'Visitors with a churn risk of 50% or more, riskiest first'), () => empty(body, 'No visitor is at risk (churn risk 50% or more).'));
 }
@@ -200,10 +200,10 @@ async function visitorPage(root: HTMLElement, ctx: Ctx, fp: string) {
     fill(predictions.body, table(recent, [
       { label: 'When', cell: (x) => fmtDateTime(x.predicted_at, ctx.tz) },
       { label: 'Lead score', cell: (x) => fmtInt(x.lead_score), num: true },
-      { label: 'Conversion', cell: (x) => fmtPct(x.conversion_probability), num: true },
+      { label: 'Conversion', cell: (x) => fmtPct(x.conversion_probability), num: true, optional: true },
       { label: 'Churn risk', cell: (x) => fmtPct(x.churn_risk), num: true },
       { label: 'Persona', cell: (x) => x.segment ?? '–' },
-      { label: 'Top reason', cell: (x) => reasonsText(x.reasons, 1) },
+      { label: 'Top reason', cell: (x) => reasonsText(x.reasons, 1), optional: true },
     ], 'This visitor\'s latest predictions'));
   };
   fill(body, h('div', { class: 'grid' }, summary.root, history.root, profile.root, sessions.root, journey.root, predictions.root));
