@@ -35,7 +35,7 @@ struct gw_api {
     _Atomic(struct stage *) stage; /* set once the stream runs (gw_api_set_stage) */
     const char *privacy_topic;
     struct gw_cache *cache;
-    struct gw_static *files; /* the dashboard at / */
+    struct gw_static *files;  /* the dashboard at / */
     pthread_t metrics_thread; /* the metrics channel: realtime every second */
     bool metrics_started;
     atomic_bool metrics_stop;

@@ -17,8 +17,8 @@
 #define STATIC_CHUNK 16384
 
 struct gw_static {
-    char *dir;              /* as configured; "" when off */
-    atomic_bool missing;    /* logged missing, and not seen since */
+    char *dir;           /* as configured; "" when off */
+    atomic_bool missing; /* logged missing, and not seen since */
 };
 
 /* Extensions and their types; the text kinds are worth compressing. */
@@ -46,8 +46,8 @@ static const struct {
 /* The security headers of a page (the dashboard talks to its own origin
  * only; ECharts' tooltips carry inline styles). */
 #define STATIC_PAGE_HEADERS                                                                        \
-    "Content-Security-Policy: default-src 'self'; script-src 'self'; "                            \
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "          \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; "                             \
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "           \
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'\r\n"           \
     "Referrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n"
 
@@ -370,17 +370,15 @@ int gw_static_serve(struct gw_static *s, struct mg_connection *c, const char *me
     if (gw_static_resolve(path, rel, sizeof(rel)) != 0) {
         return static_text(c, 404, NULL, "Not found.\n");
     }
-    int accepts = gw_static_compressible(rel)
-                      ? gw_static_accepts(mg_get_header(c, "Accept-Encoding"))
-                      : 0;
+    int accepts =
+        gw_static_compressible(rel) ? gw_static_accepts(mg_get_header(c, "Accept-Encoding")) : 0;
     if ((accepts & GW_STATIC_BR) != 0 && (fd = static_open(root, rel, ".br", &st)) != -1) {
         enc = "Content-Encoding: br\r\n", suffix = "-br";
-    } else if ((accepts & GW_STATIC_GZIP) != 0 &&
-               (fd = static_open(root, rel, ".gz", &st)) != -1) {
+    } else if ((accepts & GW_STATIC_GZIP) != 0 && (fd = static_open(root, rel, ".gz", &st)) != -1) {
         enc = "Content-Encoding: gzip\r\n", suffix = "-gz";
     } else if ((fd = static_open(root, rel, "", &st)) == -1) {
         return strcmp(rel, "index.html") == 0 ? static_missing(s, c)
-                                               : static_text(c, 404, NULL, "Not found.\n");
+                                              : static_text(c, 404, NULL, "Not found.\n");
     }
     if (atomic_load(&s->missing) && atomic_exchange(&s->missing, false)) {
         log_info("gateway.dashboard_found", LOG_STR("dir", s->dir));
@@ -389,13 +387,11 @@ int gw_static_serve(struct gw_static *s, struct mg_connection *c, const char *me
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
                  (unsigned long long)st.st_mtim.tv_nsec,
              suffix);
-    const char *page = strcmp(gw_static_type(rel), static_types[0].type) == 0
-                           ? STATIC_PAGE_HEADERS
-                           : "";
+    const char *page =
+        strcmp(gw_static_type(rel), static_types[0].type) == 0 ? STATIC_PAGE_HEADERS : "";
     const char *vary = gw_static_compressible(rel) ? "Vary: Accept-Encoding\r\n" : "";
     if (gw_static_etag_match(mg_get_header(c, "If-None-Match"), etag)) {
-        mg_printf(c,
-                  "HTTP/1.1 304 Not Modified\r\nETag: %s\r\nCache-Control: %s\r\n%s\r\n", etag,
+        mg_printf(c, "HTTP/1.1 304 Not Modified\r\nETag: %s\r\nCache-Control: %s\r\n%s\r\n", etag,
                   gw_static_cache_control(rel), vary);
         close(fd);
         return 304;

@@ -5,10 +5,10 @@
 
 #include <stdio.h>
 
-#define CLICKS_COLUMNS 20  /* the page's width in this many columns */
-#define CLICKS_ROW_PX 100  /* rows of this many pixels down the page */
-#define CLICKS_ROWS 100    /* rows below the last are counted in the last */
-#define CLICKS_PAGES 20    /* pages listed, most clicked first */
+#define CLICKS_COLUMNS 20 /* the page's width in this many columns */
+#define CLICKS_ROW_PX 100 /* rows of this many pixels down the page */
+#define CLICKS_ROWS 100   /* rows below the last are counted in the last */
+#define CLICKS_PAGES 20   /* pages listed, most clicked first */
 
 const char *const route_clicks_names[] = {"page", "from", "to", NULL};
 
@@ -37,9 +37,8 @@ int route_clicks(struct gw_req *r)
     snprintf(rowpx, sizeof(rowpx), "%d", CLICKS_ROW_PX);
     snprintf(rows, sizeof(rows), "%d", CLICKS_ROWS);
     snprintf(npages, sizeof(npages), "%d", CLICKS_PAGES);
-    const char *params[] = {range.from, range.to, got == 1 && page[0] != '\0' ? page : NULL,
-                            cols,       rowpx,    rows,
-                            npages};
+    const char *params[] = {
+        range.from, range.to, got == 1 && page[0] != '\0' ? page : NULL, cols, rowpx, rows, npages};
     return gw_json_query(
         r, "clicks",
         "WITH c AS ("

@@ -125,7 +125,7 @@ static void test_etag_match(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolve_accepted), cmocka_unit_test(test_resolve_refused),
+        cmocka_unit_test(test_resolve_accepted),  cmocka_unit_test(test_resolve_refused),
         cmocka_unit_test(test_types_and_caching), cmocka_unit_test(test_accept_encoding),
         cmocka_unit_test(test_etag_match),
     };
