@@ -209,3 +209,9 @@ test('heatmapOption: cells as [column, row, clicks], rows down to the lowest cli
   assert.equal(o.visualMap.max, 2);
   assert.deepEqual(o.series[0]?.data, [[0, 0, 2], [19, 24, 1], [3, 2, 1]]);
 });
+
+test('sankeyOption on a phone flows top to bottom', () => {
+  const o = sankeyOption(sankeyShape(flows, 'stages'), null, true) as { series: { orient: string; right: number }[] };
+  assert.equal(o.series[0]?.orient, 'vertical');
+  assert.equal((sankeyOption(sankeyShape(flows, 'stages'), null) as { series: { orient: string }[] }).series[0]?.orient, 'horizontal');
+});

@@ -87,7 +87,8 @@ export function sankeyShape(flows: Flows, mode: 'stages' | 'touchpoints'): Sanke
   return { nodes, links, backward };
 }
 
-export function sankeyOption(shape: SankeyShape, conversionStage: string | null): EChartsOption {
+/** The chart; narrow (a phone) flows top to bottom, each node's name above it. */
+export function sankeyOption(shape: SankeyShape, conversionStage: string | null, narrow = false): EChartsOption {
   return {
     ...BASE_OPTION,
     aria: {
@@ -107,14 +108,15 @@ export function sankeyOption(shape: SankeyShape, conversionStage: string | null)
     series: [
       {
         type: 'sankey',
+        orient: narrow ? 'vertical' : 'horizontal',
         left: 8,
-        right: 150,
-        top: 12,
+        right: narrow ? 8 : 150,
+        top: narrow ? 24 : 12,
         bottom: 12,
         nodeGap: 14,
         nodeAlign: 'left', // a stage's drop-off node sits beside the stage it follows
         emphasis: { focus: 'adjacency' },
-        label: { color: '#1a1a1a', fontSize: 12 },
+        label: narrow ? { color: '#1a1a1a', fontSize: 11, position: 'top' } : { color: '#1a1a1a', fontSize: 12 },
         lineStyle: { color: 'source', opacity: 0.3, curveness: 0.5 },
         data: shape.nodes.map((n, i) => ({
           name: n,

@@ -49,7 +49,7 @@ export const journeysView: View = {
         back.replaceChildren();
         return;
       }
-      void chart.set(sankeyOption(shape, conversionStageOf(f)), mode === 'stages' ? 'Sankey chart of stage changes' : 'Sankey chart of touchpoints');
+      void chart.set(sankeyOption(shape, conversionStageOf(f), window.matchMedia('(max-width: 760px)').matches), mode === 'stages' ? 'Sankey chart of stage changes' : 'Sankey chart of touchpoints');
       back.replaceChildren();
       if (shape.backward.length) {
         back.append(h('p', { class: 'hint' }, 'Moves back to an earlier stage (not drawn, so the chart reads left to right): ',

@@ -43,6 +43,14 @@ export const liveView: View = {
       h('div', { class: 'grid' }, epm.root, pages.root, sources.root, funnels.root, feed.root));
 
     let got = false;
+    const last: Record<string, string> = {};
+    /** Whether part's data differs from what was drawn (so the rest is left alone). */
+    const changed = (part: string, data: unknown) => {
+      const j = JSON.stringify(data);
+      if (last[part] === j) return false;
+      last[part] = j;
+      return true;
+    };
     const draw = (rt: Realtime) => {
       got = true;
       visitors.set(fmtInt(rt.active_visitors));
@@ -52,24 +60,24 @@ export const liveView: View = {
       conversions.set(fmtInt(c.conversions), `${fmtInt(c.visitors)} visitors since ${fmtTime(c.since, ctx.tz, false)}`);
       total.set(fmtInt(rt.events_per_minute.reduce((s, m) => s + m.events, 0)));
       updated.textContent = `Updated ${fmtTime(rt.generated_at, ctx.tz)}`;
-      void chart.set(eventsPerMinuteOption(rt.events_per_minute, ctx.tz), 'Events per minute, last 30 minutes');
-      if (rt.top_pages.length === 0) empty(pages.body, 'No page views in the last 30 minutes.');
+      if (changed('epm', rt.events_per_minute)) void chart.set(eventsPerMinuteOption(rt.events_per_minute, ctx.tz), 'Events per minute, last 30 minutes');
+      if (!changed('pages', rt.top_pages)) { /* as drawn */ } else if (rt.top_pages.length === 0) empty(pages.body, 'No page views in the last 30 minutes.');
       else fill(pages.body, table(rt.top_pages, [
         { label: 'Page', cell: (p) => h('span', { class: 'url', title: p.page }, p.page) },
         { label: 'Views', cell: (p) => fmtInt(p.views), num: true },
         { label: 'Visitors', cell: (p) => fmtInt(p.visitors), num: true },
       ], 'The most viewed pages of the last 30 minutes'));
-      if (rt.top_referrers.length === 0) empty(sources.body, 'No visitors arrived from another site in the last 30 minutes.', 'Direct visits and internal navigation are not sources.');
+      if (!changed('sources', rt.top_referrers)) { /* as drawn */ } else if (rt.top_referrers.length === 0) empty(sources.body, 'No visitors arrived from another site in the last 30 minutes.', 'Direct visits and internal navigation are not sources.');
       else fill(sources.body, table(rt.top_referrers, [
         { label: 'Source', cell: (r) => r.referrer },
         { label: 'Visitors', cell: (r) => fmtInt(r.visitors), num: true },
       ], 'The sites visitors came from in the last 30 minutes'));
       const fs = rt.funnels.filter((f) => (f.steps ?? []).length > 0);
-      if (fs.length === 0) empty(funnels.body, 'No funnel is defined.', 'Funnels come from the journey-builder\'s funnels file.');
-      else fill(funnels.body, h('div', { class: 'mini-funnels' }, ...fs.map((f) => {
+      if (!changed('funnels', fs)) { /* as drawn */ } else if (fs.length === 0) empty(funnels.body, 'No funnel is defined.', 'Funnels come from the journey-builder\'s funnels file.');
+      else fill(funnels.body, h('p', { class: 'hint' }, 'Visitors at each step since midnight UTC; ', h('a', { href: '#/funnels' }, 'more in Funnels'), '.'), h('div', { class: 'mini-funnels' }, ...fs.map((f) => {
         const steps = f.steps ?? [];
         const first = steps[0]?.visitors ?? 0;
-        return h('div', { class: 'mini-funnel' }, h('h3', {}, h('a', { href: '#/funnels' }, f.funnel)),
+        return h('div', { class: 'mini-funnel' }, h('h3', {}, f.funnel),
           h('ol', {}, ...steps.map((s) => h('li', {},
             h('span', { class: 'mf-name' }, stepLabel(s.name)),
             h('span', { class: 'mf-bar', 'aria-hidden': 'true' }, h('span', { style: `width:${first ? (100 * s.visitors) / first : 0}%` })),
@@ -124,21 +132,37 @@ function feedPanel(ctx: Ctx) {
   const bot = new Map<string, boolean>();
 
   const filters = () => ({ type: typeSel.value, country: country.value.trim(), text: text.value.trim() });
+  // Rows are kept by event id: new ones go on top, gone ones are removed,
+  // the others stay put (so a focused link keeps its focus).
+  const rows = new Map<string, HTMLElement>();
+  const row = (i: FeedItem) => h('li', { class: `feed-item t-${i.type}`, 'data-id': i.id },
+    h('time', { datetime: new Date(i.at).toISOString() }, fmtTime(i.at, ctx.tz)),
+    h('span', { class: 'badge' }, i.type.replace(/_/g, ' ')),
+    bot.get(i.id) ? h('span', { class: 'badge bot' }, 'bot') : null,
+    h('span', { class: 'url', title: i.page }, i.page || '–'),
+    i.detail ? h('span', { class: 'detail' }, i.detail) : null,
+    h('span', { class: 'meta' }, [i.country, i.device, i.channel].filter(Boolean).join(' · ')),
+    visitorLink(i.fingerprint, i.fingerprint.length > 16 ? `${i.fingerprint.slice(0, 15)}…` : i.fingerprint));
   const render = () => {
     const f = filters();
     const shown = items.filter((i) => feedMatches(i, f) && (bots.checked || !bot.get(i.id)));
-    if (shown.length === 0) {
-      list.replaceChildren();
-      return;
+    const keep = new Set(shown.map((i) => i.id));
+    for (const [id, el] of rows) {
+      if (!keep.has(id)) {
+        el.remove();
+        rows.delete(id);
+      }
     }
-    list.replaceChildren(...shown.map((i) => h('li', { class: `feed-item t-${i.type}` },
-      h('time', { datetime: new Date(i.at).toISOString() }, fmtTime(i.at, ctx.tz)),
-      h('span', { class: 'badge' }, i.type.replace(/_/g, ' ')),
-      bot.get(i.id) ? h('span', { class: 'badge bot' }, 'bot') : null,
-      h('span', { class: 'url', title: i.page }, i.page || '–'),
-      i.detail ? h('span', { class: 'detail' }, i.detail) : null,
-      h('span', { class: 'meta' }, [i.country, i.device, i.channel].filter(Boolean).join(' · ')),
-      visitorLink(i.fingerprint, i.fingerprint.length > 16 ? `${i.fingerprint.slice(0, 15)}…` : i.fingerprint))));
+    let next: ChildNode | null = list.firstChild;
+    for (const i of shown) {
+      let el = rows.get(i.id);
+      if (!el) {
+        el = row(i);
+        rows.set(i.id, el);
+      }
+      if (el !== next) list.insertBefore(el, next);
+      else next = next.nextSibling;
+    }
   };
   const flush = () => {
     if (queue.length === 0 || paused) return;

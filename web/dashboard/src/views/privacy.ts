@@ -78,8 +78,8 @@ export const privacyView: View = {
         { label: 'Action', cell: (r) => enumWords(r.action) },
         { label: 'Who', cell: (r) => h('span', { class: 'mono' }, r.fingerprint ?? r.user_id ?? '–') },
         { label: 'Status', cell: (r) => h('span', { class: `badge status-${r.status}` }, r.status) },
-        { label: 'Steps', cell: (r) => (r.steps?.length ? r.steps.map((s) => `${s.service}: ${s.status}${s.rows_affected !== null ? ` (${fmtInt(s.rows_affected)} rows)` : ''}`).join(', ') : '–') },
-        { label: 'Asked', cell: (r) => (r.requested_at ? fmtDateTime(r.requested_at, ctx.tz) : '–') },
+        { label: 'Steps', cell: (r) => (r.steps?.length ? r.steps.map((s) => `${s.service}: ${s.status}${s.rows_affected !== null ? ` (${fmtInt(s.rows_affected)} rows)` : ''}`).join(', ') : '–'), optional: true },
+        { label: 'Asked', cell: (r) => (r.requested_at ? fmtDateTime(r.requested_at, ctx.tz) : '–'), optional: true },
         { label: '', cell: (r) => h('button', { type: 'button', class: 'link', onclick: () => void refreshOne(r.request_id) }, 'Refresh') },
       ], 'Privacy requests and their status'));
     };
