@@ -36,9 +36,16 @@ function page(out, appdir) {
         const [js, meta] = entry;
         const rel = (p) => relative(out, p).split('\\').join('/');
         const template = readFileSync(join(appdir, 'src/index.html'), 'utf8');
+        // The chunks the entry imports statically, asked for at once rather
+        // than after the entry has been read (one round trip fewer).
+        const preload = meta.imports
+          .filter((i) => i.kind === 'import-statement' && !i.external)
+          .map((i) => `<link rel="modulepreload" href="${rel(i.path)}">`)
+          .join('\n  ');
         const html = template
           .replace('%MAIN_JS%', rel(js))
-          .replace('%MAIN_CSS%', meta.cssBundle ? rel(meta.cssBundle) : '');
+          .replace('%MAIN_CSS%', meta.cssBundle ? rel(meta.cssBundle) : '')
+          .replace('%PRELOAD%', preload);
         writeFileSync(join(out, 'index.html'), html);
         writeFileSync(join(out, 'favicon.svg'), readFileSync(join(appdir, 'src/favicon.svg')));
         for (const f of walk(out)) {

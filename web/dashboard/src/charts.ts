@@ -36,6 +36,7 @@ export class Chart {
   ) {
     el.classList.add('chart');
     el.setAttribute('role', 'img');
+    void loaders[kind]().catch(() => {}); // fetch ECharts while the data is asked for, not after
   }
 
   /** Draws option (replacing what was drawn), loading ECharts first if need be. */
