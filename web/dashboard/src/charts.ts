@@ -50,7 +50,8 @@ export class Chart {
     this.pending = option;
     if (!first) return;
     const ec = await loaders[this.kind]();
-    if (this.disposed) return;
+    if (this.disposed || this.pending === null) return;
+    this.el.replaceChildren(); // a loading or empty state shown meanwhile
     this.chart = ec.init(this.el, null, { renderer: 'canvas' });
     this.chart.setOption(this.pending, { notMerge: true });
     this.el.dataset.ready = 'true';
@@ -58,10 +59,19 @@ export class Chart {
     this.observer.observe(this.el);
   }
 
-  dispose(): void {
-    this.disposed = true;
+  /** Forgets what was drawn (to show a state in its place); set draws again. */
+  reset(): void {
     this.observer?.disconnect();
+    this.observer = null;
     this.chart?.dispose();
     this.chart = null;
+    this.pending = null;
+    delete this.el.dataset.ready;
+  }
+
+  /** For good: the view is left. */
+  dispose(): void {
+    this.disposed = true;
+    this.reset();
   }
 }

@@ -210,8 +210,9 @@ test('heatmapOption: cells as [column, row, clicks], rows down to the lowest cli
   assert.deepEqual(o.series[0]?.data, [[0, 0, 2], [19, 24, 1], [3, 2, 1]]);
 });
 
-test('sankeyOption on a phone flows top to bottom', () => {
-  const o = sankeyOption(sankeyShape(flows, 'stages'), null, true) as { series: { orient: string; right: number }[] };
-  assert.equal(o.series[0]?.orient, 'vertical');
-  assert.equal((sankeyOption(sankeyShape(flows, 'stages'), null) as { series: { orient: string }[] }).series[0]?.orient, 'horizontal');
+test('sankeyOption on a phone: room for names cut to fit', () => {
+  const o = sankeyOption(sankeyShape(flows, 'stages'), null, true) as { series: { right: number; label: { overflow: string } }[] };
+  assert.equal(o.series[0]?.right, 72);
+  assert.equal(o.series[0]?.label.overflow, 'truncate');
+  assert.equal((sankeyOption(sankeyShape(flows, 'stages'), null) as { series: { right: number }[] }).series[0]?.right, 150);
 });

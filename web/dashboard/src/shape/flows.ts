@@ -87,7 +87,7 @@ export function sankeyShape(flows: Flows, mode: 'stages' | 'touchpoints'): Sanke
   return { nodes, links, backward };
 }
 
-/** The chart; narrow (a phone) flows top to bottom, each node's name above it. */
+/** The chart; narrow (a phone): thinner nodes, names cut to fit beside them. */
 export function sankeyOption(shape: SankeyShape, conversionStage: string | null, narrow = false): EChartsOption {
   return {
     ...BASE_OPTION,
@@ -108,15 +108,24 @@ export function sankeyOption(shape: SankeyShape, conversionStage: string | null,
     series: [
       {
         type: 'sankey',
-        orient: narrow ? 'vertical' : 'horizontal',
-        left: 8,
-        right: narrow ? 8 : 150,
-        top: narrow ? 24 : 12,
+        left: 4,
+        right: narrow ? 72 : 150,
+        top: 12,
         bottom: 12,
+        nodeWidth: narrow ? 12 : 20,
         nodeGap: 14,
         nodeAlign: 'left', // a stage's drop-off node sits beside the stage it follows
         emphasis: { focus: 'adjacency' },
-        label: narrow ? { color: '#1a1a1a', fontSize: 11, position: 'top' } : { color: '#1a1a1a', fontSize: 12 },
+        label: narrow
+          ? {
+              color: '#1a1a1a', fontSize: 10, width: 68, overflow: 'truncate',
+              // beside the stage it follows, a stop needs no stage name
+              formatter: (p: unknown) => {
+                const n = (p as { name: string }).name;
+                return n.startsWith(DROPPED) ? 'stopped' : n;
+              },
+            }
+          : { color: '#1a1a1a', fontSize: 12 },
         lineStyle: { color: 'source', opacity: 0.3, curveness: 0.5 },
         data: shape.nodes.map((n, i) => ({
           name: n,

@@ -44,7 +44,7 @@ export const journeysView: View = {
         fig('Conversion', f.visitors ? fmtPct(f.converted / f.visitors) : '–'));
       const shape = sankeyShape(f, mode);
       if (shape.links.length === 0) {
-        chart.dispose();
+        chart.reset();
         empty(chartEl, 'No visitor moved between stages in this range.', 'A journey needs two touchpoints in the range to show a flow.');
         back.replaceChildren();
         return;
@@ -60,6 +60,7 @@ export const journeysView: View = {
     modeSel.addEventListener('change', () => { mode = modeSel.value as typeof mode; drawFlow(); });
 
     const read = async () => {
+      chart.reset();
       loading(chartEl, 'Loading the flows');
       loading(drops.body);
       loading(paths.body);

@@ -160,7 +160,10 @@ async function visitorPage(root: HTMLElement, ctx: Ctx, fp: string) {
   ctx.onLeave(() => chart.dispose());
   const preds: Prediction[] = [...ins.predictions];
   const drawHistory = () => {
-    if (preds.length === 0) empty(chartEl, 'No predictions yet.');
+    if (preds.length === 0) {
+      chart.reset();
+      empty(chartEl, 'No predictions yet.');
+    }
     else void chart.set(scoreHistoryOption(preds), 'Lead score and churn risk over time');
   };
 
