@@ -30,7 +30,6 @@ export function heatmapOption(c: Clicks): EChartsOption {
       name: 'across the page',
       nameLocation: 'middle',
       nameGap: 28,
-      splitArea: { show: true },
       axisLabel: { interval: 3 },
     },
     yAxis: {
@@ -38,7 +37,6 @@ export function heatmapOption(c: Clicks): EChartsOption {
       inverse: true, // the top of the page at the top
       data: Array.from({ length: rows }, (_, i) => `${i * c.row_px} px`),
       axisLabel: { interval: Math.max(0, Math.ceil(rows / 12) - 1) },
-      splitArea: { show: true },
     },
     visualMap: {
       min: 0,
@@ -47,10 +45,12 @@ export function heatmapOption(c: Clicks): EChartsOption {
       orient: 'horizontal',
       left: 'center',
       bottom: 0,
-      itemHeight: 120,
+      itemHeight: 160,
+      itemWidth: 12,
+      textGap: 8,
       // light to dark in one hue: readable without telling hues apart
       inRange: { color: ['#eef5fa', '#56B4E9', '#0072B2', '#003a5c'] },
-      text: ['more', 'fewer'],
+      text: [`${max} clicks`, '0'],
     },
     series: [
       {
