@@ -142,8 +142,11 @@ test('scoreHistoryOption: oldest first, churn risk as a percentage', () => {
   const o = scoreHistoryOption([
     { predicted_at: '2026-01-02T00:00:00Z', lead_score: 60, conversion_probability: 0.6, churn_risk: 0.25, segment: null, reasons: null, model_version: 'm' },
     { predicted_at: '2026-01-01T00:00:00Z', lead_score: 20, conversion_probability: 0.2, churn_risk: null, segment: null, reasons: null, model_version: 'm' },
-  ]) as { series: { data: [string, number][] }[] };
+  ]) as { series: { data: [string, number][] }[]; xAxis: { min: number; max: number } };
   assert.deepEqual(o.series[0]?.data.map((d) => d[1]), [20, 60]);
+  assert.ok(o.xAxis.min < Date.parse('2026-01-01T00:00:00Z') && o.xAxis.max > Date.parse('2026-01-02T00:00:00Z'));
+  const one = scoreHistoryOption([{ predicted_at: '2026-01-02T00:00:00Z', lead_score: 5, conversion_probability: null, churn_risk: null, segment: null, reasons: null, model_version: 'm' }]) as { xAxis: { min: number; max: number } };
+  assert.equal(one.xAxis.max - one.xAxis.min, 20 * 60_000, 'one prediction: twenty minutes around it');
   assert.deepEqual(o.series[1]?.data, [['2026-01-02T00:00:00Z', 25]]);
 });
 

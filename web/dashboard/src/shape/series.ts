@@ -34,13 +34,17 @@ export function eventsPerMinuteOption(epm: { minute: string; events: number }[],
 /** A visitor's lead score and churn risk over time (predictions oldest first). */
 export function scoreHistoryOption(preds: Prediction[]): EChartsOption {
   const sorted = [...preds].sort((a, b) => Date.parse(a.predicted_at) - Date.parse(b.predicted_at));
+  // A few predictions close together: a span around them, not days of axis.
+  const first = Date.parse(sorted[0]?.predicted_at ?? '') || Date.now();
+  const last = Date.parse(sorted.at(-1)?.predicted_at ?? '') || first;
+  const pad = Math.max(10 * 60_000, (last - first) * 0.05);
   return {
     ...BASE_OPTION,
     aria: { enabled: true, decal: { show: true }, label: { description: `Lead score over ${sorted.length} predictions, latest ${sorted.at(-1)?.lead_score ?? 'none'}.` } },
     grid: { left: 40, right: 48, top: 36, bottom: 30 },
     legend: { top: 0, data: ['lead score', 'churn risk %'] },
     tooltip: { trigger: 'axis' },
-    xAxis: { type: 'time' },
+    xAxis: { type: 'time', min: first - pad, max: last + pad },
     yAxis: [
       { type: 'value', min: 0, max: 100, name: 'score', nameGap: 8, splitLine: { lineStyle: { color: '#e6e6e6' } } },
       { type: 'value', min: 0, max: 100, name: 'risk %', nameGap: 8, splitLine: { show: false } },

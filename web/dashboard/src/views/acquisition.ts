@@ -69,7 +69,7 @@ async function group(ctx: Ctx, r: Range, by: string, body: HTMLElement, charts: 
 
 /** A page's name; the scorer keys pages by a hash and may not have stored the name. */
 function pageName(p: PageRow): HTMLElement {
-  return p.page ? h('span', { class: 'url', title: p.page }, p.page) : h('span', { class: 'muted', title: 'the page statistics carry no name for this page' }, `unnamed page #${String(p.page_hash).slice(0, 8)}`);
+  return p.page ? h('span', { class: 'url', title: p.page }, p.page) : h('span', { class: 'muted mono', title: 'the page statistics carry no name for this page, only its hash' }, `unnamed #${String(p.page_hash).slice(0, 8)}`);
 }
 
 async function pageList(ctx: Ctx, r: Range, body: HTMLElement) {
@@ -87,7 +87,7 @@ async function pageList(ctx: Ctx, r: Range, body: HTMLElement) {
       { label: 'Unique', cell: (p) => fmtInt(p.unique_views), num: true, optional: true },
       { label: 'Entrances', cell: (p) => fmtInt(p.entrances), num: true, optional: true },
       { label: 'Bounce rate', cell: (p) => fmtPct(p.bounce_rate), num: true, title: 'bounces / entrances' },
-      { label: 'Exit rate', cell: (p) => fmtPct(p.exit_rate), num: true, title: 'exits / views' },
+      { label: 'Exit rate', cell: (p) => fmtPct(p.exit_rate), num: true, title: 'exits / views', optional: true },
       { label: 'Page value', cell: (p) => fmtValue(p.page_value), num: true, title: 'conversion value / unique views' },
     ], 'Pages by views, most first'), h('p', { class: 'hint' }, 'Whole UTC days. Bounce rate: sessions that saw this page alone, of those that entered on it.'));
   } catch (e) {

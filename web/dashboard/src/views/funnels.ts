@@ -106,11 +106,11 @@ function stepsTable(rows: FunnelRow[], name: string): HTMLElement {
   return table(rows, [
     { label: 'Step', cell: (x) => h('span', {}, `${x.step}. ${stepLabel(x.name)}`, x.worst ? h('span', { class: 'badge worst', title: 'the biggest drop-off' }, 'drop-off') : null) },
     { label: 'Visitors', cell: (x) => fmtInt(x.visitors), num: true },
-    { label: 'From previous', cell: (x) => (x.step === 1 ? '–' : fmtPct(x.conversionFromPrevious)), num: true, title: 'share of the previous step that reached this one' },
+    { label: 'From prev.', cell: (x) => (x.step === 1 ? '–' : fmtPct(x.conversionFromPrevious)), num: true, title: 'share of the previous step that reached this one' },
     { label: 'From first', cell: (x) => fmtPct(x.conversionFromFirst), num: true, optional: true },
     { label: 'Dropped off', cell: (x) => (x.dropOff === null ? '–' : x.dropOffRate === null ? fmtInt(x.dropOff) : `${fmtInt(x.dropOff)} (${fmtPct(x.dropOffRate)})`), num: true, title: 'visitors of the previous step who did not reach this one' },
     { label: 'Median time', cell: (x) => fmtDuration(x.medianSeconds), num: true, title: 'median time from the previous step', optional: true },
-    { label: 'Period before', cell: (x) => (x.previousVisitors === null ? '–' : h('span', {}, fmtInt(x.previousVisitors), change(x))), num: true },
+    { label: 'Period before', cell: (x) => (x.previousVisitors === null ? '–' : h('span', {}, fmtInt(x.previousVisitors), change(x))), num: true, optional: true },
   ], `Steps of the funnel ${name}`, (x) => (x.worst ? 'worst' : ''));
 }
 
