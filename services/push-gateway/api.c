@@ -8,6 +8,7 @@
 #include "analytics/ratelimit.h"
 #include "analytics/write_keys.h"
 #include "gw_cache.h"
+#include "gw_static.h"
 #include "pgpool.h"
 #include "routes_priv.h"
 #include "rpool.h"
@@ -34,6 +35,7 @@ struct gw_api {
     _Atomic(struct stage *) stage; /* set once the stream runs (gw_api_set_stage) */
     const char *privacy_topic;
     struct gw_cache *cache;
+    struct gw_static *files;  /* the dashboard at / */
     pthread_t metrics_thread; /* the metrics channel: realtime every second */
     bool metrics_started;
     atomic_bool metrics_stop;
@@ -188,6 +190,13 @@ static int api_handler(struct mg_connection *c, void *cbdata)
 
     api_extra_headers = NULL;
 
+    /* Outside /api/ the dashboard's files (by the path as decoded but not
+     * cleaned of dot segments, so that one is refused, not rewritten);
+     * under it, the API alone. */
+    if (strncmp(path, "/api/", 5) != 0 && strcmp(path, "/api") != 0) {
+        return gw_static_serve(a->files, c, ri->request_method,
+                               ri->local_uri_raw != NULL ? ri->local_uri_raw : path);
+    }
     if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0) {
         status = gw_send_error(c, 404, "not_found", "no such route");
         goto out;
@@ -306,6 +315,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
         return NULL;
     }
     a->cache = gw_cache_new(o->metrics);
+    a->files = gw_static_new(o->dashboard_dir);
     snprintf(threads, sizeof(threads), "%d", o->threads);
     snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
     snprintf(ws_idle, sizeof(ws_idle), "%d", o->ws_idle_ms > 0 ? o->ws_idle_ms : 30000);
@@ -332,7 +342,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
                           "keep_alive_timeout_ms",
                           "5000",
                           NULL};
-    if (a->pool == NULL || a->cache == NULL) {
+    if (a->pool == NULL || a->cache == NULL || a->files == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         gw_api_stop(a);
         return NULL;
@@ -360,6 +370,7 @@ struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errle
     if (mg_get_server_ports(a->ctx, 4, ports) > 0) {
         a->port = ports[0].port;
     }
+    gw_static_log_state(a->files);
     return a;
 }
 
@@ -405,5 +416,6 @@ void gw_api_stop(struct gw_api *a)
     rpool_free(a->redis);
     ratelimit_free(a->rate);
     gw_cache_free(a->cache);
+    gw_static_free(a->files);
     free(a);
 }

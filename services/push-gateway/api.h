@@ -45,6 +45,7 @@ struct gw_api_opts {
     int ws_idle_ms;       /* a silent WebSocket is pinged after this, and dropped if dead */
     struct metrics *metrics;
     const struct gw_site *site; /* borrowed; outlives the api */
+    const char *dashboard_dir;  /* served at / (gw_static.h); NULL, "" or "off": none */
 };
 
 struct gw_api *gw_api_start(const struct gw_api_opts *o, char *err, size_t errlen);

@@ -71,6 +71,11 @@ const struct config_var gw_config_vars[] = {
      "the scorer's persona model, read once at start for the personas' descriptions "
      "(segments); empty or unreadable: sizes only",
      F(persona_model), 0},
+    {"ANALYTICS_PUSH_GATEWAY_DASHBOARD_DIR", CONFIG_STRING, ANALYTICS_WEB_DIR "/dashboard", 0, 0,
+     NULL,
+     "the built dashboard (web/dashboard), served at / on the public listener; off: none. "
+     "Looked for on each request: while it is missing / answers 503 and the API goes on",
+     F(dashboard_dir), 0},
 };
 
 const struct service_stage gw_stage_rows = {

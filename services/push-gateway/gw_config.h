@@ -27,6 +27,7 @@ struct gw_config {
     long long rate_burst;
     char *journeys_file;
     char *persona_model;
+    char *dashboard_dir;
 };
 
 #define GW_SUMMARY                                                                                 \

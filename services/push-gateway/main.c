@@ -141,6 +141,7 @@ static int gw_start(void *arg, struct metrics *m, struct stage **stage)
                .burst = 20},
         .ws_idle_ms = (int)s.cfg.ws_idle_ms,
         .site = &s.site,
+        .dashboard_dir = s.cfg.dashboard_dir,
         .metrics = m,
     };
     s.api = gw_api_start(&o, err, sizeof(err));

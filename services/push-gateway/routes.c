@@ -481,6 +481,7 @@ const struct gw_route gw_routes[] = {
     {"GET", "realtime", TOKEN_READ, route_realtime_names, route_realtime, false},
     {"GET", "sessions", TOKEN_READ, route_sessions_names, route_sessions, false},
     {"GET", "pages", TOKEN_READ, route_pages_names, route_pages, false},
+    {"GET", "clicks", TOKEN_READ, route_clicks_names, route_clicks, false},
     {"GET", "funnel", TOKEN_READ, route_funnel_names, route_funnel, false},
     {"GET", "funnels", TOKEN_READ, route_list_names, route_funnels, false},
     {"GET", "journeys", TOKEN_READ, route_journeys_names, route_journeys, false},

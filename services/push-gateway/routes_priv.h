@@ -136,6 +136,10 @@ int route_funnels(struct gw_req *r);
 int route_journeys(struct gw_req *r);
 int route_journey_flows(struct gw_req *r);
 
+/* routes_clicks.c: */
+extern const char *const route_clicks_names[];
+int route_clicks(struct gw_req *r);
+
 /* routes_segments.c: */
 int route_segments(struct gw_req *r);
 int route_segment_members(struct gw_req *r);

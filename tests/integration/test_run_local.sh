@@ -80,6 +80,10 @@ tok="$(sed -n 's/^  REST API .*Bearer \([0-9a-f]*\).*/\1/p' "$T/out1")"
 check "it prints the REST API's URL and a token" test -n "$api" -a -n "$tok"
 check "the token reads the API" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $tok' '$api')\" = 200 ]"
 check "the token file is the user's alone" test "$(stat -c %a "$T/local/api-token")" = 600
+dash="$(sed -n 's/^  Dashboard *\(http[^ ]*\) .*/\1/p' "$T/out1")"
+check "it prints the dashboard's URL" test -n "$dash"
+check "...the push-gateway's, serving a page there" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code} %{content_type}' '$dash')\" = '200 text/html; charset=utf-8' ]"
+check "...and the token beside it" grep -q "^  API token *$tok " "$T/out1"
 check "it prints the WebSocket URL" grep -q "WebSocket         ws://127.0.0.1:[0-9]*/api/analytics/ws" "$T/out1"
 
 # ---- the funnel queries name the file's funnels ----
