@@ -33,6 +33,8 @@
 #define SC_REDIS_CHECK_MS 1000   /* Redis pinged between batches this often */
 #define SC_EXPLAIN_MOVE 5        /* a lead score this far from the last explained: explain */
 #define SC_DAY_MS 86400000.0
+#define SC_PAGE_NAMES 16384     /* pages whose names are remembered (the most recently viewed) */
+#define SC_PAGE_NAME_MAX 4096   /* bytes of a page's name (host and path) */
 
 /* One prediction's time (features, lead, churn, persona), in seconds. */
 static const double sc_predict_bounds[] = {2.5e-6,  5e-6,   7.5e-6, 10e-6,  12.5e-6, 15e-6,
@@ -282,6 +284,25 @@ static double sc_local_day(const struct scorer_daemon *d, long long utc_ms)
     return (double)(utc_ms + scorer_daemon_utc_offset_ms(d, utc_ms)) / SC_DAY_MS;
 }
 
+/* Remembers a viewed page's name under its hash (page_names), so the page
+ * statistics written when its session closes say which page it is. */
+static void sc_note_page(const struct scorer_daemon *d, const Analytics__V1__PageInfo *pg,
+                         uint64_t hash)
+{
+    char name[SC_PAGE_NAME_MAX];
+    const char *host = pg->host != NULL ? pg->host : "";
+    const char *path = pg->path != NULL ? pg->path : "";
+    int n;
+
+    if (hash == 0 || lru_get(d->page_names, &hash, sizeof(hash), name, sizeof(name), NULL)) {
+        return; /* known already (and now the most recently used) */
+    }
+    n = snprintf(name, sizeof(name), "%s%s", host, path);
+    if (n > 0 && (size_t)n < sizeof(name)) {
+        (void)lru_put(d->page_names, &hash, sizeof(hash), name, (size_t)n);
+    }
+}
+
 /* What the profile takes from an enriched event. */
 static void sc_event(const struct scorer_daemon *d, const Analytics__V1__EnrichedEvent *ev,
                      struct profile_event *pe)
@@ -304,6 +325,9 @@ static void sc_event(const struct scorer_daemon *d, const Analytics__V1__Enriche
         .device = ev->ua != NULL ? (int)ev->ua->device_type : 0,
         .is_conversion = cv != NULL,
     };
+    if (pe->page_view && pg != NULL) {
+        sc_note_page(d, pg, pe->page_hash);
+    }
     pe->counters =
         scorer_rules_classify(d->o.rules, ev->event_type, ev->event_data_json, &pe->depth);
     if (cv != NULL && cv->value_property != NULL) {
@@ -362,7 +386,7 @@ static int sc_close_session(struct scorer_daemon *d, struct profile *p)
         pgsink_set_error(d->sink, "page statistics: out of memory");
         return PGSINK_REFUSED;
     }
-    return sstore_add_pages(d->store, day, &st);
+    return sstore_add_pages(d->store, day, &st, d->page_names);
 }
 
 /* Whether the reasons are refreshed with this score. */
@@ -752,11 +776,12 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
     d->index = calloc(d->index_cap, sizeof(*d->index));
     d->updates = calloc(n, sizeof(*d->updates));
     d->cache = lru_new(o->visitor_cache);
+    d->page_names = lru_new(SC_PAGE_NAMES);
     d->pages = pagestats_new();
     d->sink = pgsink_new(o->pg_dsn, "analytics-scorer", "scorer_offsets");
     d->store = d->sink != NULL ? sstore_new(d->sink) : NULL;
     if (d->slots == NULL || d->entries == NULL || d->index == NULL || d->updates == NULL ||
-        d->cache == NULL || d->pages == NULL || d->store == NULL || d->handover == NULL) {
+        d->cache == NULL || d->page_names == NULL || d->pages == NULL || d->store == NULL || d->handover == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }
@@ -798,6 +823,7 @@ void scorer_daemon_free(struct scorer_daemon *d)
     pgsink_free(d->sink);
     redis_client_free(d->redis);
     lru_free(d->cache);
+    lru_free(d->page_names);
     pagestats_free(d->pages);
     free(d->slots);
     free(d->entries);

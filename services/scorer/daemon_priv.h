@@ -90,6 +90,7 @@ struct scorer_daemon {
     struct sstore *store;
     struct redis_client *redis;
     struct lru *cache;
+    struct lru *page_names; /* page hash -> host and path, for page_stats_daily.page */
     struct pagestats *pages;
     const char *topics[2]; /* the stage's names: enriched, journeys */
     struct txparts_batch batch;

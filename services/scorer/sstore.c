@@ -1,6 +1,7 @@
 #include "sstore.h"
 
 #include "analytics/copybuf.h"
+#include "analytics/lru.h"
 #include "analytics/pbenums.h"
 #include "analytics/pgsink.h"
 #include "analytics/site_events.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #define SSTORE_PAGES_MAX 65536 /* distinct (day, page) pairs of one batch */
+#define SSTORE_PAGE_NAME_MAX 4096 /* bytes of a page's name kept (host and path) */
 
 static const char sstore_staging_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS sc_profiles (LIKE user_behavior_profiles INCLUDING DEFAULTS)"
@@ -63,10 +65,11 @@ static const char sstore_merge_sql[] =
     " SELECT cause_event_id, model_version, fingerprint, user_id, predicted_at, lead_score,"
     " churn_risk, conversion_probability, segment, reasons, features FROM sc_predictions"
     " ON CONFLICT DO NOTHING;"
-    "INSERT INTO page_stats_daily AS p (day, page_hash, entrances, bounces, page_views, exits,"
-    " unique_views, value)"
-    " SELECT day, page_hash, entrances, bounces, page_views, exits, unique_views, value"
+    "INSERT INTO page_stats_daily AS p (day, page_hash, page, entrances, bounces, page_views,"
+    " exits, unique_views, value)"
+    " SELECT day, page_hash, page, entrances, bounces, page_views, exits, unique_views, value"
     " FROM sc_pages ON CONFLICT (day, page_hash) DO UPDATE SET"
+    " page = coalesce(p.page, EXCLUDED.page),"
     " entrances = p.entrances + EXCLUDED.entrances, bounces = p.bounces + EXCLUDED.bounces,"
     " page_views = p.page_views + EXCLUDED.page_views, exits = p.exits + EXCLUDED.exits,"
     " unique_views = p.unique_views + EXCLUDED.unique_views, value = p.value + EXCLUDED.value;"
@@ -84,6 +87,7 @@ static const char sstore_merge_sql[] =
 struct sstore_page {
     long long day;
     uint64_t hash;
+    char *name; /* host and path, owned; NULL when not known */
     struct page_totals t;
 };
 
@@ -127,12 +131,18 @@ void sstore_free(struct sstore *st)
     copybuf_fini(&st->predictions);
     copybuf_fini(&st->churn);
     copybuf_fini(&st->warned);
+    for (size_t i = 0; i < st->npages; i++) {
+        free(st->pages[i].name);
+    }
     free(st->pages);
     free(st);
 }
 
 void sstore_reset(struct sstore *st)
 {
+    for (size_t i = 0; i < st->npages; i++) {
+        free(st->pages[i].name);
+    }
     copybuf_reset(&st->profiles);
     copybuf_reset(&st->predictions);
     copybuf_reset(&st->churn);
@@ -326,7 +336,21 @@ void sstore_add_prediction(struct sstore *st, const struct profile *p, const str
     st->npredictions++;
 }
 
-int sstore_add_pages(struct sstore *st, long long day, const struct profile_page_stats *s)
+/* The name names holds for hash, as a new string (caller frees), or NULL. */
+static char *sstore_page_name(struct lru *names, uint64_t hash)
+{
+    char buf[SSTORE_PAGE_NAME_MAX + 1];
+    size_t n = 0;
+
+    if (names == NULL || !lru_get(names, &hash, sizeof(hash), buf, SSTORE_PAGE_NAME_MAX, &n)) {
+        return NULL;
+    }
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+int sstore_add_pages(struct sstore *st, long long day, const struct profile_page_stats *s,
+                     struct lru *names)
 {
     for (int i = 0; i < s->npages; i++) {
         const struct profile_page *pg = &s->pages[i];
@@ -354,7 +378,8 @@ int sstore_add_pages(struct sstore *st, long long day, const struct profile_page
                 st->pages = np;
                 st->cap = ncap;
             }
-            st->pages[st->npages++] = (struct sstore_page){day, pg->hash, {0}};
+            st->pages[st->npages++] =
+                (struct sstore_page){day, pg->hash, sstore_page_name(names, pg->hash), {0}};
         }
         struct page_totals *a = &st->pages[k].t;
         a->entrances += t.entrances;
@@ -379,7 +404,7 @@ static void sstore_page_rows(const struct sstore *st, struct copybuf *b)
         snprintf(day, sizeof(day), "%04lld-%02d-%02d", y, m, d);
         copybuf_text(b, day, false);
         copybuf_int(b, (long long)pg->hash); /* stored signed: the same 64 bits */
-        copybuf_null(b);
+        copybuf_text(b, pg->name, true);
         copybuf_int(b, pg->t.entrances);
         copybuf_int(b, pg->t.bounces);
         copybuf_int(b, pg->t.page_views);

@@ -80,8 +80,14 @@ void sstore_due_free(struct sstore_due *d, size_t n);
 void sstore_add_prediction(struct sstore *st, const struct profile *p, const struct score_result *r,
                            const char *persona, const char *event_id, long long ts_ms);
 
-/* Adds a closed session's page statistics to the batch's, for day (UTC). */
-int sstore_add_pages(struct sstore *st, long long day, const struct profile_page_stats *s);
+struct lru;
+
+/* Adds a closed session's page statistics to the batch's, for day (UTC).
+ * names (may be NULL) maps a page's hash (8 bytes, as prof_page_hash) to
+ * its host and path: a page found there is written with its name, one not
+ * found without (a name already stored for that day stays). */
+int sstore_add_pages(struct sstore *st, long long day, const struct profile_page_stats *s,
+                     struct lru *names);
 
 /* Writes what was staged (in the caller's transaction) and empties it. */
 int sstore_write(struct sstore *st);
