@@ -83,11 +83,12 @@ export interface Banner {
 }
 
 const CSS = `
-:host{all:initial}
+:host{all:initial;display:block;height:0}
 .b{position:fixed;z-index:2147483000;left:0;right:0;bottom:0;box-sizing:border-box;max-width:40rem;margin:0 auto 1rem;
 padding:1.25rem 1.25rem 1rem;background:#fff;color:#1d232b;border:1px solid #c9d1da;border-radius:.75rem;
 box-shadow:0 .5rem 2rem rgba(20,30,45,.22);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-@media (max-width:42rem){.b{margin:0;border-radius:.75rem .75rem 0 0;border-width:1px 0 0}}
+@media (max-width:42rem){.b{margin:0;border-radius:.75rem .75rem 0 0;border-width:1px 0 0;padding:1rem 1rem .85rem}
+.row{display:grid;grid-template-columns:repeat(3,1fr)}.row button{padding:.5rem .4rem}}
 h2{margin:0 0 .4rem;font-size:1.1rem;line-height:1.3;font-weight:650}
 h2:focus{outline:none}
 p{margin:0 0 .9rem}

@@ -8,7 +8,12 @@ export interface HandlerStats {
   count: number;
   total_ms: number;
   max_ms: number;
+  /** the median and 95th percentile of the last 256 calls */
+  p50_ms: number;
+  p95_ms: number;
 }
+
+const SAMPLES = 256;
 
 export interface PerfSnapshot {
   /** the script's start up: reading the config, consent, first events */
@@ -23,14 +28,15 @@ export interface PerfSnapshot {
 }
 
 export class Perf {
-  private stats: Record<string, HandlerStats> = {};
+  private stats: Record<string, { count: number; total_ms: number; max_ms: number; last: number[] }> = {};
   private initMs = 0;
   errors = 0;
 
   constructor(private readonly now: () => number, private readonly onError?: (e: unknown) => void) {}
 
   private record(name: string, ms: number): void {
-    const s = this.stats[name] ?? (this.stats[name] = { count: 0, total_ms: 0, max_ms: 0 });
+    const s = this.stats[name] ?? (this.stats[name] = { count: 0, total_ms: 0, max_ms: 0, last: [] });
+    s.last[s.count % SAMPLES] = ms;
     s.count++;
     s.total_ms += ms;
     if (ms > s.max_ms) s.max_ms = ms;
@@ -67,7 +73,9 @@ export class Perf {
     let max = 0;
     const handlers: Record<string, HandlerStats> = {};
     for (const [k, s] of Object.entries(this.stats)) {
-      handlers[k] = { ...s };
+      const sorted = s.last.slice().sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      handlers[k] = { count: s.count, total_ms: s.total_ms, max_ms: s.max_ms, p50_ms: at(0.5), p95_ms: at(0.95) };
       total += s.total_ms;
       if (s.max_ms > max) max = s.max_ms;
     }

@@ -12,7 +12,10 @@
 // Every event is in exactly one of three states: idle (to send), in flight
 // (a request carries it: kept, and stored, until the answer), handed (given
 // to sendBeacon or a keepalive request at pagehide: the browser delivers it,
-// so it is no longer stored, and a next page cannot send it again).
+// so it is no longer stored, and a next page cannot send it again). An event
+// that failed once (the collector away, the network down) is never handed
+// to a beacon, whose failure nobody hears of: it stays stored, closed, for
+// the next page load.
 
 import { encodedSize, type WireEvent } from './event';
 
@@ -45,6 +48,8 @@ interface Item {
   e: WireEvent;
   size: number;
   state: number;
+  /** sends that failed */
+  tries: number;
 }
 
 interface Stored {
@@ -105,7 +110,7 @@ export class EventQueue {
   add(e: WireEvent): boolean {
     if (this.items.some((it) => it.e.event_id === e.event_id)) return false;
     const size = encodedSize(e);
-    this.items.push({ e, size, state: IDLE });
+    this.items.push({ e, size, state: IDLE, tries: 0 });
     this.bytes += size;
     this.bound();
     return true;
@@ -146,18 +151,25 @@ export class EventQueue {
     });
   }
 
-  /** Makes the events with these ids wait again (to be retried). */
-  release(ids: Iterable<string>): void {
+  /** Makes the events with these ids wait again, after a failed send
+   * (failed: counted as a try) or a beacon refused (not). */
+  release(ids: Iterable<string>, failed = true): void {
     const set = new Set(ids);
-    for (const it of this.items) if (set.has(it.e.event_id)) it.state = IDLE;
+    for (const it of this.items) {
+      if (!set.has(it.e.event_id)) continue;
+      it.state = IDLE;
+      if (failed) it.tries++;
+    }
   }
 
-  /** For a page going away: returns the waiting events, now handed (the
-   * caller gives them to sendBeacon), and hands the ones in flight too (a
-   * keepalive request carries them). Neither is stored from now on. */
+  /** For a page going away: returns the waiting events that never failed,
+   * now handed (the caller gives them to sendBeacon), and hands the ones in
+   * flight that never failed (a keepalive request carries them). Neither is
+   * stored from now on; events that failed before stay, to be stored. */
   handOff(): WireEvent[] {
     const out: WireEvent[] = [];
     for (const it of this.items) {
+      if (it.tries > 0 || it.state === HANDED) continue;
       if (it.state === IDLE) out.push(it.e);
       it.state = HANDED;
     }
@@ -227,7 +239,7 @@ export class EventQueue {
         if (seen.has(e.event_id)) continue;
         seen.add(e.event_id);
         const size = encodedSize(e);
-        adopted.push({ e, size, state: IDLE });
+        adopted.push({ e, size, state: IDLE, tries: 1 });
         this.bytes += size;
       }
     }

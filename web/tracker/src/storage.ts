@@ -7,9 +7,7 @@ export function localKV(): KV | null {
   let ls: Storage;
   try {
     ls = window.localStorage;
-    const probe = '_an.probe';
-    ls.setItem(probe, '1');
-    ls.removeItem(probe);
+    ls.getItem('_an.consent'); // throws where storage is refused; a write that does not fit fails later, alone
   } catch {
     return null;
   }

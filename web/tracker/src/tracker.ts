@@ -23,7 +23,7 @@ import { clickTarget, dataProps, describe, ignored } from './dom/element';
 import { encodeBatch, makeDraft, toWire, uuid, type Draft, type WireEvent } from './event';
 import { ExitIntent, EXIT_DEFAULTS, type ExitTrigger } from './exitintent';
 import { Forms, type FormStep } from './forms';
-import type { Props } from './limits';
+import { sanitizeProps, type Props } from './limits';
 import { Perf, type PerfSnapshot } from './perf';
 import {
   apiProps,
@@ -179,7 +179,8 @@ export class Tracker {
   > &
     TrackerConfig;
   private readonly perfm: Perf;
-  private readonly kv: KV | null;
+  private kv: KV | null = null;
+  private booted = false;
   private readonly pageId = uuid(rnd);
   private readonly nativeFetch: typeof fetch;
   private readonly transport: Transport;
@@ -192,11 +193,19 @@ export class Tracker {
   private userId: string | null = null;
   private session: Session | null = null;
   private preConsent: Draft[] = [];
+  /** drafts made by handlers, routed in the next idle moment; a lazy one
+   * gets its props then (what would force a layout now) */
+  private later: { d: Draft; lazy?: () => unknown }[] = [];
+  private laterScheduled = false;
+  private sessionFresh = false;
+  private sessionDirty = false;
   private pendingIdentity: Draft[] = [];
   private url: string;
   private referrer: string;
   private pageStart = Date.now();
   private perfSent = false;
+  /** pagehide came (the visibilitychange after it must not reopen the stored queue) */
+  private gone = false;
   private vitals: PerfInfo = {};
   private readonly scroll = new ScrollMilestones();
   private readonly rage = new RageClicks<ElementInfo>();
@@ -251,7 +260,6 @@ export class Tracker {
       () => performance.now(),
       (e) => this.cfg.debug && console.debug('analytics: handler failed', e),
     );
-    this.kv = localKV();
     this.nativeFetch = window.fetch.bind(window);
     const beacon = typeof navigator.sendBeacon === 'function' ? navigator.sendBeacon.bind(navigator) : null;
     this.transport = new Transport(this.cfg.endpoint, this.cfg.writeKey, this.nativeFetch, beacon);
@@ -262,6 +270,33 @@ export class Tracker {
       prefix: KEY.queue,
       owner: this.pageId,
     });
+    this.status = resolveConsent(null, { dnt: false, gpc: false }, 0, 1); // until boot() reads it
+    this.fingerprint = 'cl-' + this.pageId;
+    this.url = location.href;
+    this.referrer = document.referrer;
+    const mobile = matchMedia('(hover: none) and (pointer: coarse)').matches;
+    this.exit = new ExitIntent({ ...EXIT_DEFAULTS, mobile }, performance.now());
+    this.api = this.makeApi();
+
+    // At once: only the listeners (so nothing the visitor does is missed)
+    // and the page view. Storage, consent and the banner wait for the first
+    // idle moment after the DOM is in (first reads of localStorage cost
+    // milliseconds), or for whatever needs them sooner (boot()).
+    this.perfm.run('init', () => {
+      this.listen();
+      this.pageView(false, false, {});
+    });
+    onReady(() => idle(this.perfm.wrap('boot', () => this.boot())));
+    this.perfm.setInit(performance.now() - t0);
+  }
+
+  /** Reads the stored consent, settles the identity, shows the banner if
+   * nothing is decided, routes what waited. Once; everything that needs the
+   * consent calls it first. */
+  private boot(): void {
+    if (this.booted) return;
+    this.booted = true;
+    this.kv = localKV();
     const sig = readSignals(navigator as Navigator & { globalPrivacyControl?: boolean }, window as unknown as {
       doNotTrack?: string;
     });
@@ -272,21 +307,10 @@ export class Tracker {
       Date.now(),
       this.cfg.consentMaxAgeDays * 86_400_000,
     );
-    this.fingerprint = 'cl-' + this.pageId;
-    this.url = location.href;
-    this.referrer = document.referrer;
-    const mobile = matchMedia('(hover: none) and (pointer: coarse)').matches;
-    this.exit = new ExitIntent({ ...EXIT_DEFAULTS, mobile }, performance.now());
-    this.api = this.makeApi();
-
-    this.perfm.run('init', () => {
-      this.applyIdentity();
-      this.listen();
-      this.watchVitals();
-      this.pageView(false, false, {});
-      onReady(() => this.perfm.run('ready', () => this.ready()));
-    });
-    this.perfm.setInit(performance.now() - t0);
+    this.applyIdentity();
+    this.watchVitals();
+    onReady(() => this.ready());
+    this.drain();
   }
 
   // ---- the API ----
@@ -325,7 +349,7 @@ export class Tracker {
       flush: () => t.flushNow(),
       perf: () => t.perfm.snapshot(),
       stats: () => ({ ...t.stats, errors: t.stats.errors.slice(), queued: t.queue.waiting, dropped: t.queue.dropped }),
-      state: () => ({
+      state: () => (t.boot(), {
         fingerprint: t.fingerprint,
         identity: t.identity,
         sessionId: t.currentSessionId(),
@@ -342,13 +366,16 @@ export class Tracker {
   }
 
   private consentView(): ConsentView {
+    this.boot();
     return { ...this.status.consent, decided: this.status.decided, source: this.status.source };
   }
 
   // ---- events ----
 
-  /** Makes an event of type now (or at ts) and routes it. */
-  private emit(type: string, props: unknown, category: Category, ts = Date.now()): void {
+  /** Makes an event of type now (or at ts), routed in the next idle
+   * moment: a handler only reads what it must from the DOM, the rest
+   * (session, consent, queue, storage) waits until the page is idle. */
+  private emit(type: string, props: unknown, category: Category, ts = Date.now(), lazy?: () => unknown): void {
     const d = makeDraft(type, category, props, {
       id: uuid(rnd),
       ts,
@@ -357,7 +384,25 @@ export class Tracker {
       sessionId: '',
       userId: null,
     });
-    this.route(d);
+    this.later.push({ d, lazy });
+    if (this.laterScheduled) return;
+    this.laterScheduled = true;
+    idle(this.perfm.wrap('route', () => this.drain()));
+  }
+
+  /** Routes the drafts made so far, in order (at once when the page goes
+   * away, consent changes, or the user id does). */
+  private drain(): void {
+    this.laterScheduled = false;
+    if (this.later.length === 0 || !this.booted) return;
+    const ds = this.later;
+    this.later = [];
+    this.sessionFresh = false;
+    for (const { d, lazy } of ds) {
+      if (lazy) d.data = sanitizeProps({ ...d.data, ...(lazy() as object) });
+      this.route(d);
+    }
+    if (this.sessionDirty) this.saveSession();
   }
 
   /** Sends d on if consent lets it leave: held while nothing is decided,
@@ -385,13 +430,15 @@ export class Tracker {
   /** The session of an analytics event d (ending a timed-out one, starting
    * a new one with its session_start). Returns its id. */
   private touch(d: Draft): string {
-    if (this.kv && this.identity !== 'cookieless') {
+    if (!this.sessionFresh && this.kv && this.identity !== 'cookieless') {
+      // Once per batch of drafts: another tab of the site may have moved it on.
       const stored = parseSession(this.kv.get(KEY.session));
       if (stored) this.session = stored;
+      this.sessionFresh = true;
     }
     const t = touchSession(this.session, d.ts, this.cfg.sessionTimeoutMs, () => uuid(rnd), d.type === EVENTS.pageView);
     this.session = t.session;
-    this.saveSession();
+    this.sessionDirty = true;
     if (t.ended) this.endSession(t.ended, 'idle');
     if (t.started) {
       const s = makeDraft(EVENTS.sessionStart, 'analytics', sessionStartProps(path(this.url), this.referrer), {
@@ -427,6 +474,7 @@ export class Tracker {
   }
 
   private saveSession(): void {
+    this.sessionDirty = false;
     if (this.kv && this.identity !== 'cookieless' && this.session) {
       this.kv.set(KEY.session, JSON.stringify(this.session));
     }
@@ -447,28 +495,38 @@ export class Tracker {
     }
   }
 
+  /** A page view. Its viewport size is read when it is routed (idle, the
+   * page laid out): reading it at start-up would force the first layout. */
   private pageView(spa: boolean, restored: boolean, extra: Record<string, unknown>): void {
-    const props = pageViewProps({
-      title: document.title,
-      path: path(this.url),
-      spa,
-      restored,
-      vw: innerWidth,
-      vh: innerHeight,
-      screenW: screen.width,
-      screenH: screen.height,
-      language: navigator.language,
-    });
-    this.emit(EVENTS.pageView, { ...props, ...extra }, 'analytics');
+    const title = document.title;
+    const at = path(this.url);
+    this.emit(EVENTS.pageView, {}, 'analytics', Date.now(), () => ({
+      ...pageViewProps({
+        title,
+        path: at,
+        spa,
+        restored,
+        vw: innerWidth,
+        vh: innerHeight,
+        screenW: screen.width,
+        screenH: screen.height,
+        language: navigator.language,
+      }),
+      ...extra,
+    }));
   }
 
   private identify(userId: string, traits?: Record<string, unknown>): void {
+    this.boot();
+    this.drain(); // what happened before carries no user id
     this.userId = String(userId);
     if (this.kv && this.status.consent.analytics && this.identity !== 'cookieless') this.kv.set(KEY.uid, this.userId);
     this.emit(EVENTS.identify, traits ?? {}, 'analytics');
   }
 
   private reset(): void {
+    this.boot();
+    this.drain();
     if (this.session && this.status.consent.analytics) this.endSession(this.session, 'reset');
     this.session = null;
     this.userId = null;
@@ -541,11 +599,13 @@ export class Tracker {
     const held = this.pendingIdentity;
     this.pendingIdentity = [];
     for (const d of held) this.enqueue(d);
-    if (kind === 'fingerprint') this.personalize('load');
+    if (kind === 'fingerprint') idle(this.perfm.wrap('personalize', () => this.personalize('load')));
     this.scheduleFlush();
   }
 
   private setConsent(choice: Choice, source: ConsentSource): void {
+    this.boot();
+    this.drain(); // what happened before the choice is held (or dropped) like the rest
     const before = this.status.consent;
     const wasDecided = this.status.decided;
     const now = Date.now();
@@ -559,12 +619,14 @@ export class Tracker {
       this.watchVitals();
     }
     this.emit(EVENTS.consent, consentProps(c, source, wasDecided ? before : null), 'necessary');
+    this.drain(); // the consent_update first
     const held = this.preConsent;
     this.preConsent = [];
     for (const d of held) if (allows(c, d.category)) this.route(d);
+    if (this.sessionDirty) this.saveSession();
     if (c.marketing && !before.marketing) this.personalize('consent');
     const view = this.consentView();
-    for (const cb of this.consentCbs) this.perfm.run('consent_cb', () => cb(view));
+    for (const cb of this.consentCbs) callSite(cb, view);
     this.flushSoon();
   }
 
@@ -588,6 +650,7 @@ export class Tracker {
   }
 
   private openSettings(): void {
+    this.boot();
     this.showBanner(true);
   }
 
@@ -644,7 +707,7 @@ export class Tracker {
           if (!a || typeof a !== 'object') return;
           const ans: PersonalizeAnswer = { ...a, trigger };
           this.answer = ans;
-          for (const cb of this.personalizeCbs) this.perfm.run('personalize_cb', () => cb(ans));
+          for (const cb of this.personalizeCbs) callSite(cb, ans);
         },
         () => clearTimeout(timer),
       );
@@ -723,6 +786,10 @@ export class Tracker {
   }
 
   private async flushNow(): Promise<void> {
+    this.perfm.run('route', () => {
+      this.boot();
+      this.drain();
+    });
     if (this.flushTimer !== null) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
@@ -747,13 +814,15 @@ export class Tracker {
    * everything waiting goes by sendBeacon (unless offline: then it stays
    * stored, closed, for the next page load to send). */
   private leave(kind: 'hidden' | 'pagehide'): void {
+    this.boot(); // left before the first idle moment: what was held is judged now
     const burst = this.rage.flush();
     if (burst) this.emit(EVENTS.rageClick, rageProps(burst), 'analytics');
     if (kind === 'pagehide') this.abandonForms();
-    if (this.cfg.trackPerformance && !this.perfSent) {
+    if (this.cfg.trackPerformance && !this.perfSent && this.status.consent.analytics) {
       this.perfSent = true;
       this.emit(EVENTS.performance, perfProps(this.navTiming()), 'analytics');
     }
+    this.drain();
     if (this.identity === 'pending') {
       // No time left to wait for the fingerprint: this page's events go
       // with its own random id.
@@ -776,7 +845,7 @@ export class Tracker {
           this.queue.remove(ids);
           this.stats.beaconed += chunk.length;
         } else {
-          this.queue.release(ids);
+          this.queue.release(ids, false);
         }
         i = j;
       }
@@ -785,7 +854,8 @@ export class Tracker {
       clearTimeout(this.persistTimer);
       this.persistTimer = null;
     }
-    this.queue.persist(Date.now(), kind === 'pagehide');
+    if (kind === 'pagehide') this.gone = true;
+    this.queue.persist(Date.now(), this.gone);
   }
 
   private abandonForms(): void {
@@ -865,7 +935,7 @@ export class Tracker {
     );
   }
 
-  /** Once the DOM is in: the banner, and the declarations. */
+  /** Once the DOM is in (and boot ran): the banner, and the declarations. */
   private ready(): void {
     if (!this.status.decided && this.cfg.banner !== false) this.showBanner(false);
     this.scanDeclarations();
@@ -925,18 +995,23 @@ export class Tracker {
     );
   }
 
+  /** Scrolls are read once a frame, after it is painted (layout is fresh
+   * then: reading the scroll position and the page height costs nothing). */
   private onScroll(): void {
     if (this.scrollFrame) return;
-    this.scrollFrame = requestAnimationFrame(
-      this.perfm.wrap('scroll_frame', () => {
-        this.scrollFrame = 0;
-        const y = scrollY;
-        const vh = innerHeight;
-        const ph = document.documentElement.scrollHeight;
-        for (const m of this.scroll.update(y, vh, ph)) this.emit(EVENTS.scroll, scrollProps(m, ph), 'analytics');
-        const trig = this.exit.scroll(performance.now(), y, vh);
-        if (trig) this.exitIntent(trig);
-      }),
+    this.scrollFrame = requestAnimationFrame(() =>
+      setTimeout(
+        this.perfm.wrap('scroll_frame', () => {
+          this.scrollFrame = 0;
+          const y = scrollY;
+          const vh = innerHeight;
+          const ph = document.documentElement.scrollHeight;
+          for (const m of this.scroll.update(y, vh, ph)) this.emit(EVENTS.scroll, scrollProps(m, ph), 'analytics');
+          const trig = this.exit.scroll(performance.now(), y, vh);
+          if (trig) this.exitIntent(trig);
+        }),
+        0,
+      ),
     );
   }
 
@@ -956,11 +1031,12 @@ export class Tracker {
   private exitIntent(trigger: ExitTrigger): void {
     const depth = depthPercent(scrollY, innerHeight, document.documentElement.scrollHeight);
     this.emit(EVENTS.exitIntent, exitProps(trigger, Date.now() - this.pageStart, depth), 'analytics');
-    this.personalize('exit_intent');
+    setTimeout(this.perfm.wrap('personalize', () => this.personalize('exit_intent')), 0);
   }
 
   private onPageShow(e: PageTransitionEvent): void {
     if (!e.persisted) return;
+    this.gone = false;
     this.queue.reopen(Date.now());
     this.newView(false);
     this.pageView(false, true, {});
@@ -1196,6 +1272,18 @@ export class Tracker {
   }
 }
 
+/** Calls a site's callback: its errors are its own (reported, not ours
+ * to swallow silently), its time is not the tracker's. */
+function callSite<A>(cb: (a: A) => void, a: A): void {
+  try {
+    cb(a);
+  } catch (e) {
+    setTimeout(() => {
+      throw e;
+    }, 0);
+  }
+}
+
 function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
@@ -1223,6 +1311,12 @@ function formId(f: HTMLFormElement): string {
     (f.getAttribute('action') ? path(new URL(f.getAttribute('action')!, location.href).href) : '') ||
     'form'
   );
+}
+
+/** fn in the next idle moment (at most 300 ms away). */
+function idle(fn: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(fn, { timeout: 300 });
+  else setTimeout(fn, 30);
 }
 
 function onReady(fn: () => void): void {

@@ -9,10 +9,12 @@ export type VitalName = 'ttfb' | 'fcp' | 'lcp' | 'cls' | 'inp';
 
 /** Calls set with each metric as it changes (the latest value wins). */
 export function watchVitals(set: (name: VitalName, value: number) => void): void {
-  const opts = { reportAllChanges: true };
-  onTTFB((m) => set('ttfb', m.value), opts);
-  onFCP((m) => set('fcp', m.value), opts);
-  onLCP((m) => set('lcp', m.value), opts);
-  onCLS((m) => set('cls', m.value), opts);
-  onINP((m) => set('inp', m.value), opts);
+  // A fresh options object each: web-vitals keys per-metric state by it
+  // (one object shared by onCLS and onINP makes onINP use CLS's state).
+  const opts = () => ({ reportAllChanges: true });
+  onTTFB((m) => set('ttfb', m.value), opts());
+  onFCP((m) => set('fcp', m.value), opts());
+  onLCP((m) => set('lcp', m.value), opts());
+  onCLS((m) => set('cls', m.value), opts());
+  onINP((m) => set('inp', m.value), opts());
 }

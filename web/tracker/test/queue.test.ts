@@ -186,3 +186,21 @@ test('garbage under the prefix is removed, other keys are not touched', () => {
   assert.equal(q.attach(kv, 0), 0);
   assert.deepEqual(kv.keys(), ['site.key']);
 });
+
+test('an event that failed once is not trusted to a beacon: it stays stored for the next page', () => {
+  const kv = new MemKV();
+  const q = new EventQueue(opts('p1'));
+  q.attach(kv, 0);
+  q.add(ev('a'));
+  q.add(ev('b'));
+  q.take(1, 1e9);
+  q.release(['a']); // the collector did not answer
+  q.add(ev('c'));
+  assert.deepEqual(ids(q.handOff()), ['b', 'c'], 'only never-failed events for the beacon');
+  q.remove(['b', 'c']);
+  q.persist(10, true);
+  const next = new EventQueue(opts('p2'));
+  assert.equal(next.attach(kv, 20), 1);
+  assert.deepEqual(ids(next.take(9, 1e9)), ['a']);
+  assert.deepEqual(next.handOff(), [], 'adopted events go by fetch, not by beacon');
+});
