@@ -12,12 +12,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#define ZLIB_CONST /* next_in is const: the file's bytes are not ours to change */
 #include <zlib.h>
 
 #define ASSETS_STATUSES 5 /* 200, 304, 404, 405, other */
@@ -178,7 +178,7 @@ char *assets_gzip(const char *in, size_t len, size_t *outlen)
     if (out == NULL) {
         goto out_end;
     }
-    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.next_in = (const Bytef *)in;
     zs.avail_in = (uInt)len;
     zs.next_out = (Bytef *)out;
     zs.avail_out = (uInt)cap;
@@ -361,7 +361,8 @@ static void assets_scan(struct assets *a, const char *dir)
     }
     for (int i = 0; i < n; i++) {
         const char *name = names[i]->d_name;
-        if (strcmp(name, ASSETS_MAIN) != 0 && assets_name_ok(name) && assets_add(a, dir, name) != 0) {
+        if (strcmp(name, ASSETS_MAIN) != 0 && assets_name_ok(name) &&
+            assets_add(a, dir, name) != 0) {
             log_warn("collector.tracker_skipped", LOG_STR("file", name),
                      LOG_STR("why", "too many files or too long a path"));
         }
@@ -381,9 +382,9 @@ struct assets *assets_new(const char *dir, struct metrics *metrics)
         dir = "";
     }
     for (int i = 0; i < ASSETS_STATUSES && metrics != NULL; i++) {
-        a->m_status[i] = metrics_counter(metrics, "analytics_collector_tracker_requests_total",
-                                         "Requests for the tracker's files by status",
-                                         assets_status_labels[i]);
+        a->m_status[i] =
+            metrics_counter(metrics, "analytics_collector_tracker_requests_total",
+                            "Requests for the tracker's files by status", assets_status_labels[i]);
     }
     if (assets_add(a, dir, ASSETS_MAIN) != 0) {
         log_warn("collector.tracker_unavailable", LOG_STR("dir", dir),

@@ -30,9 +30,9 @@ struct http_route;
 struct metrics;
 struct assets;
 
-#define ASSETS_MAX 16                   /* files served at most */
-#define ASSETS_FILE_MAX (4u << 20)      /* bytes of one file */
-#define ASSETS_MAIN "analytics.js"      /* the script tag's file */
+#define ASSETS_MAX 16              /* files served at most */
+#define ASSETS_FILE_MAX (4u << 20) /* bytes of one file */
+#define ASSETS_MAIN "analytics.js" /* the script tag's file */
 #define ASSETS_CACHE_CONTROL "public, max-age=300"
 
 /* Makes the file set of dir (borrowed for the call): analytics.js and each

@@ -58,8 +58,8 @@ static void test_etag_match(void **state)
     assert_false(assets_etag_match(NULL, e));
     assert_false(assets_etag_match("", e));
     assert_false(assets_etag_match("\"a3fb\"", e));
-    assert_false(assets_etag_match("\"a3fb-18fae2769b0fcd15", e)); /* unterminated */
-    assert_false(assets_etag_match("a3fb-18fae2769b0fcd15", e));   /* not quoted */
+    assert_false(assets_etag_match("\"a3fb-18fae2769b0fcd15", e));         /* unterminated */
+    assert_false(assets_etag_match("a3fb-18fae2769b0fcd15", e));           /* not quoted */
     assert_false(assets_etag_match("\"x\" \"a3fb-18fae2769b0fcd15\"", e)); /* no comma */
 }
 
@@ -121,10 +121,8 @@ static void test_gzip_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_etag),
-        cmocka_unit_test(test_etag_match),
-        cmocka_unit_test(test_accepts_gzip),
+        cmocka_unit_test(test_names),           cmocka_unit_test(test_etag),
+        cmocka_unit_test(test_etag_match),      cmocka_unit_test(test_accepts_gzip),
         cmocka_unit_test(test_gzip_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
