@@ -582,6 +582,7 @@ void collector_fini(struct collector *col)
     write_keys_free(col->keys);
     proxy_list_free(col->proxies);
     ratelimit_free(col->ratelimit);
+    assets_free(col->assets);
     memset(col, 0, sizeof(*col));
 }
 
@@ -606,13 +607,23 @@ void collector_spool_metrics(struct metrics *metrics, struct spool *spool)
 struct http_server *collector_listen(struct collector *col, struct metrics *metrics, char *err,
                                      size_t errlen)
 {
+    const struct http_route *files = NULL;
+    size_t n_files;
     struct http_opts ho;
 
+    if (col->assets == NULL && (col->assets = assets_new(col->cfg->tracker_dir, metrics)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    n_files = assets_routes(col->assets, &files);
     collector_config_http(col->cfg, &ho);
-    col->route = (struct http_route){"/api/analytics/events", collector_check_events,
-                                     collector_handle_events, collector_refused_events, col};
-    ho.routes = &col->route;
-    ho.n_routes = 1;
+    col->routes[0] = (struct http_route){"/api/analytics/events", collector_check_events,
+                                         collector_handle_events, collector_refused_events, col};
+    for (size_t i = 0; i < n_files; i++) {
+        col->routes[1 + i] = files[i];
+    }
+    ho.routes = col->routes;
+    ho.n_routes = 1 + n_files;
     ho.name = "collector";
     ho.metrics = metrics;
     return http_start(&ho, err, errlen);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "analytics/http.h"
+#include "assets.h"
 #include "event.h"
 #include "collector_config.h"
 
@@ -30,7 +31,9 @@ struct collector {
     struct event_limits limits;
     bool delivered;
     char collector_id[128];
-    struct http_route route; /* POST /api/analytics/events, for collector_listen */
+    struct assets *assets; /* the tracker's files (GET /analytics.js), made by collector_listen */
+    /* POST /api/analytics/events, then the tracker's files, for collector_listen */
+    struct http_route routes[1 + ASSETS_MAX];
 
     struct metric *m_status[COLLECTOR_STATUS_SLOTS];
     struct metric *m_in;
@@ -50,7 +53,8 @@ void collector_fini(struct collector *col);
 struct spool;
 struct http_server;
 
-/* Starts the public listener for events (cfg's listen address and limits).
+/* Starts the public listener for events and the tracker's files (cfg's
+ * listen address and limits).
  * Returns the server (stop with http_stop), or NULL with the reason in err.
  * col must outlive it. */
 struct http_server *collector_listen(struct collector *col, struct metrics *metrics, char *err,

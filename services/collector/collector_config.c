@@ -79,6 +79,12 @@ const struct config_var collector_config_vars[] = {
      "days after today (UTC) an event may be dated; later is rejected as future (the "
      "journey-builder refuses more than 2)",
      F(future_days), 0},
+    {"ANALYTICS_COLLECTOR_TRACKER_DIR", CONFIG_STRING, "/usr/local/share/analytics/tracker", 0, 0,
+     NULL,
+     "directory of the built browser tracker (analytics.js and its analytics-*.js chunks, "
+     "web/tracker), served at GET /analytics.js; missing files answer 404, events are taken "
+     "all the same",
+     F(tracker_dir), 0},
 };
 
 const size_t collector_config_nvars =

@@ -35,6 +35,7 @@ struct collector_config {
     long long queue_max_events;
     long long skew_tolerance_s;
     long long future_days;
+    char *tracker_dir;
 };
 
 struct http_opts;
