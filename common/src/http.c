@@ -757,7 +757,8 @@ const char *http_body(const struct http_request *r, size_t *len)
 
 /* ---- the server ---- */
 
-static void http_log_message(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void http_log_message(void *cls, const char *fmt,
+                                                                   va_list ap)
 {
     struct http_server *s = cls;
     long long now = lifecycle_mono_ms();

@@ -6,6 +6,7 @@
 #include "assets.h"
 
 #include "analytics/http.h"
+#include "analytics/httpcache.h"
 #include "analytics/log.h"
 #include "analytics/metrics.h"
 
@@ -76,90 +77,6 @@ void assets_etag(const struct fileio_stamp *st, char *out, size_t outlen)
 {
     snprintf(out, outlen, "\"%llx-%llx\"", (unsigned long long)st->size,
              (unsigned long long)st->mtime_ns);
-}
-
-/* Skips spaces and tabs. */
-static const char *assets_skip_ws(const char *p)
-{
-    while (*p == ' ' || *p == '\t') {
-        p++;
-    }
-    return p;
-}
-
-bool assets_etag_match(const char *if_none_match, const char *etag)
-{
-    const char *p = if_none_match;
-    const char *want = etag[0] == 'W' && etag[1] == '/' ? etag + 2 : etag;
-    size_t wn = strlen(want);
-
-    if (p == NULL) {
-        return false;
-    }
-    for (;;) {
-        p = assets_skip_ws(p);
-        if (*p == '*') {
-            return true;
-        }
-        if (p[0] == 'W' && p[1] == '/') {
-            p += 2; /* weak comparison: the opaque tags alone */
-        }
-        if (*p != '"') {
-            return false; /* not a list of entity tags */
-        }
-        const char *end = strchr(p + 1, '"');
-        if (end == NULL) {
-            return false;
-        }
-        if ((size_t)(end + 1 - p) == wn && memcmp(p, want, wn) == 0) {
-            return true;
-        }
-        p = assets_skip_ws(end + 1);
-        if (*p != ',') {
-            return false;
-        }
-        p++;
-    }
-}
-
-/* Whether the coding at p (length n, then parameters) is gzip or "*"
- * with a q above 0. */
-static bool assets_coding_gzip(const char *p, size_t n)
-{
-    const char *q = memchr(p, ';', n);
-    size_t name = q != NULL ? (size_t)(q - p) : n;
-
-    while (name > 0 && (p[name - 1] == ' ' || p[name - 1] == '\t')) {
-        name--;
-    }
-    if (!((name == 4 && strncasecmp(p, "gzip", 4) == 0) || (name == 1 && *p == '*'))) {
-        return false;
-    }
-    while (q != NULL && q < p + n) {
-        const char *v = assets_skip_ws(q + 1);
-        if ((*v == 'q' || *v == 'Q') && v[1] == '=') {
-            double qv = strtod(v + 2, NULL);
-            return qv > 0.0;
-        }
-        q = memchr(q + 1, ';', (size_t)(p + n - (q + 1)));
-    }
-    return true;
-}
-
-bool assets_accepts_gzip(const char *accept_encoding)
-{
-    const char *p = accept_encoding;
-
-    while (p != NULL && *p != '\0') {
-        p = assets_skip_ws(p);
-        const char *comma = strchr(p, ',');
-        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (assets_coding_gzip(p, n)) {
-            return true;
-        }
-        p = comma != NULL ? comma + 1 : NULL;
-    }
-    return false;
 }
 
 char *assets_gzip(const char *in, size_t len, size_t *outlen)
@@ -268,7 +185,8 @@ static void asset_count(struct asset *a, int status)
  * when the client takes it. */
 static int asset_send(struct asset *a, struct http_request *r)
 {
-    bool gz = a->gz != NULL && assets_accepts_gzip(http_header(r, "Accept-Encoding"));
+    bool gz = a->gz != NULL &&
+              (http_accept_codings(http_header(r, "Accept-Encoding")) & HTTP_CODING_GZIP) != 0;
     char headers[512];
 
     snprintf(headers, sizeof(headers),
@@ -276,7 +194,7 @@ static int asset_send(struct asset *a, struct http_request *r)
              "Access-Control-Allow-Origin: *\r\nCross-Origin-Resource-Policy: cross-origin\r\n"
              "X-Content-Type-Options: nosniff\r\n%s",
              a->etag, gz ? "Content-Encoding: gzip\r\n" : "");
-    if (assets_etag_match(http_header(r, "If-None-Match"), a->etag)) {
+    if (http_etag_match(http_header(r, "If-None-Match"), a->etag)) {
         return http_send(r, 304, NULL, NULL, 0, headers);
     }
     return http_send(r, 200, "text/javascript; charset=utf-8", gz ? a->gz : a->body,

@@ -59,14 +59,6 @@ bool assets_name_ok(const char *name);
 /* Writes the strong ETag of a file version (quotes included) into out. */
 void assets_etag(const struct fileio_stamp *st, char *out, size_t outlen);
 
-/* Whether an If-None-Match header (may be NULL) matches etag: "*", or a
- * list of entity tags, weak ones compared weakly (RFC 9110 13.1.2). */
-bool assets_etag_match(const char *if_none_match, const char *etag);
-
-/* Whether an Accept-Encoding header (may be NULL) takes gzip: listed
- * (or "*") with a q above 0. */
-bool assets_accepts_gzip(const char *accept_encoding);
-
 /* Compresses in[0..len) as a gzip file into a new buffer (caller frees),
  * its length in *outlen. Returns NULL when memory ran out or zlib failed. */
 char *assets_gzip(const char *in, size_t len, size_t *outlen);

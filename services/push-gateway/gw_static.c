@@ -1,5 +1,6 @@
 #include "gw_static.h"
 
+#include "analytics/httpcache.h"
 #include "analytics/log.h"
 
 #include <civetweb.h>
@@ -134,79 +135,6 @@ const char *gw_static_cache_control(const char *rel)
     /* The build names what is under assets/ by content hash, so a name
      * never changes meaning; index.html names the current ones. */
     return strncmp(rel, "assets/", 7) == 0 ? "public, max-age=31536000, immutable" : "no-cache";
-}
-
-/* Whether the q= parameter in s[0..n) (after the coding's ';') is zero. */
-static bool static_q_zero(const char *s, size_t n)
-{
-    const char *q = NULL;
-
-    for (size_t i = 0; i + 1 < n; i++) {
-        if ((s[i] == 'q' || s[i] == 'Q') && s[i + 1] == '=') {
-            q = s + i + 2;
-            break;
-        }
-    }
-    if (q == NULL) {
-        return false;
-    }
-    double v = strtod(q, NULL);
-    return v <= 0.0;
-}
-
-int gw_static_accepts(const char *h)
-{
-    int mask = 0;
-
-    while (h != NULL && *h != '\0') {
-        const char *comma = strchr(h, ',');
-        size_t n = comma != NULL ? (size_t)(comma - h) : strlen(h);
-        size_t b = 0, e;
-        while (b < n && (h[b] == ' ' || h[b] == '\t')) {
-            b++;
-        }
-        e = b;
-        while (e < n && h[e] != ';' && h[e] != ' ' && h[e] != '\t') {
-            e++;
-        }
-        if (!static_q_zero(h + e, n - e)) {
-            if (e - b == 4 && strncasecmp(h + b, "gzip", 4) == 0) {
-                mask |= GW_STATIC_GZIP;
-            } else if (e - b == 2 && strncasecmp(h + b, "br", 2) == 0) {
-                mask |= GW_STATIC_BR;
-            }
-        }
-        h = comma != NULL ? comma + 1 : NULL;
-    }
-    return mask;
-}
-
-bool gw_static_etag_match(const char *h, const char *etag)
-{
-    const char *tag = strncmp(etag, "W/", 2) == 0 ? etag + 2 : etag;
-    size_t tn = strlen(tag);
-
-    while (h != NULL && *h != '\0') {
-        while (*h == ' ' || *h == '\t' || *h == ',') {
-            h++;
-        }
-        if (*h == '*') {
-            return true;
-        }
-        if (strncmp(h, "W/", 2) == 0) {
-            h += 2;
-        }
-        const char *end = strchr(h, ',');
-        size_t n = end != NULL ? (size_t)(end - h) : strlen(h);
-        while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t')) {
-            n--;
-        }
-        if (n == tn && n > 0 && strncmp(h, tag, n) == 0) {
-            return true;
-        }
-        h = end;
-    }
-    return false;
 }
 
 /* ---- serving ---- */
@@ -371,10 +299,11 @@ int gw_static_serve(struct gw_static *s, struct mg_connection *c, const char *me
         return static_text(c, 404, NULL, "Not found.\n");
     }
     int accepts =
-        gw_static_compressible(rel) ? gw_static_accepts(mg_get_header(c, "Accept-Encoding")) : 0;
-    if ((accepts & GW_STATIC_BR) != 0 && (fd = static_open(root, rel, ".br", &st)) != -1) {
+        gw_static_compressible(rel) ? http_accept_codings(mg_get_header(c, "Accept-Encoding")) : 0;
+    if ((accepts & HTTP_CODING_BR) != 0 && (fd = static_open(root, rel, ".br", &st)) != -1) {
         enc = "Content-Encoding: br\r\n", suffix = "-br";
-    } else if ((accepts & GW_STATIC_GZIP) != 0 && (fd = static_open(root, rel, ".gz", &st)) != -1) {
+    } else if ((accepts & HTTP_CODING_GZIP) != 0 &&
+               (fd = static_open(root, rel, ".gz", &st)) != -1) {
         enc = "Content-Encoding: gzip\r\n", suffix = "-gz";
     } else if ((fd = static_open(root, rel, "", &st)) == -1) {
         return strcmp(rel, "index.html") == 0 ? static_missing(s, c)
@@ -390,7 +319,7 @@ int gw_static_serve(struct gw_static *s, struct mg_connection *c, const char *me
     const char *page =
         strcmp(gw_static_type(rel), static_types[0].type) == 0 ? STATIC_PAGE_HEADERS : "";
     const char *vary = gw_static_compressible(rel) ? "Vary: Accept-Encoding\r\n" : "";
-    if (gw_static_etag_match(mg_get_header(c, "If-None-Match"), etag)) {
+    if (http_etag_match(mg_get_header(c, "If-None-Match"), etag)) {
         mg_printf(c, "HTTP/1.1 304 Not Modified\r\nETag: %s\r\nCache-Control: %s\r\n%s\r\n", etag,
                   gw_static_cache_control(rel), vary);
         close(fd);

@@ -29,9 +29,6 @@ struct gw_static;
 
 #define GW_STATIC_PATH_MAX 1024 /* bytes of a file's path under the directory */
 
-/* Encodings a client accepts (gw_static_accepts). */
-enum gw_static_enc { GW_STATIC_GZIP = 1, GW_STATIC_BR = 2 };
-
 /* A server of the files under dir (copied). dir NULL, "" or "off": no
  * dashboard, every path 404. Returns NULL only when out of memory. */
 struct gw_static *gw_static_new(const char *dir);
@@ -63,13 +60,5 @@ bool gw_static_compressible(const char *rel);
 
 /* The Cache-Control value for rel. */
 const char *gw_static_cache_control(const char *rel);
-
-/* The encodings of an Accept-Encoding header (NULL: none) that a client
- * takes, a GW_STATIC_* mask; "q=0" refuses one. */
-int gw_static_accepts(const char *accept_encoding);
-
-/* Whether an If-None-Match header (NULL: no) matches etag: "*", or etag
- * among its comma-separated tags (a weak W/ prefix compared weakly). */
-bool gw_static_etag_match(const char *if_none_match, const char *etag);
 
 #endif

@@ -91,43 +91,12 @@ static void test_types_and_caching(void **state)
     assert_string_equal(gw_static_cache_control("assetsX.js"), "no-cache");
 }
 
-static void test_accept_encoding(void **state)
-{
-    (void)state;
-    assert_int_equal(gw_static_accepts(NULL), 0);
-    assert_int_equal(gw_static_accepts(""), 0);
-    assert_int_equal(gw_static_accepts("gzip"), GW_STATIC_GZIP);
-    assert_int_equal(gw_static_accepts("gzip, deflate, br, zstd"), GW_STATIC_GZIP | GW_STATIC_BR);
-    assert_int_equal(gw_static_accepts("GZIP;q=0.5 , BR"), GW_STATIC_GZIP | GW_STATIC_BR);
-    assert_int_equal(gw_static_accepts("gzip;q=0, br"), GW_STATIC_BR);
-    assert_int_equal(gw_static_accepts("br;q=0.0"), 0);
-    assert_int_equal(gw_static_accepts("identity"), 0);
-    assert_int_equal(gw_static_accepts("x-gzip, brotli"), 0);
-    assert_int_equal(gw_static_accepts("*"), 0); /* only what we name */
-}
-
-static void test_etag_match(void **state)
-{
-    const char *tag = "\"1f-2a\"";
-
-    (void)state;
-    assert_false(gw_static_etag_match(NULL, tag));
-    assert_false(gw_static_etag_match("", tag));
-    assert_true(gw_static_etag_match("\"1f-2a\"", tag));
-    assert_true(gw_static_etag_match("*", tag));
-    assert_true(gw_static_etag_match("\"x\", \"1f-2a\"", tag));
-    assert_true(gw_static_etag_match("W/\"1f-2a\"", tag));
-    assert_false(gw_static_etag_match("\"1f-2a-gz\"", tag));
-    assert_false(gw_static_etag_match("\"1f-2\"", tag));
-    assert_false(gw_static_etag_match("1f-2a", tag));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolve_accepted),  cmocka_unit_test(test_resolve_refused),
-        cmocka_unit_test(test_types_and_caching), cmocka_unit_test(test_accept_encoding),
-        cmocka_unit_test(test_etag_match),
+        cmocka_unit_test(test_resolve_accepted),
+        cmocka_unit_test(test_resolve_refused),
+        cmocka_unit_test(test_types_and_caching),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
