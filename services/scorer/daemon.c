@@ -33,8 +33,8 @@
 #define SC_REDIS_CHECK_MS 1000   /* Redis pinged between batches this often */
 #define SC_EXPLAIN_MOVE 5        /* a lead score this far from the last explained: explain */
 #define SC_DAY_MS 86400000.0
-#define SC_PAGE_NAMES 16384     /* pages whose names are remembered (the most recently viewed) */
-#define SC_PAGE_NAME_MAX 4096   /* bytes of a page's name (host and path) */
+#define SC_PAGE_NAMES 16384   /* pages whose names are remembered (the most recently viewed) */
+#define SC_PAGE_NAME_MAX 4096 /* bytes of a page's name (host and path) */
 
 /* One prediction's time (features, lead, churn, persona), in seconds. */
 static const double sc_predict_bounds[] = {2.5e-6,  5e-6,   7.5e-6, 10e-6,  12.5e-6, 15e-6,
@@ -781,7 +781,8 @@ struct scorer_daemon *scorer_daemon_start(const struct scorer_daemon_opts *o, ch
     d->sink = pgsink_new(o->pg_dsn, "analytics-scorer", "scorer_offsets");
     d->store = d->sink != NULL ? sstore_new(d->sink) : NULL;
     if (d->slots == NULL || d->entries == NULL || d->index == NULL || d->updates == NULL ||
-        d->cache == NULL || d->page_names == NULL || d->pages == NULL || d->store == NULL || d->handover == NULL) {
+        d->cache == NULL || d->page_names == NULL || d->pages == NULL || d->store == NULL ||
+        d->handover == NULL) {
         errbuf_printf(err, errlen, "out of memory");
         goto out_free;
     }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SSTORE_PAGES_MAX 65536 /* distinct (day, page) pairs of one batch */
+#define SSTORE_PAGES_MAX 65536    /* distinct (day, page) pairs of one batch */
 #define SSTORE_PAGE_NAME_MAX 4096 /* bytes of a page's name kept (host and path) */
 
 static const char sstore_staging_sql[] =
