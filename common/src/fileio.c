@@ -92,6 +92,27 @@ static size_t fileio_json_tail(const char *buf, size_t len, const char *end)
     return pos;
 }
 
+void *fileio_build_doc(struct cJSON *root, size_t size,
+                       int (*build)(void *obj, const struct cJSON *root, const char *path,
+                                    char *err, size_t errlen),
+                       void (*drop)(void *obj), const char *path, char *err, size_t errlen)
+{
+    void *obj;
+
+    if (root == NULL) {
+        return NULL;
+    }
+    obj = calloc(1, size);
+    if (obj == NULL) {
+        errbuf_printf(err, errlen, "%s: out of memory", path);
+    } else if (build(obj, root, path, err, errlen) != 0) {
+        drop(obj);
+        obj = NULL;
+    }
+    cJSON_Delete(root);
+    return obj;
+}
+
 struct cJSON *fileio_read_json(const char *path, size_t max_bytes, enum fileio_json_kind kind,
                                char *err, size_t errlen)
 {

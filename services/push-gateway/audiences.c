@@ -1,6 +1,7 @@
 #include "audiences.h"
 
 #include "analytics/errbuf.h"
+#include "analytics/fileio.h"
 #include "rulefile.h"
 
 #include <cjson/cJSON.h>
@@ -200,21 +201,18 @@ static int load_doc(struct audiences *a, const cJSON *root, const char *path, ch
     return 0;
 }
 
+static int build_doc(void *a, const cJSON *root, const char *path, char *err, size_t errlen)
+{
+    return load_doc(a, root, path, err, errlen);
+}
+
+static void drop_doc(void *a)
+{
+    audiences_free(a);
+}
+
 struct audiences *audiences_load(const char *path, char *err, size_t errlen)
 {
-    cJSON *root = rulefile_read(path, AUDIENCES_FILE_MAX, err, errlen);
-    struct audiences *a;
-
-    if (root == NULL) {
-        return NULL;
-    }
-    a = calloc(1, sizeof(*a));
-    if (a == NULL) {
-        errbuf_printf(err, errlen, "%s: out of memory", path);
-    } else if (load_doc(a, root, path, err, errlen) != 0) {
-        audiences_free(a);
-        a = NULL;
-    }
-    cJSON_Delete(root);
-    return a;
+    return fileio_build_doc(rulefile_read(path, AUDIENCES_FILE_MAX, err, errlen),
+                            sizeof(struct audiences), build_doc, drop_doc, path, err, errlen);
 }

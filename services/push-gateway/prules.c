@@ -1,6 +1,7 @@
 #include "prules.h"
 
 #include "analytics/errbuf.h"
+#include "analytics/fileio.h"
 #include "rulefile.h"
 
 #include <cjson/cJSON.h>
@@ -255,23 +256,20 @@ static int load_doc(struct prules *r, const cJSON *root, const char *path, char 
     return 0;
 }
 
+static int build_doc(void *r, const cJSON *root, const char *path, char *err, size_t errlen)
+{
+    return load_doc(r, root, path, err, errlen);
+}
+
+static void drop_doc(void *r)
+{
+    prules_free(r);
+}
+
 struct prules *prules_load(const char *path, char *err, size_t errlen)
 {
-    cJSON *root = rulefile_read(path, PRULES_FILE_MAX, err, errlen);
-    struct prules *r;
-
-    if (root == NULL) {
-        return NULL;
-    }
-    r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        errbuf_printf(err, errlen, "%s: out of memory", path);
-    } else if (load_doc(r, root, path, err, errlen) != 0) {
-        prules_free(r);
-        r = NULL;
-    }
-    cJSON_Delete(root);
-    return r;
+    return fileio_build_doc(rulefile_read(path, PRULES_FILE_MAX, err, errlen),
+                            sizeof(struct prules), build_doc, drop_doc, path, err, errlen);
 }
 
 void prules_profile_init(struct prules_profile *p, long long now_ms)

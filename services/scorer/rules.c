@@ -311,23 +311,21 @@ static int load_doc(struct scorer_rules *r, const cJSON *root, const char *path,
                      default_depth, where, err, errlen);
 }
 
+static int build_doc(void *r, const cJSON *root, const char *path, char *err, size_t errlen)
+{
+    return load_doc(r, root, path, err, errlen);
+}
+
+static void drop_doc(void *r)
+{
+    scorer_rules_free(r);
+}
+
 struct scorer_rules *scorer_rules_load(const char *path, char *err, size_t errlen)
 {
-    cJSON *root = fileio_read_json(path, SCORER_RULES_FILE_MAX, FILEIO_JSON_OBJECT, err, errlen);
-    struct scorer_rules *r;
-
-    if (root == NULL) {
-        return NULL;
-    }
-    r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        errbuf_printf(err, errlen, "%s: out of memory", path);
-    } else if (load_doc(r, root, path, err, errlen) != 0) {
-        scorer_rules_free(r);
-        r = NULL;
-    }
-    cJSON_Delete(root);
-    return r;
+    return fileio_build_doc(
+        fileio_read_json(path, SCORER_RULES_FILE_MAX, FILEIO_JSON_OBJECT, err, errlen),
+        sizeof(struct scorer_rules), build_doc, drop_doc, path, err, errlen);
 }
 
 enum page_category scorer_rules_category(const struct scorer_rules *r, const char *page_type)

@@ -41,6 +41,17 @@ enum fileio_json_kind { FILEIO_JSON_OBJECT, FILEIO_JSON_ARRAY };
 struct cJSON *fileio_read_json(const char *path, size_t max_bytes, enum fileio_json_kind kind,
                                char *err, size_t errlen);
 
+/* Builds an object from a rules document: root (from fileio_read_json or
+ * a reader like it; NULL when reading failed, its reason already in err)
+ * is given to build with a zeroed object of size bytes, and deleted. On a
+ * build failure drop frees the object with whatever build left in it.
+ * Returns the object (the caller frees it as drop does), or NULL with the
+ * reason in err ("<path>: out of memory" when allocation failed). */
+void *fileio_build_doc(struct cJSON *root, size_t size,
+                       int (*build)(void *obj, const struct cJSON *root, const char *path,
+                                    char *err, size_t errlen),
+                       void (*drop)(void *obj), const char *path, char *err, size_t errlen);
+
 /* Checks that every key of the JSON object obj is one of keys[0..n).
  * Returns 0, or -1 with "<where>: unknown key \"k\"" in err. */
 int fileio_check_keys(const struct cJSON *obj, const char *const *keys, size_t n, const char *where,
