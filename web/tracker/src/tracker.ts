@@ -19,6 +19,7 @@ import {
   type ConsentSource,
   type ConsentStatus,
 } from './consent';
+import { errorInfo, rejectionInfo, timedUrl, wrapApis, type ErrorInfo } from './dom/capture';
 import { clickTarget, dataProps, describe, ignored } from './dom/element';
 import { encodeBatch, makeDraft, toWire, uuid, type Draft, type WireEvent } from './event';
 import { ExitIntent, EXIT_DEFAULTS, type ExitTrigger } from './exitintent';
@@ -38,7 +39,6 @@ import {
   scrollProps,
   sessionEndProps,
   sessionStartProps,
-  stripQuery,
   type ElementInfo,
   type PerfInfo,
   type SessionEndReason,
@@ -921,10 +921,26 @@ export class Tracker {
       true,
     );
     if (this.cfg.trackErrors) {
-      addEventListener('error', w.wrap('error', (e: Event) => this.onError(e)));
-      addEventListener('unhandledrejection', w.wrap('unhandledrejection', (e: PromiseRejectionEvent) => this.onRejection(e)));
+      addEventListener(
+        'error',
+        w.wrap('error', (e: Event) => {
+          const info = errorInfo(e);
+          if (info) this.reportError(info);
+        }),
+      );
+      addEventListener(
+        'unhandledrejection',
+        w.wrap('unhandledrejection', (e: PromiseRejectionEvent) => this.reportError(rejectionInfo(e))),
+      );
     }
-    if (this.cfg.trackApi) this.wrapApis();
+    if (this.cfg.trackApi) {
+      wrapApis({
+        timed: (url) =>
+          timedUrl(url, location.href, this.cfg.apiOrigins, this.cfg.endpoint, this.cfg.personalizeUrl),
+        call: (url, method, status, ms, kind) => this.apiCall(url, method, status, ms, kind),
+        run: (name, fn) => this.perfm.run(name, fn),
+      });
+    }
     if (this.cfg.spa) this.watchHistory();
     setInterval(
       w.wrap('heartbeat', () => {
@@ -1174,30 +1190,7 @@ export class Tracker {
 
   // ---- errors and API timing ----
 
-  private onError(e: Event): void {
-    if (!(e instanceof ErrorEvent) || (!e.message && !e.error)) return; // a resource failed: not ours to say
-    const err = e.error as { stack?: unknown } | undefined;
-    this.reportError({
-      kind: 'error',
-      message: String(e.message || err || 'error'),
-      source: e.filename ? stripQuery(e.filename) : undefined,
-      line: e.lineno || undefined,
-      column: e.colno || undefined,
-      stack: typeof err?.stack === 'string' ? err.stack.slice(0, 2000) : undefined,
-    });
-  }
-
-  private onRejection(e: PromiseRejectionEvent): void {
-    const r = e.reason as { message?: unknown; stack?: unknown } | undefined;
-    const message = r && typeof r.message === 'string' ? r.message : String(e.reason);
-    this.reportError({
-      kind: 'unhandledrejection',
-      message,
-      stack: r && typeof r.stack === 'string' ? r.stack.slice(0, 2000) : undefined,
-    });
-  }
-
-  private reportError(info: Parameters<typeof errorProps>[0]): void {
+  private reportError(info: ErrorInfo): void {
     const key = `${info.kind}|${info.message}|${info.source ?? ''}|${info.line ?? ''}`;
     if (this.errorKeys.has(key) || this.errorKeys.size >= ERROR_EVENTS_MAX) return;
     this.errorKeys.add(key);
@@ -1209,66 +1202,10 @@ export class Tracker {
     this.emit(EVENTS.error, errorProps(clean), 'necessary');
   }
 
-  /** Whether a request to url is one of the site's API calls to time. */
-  private timed(url: string): string | null {
-    let u: URL;
-    try {
-      u = new URL(url, location.href);
-    } catch {
-      return null;
-    }
-    if (!this.cfg.apiOrigins.includes(u.origin)) return null;
-    const plain = u.origin + u.pathname;
-    if (plain === stripQuery(this.cfg.endpoint)) return null;
-    if (this.cfg.personalizeUrl && plain.startsWith(this.cfg.personalizeUrl.replace(/\/+$/, ''))) return null;
-    return plain;
-  }
-
   private apiCall(url: string, method: string, status: number, ms: number, kind: 'fetch' | 'xhr'): void {
     if (this.apiCount >= API_EVENTS_MAX) return;
     this.apiCount++;
     this.emit(EVENTS.apiResponse, apiProps({ url, method, status, durationMs: ms, kind }), 'analytics');
-  }
-
-  private wrapApis(): void {
-    const t = this;
-    const native = window.fetch;
-    window.fetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
-      const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      const url = t.perfm.run('fetch_wrap', () => t.timed(raw));
-      const p = native.call(window, input, init);
-      if (url) {
-        const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
-        const t0 = performance.now();
-        p.then(
-          (r) => t.perfm.run('api', () => t.apiCall(url, method, r.status, performance.now() - t0, 'fetch')),
-          () => t.perfm.run('api', () => t.apiCall(url, method, 0, performance.now() - t0, 'fetch')),
-        );
-      }
-      return p;
-    } as typeof fetch;
-    const X = XMLHttpRequest.prototype;
-    const open = X.open;
-    const send = X.send;
-    const calls = new WeakMap<XMLHttpRequest, { url: string; method: string }>();
-    X.open = function (this: XMLHttpRequest, method: string, url: string | URL, ...rest: unknown[]) {
-      const u = t.perfm.run('xhr_wrap', () => t.timed(String(url)));
-      if (u) calls.set(this, { url: u, method });
-      else calls.delete(this);
-      return (open as (...a: unknown[]) => void).call(this, method, url, ...rest);
-    } as typeof X.open;
-    X.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
-      const c = calls.get(this);
-      if (c) {
-        const t0 = performance.now();
-        this.addEventListener(
-          'loadend',
-          () => t.perfm.run('api', () => t.apiCall(c.url, c.method, this.status, performance.now() - t0, 'xhr')),
-          { once: true },
-        );
-      }
-      return send.call(this, body);
-    };
   }
 }
 
