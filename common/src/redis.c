@@ -1,5 +1,5 @@
 /*
- * Synchronous Redis client over hiredis: URL parsing, connect with AUTH and
+ * Synchronous Redis client over hiredis (its URL read by redis_url.c): connect with AUTH and
  * SELECT, reconnect with exponential backoff, and the few commands the
  * enricher needs.
  *
@@ -8,6 +8,7 @@
  * on the next call; a context belongs to one client, used by one thread.
  */
 #include "analytics/redis.h"
+#include "analytics/redis_url.h"
 
 #include "analytics/errbuf.h"
 #include "analytics/lifecycle.h"
@@ -26,198 +27,19 @@
 #define RC_BACKOFF_MIN_MS 100
 #define RC_BACKOFF_MAX_MS 5000
 #define RC_TIMEOUT_MAX_MS 600000
-#define RC_HOST_MAX 256
-#define RC_CRED_MAX 256
 #define RC_ERR_MAX 256
 
 enum rc_state { RC_STATE_UNKNOWN = 0, RC_STATE_UP, RC_STATE_DOWN };
 
 struct redis_client {
-    redisContext *ctx; /* NULL while disconnected */
-    char host[RC_HOST_MAX];
-    int port;
-    int db;
-    char user[RC_CRED_MAX]; /* "" unless the URL names one */
-    char pass[RC_CRED_MAX];
-    bool has_pass;
+    redisContext *ctx;  /* NULL while disconnected */
+    struct redis_url u; /* where and as whom to connect */
     struct timeval tv;
     enum rc_state state;
     long long backoff_ms;  /* 0 while connected */
     long long next_try_ms; /* lifecycle_mono_ms() before which no reconnect */
     char last_err[RC_ERR_MAX];
 };
-
-/* Value of one hex digit, or -1. */
-static int hex_val(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Percent-decodes the n bytes at s into dst (cap bytes, NUL-terminated).
- * Returns 0, or -1 on a bad escape, a decoded NUL or overflow. */
-static int url_decode(const char *s, size_t n, char *dst, size_t cap)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (ch == '%') {
-            int hi = i + 2 < n ? hex_val(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_val(s[i + 2]) : -1;
-            if (lo < 0 || (hi == 0 && lo == 0)) {
-                return -1;
-            }
-            ch = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (o + 1 >= cap) {
-            return -1;
-        }
-        dst[o++] = ch;
-    }
-    dst[o] = '\0';
-    return 0;
-}
-
-/* Parses the n bytes at s as a decimal in [lo, hi]. Returns 0 or -1. */
-static int parse_num(const char *s, size_t n, long lo, long hi, long *out)
-{
-    char tmp[16];
-    char *end = NULL;
-
-    if (n == 0 || n >= sizeof(tmp)) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-    }
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    long v = strtol(tmp, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Parses "[[user]:password@]" from the n bytes of userinfo into c. */
-static int parse_userinfo(struct redis_client *c, const char *s, size_t n, char *err, size_t errlen)
-{
-    const char *colon = memchr(s, ':', n);
-
-    if (colon == NULL) {
-        errbuf_printf(err, errlen,
-                      "Redis URL: credentials need a ':' (redis://:password@host or "
-                      "redis://user:password@host)");
-        return -1;
-    }
-    if (url_decode(s, (size_t)(colon - s), c->user, sizeof(c->user)) == -1) {
-        errbuf_printf(err, errlen, "Redis URL: bad user name (escape or length)");
-        return -1;
-    }
-    size_t plen = n - (size_t)(colon - s) - 1;
-    if (url_decode(colon + 1, plen, c->pass, sizeof(c->pass)) == -1) {
-        errbuf_printf(err, errlen, "Redis URL: bad password (escape or length)");
-        return -1;
-    }
-    c->has_pass = true;
-    return 0;
-}
-
-/* Parses "host[:port]" or "[v6]:port" from the n bytes at s into c. */
-static int parse_hostport(struct redis_client *c, const char *s, size_t n, char *err, size_t errlen)
-{
-    const char *host = s;
-    size_t hlen;
-    const char *rest;
-
-    if (n > 0 && s[0] == '[') {
-        const char *close = memchr(s, ']', n);
-        if (close == NULL) {
-            errbuf_printf(err, errlen, "Redis URL: unterminated '[' in host");
-            return -1;
-        }
-        host = s + 1;
-        hlen = (size_t)(close - host);
-        rest = close + 1;
-    } else {
-        const char *colon = memchr(s, ':', n);
-        hlen = colon != NULL ? (size_t)(colon - s) : n;
-        rest = s + hlen;
-    }
-    if (hlen == 0 || hlen >= sizeof(c->host)) {
-        errbuf_printf(err, errlen, "Redis URL: %s host", hlen == 0 ? "empty" : "too long");
-        return -1;
-    }
-    memcpy(c->host, host, hlen);
-    c->host[hlen] = '\0';
-
-    size_t rlen = n - (size_t)(rest - s);
-    long port = 6379;
-    if (rlen > 0 && (rest[0] != ':' || parse_num(rest + 1, rlen - 1, 1, 65535, &port) == -1)) {
-        errbuf_printf(err, errlen, "Redis URL: bad port '%.*s' (1-65535)",
-                      (int)(rlen > 1 ? rlen - 1 : 0), rest + 1);
-        return -1;
-    }
-    c->port = (int)port;
-    return 0;
-}
-
-/* Parses url into c's host, port, db and credentials. Never puts the
- * password into err. Returns 0, or -1 with the reason in err. */
-static int parse_url(struct redis_client *c, const char *url, char *err, size_t errlen)
-{
-    static const char scheme[] = "redis://";
-
-    if (url == NULL || strncasecmp(url, scheme, sizeof(scheme) - 1) != 0) {
-        errbuf_printf(err, errlen,
-                      "Redis URL: must start with redis:// "
-                      "(rediss:// and unix sockets are not supported)");
-        return -1;
-    }
-    const char *auth = url + sizeof(scheme) - 1;
-    size_t alen = strcspn(auth, "/?#");
-    const char *path = auth + alen;
-    if (*path == '?' || *path == '#') {
-        errbuf_printf(err, errlen, "Redis URL: query and fragment are not supported");
-        return -1;
-    }
-
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++) {
-        if (auth[i] == '@') {
-            at = auth + i;
-        }
-    }
-    if (at != NULL && parse_userinfo(c, auth, (size_t)(at - auth), err, errlen) == -1) {
-        return -1;
-    }
-    const char *hp = at != NULL ? at + 1 : auth;
-    if (parse_hostport(c, hp, alen - (size_t)(hp - auth), err, errlen) == -1) {
-        return -1;
-    }
-
-    long db = 0;
-    if (*path == '/' && path[1] != '\0' &&
-        parse_num(path + 1, strlen(path + 1), 0, INT_MAX, &db) == -1) {
-        errbuf_printf(err, errlen, "Redis URL: bad database '%.32s' (a number)", path + 1);
-        return -1;
-    }
-    c->db = (int)db;
-    return 0;
-}
 
 /* Records the reason for a failure of c. */
 __attribute__((format(printf, 2, 3))) static void set_err(struct redis_client *c, const char *fmt,
@@ -263,14 +85,14 @@ static int handshake_cmd(struct redis_client *c, redisContext *ctx, const char *
 static int rc_connect(struct redis_client *c)
 {
     int rc;
-    redisContext *ctx = redisConnectWithTimeout(c->host, c->port, c->tv);
+    redisContext *ctx = redisConnectWithTimeout(c->u.host, c->u.port, c->tv);
 
     if (ctx == NULL) {
         set_err(c, "connect: out of memory");
         return REDIS_CLIENT_EDOWN;
     }
     if (ctx->err) {
-        set_err(c, "connect %s:%d: %s", c->host, c->port, ctx->errstr);
+        set_err(c, "connect %s:%d: %s", c->u.host, c->u.port, ctx->errstr);
         rc = REDIS_CLIENT_EDOWN;
         goto out_free_ctx;
     }
@@ -279,15 +101,15 @@ static int rc_connect(struct redis_client *c)
         rc = REDIS_CLIENT_EDOWN;
         goto out_free_ctx;
     }
-    if (c->has_pass && c->user[0] != '\0') {
-        rc = handshake_cmd(c, ctx, "AUTH", "OK", "AUTH %s %s", c->user, c->pass);
-    } else if (c->has_pass) {
-        rc = handshake_cmd(c, ctx, "AUTH", "OK", "AUTH %s", c->pass);
+    if (c->u.has_pass && c->u.user[0] != '\0') {
+        rc = handshake_cmd(c, ctx, "AUTH", "OK", "AUTH %s %s", c->u.user, c->u.pass);
+    } else if (c->u.has_pass) {
+        rc = handshake_cmd(c, ctx, "AUTH", "OK", "AUTH %s", c->u.pass);
     } else {
         rc = 0;
     }
-    if (rc == 0 && c->db != 0) {
-        rc = handshake_cmd(c, ctx, "SELECT", "OK", "SELECT %d", c->db);
+    if (rc == 0 && c->u.db != 0) {
+        rc = handshake_cmd(c, ctx, "SELECT", "OK", "SELECT %d", c->u.db);
     }
     if (rc == 0) {
         rc = handshake_cmd(c, ctx, "PING", "PONG", "PING");
@@ -316,7 +138,7 @@ static void mark_down(struct redis_client *c)
     }
     c->next_try_ms = lifecycle_mono_ms() + c->backoff_ms;
     if (c->state != RC_STATE_DOWN) {
-        log_warn("redis.disconnected", LOG_STR("host", c->host), LOG_INT("port", c->port),
+        log_warn("redis.disconnected", LOG_STR("host", c->u.host), LOG_INT("port", c->u.port),
                  LOG_STR("error", c->last_err));
         c->state = RC_STATE_DOWN;
     }
@@ -328,8 +150,8 @@ static void mark_up(struct redis_client *c)
     c->backoff_ms = 0;
     c->next_try_ms = 0;
     if (c->state != RC_STATE_UP) {
-        log_info("redis.connected", LOG_STR("host", c->host), LOG_INT("port", c->port),
-                 LOG_INT("db", c->db));
+        log_info("redis.connected", LOG_STR("host", c->u.host), LOG_INT("port", c->u.port),
+                 LOG_INT("db", c->u.db));
         c->state = RC_STATE_UP;
     }
 }
@@ -435,7 +257,7 @@ struct redis_client *redis_client_new(const char *url, int timeout_ms, char *err
         errbuf_printf(err, errlen, "out of memory");
         return NULL;
     }
-    if (parse_url(c, url, err, errlen) == -1) {
+    if (redis_url_parse(url, &c->u, err, errlen) == -1) {
         goto out_free;
     }
     c->tv.tv_sec = timeout_ms / 1000;
@@ -443,7 +265,7 @@ struct redis_client *redis_client_new(const char *url, int timeout_ms, char *err
 
     int rc = rc_connect(c);
     if (rc == REDIS_CLIENT_EREPLY) {
-        errbuf_printf(err, errlen, "Redis %s:%d: %s", c->host, c->port, c->last_err);
+        errbuf_printf(err, errlen, "Redis %s:%d: %s", c->u.host, c->u.port, c->last_err);
         goto out_free;
     }
     if (rc != 0) {
@@ -467,7 +289,7 @@ void redis_client_free(struct redis_client *c)
         redisFree(c->ctx);
         c->ctx = NULL;
     }
-    explicit_bzero(c->pass, sizeof(c->pass));
+    explicit_bzero(c->u.pass, sizeof(c->u.pass));
     free(c);
 }
 
