@@ -1,6 +1,7 @@
 /* Test fixtures (fixture.h). */
 #include "fixture.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -90,4 +91,41 @@ void fixture_tmp_close(struct fixture_tmp *t)
 {
     unlink(t->file);
     rmdir(t->dir);
+}
+
+int fixture_tmp_write(struct fixture_tmp *t, const char *prog, const char *file, const char *text)
+{
+    FILE *f;
+
+    if (fixture_tmp_open(t, prog, file) != 0) {
+        return -1;
+    }
+    f = fopen(t->file, "w");
+    if (f == NULL || fputs(text, f) == EOF) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        fixture_tmp_close(t);
+        return -1;
+    }
+    if (fclose(f) != 0) {
+        fixture_tmp_close(t);
+        return -1;
+    }
+    return 0;
+}
+
+void fixture_appendf(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int w;
+
+    va_start(ap, fmt);
+    w = vsnprintf(buf + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= cap - *n) {
+        fprintf(stderr, "fixture_appendf: %zu bytes are too few\n", cap);
+        abort();
+    }
+    *n += (size_t)w;
 }

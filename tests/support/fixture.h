@@ -47,4 +47,13 @@ int fixture_tmp_open(struct fixture_tmp *t, const char *prog, const char *file);
 /* Removes t's file (if written) and directory. */
 void fixture_tmp_close(struct fixture_tmp *t);
 
+/* fixture_tmp_open, then text written to t->file. Returns 0 or -1 (the
+ * directory made is removed again). */
+int fixture_tmp_write(struct fixture_tmp *t, const char *prog, const char *file, const char *text);
+
+/* Appends what fmt makes to buf (cap bytes, *n used). Text that does not
+ * fit is a broken test: it says so and aborts. */
+__attribute__((format(printf, 4, 5))) void fixture_appendf(char *buf, size_t cap, size_t *n,
+                                                           const char *fmt, ...);
+
 #endif

@@ -24,30 +24,12 @@
 
 #define NOW_MS 1796140800000LL /* 2026-12-01T16:00:00Z */
 
-/* Appends what fmt makes to buf (cap bytes, *n used), which must fit. */
-__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, size_t *n,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    int w = vsnprintf(buf + *n, cap - *n, fmt, ap);
-    va_end(ap);
-    assert_true(w >= 0 && (size_t)w < cap - *n);
-    *n += (size_t)w;
-}
-
 static struct prules *load_text(const char *text, char *err, size_t errlen)
 {
     struct fixture_tmp t;
     struct prules *r;
-    FILE *f;
 
-    assert_int_equal(fixture_tmp_open(&t, "test_pg_rules", "personalize.json"), 0);
-    f = fopen(t.file, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(fixture_tmp_write(&t, "test_pg_rules", "personalize.json", text), 0);
     r = prules_load(t.file, err, errlen);
     fixture_tmp_close(&t);
     return r;
@@ -366,11 +348,11 @@ static void test_combinators(void **state)
     char cond[1024] = "";
     size_t cn = 0;
     for (int i = 0; i < PCOND_DEPTH_MAX; i++) {
-        put(cond, sizeof(cond), &cn, "{\"not\":");
+        fixture_appendf(cond, sizeof(cond), &cn, "{\"not\":");
     }
-    put(cond, sizeof(cond), &cn, "{\"field\":\"sessions\",\"op\":\">\",\"value\":1}");
+    fixture_appendf(cond, sizeof(cond), &cn, "{\"field\":\"sessions\",\"op\":\">\",\"value\":1}");
     for (int i = 0; i < PCOND_DEPTH_MAX; i++) {
-        put(cond, sizeof(cond), &cn, "}");
+        fixture_appendf(cond, sizeof(cond), &cn, "}");
     }
     r = one_rule(cond); /* an even number of nots */
     assert_true(holds(r, (const char *const[]){"sessions=2", NULL}));
@@ -417,11 +399,12 @@ static void test_speed(void **state)
     (void)state;
 
     assert_non_null(text);
-    put(text, 65536, &used,
-        "{\"version\":1,\"bands\":{\"medium\":40,\"high\":70,\"hot\":85},"
-        "\"default\":{\"id\":\"d\"},\"rules\":[");
+    fixture_appendf(text, 65536, &used,
+                    "{\"version\":1,\"bands\":{\"medium\":40,\"high\":70,\"hot\":85},"
+                    "\"default\":{\"id\":\"d\"},\"rules\":[");
     for (int i = 0; i < 50; i++) {
-        put(text, 65536, &used,
+        fixture_appendf(
+            text, 65536, &used,
             "%s{\"name\":\"r%d\",\"when\":{\"all\":["
             "{\"field\":\"lead_score\",\"op\":\">=\",\"value\":%d},"
             "{\"field\":\"persona\",\"op\":\"in\",\"value\":[\"a\",\"b\",\"price comparer\"]},"
@@ -431,7 +414,7 @@ static void test_speed(void **state)
             "\"answer\":{\"id\":\"a%d\",\"content\":{\"n\":%d}}}",
             i > 0 ? "," : "", i, i, i, i);
     }
-    put(text, 65536, &used, "]}");
+    fixture_appendf(text, 65536, &used, "]}");
     struct prules *r = load_text(text, err, sizeof(err));
     if (r == NULL) {
         fail_msg("%s", err);

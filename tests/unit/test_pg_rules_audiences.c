@@ -27,29 +27,11 @@ static struct audiences *load_text(const char *text, char *err, size_t errlen)
 {
     struct fixture_tmp t;
     struct audiences *a;
-    FILE *f;
 
-    assert_int_equal(fixture_tmp_open(&t, "test_pg_rules_audiences", "audiences.json"), 0);
-    f = fopen(t.file, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(fixture_tmp_write(&t, "test_pg_rules_audiences", "audiences.json", text), 0);
     a = audiences_load(t.file, err, errlen);
     fixture_tmp_close(&t);
     return a;
-}
-
-/* Appends what fmt makes to buf (cap bytes, *n used), which must fit. */
-__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, size_t *n,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    int w = vsnprintf(buf + *n, cap - *n, fmt, ap);
-    va_end(ap);
-    assert_true(w >= 0 && (size_t)w < cap - *n);
-    *n += (size_t)w;
 }
 
 /* A file of one audience "a" with condition cond. */
@@ -214,17 +196,17 @@ static void test_too_many_params(void **state)
     size_t used = 0;
     (void)state;
 
-    put(text, sizeof(text), &used,
-        "{\"version\":1,\"audiences\":[{\"name\":\"big\",\"when\":{\"any\":[");
+    fixture_appendf(text, sizeof(text), &used,
+                    "{\"version\":1,\"audiences\":[{\"name\":\"big\",\"when\":{\"any\":[");
     for (int t = 0; t < 3; t++) { /* 3 x 32 = 96 parameters */
-        put(text, sizeof(text), &used, "%s{\"field\":\"segment\",\"op\":\"in\",\"value\":[",
-            t ? "," : "");
+        fixture_appendf(text, sizeof(text), &used,
+                        "%s{\"field\":\"segment\",\"op\":\"in\",\"value\":[", t ? "," : "");
         for (int i = 0; i < PCOND_IN_MAX; i++) {
-            put(text, sizeof(text), &used, "%s\"s%d\"", i ? "," : "", i);
+            fixture_appendf(text, sizeof(text), &used, "%s\"s%d\"", i ? "," : "", i);
         }
-        put(text, sizeof(text), &used, "]}");
+        fixture_appendf(text, sizeof(text), &used, "]}");
     }
-    put(text, sizeof(text), &used, "]}}]}");
+    fixture_appendf(text, sizeof(text), &used, "]}}]}");
     assert_null(load_text(text, err, sizeof(err)));
     assert_non_null(strstr(err, "audience 1 \"big\": its SQL would pass"));
 }

@@ -68,19 +68,6 @@ static void refused(const char *text, bool aud, const char *want)
     }
 }
 
-/* Appends what fmt makes to buf (cap bytes, *n used), which must fit. */
-__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, size_t *n,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    int w = vsnprintf(buf + *n, cap - *n, fmt, ap);
-    va_end(ap);
-    assert_true(w >= 0 && (size_t)w < cap - *n);
-    *n += (size_t)w;
-}
-
 #define HEAD                                                                                       \
     "{\"version\":1,\"bands\":{\"medium\":40,\"high\":70,\"hot\":85},\"default\":{\"id\":\"d\"},"
 #define TERM "{\"field\":\"lead_score\",\"op\":\">\",\"value\":1}"
@@ -122,7 +109,7 @@ static void test_nesting(void **state)
     (void)state;
 
     assert_non_null(deep);
-    put(deep, CAP, &n, "{\"rules\":");
+    fixture_appendf(deep, CAP, &n, "{\"rules\":");
     for (int i = 0; i < LEVELS; i++) {
         deep[n++] = '[';
     }
@@ -135,7 +122,7 @@ static void test_nesting(void **state)
     /* objects too, in the audiences file */
     n = 0;
     for (int i = 0; i < LEVELS; i++) {
-        put(deep, CAP, &n, "{\"a\":");
+        fixture_appendf(deep, CAP, &n, "{\"a\":");
     }
     assert_false(load_bytes(deep, n, true, err, sizeof(err)));
     assert_non_null(strstr(err, "audiences.json: nested deeper than 32"));
@@ -145,11 +132,11 @@ static void test_nesting(void **state)
     char cond[1024] = "";
     size_t cn = 0;
     for (int i = 0; i <= PCOND_DEPTH_MAX; i++) {
-        put(cond, sizeof(cond), &cn, "{\"not\":");
+        fixture_appendf(cond, sizeof(cond), &cn, "{\"not\":");
     }
-    put(cond, sizeof(cond), &cn, TERM);
+    fixture_appendf(cond, sizeof(cond), &cn, TERM);
     for (int i = 0; i <= PCOND_DEPTH_MAX; i++) {
-        put(cond, sizeof(cond), &cn, "}");
+        fixture_appendf(cond, sizeof(cond), &cn, "}");
     }
     char text[4096];
     snprintf(text, sizeof(text), HEAD "\"rules\":[" RULE("deep", "%s") "]}", cond);
@@ -273,46 +260,48 @@ static void test_limits(void **state)
 
     /* too many rules */
     n = 0;
-    put(text, TEXT_CAP, &n, HEAD "\"rules\":[");
+    fixture_appendf(text, TEXT_CAP, &n, HEAD "\"rules\":[");
     for (int i = 0; i <= PRULES_RULES_MAX; i++) {
-        put(text, TEXT_CAP, &n, "%s{\"name\":\"r%d\",\"when\":" TERM ",\"answer\":{\"id\":\"x\"}}",
-            i ? "," : "", i);
+        fixture_appendf(text, TEXT_CAP, &n,
+                        "%s{\"name\":\"r%d\",\"when\":" TERM ",\"answer\":{\"id\":\"x\"}}",
+                        i ? "," : "", i);
     }
-    put(text, TEXT_CAP, &n, "]}");
+    fixture_appendf(text, TEXT_CAP, &n, "]}");
     refused(text, false, "\"rules\" must be a list of 1..256 rules (it has more)");
 
     /* too many terms in one all, and in one condition */
     n = 0;
-    put(text, TEXT_CAP, &n, HEAD "\"rules\":[{\"name\":\"wide\",\"when\":{\"all\":[");
+    fixture_appendf(text, TEXT_CAP, &n, HEAD "\"rules\":[{\"name\":\"wide\",\"when\":{\"all\":[");
     for (int i = 0; i <= PCOND_TERMS_MAX; i++) {
-        put(text, TEXT_CAP, &n, "%s" TERM, i ? "," : "");
+        fixture_appendf(text, TEXT_CAP, &n, "%s" TERM, i ? "," : "");
     }
-    put(text, TEXT_CAP, &n, "]},\"answer\":{\"id\":\"x\"}}]}");
+    fixture_appendf(text, TEXT_CAP, &n, "]},\"answer\":{\"id\":\"x\"}}]}");
     refused(text, false, "rule 1 \"wide\": when.all: not a list of 1..32 conditions");
     n = 0;
-    put(text, TEXT_CAP, &n, HEAD "\"rules\":[{\"name\":\"many\",\"when\":{\"any\":[");
+    fixture_appendf(text, TEXT_CAP, &n, HEAD "\"rules\":[{\"name\":\"many\",\"when\":{\"any\":[");
     for (int i = 0; i < 3; i++) {
-        put(text, TEXT_CAP, &n, "%s{\"all\":[", i ? "," : "");
+        fixture_appendf(text, TEXT_CAP, &n, "%s{\"all\":[", i ? "," : "");
         for (int k = 0; k < 30; k++) {
-            put(text, TEXT_CAP, &n, "%s" TERM, k ? "," : "");
+            fixture_appendf(text, TEXT_CAP, &n, "%s" TERM, k ? "," : "");
         }
-        put(text, TEXT_CAP, &n, "]}");
+        fixture_appendf(text, TEXT_CAP, &n, "]}");
     }
-    put(text, TEXT_CAP, &n, "]},\"answer\":{\"id\":\"x\"}}]}");
+    fixture_appendf(text, TEXT_CAP, &n, "]},\"answer\":{\"id\":\"x\"}}]}");
     refused(text, false, "rule 1 \"many\": when.any[2].all[");
     refused(text, false, "more than 64 terms and combinators in one condition");
 
     /* too many strings in one condition: 5 lists of 32 */
     n = 0;
-    put(text, TEXT_CAP, &n, HEAD "\"rules\":[{\"name\":\"lists\",\"when\":{\"any\":[");
+    fixture_appendf(text, TEXT_CAP, &n, HEAD "\"rules\":[{\"name\":\"lists\",\"when\":{\"any\":[");
     for (int i = 0; i < 5; i++) {
-        put(text, TEXT_CAP, &n, "%s{\"field\":\"persona\",\"op\":\"in\",\"value\":[", i ? "," : "");
+        fixture_appendf(text, TEXT_CAP, &n, "%s{\"field\":\"persona\",\"op\":\"in\",\"value\":[",
+                        i ? "," : "");
         for (int k = 0; k < PCOND_IN_MAX; k++) {
-            put(text, TEXT_CAP, &n, "%s\"p%d\"", k ? "," : "", k);
+            fixture_appendf(text, TEXT_CAP, &n, "%s\"p%d\"", k ? "," : "", k);
         }
-        put(text, TEXT_CAP, &n, "]}");
+        fixture_appendf(text, TEXT_CAP, &n, "]}");
     }
-    put(text, TEXT_CAP, &n, "]},\"answer\":{\"id\":\"x\"}}]}");
+    fixture_appendf(text, TEXT_CAP, &n, "]},\"answer\":{\"id\":\"x\"}}]}");
     refused(text, false,
             "rule 1 \"lists\": when.any[4].value[0]: more than 128 strings in one condition");
 
@@ -321,44 +310,46 @@ static void test_limits(void **state)
     memset(longs, 'a', 129);
     longs[129] = '\0';
     n = 0;
-    put(text, TEXT_CAP, &n,
-        FILE1(RULE("b", "{\"field\":\"persona\",\"op\":\"=\",\"value\":\"%s\"}")), longs);
+    fixture_appendf(text, TEXT_CAP, &n,
+                    FILE1(RULE("b", "{\"field\":\"persona\",\"op\":\"=\",\"value\":\"%s\"}")),
+                    longs);
     refused(text, false, "rule 2 \"b\": when.value: not a string of 1..128 bytes");
     n = 0;
-    put(text, TEXT_CAP, &n, FILE1("{\"name\":\"b\",\"when\":" TERM ",\"answer\":{\"id\":\"%s\"}}"),
-        longs);
+    fixture_appendf(text, TEXT_CAP, &n,
+                    FILE1("{\"name\":\"b\",\"when\":" TERM ",\"answer\":{\"id\":\"%s\"}}"), longs);
     refused(text, false, "rule 2 \"b\": answer.id: missing, or not 1..64");
     n = 0;
-    put(text, TEXT_CAP, &n, FILE1("{\"name\":\"%s\"}"), longs);
+    fixture_appendf(text, TEXT_CAP, &n, FILE1("{\"name\":\"%s\"}"), longs);
     refused(text, false, "rule 2: \"name\" missing, or not 1..64");
     char *msg = malloc(PRULES_MESSAGE_MAX + 2);
     assert_non_null(msg);
     memset(msg, 'm', PRULES_MESSAGE_MAX + 1);
     msg[PRULES_MESSAGE_MAX + 1] = '\0';
     n = 0;
-    put(text, TEXT_CAP, &n,
+    fixture_appendf(
+        text, TEXT_CAP, &n,
         FILE1("{\"name\":\"b\",\"when\":" TERM ",\"answer\":{\"id\":\"x\",\"message\":\"%s\"}}"),
         msg);
     free(msg);
     refused(text, false, "rule 2 \"b\": answer.message: not a string of at most 1024 bytes");
     n = 0;
-    put(text, TEXT_CAP, &n,
-        HEAD "\"rules\":[" RULE("a", TERM) "],\"default\":{\"id\":\"y\","
-                                           "\"content\":[");
+    fixture_appendf(text, TEXT_CAP, &n,
+                    HEAD "\"rules\":[" RULE("a", TERM) "],\"default\":{\"id\":\"y\","
+                                                       "\"content\":[");
     for (int i = 0; i < 5000; i++) {
-        put(text, TEXT_CAP, &n, "%s1234", i ? "," : "");
+        fixture_appendf(text, TEXT_CAP, &n, "%s1234", i ? "," : "");
     }
-    put(text, TEXT_CAP, &n, "]}}");
+    fixture_appendf(text, TEXT_CAP, &n, "]}}");
     refused(text, false, "key \"default\" given twice");
     n = 0;
-    put(text, TEXT_CAP, &n,
-        "{\"version\":1,\"bands\":{\"medium\":40,\"high\":70,\"hot\":85},"
-        "\"rules\":[" RULE("a", TERM) "],\"default\":{\"id\":\"y\","
-                                      "\"content\":[");
+    fixture_appendf(text, TEXT_CAP, &n,
+                    "{\"version\":1,\"bands\":{\"medium\":40,\"high\":70,\"hot\":85},"
+                    "\"rules\":[" RULE("a", TERM) "],\"default\":{\"id\":\"y\","
+                                                  "\"content\":[");
     for (int i = 0; i < 5000; i++) {
-        put(text, TEXT_CAP, &n, "%s1234", i ? "," : "");
+        fixture_appendf(text, TEXT_CAP, &n, "%s1234", i ? "," : "");
     }
-    put(text, TEXT_CAP, &n, "]}}");
+    fixture_appendf(text, TEXT_CAP, &n, "]}}");
     refused(text, false, "personalize.json: default.content: more than 16384 bytes");
     free(text);
 }
