@@ -27,9 +27,7 @@ started=$SECONDS
 
 start_devbroker
 start_redis_free redis
-start_postgres pg
-export ANALYTICS_PG_DSN="$PG_DSN"
-"$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+start_postgres_migrated pg
 # shellcheck source=../../scripts/lib/funnel_fill.sh
 source "$SRC/scripts/lib/funnel_fill.sh"
 fill_start=$SECONDS

@@ -354,3 +354,12 @@ start_postgres() {
   done
   echo "no PostgreSQL came up"; cat "$T/$name.log"; exit 1
 }
+
+# start_postgres_migrated NAME: start_postgres, then the schema applied by
+# analytics-migrate (log in $T/migrate.log), with ANALYTICS_PG_DSN exported
+# for the daemons started after it.
+start_postgres_migrated() {
+  start_postgres "$1"
+  export ANALYTICS_PG_DSN="$PG_DSN"
+  "$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+}

@@ -16,9 +16,7 @@ BOT='Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
 
 start_devbroker
 start_redis_free redis
-start_postgres pg
-export ANALYTICS_PG_DSN="$PG_DSN"
-"$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+start_postgres_migrated pg
 start_collector c1
 start_enricher e1
 

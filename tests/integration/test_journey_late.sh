@@ -15,9 +15,7 @@ CHROME='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, lik
 
 start_devbroker
 start_redis_free redis
-start_postgres pg
-export ANALYTICS_PG_DSN="$PG_DSN"
-"$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+start_postgres_migrated pg
 start_collector c1
 start_enricher e1
 

@@ -21,9 +21,7 @@ itest_init journey_offsets_reset
 
 ENRICHED=analytics.events.enriched
 start_redis_free redis
-start_postgres pg
-export ANALYTICS_PG_DSN="$PG_DSN"
-"$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+start_postgres_migrated pg
 
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
 q_is() { [ "$(q "$1")" = "$2" ]; }

@@ -10,9 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 itest_init push_gateway_clicks
 
-start_postgres pg
-export ANALYTICS_PG_DSN="$PG_DSN"
-"$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+start_postgres_migrated pg
 q() { psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "$1"; }
 q "SELECT analytics_ensure_partitions((now() AT TIME ZONE 'UTC')::date - 10, 10)" >/dev/null
 # click N HOST PATH DATA [TYPE] [BOT] [AGE]

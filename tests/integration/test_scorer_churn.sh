@@ -42,9 +42,7 @@ check "naming ANALYTICS_SCORER_LEAD_MODEL and the file" \
 
 start_devbroker
 start_redis_free redis
-start_postgres pg
-export ANALYTICS_PG_DSN="$PG_DSN"
-"$BIN/analytics-migrate" >"$T/migrate.log" 2>&1 || { cat "$T/migrate.log"; exit 1; }
+start_postgres_migrated pg
 start_collector c1
 start_enricher e1
 start_journey_builder jb1
